@@ -1,0 +1,143 @@
+// The validated, defaulted configuration. Everything downstream reads only this shape:
+// paths are absolute, durations are milliseconds, domains are normalised (see domain.ts).
+
+export const TLS_LEVELS = ['none', 'opportunistic', 'encrypt', 'verify-ca', 'verify', 'fingerprint'] as const;
+export type TlsLevel = (typeof TLS_LEVELS)[number];
+
+export const LISTENER_TLS_MODES = ['starttls', 'implicit', 'none'] as const;
+export type ListenerTlsMode = (typeof LISTENER_TLS_MODES)[number];
+
+export const AUTH_MODES = ['none', 'optional', 'required'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+export const BARE_LINE_ENDING_MODES = ['reject', 'normalize'] as const;
+export type BareLineEndingMode = (typeof BARE_LINE_ENDING_MODES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Forward-secret suites only; TLS 1.3 suites are always forward secret. */
+export const DEFAULT_CIPHERS = 'ECDHE+AESGCM:ECDHE+CHACHA20';
+
+export interface ListenerConfig {
+  name: string;
+  address: string;
+  port: number;
+  tls: ListenerTlsMode;
+  auth: AuthMode;
+}
+
+export interface TlsConfig {
+  /** Absolute paths; absent only when no listener or connector needs our certificate. */
+  cert: string | undefined;
+  key: string | undefined;
+  generateIfMissing: boolean;
+  trust: string[];
+  crl: string[];
+  minVersion: TlsVersion;
+  ciphers: string;
+}
+
+export interface HostPort {
+  /** Host name (normalised) or IP address (IPv6 without brackets). */
+  host: string;
+  port: number;
+}
+
+export interface QueueConfig {
+  dir: string;
+  /** Delays in ms; the last one repeats. Never empty. */
+  retry: number[];
+  maxAge: number;
+  delayNotice: number;
+}
+
+export interface DeliveryConfig {
+  port: number;
+  concurrency: number;
+  perHost: number;
+}
+
+export interface SmtpConfig {
+  maxMessageSize: number;
+  maxRecipients: number;
+  maxClients: number;
+  maxConnectionsPerIp: number;
+  idleTimeout: number;
+  handshakeTimeout: number;
+  bareLineEndings: BareLineEndingMode;
+}
+
+export interface AuthUser {
+  name: string;
+  passwordHash: string;
+}
+
+export interface AuthConfig {
+  users: AuthUser[];
+  maxFailuresPerIp: number;
+}
+
+export interface InboundMatch {
+  /** CIDRs, e.g. 127.0.0.1/32, ::1/128. Absent = not a condition. */
+  ips?: string[];
+  /** Names (wildcards allowed) a trusted client certificate must carry. */
+  certificateNames?: string[];
+  senderDomains?: string[];
+}
+
+export interface InboundRequire {
+  tls: boolean;
+  certificateNames?: string[];
+  ips?: string[];
+}
+
+export interface InboundConnector {
+  name: string;
+  match: InboundMatch;
+  require: InboundRequire;
+  relay: boolean;
+}
+
+export interface OutboundConnector {
+  name: string;
+  /** Normalised patterns: 'a.b.test', '*.b.test' or '*'. */
+  domains: string[];
+  /** Empty = route by MX on delivery.port. */
+  smartHosts: HostPort[];
+  tls: TlsLevel;
+  tlsNames: string[];
+  /** Lower-case hex SHA-256 without colons. */
+  fingerprints: string[];
+  minVersion: TlsVersion;
+  ciphers: string | undefined;
+  /** Absolute paths, on top of tls.crl. */
+  crl: string[];
+  clientCertificate: boolean;
+  /** Only meaningful for opportunistic. */
+  plaintextFallback: boolean;
+  maxAge: number;
+  /** True for the default connector the relay adds for domains no connector names. */
+  implicit: boolean;
+}
+
+export interface Config {
+  /** Absolute path of the file this came from. */
+  file: string;
+  server: { hostname: string };
+  listeners: ListenerConfig[];
+  tls: TlsConfig;
+  dns: { servers: HostPort[] };
+  queue: QueueConfig;
+  delivery: DeliveryConfig;
+  smtp: SmtpConfig;
+  auth: AuthConfig;
+  acceptedDomains: string[];
+  inbound: InboundConnector[];
+  /** The configured connectors, in file order; the implicit default is not in this list. */
+  outbound: OutboundConnector[];
+  log: { level: LogLevel };
+}
