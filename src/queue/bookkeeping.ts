@@ -1,0 +1,122 @@
+import { nextRetryDelay } from './retry.js';
+import type { AttemptRecord, BouncedRecipient, Envelope, QueuedRecipient, RecipientResult } from './types.js';
+
+export interface RoundOptions {
+  now: Date;
+  /** queue.retry, in ms. */
+  retry: number[];
+  /** maxAge of the outbound connector of the recipients in `results`, in ms. */
+  maxAge: number;
+  random?: () => number;
+}
+
+export interface RecordedRound {
+  envelope: Envelope;
+  /** Recipients that failed for good in this round: the DSN's content. */
+  bounce: BouncedRecipient[];
+  /** No recipient is pending any more: the message can leave the queue. */
+  finished: boolean;
+}
+
+type Settled = { recipient: QueuedRecipient; bounce?: BouncedRecipient; deferred: boolean };
+
+/**
+ * Records what one delivery round did for some recipients of a message (typically those
+ * of one domain, since maxAge belongs to the domain's connector) and says what happens
+ * next. Pure: the caller writes the envelope and sends the bounce.
+ *
+ * Only pending recipients change: delivered ones are never sent again, bounced ones
+ * never bounce twice. A deferral past maxAge becomes a bounce. Calling this once per
+ * domain with the same `now` counts as one round: the first deferral of a due message
+ * advances the retry schedule, later ones in the same round only keep it (and may bring
+ * it forward to their own expiry).
+ */
+export function recordResults(envelope: Envelope, results: RecipientResult[], attempts: AttemptRecord[], options: RoundOptions): RecordedRound {
+  const now = options.now.getTime();
+  const expiresAt = Date.parse(envelope.receivedAt) + options.maxAge;
+  const allAttempts = [...envelope.attempts, ...attempts];
+  const settled = envelope.recipients.map((recipient): Settled => {
+    const result = recipient.state === 'pending' ? results.find((r) => r.address === recipient.address) : undefined;
+    if (!result) return { recipient, deferred: false };
+    return settle(recipient, result, {
+      expired: now >= expiresAt,
+      lastAttempt: lastAttemptFor(attempts, recipient.domain),
+      attemptCount: allAttempts.filter((attempt) => attempt.domain === recipient.domain).length,
+      now: options.now.toISOString(),
+    });
+  });
+  const recipients = settled.map((s) => s.recipient);
+  const deferred = settled.some((s) => s.deferred);
+  return {
+    envelope: {
+      ...envelope,
+      recipients,
+      attempts: allAttempts,
+      ...(deferred ? schedule(envelope, now, expiresAt, options) : {}),
+    },
+    bounce: settled.flatMap((s) => (s.bounce ? [s.bounce] : [])),
+    finished: recipients.every((recipient) => recipient.state !== 'pending'),
+  };
+}
+
+interface SettleContext {
+  expired: boolean;
+  lastAttempt: AttemptRecord | undefined;
+  attemptCount: number;
+  now: string;
+}
+
+function settle(recipient: QueuedRecipient, result: RecipientResult, context: SettleContext): Settled {
+  switch (result.outcome) {
+    case 'delivered': {
+      const { lastError: _, ...rest } = recipient;
+      return { recipient: { ...rest, state: 'delivered' }, deferred: false };
+    }
+    case 'bounced':
+      return bounced(recipient, result, 'rejected', result.response, context);
+    case 'deferred':
+      if (!context.expired) return { recipient: { ...recipient, lastError: result.response }, deferred: true };
+      return bounced(recipient, result, 'expired', `giving up after ${context.attemptCount} attempts: ${result.response}`, context);
+  }
+}
+
+function bounced(recipient: QueuedRecipient, result: RecipientResult, reason: BouncedRecipient['reason'], lastError: string, context: SettleContext): Settled {
+  const remoteMta = context.lastAttempt?.host ?? undefined;
+  return {
+    recipient: { ...recipient, state: 'bounced', lastError },
+    bounce: {
+      address: recipient.address,
+      reason,
+      status: failureStatus(result.response),
+      diagnostic: result.response,
+      lastAttemptAt: context.lastAttempt?.at ?? context.now,
+      ...(remoteMta ? { remoteMta } : {}),
+      attempts: context.attemptCount,
+    },
+    deferred: false,
+  };
+}
+
+/** The next attempt: by the schedule when this call opens a round, never after expiry. */
+function schedule(envelope: Envelope, now: number, expiresAt: number, options: RoundOptions): Pick<Envelope, 'nextAttemptAt' | 'deferrals'> {
+  const scheduled = Date.parse(envelope.nextAttemptAt);
+  const opensRound = scheduled <= now;
+  const deferrals = (envelope.deferrals ?? 0) + (opensRound ? 1 : 0);
+  const retryAt = opensRound ? now + nextRetryDelay(options.retry, deferrals, options.random) : scheduled;
+  return { nextAttemptAt: new Date(Math.min(retryAt, expiresAt)).toISOString(), deferrals };
+}
+
+function lastAttemptFor(attempts: AttemptRecord[], domain: string): AttemptRecord | undefined {
+  return attempts.filter((attempt) => attempt.domain === domain).at(-1);
+}
+
+const ENHANCED_STATUS = /^(?:\d{3}[ -])?([245])\.(\d{1,3}\.\d{1,3})(?=\s|$)/;
+
+/**
+ * The RFC 3463 status for a DSN saying "failed": the reply's enhanced code with its class
+ * made 5 (a deferral that expired is a permanent failure now), else 5.0.0.
+ */
+function failureStatus(response: string): string {
+  const match = ENHANCED_STATUS.exec(response.trim());
+  return match ? `5.${match[2]}` : '5.0.0';
+}

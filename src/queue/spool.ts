@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../log.js';
+import { commitFile, DIR_MODE, fsyncDirectory, pathExists } from './durableFile.js';
+import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
+import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
+import { dataPath, envelopePath, idOfEnvelopeFile, spoolLayout, type SpoolLayout } from './spoolLayout.js';
+import { recoverSpool } from './spoolRecovery.js';
+import type { Envelope, NewMessage } from './types.js';
+
+type LoadedEnvelope = { kind: 'found'; envelope: Envelope } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
+
+/**
+ * The durable queue between inbound and outbound. A message is committed when its
+ * envelope is renamed into env/ — after its data file is fsync'd and renamed into data/
+ * and that directory fsync'd — so whatever a crash interrupts, the spool holds either
+ * the whole message or nothing that could be delivered.
+ */
+export class Spool {
+  private constructor(
+    private readonly layout: SpoolLayout,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Creates the folders as needed and recovers from a crash (see spoolRecovery.ts). */
+  static async open(dir: string, logger: Logger): Promise<Spool> {
+    const layout = spoolLayout(resolve(dir));
+    try {
+      for (const folder of [layout.root, layout.tmp, layout.data, layout.env, layout.quarantine]) {
+        await mkdir(folder, { recursive: true, mode: DIR_MODE });
+      }
+      await recoverSpool(layout, logger);
+    } catch (err) {
+      throw new Error(`cannot open the spool at ${layout.root}: ${(err as Error).message}`, { cause: err });
+    }
+    return new Spool(layout, logger);
+  }
+
+  /**
+   * Streams the message to disk and commits it with its envelope. Rejects — leaving
+   * nothing behind — when `data` errors or closes early, or when a write fails.
+   */
+  async store(message: NewMessage, data: Readable): Promise<Envelope> {
+    const receivedAt = new Date();
+    const draft = newEnvelope(newQueueId(receivedAt.getTime()), receivedAt, message);
+    const problem = envelopeProblem(draft);
+    if (problem !== undefined) {
+      abandon(data);
+      throw new Error(`cannot queue this message: ${problem}`);
+    }
+    try {
+      // destroyOnReturn: false — the stream is the caller's; on a failed write it is drained, not destroyed.
+      const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), data.iterator({ destroyOnReturn: false }));
+      const envelope = { ...draft, size };
+      await this.writeEnvelope(envelope);
+      return envelope;
+    } catch (err) {
+      abandon(data);
+      await this.discard(draft.id);
+      throw err;
+    }
+  }
+
+  /** All committed messages, oldest first. A damaged envelope is warned about and left out. */
+  async list(): Promise<Envelope[]> {
+    const envelopes: Envelope[] = [];
+    for (const name of await readdir(this.layout.env)) {
+      const id = idOfEnvelopeFile(name);
+      if (!isQueueId(id)) continue;
+      const loaded = await this.load(id);
+      if (loaded.kind === 'found') envelopes.push(loaded.envelope);
+      if (loaded.kind === 'damaged') this.logger.warn({ queueId: id, reason: loaded.problem }, 'damaged envelope skipped');
+    }
+    return envelopes.sort(byArrival);
+  }
+
+  /** The envelope, or undefined when no such message is queued; throws for a damaged one. */
+  async read(id: string): Promise<Envelope | undefined> {
+    assertQueueId(id);
+    const loaded = await this.load(id);
+    if (loaded.kind === 'damaged') throw new Error(`envelope ${id} is damaged: ${loaded.problem}`);
+    return loaded.kind === 'found' ? loaded.envelope : undefined;
+  }
+
+  /** A fresh stream of the stored message; a missing one errors on the stream (ENOENT). */
+  openData(id: string): Readable {
+    assertQueueId(id);
+    return createReadStream(dataPath(this.layout, id));
+  }
+
+  /** Replaces the envelope atomically. Only for a message still in the queue. */
+  async update(envelope: Envelope): Promise<void> {
+    assertQueueId(envelope.id);
+    const problem = envelopeProblem(envelope);
+    if (problem !== undefined) throw new Error(`refusing to write envelope ${envelope.id}: ${problem}`);
+    // Writing the envelope of a removed message would bring back a message without data.
+    if (!(await pathExists(envelopePath(this.layout, envelope.id)))) throw new Error(`message ${envelope.id} is not in the queue`);
+    await this.writeEnvelope(envelope);
+  }
+
+  /** Envelope first: a crash before the data file goes leaves only an orphan that open() removes. */
+  async remove(id: string): Promise<void> {
+    assertQueueId(id);
+    await rm(envelopePath(this.layout, id), { force: true });
+    await fsyncDirectory(this.layout.env);
+    await rm(dataPath(this.layout, id), { force: true });
+  }
+
+  private async writeEnvelope(envelope: Envelope): Promise<void> {
+    await commitFile(this.tmpPath(envelope.id, 'json'), envelopePath(this.layout, envelope.id), [encodeEnvelope(envelope)]);
+  }
+
+  /** Unique per write, so that two updates of one envelope never share a tmp file. */
+  private tmpPath(id: string, kind: 'data' | 'json'): string {
+    return join(this.layout.tmp, `${id}.${randomBytes(4).toString('hex')}.${kind}`);
+  }
+
+  private async load(id: string): Promise<LoadedEnvelope> {
+    let text: string;
+    try {
+      text = await readFile(envelopePath(this.layout, id), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      return { kind: 'damaged', problem: (err as Error).message };
+    }
+    const decoded = decodeEnvelope(text, id);
+    return decoded.ok ? { kind: 'found', envelope: decoded.envelope } : { kind: 'damaged', problem: decoded.problem };
+  }
+
+  /** Undoes a failed store(), envelope first; whatever cannot be removed now, open() deals with later. */
+  private async discard(id: string): Promise<void> {
+    for (const file of [envelopePath(this.layout, id), dataPath(this.layout, id)]) {
+      await rm(file, { force: true }).catch((err: Error) => {
+        this.logger.error({ queueId: id, file, err: err.message }, 'cannot remove a partly stored message');
+      });
+    }
+  }
+}
+
+function newEnvelope(id: string, receivedAt: Date, message: NewMessage): Envelope {
+  const at = receivedAt.toISOString();
+  return {
+    id,
+    receivedAt: at,
+    from: message.from,
+    recipients: message.recipients.map((rcpt) => ({ ...rcpt, state: 'pending' })),
+    size: 0,
+    nextAttemptAt: at,
+    attempts: [],
+    ...(message.ret ? { ret: message.ret } : {}),
+    ...(message.envid !== undefined ? { envid: message.envid } : {}),
+    deferrals: 0,
+  };
+}
+
+/**
+ * Store() gave up on a stream whose producer (an SMTP session) may still be sending:
+ * drain it so the producer is not left blocked, and ignore its late errors.
+ */
+function abandon(source: Readable): void {
+  source.on('error', () => undefined);
+  source.resume();
+}
+
+function byArrival(a: Envelope, b: Envelope): number {
+  return Date.parse(a.receivedAt) - Date.parse(b.receivedAt) || a.id.localeCompare(b.id);
+}

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+
+/**
+ * Where the spool keeps what. A message is two files: data/<id> (the bytes as received)
+ * and env/<id>.json (the envelope). Both are written in tmp/ and renamed into place; the
+ * envelope's presence is the commit point. Damaged entries are moved to quarantine/.
+ */
+export interface SpoolLayout {
+  root: string;
+  tmp: string;
+  data: string;
+  env: string;
+  quarantine: string;
+}
+
+const ENVELOPE_SUFFIX = '.json';
+
+export function spoolLayout(root: string): SpoolLayout {
+  return {
+    root,
+    tmp: join(root, 'tmp'),
+    data: join(root, 'data'),
+    env: join(root, 'env'),
+    quarantine: join(root, 'quarantine'),
+  };
+}
+
+export function dataPath(layout: SpoolLayout, id: string): string {
+  return join(layout.data, id);
+}
+
+export function envelopePath(layout: SpoolLayout, id: string): string {
+  return join(layout.env, envelopeFileName(id));
+}
+
+export function envelopeFileName(id: string): string {
+  return id + ENVELOPE_SUFFIX;
+}
+
+/** The queue ID an env/ file name stands for, before the ID itself is validated. */
+export function idOfEnvelopeFile(name: string): string | undefined {
+  return name.endsWith(ENVELOPE_SUFFIX) ? name.slice(0, -ENVELOPE_SUFFIX.length) : undefined;
+}

@@ -1,0 +1,98 @@
+// What crosses the spool between inbound and outbound: plain, serialisable records.
+
+export type RecipientState = 'pending' | 'delivered' | 'bounced';
+
+export interface QueuedRecipient {
+  /** As given in RCPT TO (without angle brackets). */
+  address: string;
+  /** Normalised domain of the address (after the last '@'). */
+  domain: string;
+  state: RecipientState;
+  /** Last reply or reason, e.g. "451 4.7.5 Cannot start TLS: handshake failure". */
+  lastError?: string;
+  /** RFC 3461 parameters given at RCPT, when the client used DSN. */
+  notify?: string[];
+  orcpt?: string;
+}
+
+export interface TlsFacts {
+  protocol: string;
+  cipher: string;
+}
+
+export type CertVerdict = 'verified' | 'trusted' | 'pinned' | 'untrusted' | 'none';
+
+export type AttemptOutcome = 'delivered' | 'deferred' | 'bounced';
+
+/** What happened to one recipient in one delivery attempt. */
+export interface RecipientResult {
+  address: string;
+  outcome: AttemptOutcome;
+  code: number;
+  /** The full reply or reason, e.g. "450 4.7.4 TLS is required, but was not offered by host mx.test". */
+  response: string;
+}
+
+/** One delivery attempt to one host for one message, as logged and kept in the envelope. */
+export interface AttemptRecord {
+  at: string;
+  domain: string;
+  connector: string;
+  tlsLevel: string;
+  host: string | null;
+  tls: TlsFacts | null;
+  verdict: CertVerdict;
+  outcome: AttemptOutcome;
+  code: number;
+  response: string;
+}
+
+export interface Envelope {
+  id: string;
+  /** ISO time the message got its 250. */
+  receivedAt: string;
+  /** MAIL FROM address; '' for the null sender (bounces). */
+  from: string;
+  recipients: QueuedRecipient[];
+  /** Bytes of the stored message file (headers we added included). */
+  size: number;
+  /** ISO time the next delivery attempt is due. */
+  nextAttemptAt: string;
+  attempts: AttemptRecord[];
+  /** RFC 3461 envelope parameters given at MAIL, when the client used DSN. */
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+  delayNoticeSent?: boolean;
+  /**
+   * Delivery rounds that ended with a recipient deferred; picks the step of queue.retry.
+   * Absent counts as 0 (envelopes written before the field existed).
+   */
+  deferrals?: number;
+}
+
+/** What inbound hands to the spool together with the message stream. */
+export interface NewMessage {
+  from: string;
+  recipients: Array<Pick<QueuedRecipient, 'address' | 'domain' | 'notify' | 'orcpt'>>;
+  ret?: 'FULL' | 'HDRS';
+  envid?: string;
+}
+
+/** Why a recipient bounced: the next hop refused it, or it stayed deferred past maxAge. */
+export type BounceReason = 'rejected' | 'expired';
+
+/** One recipient to report in a DSN, as decided by the bookkeeping of a delivery round. */
+export interface BouncedRecipient {
+  address: string;
+  reason: BounceReason;
+  /** RFC 3463 status of class 5 (the DSN says "failed"), e.g. "5.1.1"; an expired 4.7.5 becomes 5.7.5. */
+  status: string;
+  /** The reply or reason of the last attempt, e.g. "550 5.1.1 <bob@b.test>: user unknown". */
+  diagnostic: string;
+  /** ISO time of the last attempt. */
+  lastAttemptAt: string;
+  /** The host that gave the reply, when a host was reached. */
+  remoteMta?: string;
+  /** Attempts made for the recipient's domain, this round included. */
+  attempts: number;
+}

@@ -1,0 +1,287 @@
+import { Readable } from 'node:stream';
+import t from 'tap';
+import { buildBounce } from '../../src/queue/dsn.js';
+import { FULL_RETURN_LIMIT, HEADER_LIMIT } from '../../src/queue/returnedContent.js';
+import type { BouncedRecipient, Envelope } from '../../src/queue/types.js';
+
+const now = new Date('2025-11-28T12:00:00.000Z');
+const originalHeaders = 'Received: from a.test by relay.test\r\nFrom: Alice <alice@a.test>\r\nTo: bob@b.test\r\nSubject: quarterly report\r\n';
+const originalBody = 'SECRET BODY LINE\r\n';
+const original = () => Readable.from([Buffer.from(originalHeaders + '\r\n' + originalBody)]);
+
+function envelope(overrides: Partial<Envelope> = {}): Envelope {
+  return {
+    id: '019ac9a0b5c0aabbccddeeff',
+    receivedAt: '2025-11-26T12:00:00.000Z',
+    from: 'alice@a.test',
+    recipients: [
+      { address: 'bob@b.test', domain: 'b.test', state: 'bounced', orcpt: 'rfc822;Bob@B.test' },
+      { address: 'carol@c.test', domain: 'c.test', state: 'bounced' },
+      { address: 'dave@d.test', domain: 'd.test', state: 'delivered' },
+    ],
+    size: 1000,
+    nextAttemptAt: '2025-11-28T12:00:00.000Z',
+    attempts: [],
+    envid: 'QQ314159',
+    ...overrides,
+  };
+}
+
+const bob: BouncedRecipient = {
+  address: 'bob@b.test',
+  reason: 'rejected',
+  status: '5.1.1',
+  diagnostic: '550 5.1.1 <bob@b.test>: user unknown',
+  lastAttemptAt: '2025-11-28T11:59:00.000Z',
+  remoteMta: 'mx.b.test',
+  attempts: 1,
+};
+const carol: BouncedRecipient = {
+  address: 'carol@c.test',
+  reason: 'expired',
+  status: '5.7.4',
+  diagnostic: '450 4.7.4 TLS is required, but was not offered by host mx.c.test',
+  lastAttemptAt: '2025-11-28T11:58:00.000Z',
+  remoteMta: 'mx.c.test',
+  attempts: 9,
+};
+const options = (source: Readable = original()) => ({ reportingMta: 'relay.test', now, original: source });
+
+interface Part {
+  headers: Map<string, string>;
+  body: string;
+}
+
+/** Just enough RFC 5322 / MIME to check the report: unfolded headers, body, multipart split. */
+function parseEntity(text: string): Part {
+  const split = text.indexOf('\r\n\r\n');
+  const head = split < 0 ? text : text.slice(0, split);
+  const headers = new Map<string, string>();
+  for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return { headers, body: split < 0 ? '' : text.slice(split + 4) };
+}
+
+function parts(message: Part): Part[] {
+  const boundary = /boundary="([^"]+)"/.exec(message.headers.get('content-type') ?? '')?.[1];
+  if (!boundary) throw new Error('no boundary');
+  // Every delimiter is CRLF--boundary; the first one may start the body without the CRLF.
+  const [, ...chunks] = ('\r\n' + message.body).split(`\r\n--${boundary}`);
+  t.equal(chunks.pop(), '--\r\n', 'the multipart is closed');
+  return chunks.map((chunk) => parseEntity(chunk.replace(/^\r\n/, '')));
+}
+
+/** message/delivery-status: blocks of fields separated by blank lines. */
+function statusBlocks(body: string): Array<Map<string, string>> {
+  return body
+    .trim()
+    .split('\r\n\r\n')
+    .map((block) => parseEntity(block + '\r\n\r\n').headers);
+}
+
+async function bounceText(env: Envelope, failed: BouncedRecipient[], source?: Readable): Promise<{ text: string; message: Part }> {
+  const bounce = await buildBounce(env, failed, options(source));
+  if (!bounce) throw new Error('expected a bounce');
+  const text = bounce.data.toString('utf8');
+  return { text, message: parseEntity(text) };
+}
+
+t.test('a multipart/report with the notification, the status and the headers', async (t) => {
+  const bounce = await buildBounce(envelope(), [bob, carol], options());
+  if (!bounce) throw new Error('expected a bounce');
+  t.same(bounce.message, { from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, 'null sender, back to the sender');
+  const text = bounce.data.toString('utf8');
+  t.notMatch(text, /[^\r]\n|\r[^\n]/, 'CRLF line endings only');
+
+  const message = parseEntity(text);
+  const h = message.headers;
+  t.equal(h.get('from'), 'Mail Delivery System <MAILER-DAEMON@relay.test>');
+  t.equal(h.get('to'), '<alice@a.test>');
+  t.equal(h.get('subject'), 'Undelivered Mail Returned to Sender');
+  t.equal(h.get('date'), 'Fri, 28 Nov 2025 12:00:00 +0000');
+  t.match(h.get('message-id'), /^<019ac9a0b5c0aabbccddeeff\.[0-9a-f]{12}@relay\.test>$/);
+  t.equal(h.get('auto-submitted'), 'auto-replied');
+  t.equal(h.get('mime-version'), '1.0');
+  t.match(h.get('content-type'), /^multipart\/report; report-type=delivery-status; boundary="[^"]+"$/);
+
+  const [human, status, returned, ...extra] = parts(message);
+  t.same(extra, [], 'three parts');
+  t.match(human.headers.get('content-type'), /^text\/plain; charset=utf-8$/);
+  t.match(human.body, /<bob@b\.test>: host mx\.b\.test said: 550 5\.1\.1 <bob@b\.test>: user unknown/);
+  t.match(human.body, /<carol@c\.test>: delivery kept failing and was given up after 9 attempts; the last error was: host mx\.c\.test said: 450 4\.7\.4/);
+  t.notMatch(human.body, /dave/, 'a delivered recipient is not reported');
+
+  t.equal(status.headers.get('content-type'), 'message/delivery-status');
+  const [perMessage, bobFields, carolFields, ...more] = statusBlocks(status.body);
+  t.same(more, [], 'one block per failed recipient');
+  t.same(Object.fromEntries(perMessage), {
+    'reporting-mta': 'dns; relay.test',
+    'original-envelope-id': 'QQ314159',
+    'arrival-date': 'Wed, 26 Nov 2025 12:00:00 +0000',
+  });
+  t.same(Object.fromEntries(bobFields), {
+    'final-recipient': 'rfc822; bob@b.test',
+    'original-recipient': 'rfc822; Bob@B.test',
+    action: 'failed',
+    status: '5.1.1',
+    'remote-mta': 'dns; mx.b.test',
+    'diagnostic-code': 'smtp; 550 5.1.1 <bob@b.test>: user unknown',
+    'last-attempt-date': 'Fri, 28 Nov 2025 11:59:00 +0000',
+  });
+  t.same(Object.fromEntries(carolFields), {
+    'final-recipient': 'rfc822; carol@c.test',
+    action: 'failed',
+    status: '5.7.4',
+    'remote-mta': 'dns; mx.c.test',
+    'diagnostic-code': 'smtp; 450 4.7.4 TLS is required, but was not offered by host mx.c.test',
+    'last-attempt-date': 'Fri, 28 Nov 2025 11:58:00 +0000',
+  });
+
+  t.equal(returned.headers.get('content-type'), 'text/rfc822-headers');
+  t.equal(returned.body.trimEnd(), originalHeaders.trimEnd(), 'the original headers, and only them');
+  t.notMatch(text, /SECRET BODY/);
+});
+
+t.test('the null sender never gets a bounce', async (t) => {
+  const source = original();
+  t.equal(await buildBounce(envelope({ from: '' }), [bob], options(source)), undefined);
+  t.ok(source.destroyed, 'the original is released');
+});
+
+t.test('NOTIFY decides who is reported', async (t) => {
+  const withNotify = (bobNotify: string[] | undefined, carolNotify: string[] | undefined) =>
+    envelope({
+      recipients: [
+        { address: 'bob@b.test', domain: 'b.test', state: 'bounced', notify: bobNotify },
+        { address: 'carol@c.test', domain: 'c.test', state: 'bounced', notify: carolNotify },
+      ],
+    });
+  t.equal(await buildBounce(withNotify(['NEVER'], ['SUCCESS', 'DELAY']), [bob, carol], options()), undefined, 'nobody wants it');
+  const { message } = await bounceText(withNotify(['NEVER'], ['delay', 'failure']), [bob, carol]);
+  const [human, status] = parts(message);
+  t.notMatch(human.body, /bob@b\.test/);
+  t.match(human.body, /carol@c\.test/);
+  t.same(
+    statusBlocks(status.body)
+      .slice(1)
+      .map((fields) => fields.get('final-recipient')),
+    ['rfc822; carol@c.test'],
+  );
+});
+
+t.test('RET=HDRS reads only up to the blank line and releases the stream', async (t) => {
+  let produced = 0;
+  const source = Readable.from(
+    (function* () {
+      yield Buffer.from(originalHeaders);
+      yield Buffer.from('\r\n');
+      for (; produced < 10_000; produced++) yield Buffer.from(originalBody);
+    })(),
+    { objectMode: false, highWaterMark: 16 },
+  );
+  const { message } = await bounceText(envelope({ ret: 'HDRS' }), [bob], source);
+  const returned = parts(message)[2];
+  t.equal(returned.headers.get('content-type'), 'text/rfc822-headers');
+  t.equal(returned.body.trimEnd(), originalHeaders.trimEnd());
+  t.ok(source.destroyed, 'the stream is destroyed');
+  t.ok(produced < 100, `the body was not read (${produced} lines produced)`);
+});
+
+t.test('RET=FULL returns the whole message', async (t) => {
+  const { message } = await bounceText(envelope({ ret: 'FULL' }), [bob]);
+  const [human, , returned] = parts(message);
+  t.equal(returned.headers.get('content-type'), 'message/rfc822');
+  t.equal(returned.headers.get('content-transfer-encoding'), '7bit');
+  t.equal(returned.body + '\r\n', originalHeaders + '\r\n' + originalBody, 'the CRLF before the boundary belongs to the delimiter');
+  const inner = parseEntity(returned.body);
+  t.equal(inner.headers.get('subject'), 'quarterly report');
+  t.match(human.body, /Your message is attached\./);
+});
+
+t.test('RET=FULL of a message over the limit returns its headers', async (t) => {
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  const source = Readable.from(
+    (function* () {
+      yield Buffer.from(originalHeaders + '\r\n');
+      for (let sent = 0; sent <= FULL_RETURN_LIMIT; sent += chunk.length) yield chunk;
+    })(),
+  );
+  const { message } = await bounceText(envelope({ ret: 'FULL' }), [bob], source);
+  const [human, , returned] = parts(message);
+  t.equal(returned.headers.get('content-type'), 'text/rfc822-headers');
+  t.equal(returned.body.trimEnd(), originalHeaders.trimEnd());
+  t.match(human.body, /too big to return in full; its headers are attached/);
+});
+
+t.test('a message that is all header is returned whole, an endless header is cut at a line end', async (t) => {
+  const headerOnly = await bounceText(envelope(), [bob], Readable.from([Buffer.from('Subject: no body\r\nX-Last: yes')]));
+  t.equal(parts(headerOnly.message)[2].body + '\r\n', 'Subject: no body\r\nX-Last: yes\r\n');
+
+  const line = `X-Filler: ${'f'.repeat(989)}\r\n`;
+  const endless = Readable.from(
+    (function* () {
+      for (let sent = 0; sent < 2 * HEADER_LIMIT; sent += line.length) yield Buffer.from(line);
+    })(),
+  );
+  const cut = await bounceText(envelope(), [bob], endless);
+  const returned = parts(cut.message)[2].body + '\r\n';
+  t.ok(returned.length <= HEADER_LIMIT, `at most ${HEADER_LIMIT} bytes of header (${returned.length})`);
+  t.ok(returned.length > HEADER_LIMIT - line.length, 'as much as fits');
+  t.match(returned, /^(X-Filler: f{989}\r\n)+$/, 'whole lines only');
+  t.ok(endless.destroyed);
+});
+
+t.test('an unreadable original still gives a bounce, saying so', async (t) => {
+  const source = new Readable({
+    read() {
+      this.destroy(Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }));
+    },
+  });
+  const { message } = await bounceText(envelope(), [bob], source);
+  const all = parts(message);
+  t.equal(all.length, 2, 'notification and status only');
+  t.match(all[0].body, /could not be read to attach it: ENOENT/);
+});
+
+t.test('bare line feeds in the original become CRLF, 8-bit bytes survive', async (t) => {
+  const bytes = Buffer.concat([Buffer.from('Subject: caf'), Buffer.from([0xe9]), Buffer.from('\nX-Other: 1\n\nbody\n')]);
+  const bounce = await buildBounce(envelope(), [bob], options(Readable.from([bytes])));
+  if (!bounce) throw new Error('expected a bounce');
+  t.ok(bounce.data.includes(Buffer.concat([Buffer.from('Subject: caf'), Buffer.from([0xe9]), Buffer.from('\r\nX-Other: 1\r\n')])));
+  t.ok(bounce.data.includes('Content-Transfer-Encoding: 8bit'), 'declared 8-bit');
+  t.notOk(bounce.data.includes('body'), 'no body');
+});
+
+t.test('values from the envelope cannot inject headers or fields', async (t) => {
+  const evil: BouncedRecipient = { ...bob, diagnostic: '550 5.1.1 no\r\nBcc: victim@x.test\r\n\r\nAction: delivered' };
+  const { message } = await bounceText(envelope(), [evil]);
+  const [, status] = parts(message);
+  const blocks = statusBlocks(status.body);
+  t.equal(blocks.length, 2);
+  t.equal(blocks[1].get('action'), 'failed');
+  t.equal(blocks[1].get('diagnostic-code'), 'smtp; 550 5.1.1 no Bcc: victim@x.test Action: delivered');
+  t.equal(message.headers.get('bcc'), undefined);
+});
+
+t.test('a local reason is not labelled as an SMTP reply', async (t) => {
+  const local: BouncedRecipient = { ...bob, diagnostic: '5.4.4 Host not found: b.test has no MX or address', remoteMta: undefined };
+  const { message } = await bounceText(envelope(), [local]);
+  const fields = statusBlocks(parts(message)[1].body)[1];
+  t.equal(fields.get('diagnostic-code'), 'X-tlsrelay; 5.4.4 Host not found: b.test has no MX or address');
+  t.equal(fields.get('remote-mta'), undefined);
+});
+
+t.test('a non-ASCII recipient makes a global delivery status', async (t) => {
+  const env = envelope({ recipients: [{ address: 'jürgen@b.test', domain: 'b.test', state: 'bounced' }] });
+  const { message } = await bounceText(env, [{ ...bob, address: 'jürgen@b.test' }]);
+  const [human, status] = parts(message);
+  t.equal(status.headers.get('content-type'), 'message/global-delivery-status');
+  t.equal(statusBlocks(status.body)[1].get('final-recipient'), 'utf-8; jürgen@b.test');
+  t.equal(human.headers.get('content-transfer-encoding'), '8bit');
+});
+
+t.test('a sender without a domain is a clear error', async (t) => {
+  await t.rejects(buildBounce(envelope({ from: 'postmaster' }), [bob], options()), /cannot return a DSN for 019ac9a0b5c0aabbccddeeff to "postmaster": the sender has no valid domain/);
+});

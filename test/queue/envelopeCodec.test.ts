@@ -1,0 +1,93 @@
+import t from 'tap';
+import { decodeEnvelope, encodeEnvelope } from '../../src/queue/envelopeCodec.js';
+import type { Envelope } from '../../src/queue/types.js';
+
+const good: Envelope = {
+  id: '019ac9a0b5c0aabbccddeeff',
+  receivedAt: '2025-11-28T10:00:00.000Z',
+  from: '',
+  recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'pending', notify: ['FAILURE'], orcpt: 'rfc822;bob@b.test', lastError: '451 later' }],
+  size: 10,
+  nextAttemptAt: '2025-11-28T10:01:00.000Z',
+  attempts: [
+    {
+      at: '2025-11-28T10:00:01.000Z',
+      domain: 'b.test',
+      connector: 'partner',
+      tlsLevel: 'verify',
+      host: 'mx.b.test',
+      tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' },
+      verdict: 'verified',
+      outcome: 'deferred',
+      code: 451,
+      response: '451 later',
+    },
+  ],
+  ret: 'FULL',
+  envid: 'x',
+  delayNoticeSent: false,
+  deferrals: 1,
+};
+
+t.test('an envelope survives encoding', async (t) => {
+  t.same(decodeEnvelope(encodeEnvelope(good), good.id), { ok: true, envelope: good });
+});
+
+t.test('every damaged field is named', async (t) => {
+  const attempt = good.attempts[0];
+  const recipient = good.recipients[0];
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['not an object', [1], /^not an object$/],
+    ['bad id', { ...good, id: '../x' }, /^id is not a queue ID$/],
+    ['bad time', { ...good, receivedAt: 'yesterday' }, /^receivedAt is not a time$/],
+    ['missing from', { ...good, from: undefined }, /^from is not a string$/],
+    ['no recipients', { ...good, recipients: [] }, /^recipients is not a non-empty list$/],
+    ['recipient not an object', { ...good, recipients: ['bob'] }, /^recipients\[0\] is not an object$/],
+    ['empty address', { ...good, recipients: [{ ...recipient, address: '' }] }, /^recipients\[0\] address/],
+    ['numeric domain', { ...good, recipients: [{ ...recipient, domain: 1 }] }, /^recipients\[0\] domain/],
+    ['unknown state', { ...good, recipients: [{ ...recipient, state: 'sent' }] }, /^recipients\[0\] state is not one of/],
+    ['bad lastError', { ...good, recipients: [{ ...recipient, lastError: 4 }] }, /lastError/],
+    ['bad notify', { ...good, recipients: [{ ...recipient, notify: 'NEVER' }] }, /notify is not a list of strings/],
+    ['bad orcpt', { ...good, recipients: [{ ...recipient, orcpt: {} }] }, /orcpt/],
+    ['negative size', { ...good, size: -1 }, /^size is not a byte count$/],
+    ['bad next attempt', { ...good, nextAttemptAt: null }, /^nextAttemptAt/],
+    ['attempts not a list', { ...good, attempts: {} }, /^attempts is not a list$/],
+    ['attempt not an object', { ...good, attempts: [null] }, /^attempts\[0\] is not an object$/],
+    ['attempt time', { ...good, attempts: [{ ...attempt, at: 'x' }] }, /^attempts\[0\] at is not a time$/],
+    ['attempt connector', { ...good, attempts: [{ ...attempt, connector: null }] }, /^attempts\[0\] connector is not a string$/],
+    ['attempt host', { ...good, attempts: [{ ...attempt, host: 3 }] }, /host is not a string or null/],
+    ['attempt tls', { ...good, attempts: [{ ...attempt, tls: { protocol: 'TLSv1.3' } }] }, /tls is not/],
+    ['attempt verdict', { ...good, attempts: [{ ...attempt, verdict: 'fine' }] }, /verdict is not one of/],
+    ['attempt outcome', { ...good, attempts: [{ ...attempt, outcome: 'sent' }] }, /outcome is not one of/],
+    ['attempt code', { ...good, attempts: [{ ...attempt, code: '451' }] }, /code is not an integer/],
+    ['bad ret', { ...good, ret: 'ALL' }, /^ret is not FULL or HDRS$/],
+    ['bad envid', { ...good, envid: 1 }, /^envid/],
+    ['bad delay notice', { ...good, delayNoticeSent: 'no' }, /^delayNoticeSent/],
+    ['bad deferrals', { ...good, deferrals: 1.5 }, /^deferrals is not a count$/],
+  ];
+  for (const [name, value, problem] of cases) {
+    const decoded = decodeEnvelope(JSON.stringify(value));
+    t.equal(decoded.ok, false, name);
+    if (!decoded.ok) t.match(decoded.problem, problem, name);
+  }
+});
+
+t.test('host and tls may be null, optional fields absent', async (t) => {
+  const minimal = {
+    ...good,
+    attempts: [{ ...good.attempts[0], host: null, tls: null }],
+    recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'pending' }],
+    ret: undefined,
+    envid: undefined,
+    delayNoticeSent: undefined,
+    deferrals: undefined,
+  };
+  t.equal(decodeEnvelope(JSON.stringify(minimal)).ok, true);
+});
+
+t.test('truncated JSON and a mismatched ID are reported', async (t) => {
+  const truncated = decodeEnvelope(encodeEnvelope(good).slice(0, 50));
+  t.match(truncated, { ok: false, problem: /^not JSON: / });
+  const renamed = decodeEnvelope(encodeEnvelope(good), '0000000000000000000000aa');
+  t.match(renamed, { ok: false, problem: /does not match its file name 0000000000000000000000aa/ });
+});
