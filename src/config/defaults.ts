@@ -1,0 +1,71 @@
+import { hostname } from 'node:os';
+import { normalizeDomain } from './domain.js';
+import { DEFAULT_CIPHERS, type ListenerConfig, type OutboundConnector } from './types.js';
+
+// The values a key takes when the config leaves it out: ARCHITECTURE.md's config
+// contract, in one place. Durations are milliseconds.
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export function defaultHostname(): string {
+  return normalizeDomain(hostname()) ?? 'localhost';
+}
+
+export const LISTENER_DEFAULTS = { address: '127.0.0.1', tls: 'starttls', auth: 'none' } as const;
+
+export const DEFAULT_LISTENER: Readonly<ListenerConfig> = { name: 'smtp', ...LISTENER_DEFAULTS, port: 2525 };
+
+export const TLS_DEFAULTS = { generateIfMissing: false, minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS } as const;
+
+export const DNS_PORT = 53;
+
+export const QUEUE_DEFAULTS = {
+  /** Relative to the config file's folder. */
+  dir: '../var/spool',
+  retry: [1 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, 1 * HOUR, 2 * HOUR, 4 * HOUR],
+  maxAge: 2 * DAY,
+  delayNotice: 4 * HOUR,
+} as const;
+
+export const DELIVERY_DEFAULTS = { port: 25, concurrency: 100, perHost: 10 } as const;
+
+export const SMTP_DEFAULTS = {
+  maxMessageSize: 52_428_800,
+  maxRecipients: 100,
+  maxClients: 1000,
+  maxConnectionsPerIp: 20,
+  idleTimeout: 5 * MINUTE,
+  handshakeTimeout: 30 * SECOND,
+  bareLineEndings: 'reject',
+} as const;
+
+export const AUTH_DEFAULTS = { maxFailuresPerIp: 5 } as const;
+
+export const LOG_DEFAULTS = { level: 'info' } as const;
+
+export const SMART_HOST_PORT = 25;
+
+/** Everything of an outbound connector but its name and domains; maxAge follows queue.maxAge. */
+export function outboundDefaults(maxAge: number): Omit<OutboundConnector, 'name' | 'domains'> {
+  return {
+    smartHosts: [],
+    tls: 'opportunistic',
+    tlsNames: [],
+    fingerprints: [],
+    minVersion: 'TLSv1.2',
+    ciphers: undefined,
+    crl: [],
+    clientCertificate: false,
+    plaintextFallback: true,
+    maxAge,
+    implicit: false,
+  };
+}
+
+/** The connector for domains no configured connector names: MX routing, opportunistic TLS. */
+export function implicitOutboundConnector(maxAge: number): OutboundConnector {
+  return { name: 'default', domains: ['*'], ...outboundDefaults(maxAge), implicit: true };
+}

@@ -1,0 +1,34 @@
+import type { LineCounter, Node } from 'yaml';
+import type { ConfigIssue } from './errors.js';
+
+/** Collects problems with their line:col; a missing node means the file as a whole (1:1). */
+export class Issues {
+  private readonly found: ConfigIssue[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  add(place: Node | undefined, message: string): void {
+    this.addAtOffset(place?.range?.[0] ?? 0, message);
+  }
+
+  addAtOffset(offset: number, message: string): void {
+    const { line, col } = this.lineCounter.linePos(offset);
+    this.found.push({ file: this.file, line, col, message });
+  }
+
+  lineOf(place: Node | undefined): number {
+    return this.lineCounter.linePos(place?.range?.[0] ?? 0).line;
+  }
+
+  get count(): number {
+    return this.found.length;
+  }
+
+  /** In file order, so the list reads top to bottom like the file. */
+  sorted(): ConfigIssue[] {
+    return [...this.found].sort((a, b) => a.line - b.line || a.col - b.col);
+  }
+}

@@ -1,0 +1,28 @@
+import t from 'tap';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config/load.js';
+
+// The default config and the examples are documentation an admin copies: they must load,
+// on a fresh clone (no certificates yet: they rely on tls.generateIfMissing).
+const configDir = fileURLToPath(new URL('../../config/', import.meta.url));
+
+t.test('config/tlsrelay.yaml: the table defaults, a local relay connector, MX with opportunistic TLS', async (t) => {
+  const config = loadConfig(`${configDir}tlsrelay.yaml`);
+  t.match(config.tls, { cert: `${fileURLToPath(new URL('../../certs/relay.crt', import.meta.url))}`, generateIfMissing: true });
+  t.strictSame(config.listeners, [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }]);
+  t.strictSame(config.inbound, [{ name: 'local', match: { ips: ['127.0.0.1/32', '::1/128'] }, require: { tls: false }, relay: true }]);
+  t.strictSame(config.outbound, [], 'every domain falls to the implicit MX + opportunistic connector');
+  t.equal(config.queue.dir, fileURLToPath(new URL('../../var/spool', import.meta.url)));
+});
+
+t.test('config/examples/exchange-smarthost.yaml', async (t) => {
+  const config = loadConfig(`${configDir}examples/exchange-smarthost.yaml`);
+  t.match(config.inbound, [{ match: { certificateNames: ['exchange.contoso.test'] }, relay: true }]);
+  t.match(config.outbound, [{ domains: ['contoso.test', '*.contoso.test'], smartHosts: [{ host: 'exchange.contoso.test', port: 25 }], tls: 'verify' }]);
+});
+
+t.test('config/examples/partner-forced-tls.yaml', async (t) => {
+  const config = loadConfig(`${configDir}examples/partner-forced-tls.yaml`);
+  t.match(config.inbound, [{ match: { senderDomains: ['fabrikam.test', '*.fabrikam.test'] }, require: { tls: true, certificateNames: ['mail.fabrikam.test'] } }]);
+  t.match(config.outbound, [{ domains: ['fabrikam.test', '*.fabrikam.test'], tls: 'verify', tlsNames: ['mail.fabrikam.test'], clientCertificate: true }]);
+});
