@@ -1,0 +1,246 @@
+import { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { Config, ListenerConfig } from '../config/types.js';
+import { domainOfAddress } from '../config/domain.js';
+import type { Logger } from '../log.js';
+import { checkInboundRequirements, checkRecipient, selectInboundConnector, type InboundFacts } from '../policy/inbound.js';
+import { unmapIpv4 } from '../policy/ipRanges.js';
+import type { Envelope, NewMessage } from '../queue/types.js';
+import { clientCertificateFacts } from './clientCertificate.js';
+import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
+import { receivedHeader } from './receivedHeader.js';
+import { newSessionState, type SessionState } from './sessionState.js';
+import { smtpError } from './smtpError.js';
+
+/** Where accepted messages go: the spool (or anything that makes them as durable). */
+export interface MessageStore {
+  store(message: NewMessage, data: Readable): Promise<Envelope>;
+}
+
+export interface InboundDependencies {
+  config: Config;
+  store: MessageStore;
+  logger: Logger;
+  /** Told after each message is durable, so delivery can start without waiting for a poll. */
+  onAccepted?: (envelope: Envelope) => void;
+}
+
+type Done = (err?: Error | null) => void;
+
+/**
+ * The relay's decisions at each step of one listener's SMTP sessions: facts are
+ * collected as they arrive (client IP, TLS, client certificate) and the policy engine
+ * is asked at MAIL FROM and RCPT TO.
+ */
+export class RelaySessionHooks {
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly connectionsPerIp = new Map<string, number>();
+
+  constructor(
+    private readonly listener: ListenerConfig,
+    private readonly deps: InboundDependencies,
+  ) {}
+
+  private state(session: SMTPServerSession): SessionState {
+    let state = this.sessions.get(session.id);
+    if (!state) {
+      state = newSessionState();
+      this.sessions.set(session.id, state);
+    }
+    return state;
+  }
+
+  private facts(session: SMTPServerSession, senderDomain: string | undefined): InboundFacts {
+    const state = this.state(session);
+    return {
+      ip: unmapIpv4(session.remoteAddress),
+      tls: state.tls !== undefined,
+      certificate: state.certificate,
+      senderDomain,
+      authenticated: Boolean(session.user),
+    };
+  }
+
+  onConnect(session: SMTPServerSession, done: Done): void {
+    const ip = unmapIpv4(session.remoteAddress);
+    const open = this.connectionsPerIp.get(ip) ?? 0;
+    const limit = this.deps.config.smtp.maxConnectionsPerIp;
+    if (open >= limit) {
+      this.deps.logger.warn({ listener: this.listener.name, client: ip, limit }, 'too many connections from one client');
+      done(smtpError(421, `4.7.0 Too many connections from ${ip}, try again later`));
+      return;
+    }
+    this.connectionsPerIp.set(ip, open + 1);
+    this.sessions.set(session.id, newSessionState());
+    done();
+  }
+
+  onClose(session: SMTPServerSession): void {
+    if (!this.sessions.delete(session.id)) return;
+    const ip = unmapIpv4(session.remoteAddress);
+    const open = (this.connectionsPerIp.get(ip) ?? 1) - 1;
+    if (open <= 0) this.connectionsPerIp.delete(ip);
+    else this.connectionsPerIp.set(ip, open);
+  }
+
+  onSecure(socket: Socket | TLSSocket, session: SMTPServerSession, done: Done): void {
+    const tlsSocket = socket as TLSSocket;
+    const state = this.state(session);
+    state.certificate = clientCertificateFacts(tlsSocket);
+    state.tls = {
+      protocol: tlsSocket.getProtocol() ?? 'unknown',
+      cipher: tlsSocket.getCipher()?.standardName ?? 'unknown',
+      clientVerified: state.certificate?.trusted ?? false,
+    };
+    this.deps.logger.info(
+      {
+        listener: this.listener.name,
+        session: session.id,
+        client: unmapIpv4(session.remoteAddress),
+        tls: { protocol: state.tls.protocol, cipher: state.tls.cipher },
+        clientCertificate: state.certificate ?? null,
+      },
+      'inbound TLS established',
+    );
+    done();
+  }
+
+  onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
+    const senderDomain = address.address === '' ? undefined : domainOfAddress(address.address);
+    const facts = this.facts(session, senderDomain);
+    const selection = selectInboundConnector(this.deps.config, facts);
+    const state = this.state(session);
+    state.connector = selection.connector;
+    const verdict = selection.connector ? checkInboundRequirements(selection.connector, facts) : { ok: true as const };
+    if (!verdict.ok) {
+      this.deps.logger.info(
+        { listener: this.listener.name, session: session.id, client: facts.ip, from: address.address, code: verdict.code, response: verdict.message, reason: selection.reason },
+        'sender refused by inbound connector',
+      );
+      done(smtpError(verdict.code, verdict.message));
+      return;
+    }
+    done();
+  }
+
+  onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
+    const state = this.state(session);
+    const verdict = checkRecipient(this.deps.config, state.connector, domainOfAddress(address.address), Boolean(session.user));
+    if (!verdict.ok) {
+      this.deps.logger.info(
+        {
+          listener: this.listener.name,
+          session: session.id,
+          client: unmapIpv4(session.remoteAddress),
+          to: address.address,
+          connector: state.connector?.name ?? null,
+          code: verdict.code,
+          response: verdict.message,
+        },
+        'recipient refused',
+      );
+      done(smtpError(verdict.code, verdict.message));
+      return;
+    }
+    done();
+  }
+
+  onData(stream: SMTPServerDataStream, session: SMTPServerSession, done: (err?: Error | null, message?: string) => void): void {
+    const state = this.state(session);
+    const { config, store, logger } = this.deps;
+    const envelope = session.envelope;
+    const recipients = envelope.rcptTo.map((rcpt) => rcpt.address);
+    const message: NewMessage = {
+      from: envelope.mailFrom ? envelope.mailFrom.address : '',
+      recipients: envelope.rcptTo.map((rcpt) => ({
+        address: rcpt.address,
+        domain: domainOfAddress(rcpt.address) ?? '',
+        ...(rcpt.dsn?.notify ? { notify: rcpt.dsn.notify } : {}),
+        ...(rcpt.dsn?.orcpt ? { orcpt: rcpt.dsn.orcpt } : {}),
+      })),
+      ...(envelope.dsn?.ret === 'FULL' || envelope.dsn?.ret === 'HDRS' ? { ret: envelope.dsn.ret } : {}),
+      ...(envelope.dsn?.envid ? { envid: envelope.dsn.envid } : {}),
+    };
+    const header = receivedHeader({
+      heloName: session.hostNameAppearsAs,
+      clientIp: unmapIpv4(session.remoteAddress),
+      byHost: config.server.hostname,
+      tls: state.tls,
+      authenticated: Boolean(session.user),
+      recipients,
+      date: new Date(),
+    });
+
+    const guard = new MessageDataGuard({ bareLineEndings: config.smtp.bareLineEndings, maxSize: config.smtp.maxMessageSize });
+    let received = false;
+    // After a refusal or a failed write the client is still sending: keep reading so the
+    // reply comes after its final dot.
+    guard.on('close', () => {
+      stream.unpipe(guard);
+      stream.resume();
+    });
+    stream.on('end', () => {
+      received = true;
+    });
+    stream.on('close', () => {
+      if (!received) guard.destroy(new Error('client closed the connection during DATA'));
+    });
+    stream.on('error', (err) => guard.destroy(err));
+    stream.pipe(guard);
+
+    const streamDone = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+    });
+    const stored = store.store(message, prependText(header, guard));
+
+    stored.then(
+      async (queued) => {
+        await streamDone;
+        logger.info(
+          {
+            listener: this.listener.name,
+            session: session.id,
+            queueId: queued.id,
+            client: unmapIpv4(session.remoteAddress),
+            from: message.from,
+            recipients: recipients.length,
+            size: queued.size,
+            tls: state.tls ? { protocol: state.tls.protocol, cipher: state.tls.cipher } : null,
+            connector: state.connector?.name ?? null,
+          },
+          'message accepted',
+        );
+        done(null, `2.0.0 Ok: queued as ${queued.id}`);
+        this.deps.onAccepted?.(queued);
+      },
+      async (err: Error) => {
+        await streamDone;
+        if (!received) {
+          done(err);
+          return;
+        }
+        if (err instanceof DataRefusal) {
+          logger.info({ listener: this.listener.name, session: session.id, code: err.responseCode, response: err.message }, 'message refused');
+          done(smtpError(err.responseCode, err.message));
+          return;
+        }
+        logger.error({ listener: this.listener.name, session: session.id, err: err.message }, 'cannot write message to the spool');
+        done(smtpError(452, '4.3.1 Insufficient system storage'));
+      },
+    );
+  }
+}
+
+/** The header text followed by the guarded message bytes, as one stream for the spool. */
+function prependText(text: string, body: Readable): Readable {
+  return Readable.from(
+    (async function* () {
+      yield Buffer.from(text);
+      for await (const chunk of body) yield chunk as Buffer;
+    })(),
+    { objectMode: false },
+  );
+}

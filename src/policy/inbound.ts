@@ -1,0 +1,113 @@
+import type { Config, InboundConnector } from '../config/types.js';
+import { normalizeDomain } from '../config/domain.js';
+import { ipInRanges } from './ipRanges.js';
+import { certificateNameMatches } from './names.js';
+
+/** What the client presented after STARTTLS; absent when it sent no certificate. */
+export interface ClientCertificateFacts {
+  /** Chains to the system roots or tls.trust. */
+  trusted: boolean;
+  /** Why it does not chain, when it does not (OpenSSL's words). */
+  error?: string;
+  /** SAN DNS names, else the CN. */
+  names: string[];
+}
+
+/** The facts of an inbound session, as far as they are known when a decision is asked for. */
+export interface InboundFacts {
+  ip: string;
+  tls: boolean;
+  certificate: ClientCertificateFacts | undefined;
+  /** Normalised MAIL FROM domain; undefined for the null sender. */
+  senderDomain: string | undefined;
+  authenticated: boolean;
+}
+
+export type InboundVerdict = { ok: true } | { ok: false; code: number; message: string };
+
+const OK: InboundVerdict = { ok: true };
+
+export interface InboundSelection {
+  connector: InboundConnector | undefined;
+  reason: string;
+}
+
+function trustedNameMatch(patterns: readonly string[], certificate: ClientCertificateFacts | undefined): boolean {
+  if (!certificate?.trusted) return false;
+  return patterns.some((pattern) => certificateNameMatches(pattern, certificate.names));
+}
+
+function senderDomainMatches(patterns: readonly string[], domain: string | undefined): boolean {
+  if (domain === undefined) return false;
+  return patterns.some((pattern) => {
+    const wanted = normalizeDomain(pattern);
+    if (wanted === undefined) return false;
+    if (wanted === '*') return true;
+    if (wanted.startsWith('*.')) return domain.endsWith(wanted.slice(1));
+    return domain === wanted;
+  });
+}
+
+/** Every `match` field the connector gives must hold; an empty match holds for everyone. */
+function connectorMatches(connector: InboundConnector, facts: InboundFacts): boolean {
+  const { ips, certificateNames, senderDomains } = connector.match;
+  if (ips && !ipInRanges(facts.ip, ips)) return false;
+  if (certificateNames && !trustedNameMatch(certificateNames, facts.certificate)) return false;
+  if (senderDomains && !senderDomainMatches(senderDomains, facts.senderDomain)) return false;
+  return true;
+}
+
+/** The connector of a transaction: the first, in file order, whose match fields all hold. */
+export function selectInboundConnector(config: Config, facts: InboundFacts): InboundSelection {
+  const connector = config.inbound.find((candidate) => connectorMatches(candidate, facts));
+  if (!connector) return { connector: undefined, reason: `no inbound connector matches client ${facts.ip}` };
+  const given = Object.keys(connector.match).filter((key) => connector.match[key as keyof typeof connector.match]);
+  const why = given.length === 0 ? 'it matches every session' : `its ${given.join(', ')} match`;
+  return { connector, reason: `inbound connector "${connector.name}" selected: ${why}` };
+}
+
+function describeCertificateProblem(patterns: readonly string[], certificate: ClientCertificateFacts | undefined): string {
+  if (!certificate) return 'no client certificate was presented';
+  if (!certificate.trusted) return `the client certificate is not trusted (${certificate.error ?? 'unknown issuer'})`;
+  return `the client certificate names (${certificate.names.join(', ') || 'none'}) do not match ${patterns.join(', ')}`;
+}
+
+/** What the selected connector demands of the session (checked at MAIL FROM). */
+export function checkInboundRequirements(connector: InboundConnector, facts: InboundFacts): InboundVerdict {
+  const { require } = connector;
+  if (require.tls && !facts.tls) {
+    return { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first' };
+  }
+  if (require.certificateNames && !trustedNameMatch(require.certificateNames, facts.certificate)) {
+    const problem = describeCertificateProblem(require.certificateNames, facts.certificate);
+    return { ok: false, code: 530, message: `5.7.1 Connector "${connector.name}" requires a trusted client certificate: ${problem}` };
+  }
+  if (require.ips && !ipInRanges(facts.ip, require.ips)) {
+    return { ok: false, code: 550, message: `5.7.1 Connector "${connector.name}" does not accept this sender from ${facts.ip}` };
+  }
+  return OK;
+}
+
+function isAcceptedDomain(config: Config, domain: string): boolean {
+  return config.acceptedDomains.some((accepted) =>
+    accepted.startsWith('*.') ? domain.endsWith(accepted.slice(1)) : accepted === domain,
+  );
+}
+
+/**
+ * Whether a recipient may be accepted: mail for an accepted domain from anyone, any
+ * domain only for a relaying connector or an authenticated user. `rcptDomain` is the
+ * normalised domain after the last '@' (undefined when there is none: never relayed).
+ */
+export function checkRecipient(
+  config: Config,
+  connector: InboundConnector | undefined,
+  rcptDomain: string | undefined,
+  authenticated: boolean,
+): InboundVerdict {
+  if (rcptDomain !== undefined && isAcceptedDomain(config, rcptDomain)) return OK;
+  if (connector?.relay || authenticated) return rcptDomain === undefined ? RELAY_DENIED : OK;
+  return RELAY_DENIED;
+}
+
+const RELAY_DENIED: InboundVerdict = { ok: false, code: 550, message: '5.7.1 Relaying denied' };

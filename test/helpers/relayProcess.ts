@@ -1,0 +1,98 @@
+// The real relay as a child process (`node dist/main.js`), with its JSON log lines captured.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+export const MAIN = join(PROJECT_ROOT, 'dist', 'main.js');
+
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+export interface RelayProcess {
+  child: ChildProcess;
+  logs: LogLine[];
+  stderr: () => string;
+  /** Resolves with the first log line (already seen or yet to come) the predicate accepts. */
+  waitForLog(predicate: (line: LogLine) => boolean, what?: string): Promise<LogLine>;
+  /** Port of the named listener, from its "listening" log line. */
+  port(listener?: string): Promise<number>;
+  /** SIGTERM, then wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no chance to clean up. */
+  kill9(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Runs a tlsrelay CLI command to completion. */
+export async function runCli(args: string[], cwd = PROJECT_ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** Writes `yaml` to DIR/tlsrelay.yaml and starts the relay on it. */
+export function writeConfig(dir: string, yaml: string): string {
+  const file = join(dir, 'tlsrelay.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+export function startRelay(configFile: string, cwd = PROJECT_ROOT): RelayProcess {
+  const child = spawn(process.execPath, [MAIN, 'start', '-c', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: LogLine[] = [];
+  const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      line = { msg: text, unparsed: true };
+    }
+    logs.push(line);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+
+  const waitForLog = (predicate: (line: LogLine) => boolean, what = 'a log line'): Promise<LogLine> => {
+    const seen = logs.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolvePromise, reject) => {
+      waiters.push({ predicate, resolve: resolvePromise });
+      void exited.then((code) => reject(new Error(`relay exited (${code}) before ${what}; stderr: ${stderr}`)));
+    });
+  };
+
+  return {
+    child,
+    logs,
+    stderr: () => stderr,
+    waitForLog,
+    exited,
+    async port(listener = 'smtp') {
+      const line = await waitForLog((l) => l.msg === 'listening' && l.listener === listener, `listener ${listener}`);
+      return line.port as number;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,19 @@
+// Interop tools from Debian (swaks, postfix, testssl): a test that needs one skips with a
+// printed reason when it is missing — except under CI=true, where .ci/run installed them
+// and a missing tool must fail the run rather than hide that the test never ran.
+import { spawnSync } from 'node:child_process';
+
+export function toolAvailable(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Returns the options for a tap test that needs `tool`: `{ skip: reason }` when missing
+ * outside CI. Under CI a missing tool throws, failing the file.
+ */
+export function needsTool(tool: string, hint: string): { skip?: string } {
+  if (toolAvailable(tool)) return {};
+  const reason = `${tool} is not installed (${hint})`;
+  if (process.env.CI === 'true') throw new Error(`${reason}; CI must run this test`);
+  return { skip: reason };
+}

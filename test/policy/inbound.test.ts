@@ -1,0 +1,82 @@
+import t from 'tap';
+import { configFromYaml } from '../helpers/config.js';
+import {
+  checkInboundRequirements,
+  checkRecipient,
+  selectInboundConnector,
+  type InboundFacts,
+} from '../../src/policy/inbound.js';
+
+const config = configFromYaml(`
+listeners: [{ name: mx, port: 0 }]
+tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
+acceptedDomains: [contoso.test, "*.sub.contoso.test"]
+inbound:
+  - name: onprem
+    match: { certificateNames: [exchange.contoso.test] }
+    relay: true
+  - name: partner-fabrikam
+    match: { senderDomains: [fabrikam.test] }
+    require: { tls: true, certificateNames: [mail.fabrikam.test] }
+  - name: partner-litware
+    match: { senderDomains: [litware.test] }
+    require: { ips: [192.0.2.0/24] }
+  - name: local
+    match: { ips: [127.0.0.1/32, "::1/128"] }
+    relay: true
+`);
+
+function facts(overrides: Partial<InboundFacts>): InboundFacts {
+  return { ip: '198.51.100.7', tls: false, certificate: undefined, senderDomain: 'example.test', authenticated: false, ...overrides };
+}
+
+const trustedExchange = { trusted: true, names: ['exchange.contoso.test'] };
+
+t.test('connector selection: first whose match fields all hold', async (t) => {
+  const cases: Array<[string, Partial<InboundFacts>, string | undefined]> = [
+    ['trusted certificate name', { tls: true, certificate: trustedExchange }, 'onprem'],
+    ['same name but untrusted chain', { tls: true, certificate: { trusted: false, names: ['exchange.contoso.test'] } }, undefined],
+    ['sender domain', { senderDomain: 'fabrikam.test' }, 'partner-fabrikam'],
+    ['loopback IPv4', { ip: '127.0.0.1' }, 'local'],
+    ['IPv4-mapped loopback counts as IPv4', { ip: '::ffff:127.0.0.1' }, 'local'],
+    ['loopback IPv6', { ip: '::1' }, 'local'],
+    ['nobody', {}, undefined],
+    ['null sender matches no sender domain', { senderDomain: undefined, ip: '198.51.100.7' }, undefined],
+  ];
+  for (const [name, given, expected] of cases) {
+    t.equal(selectInboundConnector(config, facts(given)).connector?.name, expected, name);
+  }
+});
+
+t.test('requirements: TLS, certificate, source IPs', async (t) => {
+  const fabrikam = config.inbound[1]!;
+  t.same(checkInboundRequirements(fabrikam, facts({ senderDomain: 'fabrikam.test' })), {
+    ok: false,
+    code: 530,
+    message: '5.7.0 Must issue a STARTTLS command first',
+  });
+  const noCert = checkInboundRequirements(fabrikam, facts({ tls: true }));
+  t.match(noCert, { ok: false, code: 530, message: /^5\.7\.1 .*no client certificate was presented/ });
+  const untrusted = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: false, error: 'SELF_SIGNED_CERT_IN_CHAIN', names: ['mail.fabrikam.test'] } }));
+  t.match(untrusted, { ok: false, code: 530, message: /not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/ });
+  const wrongName = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['evil.test'] } }));
+  t.match(wrongName, { ok: false, code: 530, message: /names \(evil\.test\) do not match mail\.fabrikam\.test/ });
+  t.same(checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['mail.fabrikam.test'] } })), { ok: true });
+
+  const litware = config.inbound[2]!;
+  t.match(checkInboundRequirements(litware, facts({ ip: '203.0.113.5' })), { ok: false, code: 550, message: /^5\.7\.1 / });
+  t.same(checkInboundRequirements(litware, facts({ ip: '192.0.2.44' })), { ok: true });
+});
+
+t.test('relaying: accepted domains for anyone, other domains only for relay connectors or authenticated users', async (t) => {
+  const relaying = config.inbound[3]!;
+  const denied = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
+  t.same(checkRecipient(config, undefined, 'contoso.test', false), { ok: true });
+  t.same(checkRecipient(config, undefined, 'x.sub.contoso.test', false), { ok: true }, 'wildcard accepted domain');
+  t.same(checkRecipient(config, undefined, 'sub.contoso.test', false), denied, 'wildcard does not cover its base');
+  t.same(checkRecipient(config, undefined, 'example.com', false), denied);
+  t.same(checkRecipient(config, config.inbound[1], 'example.com', false), denied, 'a non-relay connector does not open relaying');
+  t.same(checkRecipient(config, relaying, 'example.com', false), { ok: true });
+  t.same(checkRecipient(config, undefined, 'example.com', true), { ok: true }, 'authenticated');
+  t.same(checkRecipient(config, relaying, undefined, false), denied, 'no domain at all is never relayed');
+});
