@@ -1,0 +1,43 @@
+import type { AttemptRecord, RecipientResult } from '../queue/types.js';
+import type { MessageResult, OutgoingMessage } from './types.js';
+
+/**
+ * Where one message stands during a domain delivery: which recipients still need a
+ * host, the latest result of each, and the attempts made. Delivered and bounced
+ * recipients are settled; deferred ones stay open for the next host.
+ */
+export class MessageProgress {
+  readonly attempts: AttemptRecord[] = [];
+  private readonly latest = new Map<string, RecipientResult>();
+  private readonly open: Set<string>;
+
+  constructor(readonly message: OutgoingMessage) {
+    this.open = new Set(message.recipients);
+  }
+
+  /** Recipients without a final answer yet, in the order given. */
+  get pending(): string[] {
+    return [...this.open];
+  }
+
+  get settled(): boolean {
+    return this.open.size === 0;
+  }
+
+  apply(results: RecipientResult[]): void {
+    for (const result of results) {
+      if (!this.open.has(result.address)) continue;
+      this.latest.set(result.address, result);
+      if (result.outcome !== 'deferred') this.open.delete(result.address);
+    }
+  }
+
+  /** Every recipient's last word; one never tried (which should not happen) is deferred, saying so. */
+  result(): MessageResult {
+    const recipients = [...new Set(this.message.recipients)].map(
+      (address): RecipientResult =>
+        this.latest.get(address) ?? { address, outcome: 'deferred', code: 451, response: '451 4.3.0 no delivery attempt was made' },
+    );
+    return { queueId: this.message.queueId, recipients, attempts: this.attempts };
+  }
+}

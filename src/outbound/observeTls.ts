@@ -1,0 +1,87 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
+import type { SMTPError } from 'nodemailer/lib/smtp-connection';
+import type { EstablishedTls, TlsObservation } from '../policy/tlsDecision.js';
+import { describeError, oneLine } from './replies.js';
+import type { SmtpClient } from './smtpClient.js';
+
+// Turns what a connection showed into the policy's TlsObservation. The session runs
+// with rejectUnauthorized: false and a no-op checkServerIdentity, so `authorized` is
+// the chain alone; names and pins are judged here, before any MAIL is sent.
+
+export interface CertificateExpectations {
+  /** tlsNames, else the host dialled (a name or an IP, matched as RFC 6125 and Node's checkServerIdentity do). */
+  names: string[];
+  /** Lower-case hex SHA-256 of a certificate or of its SPKI. */
+  fingerprints: string[];
+}
+
+/** OpenSSL's verify codes in words; the code stays in the text for searching. */
+const VERIFY_ERRORS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in the chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'issuer not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'issuer not trusted',
+  UNABLE_TO_GET_ISSUER_CERT: 'issuer not trusted',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  CERT_REVOKED: 'certificate has been revoked',
+  UNABLE_TO_GET_CRL: 'no CRL for the issuer',
+};
+
+function describeVerifyError(error: unknown): string {
+  // typed as Error, but Node hands over the OpenSSL code as a string
+  const code = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+  const words = VERIFY_ERRORS[code];
+  return words === undefined ? code : `${words} (${code})`;
+}
+
+/** SHA-256 of the certificate and of its SubjectPublicKeyInfo, lower-case hex. */
+function certificateFingerprints(der: Buffer): { certificate: string; publicKey: string } {
+  const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+  const spki = new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
+  return { certificate: sha256(der), publicKey: sha256(spki) };
+}
+
+function established(socket: TLSSocket, expected: CertificateExpectations): EstablishedTls {
+  const protocol = socket.getProtocol() ?? 'unknown';
+  const cipher = socket.getCipher()?.name ?? 'unknown';
+  const cert = socket.getPeerCertificate(true);
+  // getPeerCertificate returns {} rather than null when there is none
+  if (!cert || !Buffer.isBuffer(cert.raw)) {
+    const missing = 'the server presented no certificate';
+    return { kind: 'established', protocol, cipher, chainValid: false, chainError: missing, nameMatched: false, nameError: missing, fingerprintMatched: false, fingerprint: '' };
+  }
+  const chainValid = socket.authorized;
+  const nameMatched = expected.names.some((name) => checkServerIdentity(name, cert) === undefined);
+  const fingerprints = certificateFingerprints(cert.raw);
+  return {
+    kind: 'established',
+    protocol,
+    cipher,
+    chainValid,
+    ...(chainValid ? {} : { chainError: describeVerifyError(socket.authorizationError) }),
+    nameMatched,
+    ...(nameMatched
+      ? {}
+      : { nameError: `the certificate names none of ${expected.names.join(', ')} (it has ${cert.subjectaltname || `CN=${String(cert.subject?.CN)}`})` }),
+    fingerprintMatched: expected.fingerprints.includes(fingerprints.certificate) || expected.fingerprints.includes(fingerprints.publicKey),
+    fingerprint: fingerprints.certificate,
+  };
+}
+
+/** What an open session shows: TLS up, STARTTLS never offered, or offered and refused. */
+export function observeSession(client: SmtpClient, expected: CertificateExpectations): TlsObservation {
+  const socket = client.tlsSocket();
+  if (socket) return established(socket, expected);
+  if (!client.starttlsAdvertised()) return { kind: 'starttls-not-offered' };
+  const reply = oneLine(client.lastReply());
+  // 421 means the peer is closing (RFC 5321 4.2); nodemailer drops the session right after
+  return { kind: 'starttls-refused', reply, closed: /^421\b/.test(reply) || !client.isOpen() };
+}
+
+/** A failed handshake in words: OpenSSL's reason when there is one, else nodemailer's message. */
+export function observeHandshakeFailure(error: SMTPError): TlsObservation {
+  const reason = (error as { reason?: unknown }).reason;
+  return { kind: 'handshake-failed', reason: typeof reason === 'string' ? reason : describeError(error) };
+}

@@ -1,0 +1,202 @@
+import type { Readable } from 'node:stream';
+import { TLSSocket, type ConnectionOptions } from 'node:tls';
+import SMTPConnection, { type SMTPConnectionEnvelope, type SMTPError } from 'nodemailer/lib/smtp-connection';
+import { SMTP_TIMEOUTS } from './timeouts.js';
+
+// nodemailer's SMTPConnection reports one failure by several paths ('error', 'end', a
+// callback, sometimes two of them), and an 'error' nobody listens to throws. This
+// wrapper turns each step into a promise that settles exactly once and never rejects.
+
+export interface DialOptions {
+  /** An IP address: nodemailer must never resolve names itself (it would use the system resolver). */
+  address: string;
+  port: number;
+  /** Our EHLO name. */
+  clientName: string;
+  /** Send STARTTLS when the peer offers it; false = never (level none, plaintext fallback). */
+  startTls: boolean;
+  /** Options for the TLS session after STARTTLS, servername included. */
+  tls: ConnectionOptions;
+}
+
+export type DialResult =
+  | { kind: 'open'; client: SmtpClient }
+  /** `duringTlsUpgrade`: the peer said 220 to STARTTLS, then the handshake failed. */
+  | { kind: 'failed'; error: SMTPError; duringTlsUpgrade: boolean };
+
+/** The recipients' fate as the peer replied, whatever became of the message. */
+export interface EnvelopeReplies {
+  accepted: string[];
+  /** One per recipient the peer refused at RCPT, with `recipient` and the reply. */
+  rejected: SMTPError[];
+}
+
+export type SendResult =
+  | { kind: 'sent'; response: string; envelope: EnvelopeReplies }
+  | { kind: 'failed'; error: SMTPError; envelope: EnvelopeReplies };
+
+export interface OutgoingEnvelope {
+  /** '' for the null sender. */
+  from: string;
+  to: string[];
+  size: number;
+}
+
+function asSmtpError(err: unknown): SMTPError {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function connectionClosed(): SMTPError {
+  return Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' });
+}
+
+/**
+ * Runs one nodemailer step and settles on whichever comes first: its callback, an
+ * 'error' event or the connection ending. Never rejects.
+ */
+function guardedStep<T>(conn: SMTPConnection, start: (done: (result: T) => void) => void, onFailure: (error: SMTPError) => T): Promise<T> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const onError = (error: SMTPError): void => done(onFailure(error));
+    const onEnd = (): void => done(onFailure(connectionClosed()));
+    function done(result: T): void {
+      if (settled) return;
+      settled = true;
+      conn.off('error', onError);
+      conn.off('end', onEnd);
+      resolve(result);
+    }
+    conn.on('error', onError);
+    conn.once('end', onEnd);
+    try {
+      start(done);
+    } catch (err) {
+      done(onFailure(asSmtpError(err)));
+    }
+  });
+}
+
+/** Opens an SMTP session: connect, greeting, EHLO and (when asked and offered) STARTTLS. */
+export function dial(options: DialOptions): Promise<DialResult> {
+  let conn: SMTPConnection;
+  try {
+    conn = new SMTPConnection({
+      host: options.address,
+      port: options.port,
+      secure: false,
+      name: options.clientName,
+      ignoreTLS: !options.startTls,
+      // a refused STARTTLS keeps the session so the policy can decide; never requireTLS,
+      // which would send STARTTLS unasked and blur "not offered" into "refused"
+      opportunisticTLS: true,
+      tls: options.tls,
+      logger: false,
+      connectionTimeout: SMTP_TIMEOUTS.connectionTimeout,
+      greetingTimeout: SMTP_TIMEOUTS.greetingTimeout,
+      socketTimeout: SMTP_TIMEOUTS.socketTimeout,
+      socketCloseTimeout: SMTP_TIMEOUTS.socketCloseTimeout,
+    });
+  } catch (err) {
+    return Promise.resolve({ kind: 'failed', error: asSmtpError(err), duringTlsUpgrade: false });
+  }
+  // for the whole life of the connection: later errors arrive through the step that is running
+  conn.on('error', () => {});
+  return guardedStep<DialResult>(
+    conn,
+    (done) =>
+      conn.connect((err) => {
+        done(err ? { kind: 'failed', error: err, duringTlsUpgrade: conn.upgrading === true } : { kind: 'open', client: new SmtpClient(conn) });
+      }),
+    (error) => ({ kind: 'failed', error, duringTlsUpgrade: conn.upgrading === true }),
+  ).then((result) => {
+    if (result.kind === 'failed') conn.close();
+    return result;
+  });
+}
+
+/** nodemailer keeps the EHLO keywords to itself; this is the one place that reads them. */
+interface EhloKeywords {
+  _ehloLines?: unknown;
+}
+
+export class SmtpClient {
+  constructor(private readonly conn: SMTPConnection) {}
+
+  get secure(): boolean {
+    return this.conn.secure;
+  }
+
+  isOpen(): boolean {
+    return !this.conn.destroyed;
+  }
+
+  tlsSocket(): TLSSocket | undefined {
+    const socket = this.conn._socket;
+    return this.conn.secure && socket instanceof TLSSocket ? socket : undefined;
+  }
+
+  /**
+   * Whether the peer's (plaintext) EHLO listed STARTTLS. nodemailer records the EHLO
+   * lines also when STARTTLS was refused under opportunisticTLS, and none after HELO.
+   */
+  starttlsAdvertised(): boolean {
+    const lines = (this.conn as unknown as EhloKeywords)._ehloLines;
+    return Array.isArray(lines) && lines.some((line) => typeof line === 'string' && /^STARTTLS\b/i.test(line));
+  }
+
+  /** The peer's last complete reply, e.g. its answer to STARTTLS. */
+  lastReply(): string {
+    return this.conn.lastServerResponse || '';
+  }
+
+  /**
+   * One transaction. The message stream is opened only now, so a retry on another
+   * host reads the stored message afresh.
+   */
+  send(envelope: OutgoingEnvelope, openData: () => Readable): Promise<SendResult> {
+    // nodemailer fills in accepted/rejected on the envelope object it is given
+    const tracked: Partial<SMTPConnectionEnvelope> = { from: envelope.from, to: envelope.to, size: envelope.size };
+    const replies = (): EnvelopeReplies => ({ accepted: [...(tracked.accepted ?? [])], rejected: [...(tracked.rejectedErrors ?? [])] });
+    return guardedStep<SendResult>(
+      this.conn,
+      (done) => {
+        let data: Readable;
+        try {
+          data = openData();
+        } catch (err) {
+          // nothing was sent: the session stays usable for the next message
+          done({ kind: 'failed', error: Object.assign(asSmtpError(err), { code: 'ESTREAM' }), envelope: replies() });
+          return;
+        }
+        this.conn.send(tracked, data, (err, info) => {
+          done(err || !info ? { kind: 'failed', error: err ?? connectionClosed(), envelope: replies() } : { kind: 'sent', response: info.response, envelope: replies() });
+          // a message stream that failed midway leaves the session in an unknown state
+          if (err?.code === 'ESTREAM') this.close();
+        });
+      },
+      (error) => ({ kind: 'failed', error, envelope: replies() }),
+    );
+  }
+
+  /** RSET between messages; resolves to the failure, if any. */
+  reset(): Promise<SMTPError | undefined> {
+    return guardedStep<SMTPError | undefined>(
+      this.conn,
+      (done) => this.conn.reset((err) => done(err ?? undefined)),
+      (error) => error,
+    );
+  }
+
+  /** Ends the session politely; a peer that never answers QUIT is cut off after a grace period. */
+  quit(): void {
+    if (!this.isOpen()) return;
+    this.conn.quit();
+    const cutOff = setTimeout(() => this.conn.close(), SMTP_TIMEOUTS.socketCloseTimeout);
+    cutOff.unref();
+    this.conn.once('end', () => clearTimeout(cutOff));
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}

@@ -1,0 +1,162 @@
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { createSecureContext, type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { OutboundConnector } from '../config/types.js';
+import { decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
+import type { CertVerdict, TlsFacts } from '../queue/types.js';
+import { observeHandshakeFailure, observeSession } from './observeTls.js';
+import { oneLine, unreachable, type Disposition } from './replies.js';
+import type { NextHop } from './route.js';
+import { dial, type SmtpClient } from './smtpClient.js';
+import type { DeliveryContext } from './types.js';
+
+// Connecting to one address of a next hop and walking the TLS ladder: STARTTLS or not
+// per level, observe, ask the policy, and either hand back a session ready for MAIL,
+// ask for the plaintext fallback, or QUIT with the deferral.
+
+/** One address of one next hop: what a single connection goes to. */
+export interface HopAddress {
+  hop: NextHop;
+  address: string;
+}
+
+/**
+ * `mx.test[192.0.2.1]`, as Postfix names a peer in its texts; a host dialled by its IP
+ * is just that IP.
+ */
+export function peerName({ hop, address }: HopAddress): string {
+  return isIP(hop.name) === 0 ? `${hop.name}[${address}]` : hop.name;
+}
+
+/** `mx.test[192.0.2.1]:25`, `192.0.2.1:25` or `[2001:db8::1]:25`: the host field of attempt records. */
+export function peerWithPort(target: HopAddress): string {
+  const name = peerName(target);
+  return `${isIP(name) === 6 ? `[${name}]` : name}:${target.hop.port}`;
+}
+
+/** What every connection of one domain delivery shares. */
+export interface SessionSettings {
+  connector: OutboundConnector;
+  clientName: string;
+  tls: ConnectionOptions;
+}
+
+export type SessionSetup = { kind: 'ready'; settings: SessionSettings } | { kind: 'failed'; result: Disposition };
+
+/** A configuration we cannot act on defers (4.3.5), so fixing the config delivers the mail. */
+function misconfigured(text: string): SessionSetup {
+  return { kind: 'failed', result: { outcome: 'deferred', code: 451, response: `451 4.3.5 ${text}` } };
+}
+
+/**
+ * The TLS setup every connection of one delivery shares. Reads the connector's CRL files
+ * once per delivery, so a replaced CRL counts from the next delivery on.
+ */
+export async function prepareSession(connector: OutboundConnector, ctx: DeliveryContext): Promise<SessionSetup> {
+  const connectorCrls: string[] = [];
+  for (const path of connector.crl) {
+    try {
+      connectorCrls.push(await readFile(path, 'utf8'));
+    } catch (err) {
+      return misconfigured(`cannot read CRL ${path} of connector "${connector.name}": ${(err as Error).message}`);
+    }
+  }
+  const crl = [...ctx.tls.crl, ...connectorCrls];
+  let clientCertificate: Pick<SecureContextOptions, 'key' | 'cert'> = {};
+  if (connector.clientCertificate) {
+    if (ctx.tls.key === undefined || ctx.tls.cert === undefined) {
+      return misconfigured(`connector "${connector.name}" presents a client certificate, but tls.cert and tls.key are not loaded`);
+    }
+    clientCertificate = { key: ctx.tls.key, cert: ctx.tls.cert };
+  }
+  let secureContext: SecureContext;
+  try {
+    // built once per delivery: parsing the system roots for every connection is not free
+    secureContext = createSecureContext({
+      minVersion: connector.minVersion,
+      ...(connector.ciphers === undefined ? {} : { ciphers: connector.ciphers }),
+      ca: ctx.tls.ca,
+      ...(crl.length > 0 ? { crl } : {}),
+      ...clientCertificate,
+    });
+  } catch (err) {
+    return misconfigured(`cannot set up TLS for connector "${connector.name}" (ciphers, CRL or certificate): ${(err as Error).message}`);
+  }
+  const tls: ConnectionOptions = {
+    secureContext,
+    // the certificate is judged by the policy before MAIL, not by the handshake
+    rejectUnauthorized: false,
+    // makes `authorized` mean the chain alone; names are checked against tlsNames later
+    checkServerIdentity: () => undefined,
+  };
+  return { kind: 'ready', settings: { connector, clientName: ctx.config.server.hostname, tls } };
+}
+
+export type SessionOutcome =
+  /** Ready for MAIL. `refusedReply`: STARTTLS was refused and the session went on in plaintext. */
+  | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; refusedReply?: string }
+  /** Opportunistic TLS broke the session: try this address again without STARTTLS. */
+  | { kind: 'fallback'; result: Disposition }
+  /** Nothing goes over this connection; the next address may do better. */
+  | { kind: 'deferred'; tls: TlsFacts | null; verdict: CertVerdict; result: Disposition };
+
+/** `policy` walks the connector's level; `plaintext-fallback` is the one retry without STARTTLS. */
+export type LadderMode = 'policy' | 'plaintext-fallback';
+
+/** Every outcome but a session ready for MAIL. */
+export type LeftSession = Exclude<SessionOutcome, { kind: 'ready' }>;
+
+/** Any decision but delivering over an open connection: QUIT or close, and say why. */
+function leaveSession(decision: TlsDecision, client: SmtpClient | undefined): LeftSession {
+  switch (decision.action) {
+    case 'deliver':
+      // the policy never delivers over a failed connection; if it ever did, nothing is lost
+      return { kind: 'deferred', tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' } };
+    case 'plaintext-fallback':
+      client?.close();
+      return { kind: 'fallback', result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` } };
+    case 'defer':
+      // never MAIL: say goodbye and leave
+      client?.quit();
+      return { kind: 'deferred', tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: decision.code, response: `${decision.code} ${decision.text}` } };
+  }
+}
+
+export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode): Promise<SessionOutcome> {
+  const { connector } = settings;
+  const startTls = mode === 'policy' && connector.tls !== 'none';
+  const isName = isIP(target.hop.name) === 0;
+  const dialed = await dial({
+    address: target.address,
+    port: target.hop.port,
+    clientName: settings.clientName,
+    startTls,
+    tls: { ...settings.tls, ...(isName ? { servername: target.hop.name } : {}) },
+  });
+  if (dialed.kind === 'failed' && !dialed.duringTlsUpgrade) {
+    return { kind: 'deferred', tls: null, verdict: 'none', result: unreachable(peerName(target), dialed.error) };
+  }
+  const client = dialed.kind === 'open' ? dialed.client : undefined;
+  let observed: TlsObservation;
+  if (dialed.kind === 'failed') observed = observeHandshakeFailure(dialed.error);
+  else if (!startTls) observed = { kind: 'no-tls-attempted' };
+  else {
+    observed = observeSession(dialed.client, {
+      names: connector.tlsNames.length > 0 ? connector.tlsNames : [target.hop.name],
+      fingerprints: connector.fingerprints,
+    });
+  }
+  const decision = decideTls(connector, peerName(target), observed);
+  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client);
+  const refused = observed.kind === 'starttls-refused' ? { refusedReply: client.lastReply() } : {};
+  return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, ...refused };
+}
+
+/**
+ * The peer refused STARTTLS, we went on in plaintext, and it hung up before answering
+ * MAIL: it had closed after refusing, which the policy may treat differently.
+ */
+export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string): LeftSession {
+  const observed: TlsObservation = { kind: 'starttls-refused', reply: oneLine(reply), closed: true };
+  return leaveSession(decideTls(settings.connector, peerName(target), observed), undefined);
+}

@@ -1,0 +1,34 @@
+import type { Readable } from 'node:stream';
+import type { Config } from '../config/types.js';
+import type { AttemptRecord, RecipientResult } from '../queue/types.js';
+import type { Logger } from '../log.js';
+import type { TlsMaterial } from '../tls/material.js';
+
+export type { TlsMaterial };
+
+/** One queued message as the delivery code sees it: only the still-pending recipients of one domain. */
+export interface OutgoingMessage {
+  queueId: string;
+  /** '' for the null sender. */
+  from: string;
+  recipients: string[];
+  size: number;
+  /** A fresh stream of the stored message each time it is called (a retry on another host re-reads it). */
+  openData: () => Readable;
+}
+
+export type { RecipientResult };
+
+export interface MessageResult {
+  queueId: string;
+  recipients: RecipientResult[];
+  /** One record per host tried for this message, in order. */
+  attempts: AttemptRecord[];
+}
+
+
+export interface DeliveryContext {
+  config: Config;
+  tls: TlsMaterial;
+  logger: Logger;
+}

@@ -1,0 +1,63 @@
+// A complete, already validated Config built in code from the contract's defaults, for
+// unit tests that should not depend on YAML loading (see config.ts for that).
+import { rootCertificates } from 'node:tls';
+import {
+  AUTH_DEFAULTS,
+  DELIVERY_DEFAULTS,
+  LOG_DEFAULTS,
+  outboundDefaults,
+  QUEUE_DEFAULTS,
+  SMTP_DEFAULTS,
+  TLS_DEFAULTS,
+} from '../../src/config/defaults.js';
+import type { Config, OutboundConnector } from '../../src/config/types.js';
+import { createLogger } from '../../src/log.js';
+import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    file: '/nonexistent/tlsrelay.yaml',
+    server: { hostname: 'relay.test' },
+    listeners: [],
+    tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
+    dns: { servers: [] },
+    queue: { ...QUEUE_DEFAULTS, dir: '/nonexistent/spool', retry: [...QUEUE_DEFAULTS.retry] },
+    delivery: { ...DELIVERY_DEFAULTS },
+    smtp: { ...SMTP_DEFAULTS },
+    auth: { users: [], ...AUTH_DEFAULTS },
+    acceptedDomains: [],
+    inbound: [],
+    outbound: [],
+    log: { ...LOG_DEFAULTS },
+    ...overrides,
+  };
+}
+
+/** A configured outbound connector: the contract's defaults plus what the test sets. */
+export function testConnector(fields: Pick<OutboundConnector, 'name' | 'domains'> & Partial<OutboundConnector>): OutboundConnector {
+  return { ...outboundDefaults(QUEUE_DEFAULTS.maxAge), ...fields };
+}
+
+export interface CapturedLog {
+  lines: Array<Record<string, unknown>>;
+}
+
+/**
+ * A delivery context whose logger writes JSON lines into `log.lines`. `ca` defaults to
+ * the system roots plus the given test CAs, as the relay builds it.
+ */
+export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[] } = {}): { ctx: DeliveryContext; log: CapturedLog } {
+  const log: CapturedLog = { lines: [] };
+  const destination = {
+    write(text: string): void {
+      log.lines.push(JSON.parse(text) as Record<string, unknown>);
+    },
+  };
+  const { extraCa = [], ...material } = tls;
+  const ctx: DeliveryContext = {
+    config,
+    tls: { key: undefined, cert: undefined, ca: [...rootCertificates, ...extraCa], crl: [], ...material },
+    logger: createLogger('info', destination),
+  };
+  return { ctx, log };
+}

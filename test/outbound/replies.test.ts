@@ -1,0 +1,52 @@
+// The mapping from a transaction's replies to recipient results, fed with errors shaped
+// as nodemailer 10 builds them (see its smtp-connection _formatError / _actionRCPT).
+import t from 'tap';
+import type { SMTPError } from 'nodemailer/lib/smtp-connection';
+import { recipientResults, summarizeResults } from '../../src/outbound/replies.js';
+import type { SendResult } from '../../src/outbound/smtpClient.js';
+
+const HOST = 'mx.test[192.0.2.1]';
+const RCPTS = ['a@x.test', 'b@x.test'];
+
+function smtpError(fields: Partial<SMTPError> & { message: string }): SMTPError {
+  return Object.assign(new Error(fields.message), fields);
+}
+
+function rcptRefusal(recipient: string, response: string): SMTPError {
+  return smtpError({ message: 'Recipient command failed', code: 'EENVELOPE', command: 'RCPT TO', recipient, response, responseCode: Number(response.slice(0, 3)) });
+}
+
+t.test('a refused MAIL FROM applies to every recipient', async (t) => {
+  for (const [reply, outcome] of [['550 5.7.1 Sender rejected', 'bounced'], ['451 4.7.1 Greylisted', 'deferred']] as const) {
+    const sent: SendResult = {
+      kind: 'failed',
+      error: smtpError({ message: `Mail command failed: ${reply}`, code: 'EENVELOPE', command: 'MAIL FROM', response: reply, responseCode: Number(reply.slice(0, 3)) }),
+      envelope: { accepted: [], rejected: [] },
+    };
+    t.same(recipientResults(RCPTS, sent, HOST).map((result) => [result.address, result.outcome, result.response]), RCPTS.map((address) => [address, outcome, reply]));
+  }
+});
+
+t.test('a lost connection defers whoever has no reply, refusals already received stand', async (t) => {
+  const sent: SendResult = {
+    kind: 'failed',
+    error: smtpError({ message: 'Connection closed unexpectedly', code: 'ECONNECTION', command: 'CONN' }),
+    envelope: { accepted: ['a@x.test'], rejected: [rcptRefusal('b@x.test', '550 5.1.1 No such user')] },
+  };
+  t.same(recipientResults(RCPTS, sent, HOST), [
+    { address: 'a@x.test', outcome: 'deferred', code: 451, response: `451 4.4.2 lost connection with host ${HOST}: Connection closed unexpectedly` },
+    { address: 'b@x.test', outcome: 'bounced', code: 550, response: '550 5.1.1 No such user' },
+  ]);
+});
+
+t.test('multi-line replies become one line', async (t) => {
+  const sent: SendResult = { kind: 'sent', response: '250-first line\n250 2.0.0 queued as X', envelope: { accepted: RCPTS, rejected: [] } };
+  t.same(recipientResults(RCPTS, sent, HOST).map((result) => result.response), ['250-first line 250 2.0.0 queued as X', '250-first line 250 2.0.0 queued as X']);
+});
+
+t.test('the attempt summary names the recipient that did not get through', async (t) => {
+  const delivered = { address: 'a@x.test', outcome: 'delivered', code: 250, response: '250 ok' } as const;
+  const bounced = { address: 'b@x.test', outcome: 'bounced', code: 550, response: '550 5.1.1 No such user' } as const;
+  t.same(summarizeResults([delivered, { ...delivered, address: 'c@x.test' }]), { outcome: 'delivered', code: 250, response: '250 ok' });
+  t.same(summarizeResults([delivered, bounced]), { outcome: 'bounced', code: 550, response: '550 5.1.1 No such user (for b@x.test; 1 of 2 recipients delivered)' });
+});

@@ -1,0 +1,94 @@
+import t from 'tap';
+import type { TlsLevel } from '../../src/config/types.js';
+import { certificateVerdict, decideTls, type TlsObservation } from '../../src/policy/tlsDecision.js';
+
+const H = 'mx.test[192.0.2.1]';
+const REFUSAL = '454 4.7.0 TLS not available due to local problem';
+const FP = 'ab'.repeat(32);
+const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' };
+
+const observations = {
+  noTls: { kind: 'no-tls-attempted' },
+  notOffered: { kind: 'starttls-not-offered' },
+  refused: { kind: 'starttls-refused', reply: REFUSAL, closed: false },
+  refusedClosed: { kind: 'starttls-refused', reply: REFUSAL, closed: true },
+  handshake: { kind: 'handshake-failed', reason: 'wrong version number' },
+  selfSigned: { kind: 'established', ...tls, chainValid: false, chainError: 'self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)', nameMatched: true, fingerprintMatched: false, fingerprint: FP },
+  wrongName: { kind: 'established', ...tls, chainValid: true, nameMatched: false, nameError: 'the certificate names none of mx.test (it has DNS:other.test)', fingerprintMatched: false, fingerprint: FP },
+  valid: { kind: 'established', ...tls, chainValid: true, nameMatched: true, fingerprintMatched: false, fingerprint: FP },
+  pinnedSelfSigned: { kind: 'established', ...tls, chainValid: false, chainError: 'self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)', nameMatched: false, nameError: 'the certificate names none of mx.test (it has DNS:other.test)', fingerprintMatched: true, fingerprint: FP },
+} satisfies Record<string, TlsObservation>;
+
+type Seen = keyof typeof observations;
+
+// Expected outcome: 'deliver', 'fallback: TEXT' or 'defer: TEXT'
+type Expected = 'deliver' | `fallback: ${string}` | `defer: ${string}`;
+
+const NOT_OFFERED = `defer: 4.7.4 TLS is required, but was not offered by host ${H}`;
+const NOT_ATTEMPTED = `defer: 4.7.4 TLS is required, but was not attempted with host ${H}`;
+const REFUSED = `defer: 4.7.5 TLS is required, but host ${H} refused to start TLS: ${REFUSAL}`;
+const HANDSHAKE = '4.7.5 Cannot start TLS: handshake failure: wrong version number';
+const REFUSED_CLOSED = `4.7.5 Cannot start TLS: host ${H} refused to start TLS and closed the connection: ${REFUSAL}`;
+const CHAIN = `defer: 4.7.5 Server certificate not verified for host ${H}: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)` as const;
+const NAME = `defer: 4.7.5 Server certificate not verified for host ${H}: the certificate names none of mx.test (it has DNS:other.test)` as const;
+const PIN = `defer: 4.7.5 Server certificate not verified for host ${H}: no configured fingerprint matches the certificate (sha256:${FP}) or its public key` as const;
+
+const mandatoryBeforeTls = { noTls: NOT_ATTEMPTED, notOffered: NOT_OFFERED, refused: REFUSED, refusedClosed: REFUSED, handshake: `defer: ${HANDSHAKE}` } as const;
+
+const table: Record<TlsLevel | 'opportunistic without fallback', Record<Seen, Expected>> = {
+  none: {
+    noTls: 'deliver', notOffered: 'deliver', refused: 'deliver', refusedClosed: `fallback: ${REFUSED_CLOSED}`, handshake: `fallback: ${HANDSHAKE}`,
+    selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver',
+  },
+  opportunistic: {
+    noTls: 'deliver', notOffered: 'deliver', refused: 'deliver', refusedClosed: `fallback: ${REFUSED_CLOSED}`, handshake: `fallback: ${HANDSHAKE}`,
+    selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver',
+  },
+  'opportunistic without fallback': {
+    noTls: 'deliver', notOffered: 'deliver', refused: 'deliver', refusedClosed: `defer: ${REFUSED_CLOSED}`, handshake: `defer: ${HANDSHAKE}`,
+    selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver',
+  },
+  encrypt: { ...mandatoryBeforeTls, selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver' },
+  'verify-ca': { ...mandatoryBeforeTls, selfSigned: CHAIN, wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: CHAIN },
+  verify: { ...mandatoryBeforeTls, selfSigned: CHAIN, wrongName: NAME, valid: 'deliver', pinnedSelfSigned: CHAIN },
+  fingerprint: { ...mandatoryBeforeTls, selfSigned: PIN, wrongName: PIN, valid: PIN, pinnedSelfSigned: 'deliver' },
+};
+
+const verdicts: Record<Seen, string> = {
+  noTls: 'none', notOffered: 'none', refused: 'none', refusedClosed: 'none', handshake: 'none',
+  selfSigned: 'untrusted', wrongName: 'trusted', valid: 'verified', pinnedSelfSigned: 'pinned',
+};
+
+t.test('every level against every observation', async (t) => {
+  for (const [row, expectations] of Object.entries(table)) {
+    const level = (row === 'opportunistic without fallback' ? 'opportunistic' : row) as TlsLevel;
+    const policy = { tls: level, plaintextFallback: row !== 'opportunistic without fallback' };
+    for (const [seen, expected] of Object.entries(expectations) as Array<[Seen, Expected]>) {
+      const observed = observations[seen];
+      const decision = decideTls(policy, H, observed);
+      const label = `${row} × ${seen}`;
+      const actual: string =
+        decision.action === 'deliver' ? 'deliver' : decision.action === 'plaintext-fallback' ? `fallback: ${decision.reason}` : `defer: ${decision.text}`;
+      t.equal(actual, expected, label);
+      t.equal(decision.verdict, verdicts[seen], `${label}: verdict`);
+      if (decision.action === 'defer') t.equal(decision.code, 450, `${label}: our own deferrals are 450`);
+      const expectTls = observed.kind === 'established' && decision.action !== 'plaintext-fallback' ? tls : null;
+      t.same(decision.tls, expectTls, `${label}: TLS facts`);
+    }
+  }
+});
+
+t.test('a level the code does not know is never weaker than verify', async (t) => {
+  const decision = decideTls({ tls: 'dane' as TlsLevel, plaintextFallback: true }, H, observations.valid);
+  t.equal(decision.action, 'defer');
+  t.match(decision.action === 'defer' ? decision.text : '', /^4\.7\.5 Server certificate not verified .*"dane" is not supported/);
+  t.equal(decideTls({ tls: 'dane' as TlsLevel, plaintextFallback: true }, H, observations.notOffered).action, 'defer');
+});
+
+t.test('verdict ranks a pin over the chain, the chain and name over the chain alone', async (t) => {
+  t.equal(certificateVerdict({ ...observations.valid, fingerprintMatched: true }), 'pinned');
+  t.equal(certificateVerdict(observations.valid), 'verified');
+  t.equal(certificateVerdict(observations.wrongName), 'trusted');
+  t.equal(certificateVerdict(observations.selfSigned), 'untrusted');
+  t.equal(certificateVerdict(observations.handshake), 'none');
+});
