@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import type { Config } from '../config/types.js';
+import { loadTlsMaterial } from '../tls/material.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadOrExplain.js';
+
+/** Certificate files that will be generated at start are not there to be checked yet. */
+function certificatesToBeGenerated(config: Config): boolean {
+  const { cert, key, generateIfMissing } = config.tls;
+  return generateIfMissing && (cert === undefined || !existsSync(cert)) && (key === undefined || !existsSync(key));
+}
+
+/** `tlsrelay check-config`: the same checks `start` makes before it listens, and nothing else. */
+export function checkConfigCommand(file: string, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): number {
+  const config = loadConfigOrReport(file, stderr);
+  if (!config) return EXIT_INVALID_CONFIG;
+  if (!certificatesToBeGenerated(config)) {
+    try {
+      loadTlsMaterial(config);
+    } catch (err) {
+      stderr.write(`${file}: ${(err as Error).message}\n`);
+      return EXIT_INVALID_CONFIG;
+    }
+  }
+  stdout.write(`${file}: configuration is valid\n`);
+  return 0;
+}
