@@ -28,7 +28,7 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
   const disabledCommands = [...(listener.tls === 'none' ? ['STARTTLS'] : []), ...(listener.auth === 'none' ? ['AUTH'] : [])];
   return {
     name: config.server.hostname,
-    banner: 'tlsrelay ESMTP',
+    banner: 'tlsrelay',
     secure: listener.tls === 'implicit',
     // smtp-server's built-in certificate has a public key: never run without ours
     ...(listener.tls !== 'none' ? { key: tls.key, cert: tls.cert } : {}),
