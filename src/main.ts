@@ -1,53 +1,43 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, EXIT_USAGE, UsageError, type Command, type CommandIo } from './cli/args.js';
 import { checkConfigCommand } from './cli/checkConfig.js';
 import { startCommand } from './cli/start.js';
 
-const USAGE = `usage: tlsrelay <command> [-c FILE]
+const USAGE = `usage: tlsrelay <command> [options]
 
 commands:
-  start          run the relay
-  check-config   validate the config file (exit 0 valid, 2 invalid)
+  start [-c FILE]          run the relay
+  check-config [-c FILE]   validate the config file (exit 0 valid, 2 invalid)
 
-options:
-  -c, --config FILE   config file (default config/tlsrelay.yaml)
+every command takes -c FILE (default config/tlsrelay.yaml)
 `;
 
-const EXIT_USAGE = 64;
+const commands: Record<string, Command> = {
+  start: (args, io) => startCommand(parseCommandArgs(args, {}).configFile, io.stderr),
+  'check-config': (args, io) => checkConfigCommand(parseCommandArgs(args, {}).configFile, io.stdout, io.stderr),
+};
 
-async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c', default: 'config/tlsrelay.yaml' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(USAGE);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`tlsrelay: unknown command "${name}"\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const { values, positionals } = parsed;
-  const file = values.config ?? 'config/tlsrelay.yaml';
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  switch (positionals.join(' ')) {
-    case 'start':
-      return startCommand(file, process.stderr);
-    case 'check-config':
-      return checkConfigCommand(file, process.stdout, process.stderr);
-    default:
-      process.stderr.write(USAGE);
-      return EXIT_USAGE;
+  try {
+    return await command(args, io);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`tlsrelay ${name}: ${err.message}\n${USAGE}`);
+    return EXIT_USAGE;
   }
 }
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {
     process.exitCode = code;
   },

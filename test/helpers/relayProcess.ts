@@ -43,8 +43,18 @@ export function writeConfig(dir: string, yaml: string): string {
   return file;
 }
 
+/** The command line that starts the relay on a config file. */
+export function relayCommand(configFile: string): string[] {
+  return [process.execPath, MAIN, 'start', '-c', configFile];
+}
+
 export function startRelay(configFile: string, cwd = PROJECT_ROOT): RelayProcess {
-  const child = spawn(process.execPath, [MAIN, 'start', '-c', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startRelayCommand(relayCommand(configFile), cwd);
+}
+
+/** Starts the relay with a command line of the caller's (e.g. wrapped in `unshare -m`). */
+export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT): RelayProcess {
+  const child = spawn(command!, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';

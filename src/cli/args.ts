@@ -1,0 +1,37 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Streams a command writes to; tests pass their own. */
+export interface CommandIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** A command's exit status: 0 ok, 2 invalid config, 64 usage error (sysexits EX_USAGE). */
+export type Command = (args: string[], io: CommandIo) => Promise<number> | number;
+
+export const EXIT_USAGE = 64;
+export const DEFAULT_CONFIG_FILE = 'config/tlsrelay.yaml';
+
+export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parses one command's arguments; every command takes `-c FILE`. Throws UsageError with
+ * node's own message for an unknown option or a missing value.
+ */
+export function parseCommandArgs<O extends Options>(args: string[], options: O) {
+  try {
+    const parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE }, ...options },
+    });
+    const values = parsed.values as Record<string, unknown>;
+    return { ...parsed, configFile: typeof values.config === 'string' ? values.config : DEFAULT_CONFIG_FILE };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
