@@ -1,16 +1,8 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../helpers/ports.js';
 import { runCli, writeConfig, PROJECT_ROOT } from '../helpers/relayProcess.js';
-
-// A port nobody listens on: start must fail before binding it, so it must stay free.
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 t.test('check-config accepts the embedded default and every example', async (t) => {
   for (const file of ['config/tlsrelay.yaml', 'config/examples/exchange-smarthost.yaml', 'config/examples/partner-forced-tls.yaml']) {

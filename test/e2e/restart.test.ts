@@ -1,18 +1,9 @@
 // A message that got 250 survives kill -9 of the relay and is delivered after the restart.
 import t from 'tap';
-import { createServer } from 'node:net';
 import { startSink } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
 import { startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
-
-/** A loopback port that is free right now (the next hop is down until we start a sink there). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 t.test('queued messages are delivered after a kill -9 and a restart', async (t) => {
   const dir = t.testdir();
