@@ -215,6 +215,9 @@ export class DeliveryAgent {
         const queued = await this.spool.store(bounce.message, Readable.from([bounce.data]));
         this.logger.info({ queueId: envelope.id, bounceId: queued.id, to: envelope.from, recipients: bounced.length }, 'bounce queued');
         this.known.set(queued.id, queued);
+      } else {
+        const why = envelope.from === '' ? 'the message is itself a bounce (null sender)' : 'the sender asked for no failure notice (NOTIFY)';
+        this.logger.warn({ queueId: envelope.id, recipients: bounced.map((r) => r.address) }, `undeliverable; no bounce sent: ${why}`);
       }
     }
     if (finished) {

@@ -1,7 +1,7 @@
 // The listeners' TLS: implicit TLS and STARTTLS with the configured certificate, TLS 1.2
 // as the floor, forward-secret suites only, no client-initiated renegotiation.
 import t from 'tap';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import { Socket } from 'node:net';
 import { startSink } from '../helpers/peers.js';
@@ -9,7 +9,7 @@ import { startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
 
 /** Opens an implicit-TLS connection with the given client options; resolves with the socket or the handshake error. */
-async function handshake(port: number, options: Parameters<typeof connect>[0]): Promise<TLSSocket | Error> {
+async function handshake(port: number, options: ConnectionOptions): Promise<TLSSocket | Error> {
   const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
   try {
     await once(socket, 'secureConnect');
@@ -61,7 +61,7 @@ outbound: [{ name: all, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"], 
   t.ok(!(tls12 instanceof Error), 'TLS 1.2 is accepted');
   if (!(tls12 instanceof Error)) {
     t.match(tls12.getCipher().name, /^ECDHE-/, `TLS 1.2 suite is forward secret (${tls12.getCipher().name})`);
-    t.equal(tls12.getEphemeralKeyInfo()?.type, 'ECDH');
+    t.match(tls12.getEphemeralKeyInfo(), { type: 'ECDH' }, 'ephemeral key exchange');
     // client-initiated renegotiation is refused (SSL_OP_NO_RENEGOTIATION on the listener)
     const renegotiated = await new Promise<Error | null>((resolve) => {
       tls12.once('error', resolve);
