@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { createSecureContext, type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { OutboundConnector } from '../config/types.js';
 import { decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import { observeHandshakeFailure, observeSession } from './observeTls.js';
+import { secureContextFor } from './secureContextCache.js';
 import { oneLine, unreachable, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
 import { dial, type SmtpClient } from './smtpClient.js';
@@ -71,12 +72,10 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
   }
   let secureContext: SecureContext;
   try {
-    // built once per delivery: parsing the system roots for every connection is not free
-    secureContext = createSecureContext({
+    secureContext = secureContextFor(ctx.tls, connector, crl, {
       minVersion: connector.minVersion,
       ...(connector.ciphers === undefined ? {} : { ciphers: connector.ciphers }),
       ca: ctx.tls.ca,
-      ...(crl.length > 0 ? { crl } : {}),
       ...clientCertificate,
     });
   } catch (err) {

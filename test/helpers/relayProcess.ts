@@ -25,9 +25,10 @@ export interface RelayProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs a tlsrelay CLI command to completion. */
-export async function runCli(args: string[], cwd = PROJECT_ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a tlsrelay CLI command to completion; `input`, when given, is its stdin. */
+export async function runCli(args: string[], cwd = PROJECT_ROOT, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  child.stdin?.end(input);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -54,7 +55,7 @@ export function startRelay(configFile: string, cwd = PROJECT_ROOT): RelayProcess
 
 /** Starts the relay with a command line of the caller's (e.g. wrapped in `unshare -m`). */
 export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT): RelayProcess {
-  const child = spawn(command!, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command!, process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF, ...args] : args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';
