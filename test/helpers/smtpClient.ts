@@ -12,6 +12,10 @@ export interface SubmitOptions {
   /** Client certificate to present. */
   key?: string;
   cert?: string;
+  /** SMTP AUTH before MAIL FROM, with the given mechanism. */
+  auth?: { user: string; pass: string; method: 'PLAIN' | 'LOGIN' };
+  /** Local address to connect from, e.g. 127.0.0.2 to be another client IP. */
+  localAddress?: string;
 }
 
 export type SubmitResult =
@@ -28,6 +32,7 @@ export function submit(options: SubmitOptions): Promise<SubmitResult> {
     requireTLS: mode === 'starttls',
     ignoreTLS: mode === 'none',
     name: 'client.test',
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     tls: { rejectUnauthorized: false, ...(options.key ? { key: options.key, cert: options.cert } : {}) },
   });
   return new Promise((resolve) => {
@@ -46,7 +51,7 @@ export function submit(options: SubmitOptions): Promise<SubmitResult> {
         finish({ ok: false, code: err.responseCode, response: err.response ?? err.message, stage: 'CONN' });
         return;
       }
-      conn.send({ from: options.from, to: options.to }, options.data, (sendErr, info) => {
+      const send = (): void => conn.send({ from: options.from, to: options.to }, options.data, (sendErr, info) => {
         if (sendErr) {
           const e = sendErr as typeof sendErr & { rejectedErrors?: Array<{ response?: string; responseCode?: number }> };
           const first = e.rejectedErrors?.[0];
@@ -59,6 +64,15 @@ export function submit(options: SubmitOptions): Promise<SubmitResult> {
           return;
         }
         finish({ ok: true, response: info!.response, accepted: info!.accepted, rejected: info!.rejected });
+      });
+      if (!options.auth) {
+        send();
+        return;
+      }
+      const { user, pass, method } = options.auth;
+      conn.login({ user, pass, method }, (authErr) => {
+        if (authErr) finish({ ok: false, code: authErr.responseCode, response: authErr.response ?? authErr.message, stage: `AUTH ${method}` });
+        else send();
       });
     });
   });

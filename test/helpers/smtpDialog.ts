@@ -1,0 +1,84 @@
+// A raw SMTP dialog over a real socket, one command at a time, for tests that must see
+// exact replies and capabilities (what an SMTP library would hide or act on by itself).
+//
+//   const dialog = await openDialog(port);
+//   await dialog.command('EHLO client.test');   // the whole reply, e.g. '250-relay.test\r\n250 …\r\n'
+//   await dialog.startTls();                     // STARTTLS + handshake on the same connection
+//   dialog.close();
+import { once } from 'node:events';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+
+export interface SmtpDialog {
+  /** The server's greeting. */
+  greeting: string;
+  /** Sends one line and resolves with the complete (possibly multi-line) reply. */
+  command(line: string): Promise<string>;
+  /** Writes raw bytes without waiting for a reply (message data, a partial line). */
+  write(raw: string): void;
+  /** The next complete reply, solicited or not (e.g. a 421 at shutdown). */
+  reply(): Promise<string>;
+  /**
+   * STARTTLS, then the TLS handshake on the same connection; resolves with the reply to
+   * STARTTLS. `pipelined` is written in the same packet right behind STARTTLS (injection).
+   */
+  startTls(pipelined?: string): Promise<string>;
+  close(): void;
+}
+
+/** One complete reply: any `ddd-` lines, then a `ddd ` (or bare `ddd`) line. */
+const REPLY = /^(?:\d{3}-[^\r\n]*\r\n)*\d{3}(?: [^\r\n]*)?\r\n/;
+
+export async function openDialog(port: number, options: { host?: string; localAddress?: string } = {}): Promise<SmtpDialog> {
+  let socket: Socket = connectTcp({ host: options.host ?? '127.0.0.1', port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+  let buffer = '';
+  let wake: (() => void) | undefined;
+  const onData = (chunk: Buffer): void => {
+    buffer += chunk.toString('latin1');
+    wake?.();
+  };
+  const listen = (s: Socket): void => {
+    s.on('data', onData);
+    s.on('close', () => wake?.());
+  };
+  listen(socket);
+  await once(socket, 'connect');
+
+  const reply = async (): Promise<string> => {
+    for (;;) {
+      const match = REPLY.exec(buffer);
+      if (match) {
+        buffer = buffer.slice(match[0].length);
+        return match[0];
+      }
+      if (socket.destroyed) throw new Error(`connection closed before a complete reply; got ${JSON.stringify(buffer)}`);
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  };
+  const command = async (line: string): Promise<string> => {
+    socket.write(`${line}\r\n`);
+    return reply();
+  };
+
+  const greeting = await reply();
+  return {
+    greeting,
+    command,
+    write: (raw) => socket.write(raw),
+    reply,
+    async startTls(pipelined = '') {
+      socket.write(`STARTTLS\r\n${pipelined}`);
+      const answer = await reply();
+      if (!answer.startsWith('220')) return answer;
+      socket.off('data', onData);
+      const secure = connectTls({ socket, rejectUnauthorized: false });
+      await once(secure, 'secureConnect');
+      socket = secure;
+      listen(secure);
+      return answer;
+    },
+    close() {
+      socket.destroy();
+    },
+  };
+}
