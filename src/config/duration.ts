@@ -10,3 +10,9 @@ export function parseDuration(text: string): number | undefined {
   const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
+
+/** The inverse of parseDuration: the largest unit that divides `ms` exactly (86400000 → `1d`, 5400000 → `90m`). */
+export function formatDuration(ms: number): string {
+  const unit = (['d', 'h', 'm', 's'] as const).find((candidate) => ms % UNIT_MS[candidate] === 0);
+  return unit === undefined ? `${ms}ms` : `${ms / UNIT_MS[unit]}${unit}`;
+}

@@ -31,3 +31,8 @@ export function parseHostPort(text: string, defaultPort: number, kind: HostKind)
   const host = parseHostName(parts.host);
   return host === undefined ? undefined : { host, port };
 }
+
+/** `name:port`, `1.2.3.4:port` or `[::1]:port`: the form parseHostPort reads back. */
+export function formatHostPort({ host, port }: HostPort): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}

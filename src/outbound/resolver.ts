@@ -1,5 +1,6 @@
 import { promises as dns } from 'node:dns';
-import type { Config, HostPort } from '../config/types.js';
+import { formatHostPort } from '../config/host-port.js';
+import type { Config } from '../config/types.js';
 import { DNS_TIMEOUTS } from './timeouts.js';
 
 /** One DNS question's answer, with failures sorted the way mail routing needs them. */
@@ -21,10 +22,6 @@ export interface DnsLookups {
   mx(name: string): Promise<Lookup<MxRecord>>;
   /** A and AAAA together; IPv4 first (see addressesOf). */
   addresses(name: string): Promise<Lookup<string>>;
-}
-
-function serverSpec({ host, port }: HostPort): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 async function lookup<T>(query: () => Promise<T[]>): Promise<Lookup<T>> {
@@ -57,7 +54,7 @@ function addressesOf(v4: Lookup<string>, v6: Lookup<string>): Lookup<string> {
  */
 export function createDnsLookups(config: Config): DnsLookups {
   const resolver = new dns.Resolver({ timeout: DNS_TIMEOUTS.timeout, tries: DNS_TIMEOUTS.tries });
-  if (config.dns.servers.length > 0) resolver.setServers(config.dns.servers.map(serverSpec));
+  if (config.dns.servers.length > 0) resolver.setServers(config.dns.servers.map(formatHostPort));
   return {
     mx: (name) => lookup(() => resolver.resolveMx(name)),
     addresses: async (name) => {

@@ -110,4 +110,4 @@ export function checkRecipient(
   return RELAY_DENIED;
 }
 
-const RELAY_DENIED: InboundVerdict = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
+export const RELAY_DENIED: InboundVerdict = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
