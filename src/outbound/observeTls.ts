@@ -2,18 +2,22 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { EstablishedTls, TlsObservation } from '../policy/tlsDecision.js';
+import type { RevocationList } from '../tls/crl.js';
+import { checkRevocation, peerChain } from '../tls/revocation.js';
 import { describeError, oneLine } from './replies.js';
 import type { SmtpClient } from './smtpClient.js';
 
 // Turns what a connection showed into the policy's TlsObservation. The session runs
 // with rejectUnauthorized: false and a no-op checkServerIdentity, so `authorized` is
-// the chain alone; names and pins are judged here, before any MAIL is sent.
+// the chain alone; revocation, names and pins are judged here, before any MAIL is sent.
 
 export interface CertificateExpectations {
   /** tlsNames, else the host dialled (a name or an IP, matched as RFC 6125 and Node's checkServerIdentity do). */
   names: string[];
   /** Lower-case hex SHA-256 of a certificate or of its SPKI. */
   fingerprints: string[];
+  /** Each applies to the certificates of its issuer (tls/revocation.ts). */
+  revocationLists: RevocationList[];
 }
 
 /** OpenSSL's verify codes in words; the code stays in the text for searching. */
@@ -25,8 +29,6 @@ const VERIFY_ERRORS: Record<string, string> = {
   UNABLE_TO_GET_ISSUER_CERT: 'issuer not trusted',
   CERT_HAS_EXPIRED: 'certificate has expired',
   CERT_NOT_YET_VALID: 'certificate is not yet valid',
-  CERT_REVOKED: 'certificate has been revoked',
-  UNABLE_TO_GET_CRL: 'no CRL for the issuer',
 };
 
 function describeVerifyError(error: unknown): string {
@@ -43,6 +45,13 @@ function certificateFingerprints(der: Buffer): { certificate: string; publicKey:
   return { certificate: sha256(der), publicKey: sha256(spki) };
 }
 
+/** The chain as OpenSSL verified it (without CRLs), then revocation per issuer. */
+function chainVerdict(socket: TLSSocket, revocationLists: RevocationList[]): Pick<EstablishedTls, 'chainValid' | 'chainError'> {
+  if (!socket.authorized) return { chainValid: false, chainError: describeVerifyError(socket.authorizationError) };
+  const revocation = checkRevocation(peerChain(socket), revocationLists, new Date());
+  return revocation.kind === 'good' ? { chainValid: true } : { chainValid: false, chainError: revocation.reason };
+}
+
 function established(socket: TLSSocket, expected: CertificateExpectations): EstablishedTls {
   const protocol = socket.getProtocol() ?? 'unknown';
   const cipher = socket.getCipher()?.name ?? 'unknown';
@@ -52,15 +61,14 @@ function established(socket: TLSSocket, expected: CertificateExpectations): Esta
     const missing = 'the server presented no certificate';
     return { kind: 'established', protocol, cipher, chainValid: false, chainError: missing, nameMatched: false, nameError: missing, fingerprintMatched: false, fingerprint: '' };
   }
-  const chainValid = socket.authorized;
+  const chain = chainVerdict(socket, expected.revocationLists);
   const nameMatched = expected.names.some((name) => checkServerIdentity(name, cert) === undefined);
   const fingerprints = certificateFingerprints(cert.raw);
   return {
     kind: 'established',
     protocol,
     cipher,
-    chainValid,
-    ...(chainValid ? {} : { chainError: describeVerifyError(socket.authorizationError) }),
+    ...chain,
     nameMatched,
     ...(nameMatched
       ? {}

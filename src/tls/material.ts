@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/types.js';
+import { parseCrlFile, type RevocationList } from './crl.js';
 
 /** Certificates and trust loaded from one config snapshot; served inbound and presented outbound. */
 export interface TlsMaterial {
@@ -9,7 +10,8 @@ export interface TlsMaterial {
   cert: string | undefined;
   /** System roots plus tls.trust, PEM. Node's `ca` option replaces the roots, so both go in. */
   ca: string[];
-  crl: string[];
+  /** tls.crl, read and checked at load; each applies to the certificates its issuer signed. */
+  crl: RevocationList[];
 }
 
 function readPem(path: string, what: string): string {
@@ -54,6 +56,11 @@ export function loadTlsMaterial(config: Config): TlsMaterial {
     }
   }
   const trust = tls.trust.flatMap((path) => certificatesIn(readPem(path, 'tls.trust'), path));
-  const crl = tls.crl.map((path) => readPem(path, 'tls.crl'));
+  const crl = tls.crl.flatMap((path) => parseCrlFile(readPem(path, 'tls.crl'), path));
+  // connectors read their CRLs again per delivery (a replaced file counts at once); an
+  // unusable one must still stop the start rather than defer mail later
+  for (const connector of config.outbound) {
+    for (const path of connector.crl) parseCrlFile(readPem(path, `CRL of outbound connector "${connector.name}"`), path);
+  }
   return { key, cert, ca: [...rootCertificates, ...trust], crl };
 }

@@ -1,19 +1,10 @@
 // swaks, the administrator's tool, drives the relay as it would in a real check.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { startSink } from '../helpers/peers.js';
 import { startRelay, writeConfig } from '../helpers/relayProcess.js';
-import { needsTool } from '../helpers/tools.js';
+import { needsTool, runTool, type ToolRun } from '../helpers/tools.js';
 
-async function swaks(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn('swaks', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, output };
-}
+const swaks = (args: string[]): Promise<ToolRun> => runTool('swaks', args);
 
 t.test('swaks --tls: accepted after STARTTLS, relayed over TLS; an unknown domain from outside is refused', needsTool('swaks', 'apt-get install swaks'), async (t) => {
   const sink = await startSink({ tls: 'starttls' });

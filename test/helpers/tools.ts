@@ -1,7 +1,8 @@
 // Interop tools from Debian (swaks, postfix, testssl): a test that needs one skips with a
 // printed reason when it is missing — except under CI=true, where .ci/run installed them
 // and a missing tool must fail the run rather than hide that the test never ran.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { once } from 'node:events';
 
 export function toolAvailable(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
@@ -16,4 +17,20 @@ export function needsTool(tool: string, hint: string): { skip?: string } {
   const reason = `${tool} is not installed (${hint})`;
   if (process.env.CI === 'true') throw new Error(`${reason}; CI must run this test`);
   return { skip: reason };
+}
+
+export interface ToolRun {
+  code: number | null;
+  /** stdout and stderr as they came, interleaved. */
+  output: string;
+}
+
+/** Runs a tool to completion (swaks, postfix, …); never throws for a non-zero exit. */
+export async function runTool(command: string, args: string[], options: Pick<SpawnOptions, 'env' | 'cwd'> = {}): Promise<ToolRun> {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
 }

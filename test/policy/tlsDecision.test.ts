@@ -14,6 +14,9 @@ const observations = {
   refusedClosed: { kind: 'starttls-refused', reply: REFUSAL, closed: true },
   handshake: { kind: 'handshake-failed', reason: 'wrong version number' },
   selfSigned: { kind: 'established', ...tls, chainValid: false, chainError: 'self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)', nameMatched: true, fingerprintMatched: false, fingerprint: FP },
+  unknownCa: { kind: 'established', ...tls, chainValid: false, chainError: 'issuer not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)', nameMatched: true, fingerprintMatched: false, fingerprint: FP },
+  expired: { kind: 'established', ...tls, chainValid: false, chainError: 'certificate has expired (CERT_HAS_EXPIRED)', nameMatched: true, fingerprintMatched: false, fingerprint: FP },
+  revoked: { kind: 'established', ...tls, chainValid: false, chainError: 'certificate has been revoked (CERT_REVOKED)', nameMatched: true, fingerprintMatched: false, fingerprint: FP },
   wrongName: { kind: 'established', ...tls, chainValid: true, nameMatched: false, nameError: 'the certificate names none of mx.test (it has DNS:other.test)', fingerprintMatched: false, fingerprint: FP },
   valid: { kind: 'established', ...tls, chainValid: true, nameMatched: true, fingerprintMatched: false, fingerprint: FP },
   pinnedSelfSigned: { kind: 'established', ...tls, chainValid: false, chainError: 'self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)', nameMatched: false, nameError: 'the certificate names none of mx.test (it has DNS:other.test)', fingerprintMatched: true, fingerprint: FP },
@@ -30,33 +33,40 @@ const REFUSED = `defer: 4.7.5 TLS is required, but host ${H} refused to start TL
 const HANDSHAKE = '4.7.5 Cannot start TLS: handshake failure: wrong version number';
 const REFUSED_CLOSED = `4.7.5 Cannot start TLS: host ${H} refused to start TLS and closed the connection: ${REFUSAL}`;
 const CHAIN = `defer: 4.7.5 Server certificate not verified for host ${H}: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)` as const;
+const UNKNOWN_CA = `defer: 4.7.5 Server certificate not verified for host ${H}: issuer not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)` as const;
+const EXPIRED = `defer: 4.7.5 Server certificate not verified for host ${H}: certificate has expired (CERT_HAS_EXPIRED)` as const;
+const REVOKED = `defer: 4.7.5 Server certificate not verified for host ${H}: certificate has been revoked (CERT_REVOKED)` as const;
 const NAME = `defer: 4.7.5 Server certificate not verified for host ${H}: the certificate names none of mx.test (it has DNS:other.test)` as const;
 const PIN = `defer: 4.7.5 Server certificate not verified for host ${H}: no configured fingerprint matches the certificate (sha256:${FP}) or its public key` as const;
 
+/** Levels that do not judge the certificate deliver whatever it is. */
+const anyCertificate = { selfSigned: 'deliver', unknownCa: 'deliver', expired: 'deliver', revoked: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver' } as const;
+/** verify-ca and verify: a chain that fails defers, pinned or not. */
+const badChain = { selfSigned: CHAIN, unknownCa: UNKNOWN_CA, expired: EXPIRED, revoked: REVOKED, pinnedSelfSigned: CHAIN } as const;
 const mandatoryBeforeTls = { noTls: NOT_ATTEMPTED, notOffered: NOT_OFFERED, refused: REFUSED, refusedClosed: REFUSED, handshake: `defer: ${HANDSHAKE}` } as const;
 
 const table: Record<TlsLevel | 'opportunistic without fallback', Record<Seen, Expected>> = {
   none: {
     noTls: 'deliver', notOffered: 'deliver', refused: 'deliver', refusedClosed: `fallback: ${REFUSED_CLOSED}`, handshake: `fallback: ${HANDSHAKE}`,
-    selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver',
+    ...anyCertificate,
   },
   opportunistic: {
     noTls: 'deliver', notOffered: 'deliver', refused: 'deliver', refusedClosed: `fallback: ${REFUSED_CLOSED}`, handshake: `fallback: ${HANDSHAKE}`,
-    selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver',
+    ...anyCertificate,
   },
   'opportunistic without fallback': {
     noTls: 'deliver', notOffered: 'deliver', refused: 'deliver', refusedClosed: `defer: ${REFUSED_CLOSED}`, handshake: `defer: ${HANDSHAKE}`,
-    selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver',
+    ...anyCertificate,
   },
-  encrypt: { ...mandatoryBeforeTls, selfSigned: 'deliver', wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: 'deliver' },
-  'verify-ca': { ...mandatoryBeforeTls, selfSigned: CHAIN, wrongName: 'deliver', valid: 'deliver', pinnedSelfSigned: CHAIN },
-  verify: { ...mandatoryBeforeTls, selfSigned: CHAIN, wrongName: NAME, valid: 'deliver', pinnedSelfSigned: CHAIN },
-  fingerprint: { ...mandatoryBeforeTls, selfSigned: PIN, wrongName: PIN, valid: PIN, pinnedSelfSigned: 'deliver' },
+  encrypt: { ...mandatoryBeforeTls, ...anyCertificate },
+  'verify-ca': { ...mandatoryBeforeTls, ...badChain, wrongName: 'deliver', valid: 'deliver' },
+  verify: { ...mandatoryBeforeTls, ...badChain, wrongName: NAME, valid: 'deliver' },
+  fingerprint: { ...mandatoryBeforeTls, selfSigned: PIN, unknownCa: PIN, expired: PIN, revoked: PIN, wrongName: PIN, valid: PIN, pinnedSelfSigned: 'deliver' },
 };
 
 const verdicts: Record<Seen, string> = {
   noTls: 'none', notOffered: 'none', refused: 'none', refusedClosed: 'none', handshake: 'none',
-  selfSigned: 'untrusted', wrongName: 'trusted', valid: 'verified', pinnedSelfSigned: 'pinned',
+  selfSigned: 'untrusted', unknownCa: 'untrusted', expired: 'untrusted', revoked: 'untrusted', wrongName: 'trusted', valid: 'verified', pinnedSelfSigned: 'pinned',
 };
 
 t.test('every level against every observation', async (t) => {
