@@ -109,8 +109,14 @@ function humanText(envelope: Envelope, reported: BouncedRecipient[], returned: R
 
 function failureText(recipient: BouncedRecipient): string {
   const said = recipient.remoteMta ? `host ${recipient.remoteMta} said: ` : '';
-  if (recipient.reason === 'rejected') return `${said}${recipient.diagnostic}`;
-  return `delivery kept failing and was given up after ${recipient.attempts} attempts; the last error was: ${said}${recipient.diagnostic}`;
+  switch (recipient.reason) {
+    case 'rejected':
+      return `${said}${recipient.diagnostic}`;
+    case 'expired':
+      return `delivery kept failing and was given up after ${recipient.attempts} attempts; the last error was: ${said}${recipient.diagnostic}`;
+    case 'deleted':
+      return recipient.diagnostic;
+  }
 }
 
 function returnedNote(returned: ReturnedContent): string {

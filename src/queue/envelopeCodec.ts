@@ -55,6 +55,7 @@ export function envelopeProblem(value: unknown): string | undefined {
   if (!isOptional(value.envid, isString)) return 'envid is not a string';
   if (!isOptional(value.delayNoticeSent, isBoolean)) return 'delayNoticeSent is not a boolean';
   if (!isOptional(value.deferrals, isCount)) return 'deferrals is not a count';
+  if (!isOptional(value.heldAt, isIsoTime)) return 'heldAt is not a time';
   return undefined;
 }
 

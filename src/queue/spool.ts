@@ -1,17 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { createReadStream, watch } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
-import { commitFile, DIR_MODE, fsyncDirectory, pathExists } from './durableFile.js';
+import { commitFile, DIR_MODE, FILE_MODE, fsyncDirectory, pathExists } from './durableFile.js';
 import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
+import { tryLock, type LockAttempt } from './messageLock.js';
 import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
-import { dataPath, envelopePath, idOfEnvelopeFile, spoolLayout, type SpoolLayout } from './spoolLayout.js';
-import { recoverSpool } from './spoolRecovery.js';
+import { dataPath, envelopePath, idOfEnvelopeFile, lockPath, spoolLayout, type SpoolLayout } from './spoolLayout.js';
+import { inspectEntry, quarantineMessage, recoverSpool } from './spoolRecovery.js';
 import type { Envelope, NewMessage } from './types.js';
 
 type LoadedEnvelope = { kind: 'found'; envelope: Envelope } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
+
+/** A message as read under its lock: ready to deliver or change, gone, or found damaged and quarantined. */
+export type CheckedEntry = { kind: 'found'; envelope: Envelope } | { kind: 'missing' } | { kind: 'quarantined'; problem: string };
+
+/** The file in control/ whose change tells a running relay to read the spool again. */
+const CHANGED_FILE = 'changed';
 
 /**
  * The durable queue between inbound and outbound. A message is committed when its
@@ -29,7 +36,7 @@ export class Spool {
   static async open(dir: string, logger: Logger): Promise<Spool> {
     const layout = spoolLayout(resolve(dir));
     try {
-      for (const folder of [layout.root, layout.tmp, layout.data, layout.env, layout.quarantine]) {
+      for (const folder of [layout.root, layout.tmp, layout.data, layout.env, layout.quarantine, layout.lock, layout.control]) {
         await mkdir(folder, { recursive: true, mode: DIR_MODE });
       }
       await recoverSpool(layout, logger);
@@ -64,7 +71,7 @@ export class Spool {
     }
   }
 
-  /** All committed messages, oldest first. A damaged envelope is warned about and left out. */
+  /** All committed messages, oldest first. A damaged envelope is quarantined (or, while locked, skipped) and left out. */
   async list(): Promise<Envelope[]> {
     const envelopes: Envelope[] = [];
     for (const name of await readdir(this.layout.env)) {
@@ -72,9 +79,44 @@ export class Spool {
       if (!isQueueId(id)) continue;
       const loaded = await this.load(id);
       if (loaded.kind === 'found') envelopes.push(loaded.envelope);
-      if (loaded.kind === 'damaged') this.logger.warn({ queueId: id, reason: loaded.problem }, 'damaged envelope skipped');
+      if (loaded.kind === 'damaged') await this.quarantineIfUnlocked(id, loaded.problem);
     }
     return envelopes.sort(byArrival);
+  }
+
+  /**
+   * Takes the message's lock (messageLock.ts). Whoever changes an envelope holds it and
+   * reads the envelope under it with check(); `busy` names the live holder.
+   */
+  lock(id: string): Promise<LockAttempt> {
+    assertQueueId(id);
+    return tryLock(lockPath(this.layout, id), this.layout.tmp);
+  }
+
+  /**
+   * The message as it is now, checked as recovery checks it at open (valid envelope, data
+   * file of the recorded size); a damaged one is moved to quarantine. Call under the lock.
+   */
+  async check(id: string): Promise<CheckedEntry> {
+    assertQueueId(id);
+    const inspected = await inspectEntry(this.layout, id);
+    if (inspected.kind === 'sound') return { kind: 'found', envelope: inspected.envelope };
+    if (inspected.kind === 'missing') return inspected;
+    await quarantineMessage(this.layout, id, inspected.problem, this.logger);
+    return { kind: 'quarantined', problem: inspected.problem };
+  }
+
+  /** Tells a running relay (see watchChanges) that another process changed the spool. */
+  async announceChange(): Promise<void> {
+    await writeFile(join(this.layout.control, CHANGED_FILE), `${new Date().toISOString()} by pid ${process.pid}\n`, { mode: FILE_MODE });
+  }
+
+  /** Calls `onChange` whenever announceChange() is called, by any process; returns the stop function. */
+  watchChanges(onChange: () => void): () => void {
+    // control/ holds nothing else; some platforms do not name the file that changed.
+    const watcher = watch(this.layout.control, () => onChange());
+    watcher.on('error', (err) => this.logger.error({ err: err.message }, 'cannot watch the spool for changes; they are seen at the next rescan'));
+    return () => watcher.close();
   }
 
   /** The envelope, or undefined when no such message is queued; throws for a damaged one. */
@@ -128,6 +170,19 @@ export class Spool {
     }
     const decoded = decodeEnvelope(text, id);
     return decoded.ok ? { kind: 'found', envelope: decoded.envelope } : { kind: 'damaged', problem: decoded.problem };
+  }
+
+  private async quarantineIfUnlocked(id: string, problem: string): Promise<void> {
+    const attempt = await this.lock(id);
+    if (attempt.kind === 'busy') {
+      this.logger.warn({ queueId: id, reason: problem }, 'damaged envelope skipped while another process holds it');
+      return;
+    }
+    try {
+      await this.check(id);
+    } finally {
+      await attempt.lock.release();
+    }
   }
 
   /** Undoes a failed store(), envelope first; whatever cannot be removed now, open() deals with later. */

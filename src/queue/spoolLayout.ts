@@ -4,6 +4,8 @@ import { join } from 'node:path';
  * Where the spool keeps what. A message is two files: data/<id> (the bytes as received)
  * and env/<id>.json (the envelope). Both are written in tmp/ and renamed into place; the
  * envelope's presence is the commit point. Damaged entries are moved to quarantine/.
+ * lock/<id>.lock says which process may change a message now (messageLock.ts);
+ * control/ is where `tlsrelay queue` tells a running relay that it changed the spool.
  */
 export interface SpoolLayout {
   root: string;
@@ -11,6 +13,8 @@ export interface SpoolLayout {
   data: string;
   env: string;
   quarantine: string;
+  lock: string;
+  control: string;
 }
 
 const ENVELOPE_SUFFIX = '.json';
@@ -22,6 +26,8 @@ export function spoolLayout(root: string): SpoolLayout {
     data: join(root, 'data'),
     env: join(root, 'env'),
     quarantine: join(root, 'quarantine'),
+    lock: join(root, 'lock'),
+    control: join(root, 'control'),
   };
 }
 
@@ -31,6 +37,10 @@ export function dataPath(layout: SpoolLayout, id: string): string {
 
 export function envelopePath(layout: SpoolLayout, id: string): string {
   return join(layout.env, envelopeFileName(id));
+}
+
+export function lockPath(layout: SpoolLayout, id: string): string {
+  return join(layout.lock, `${id}.lock`);
 }
 
 export function envelopeFileName(id: string): string {

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { pathExists } from './durableFile.js';
 import { decodeEnvelope } from './envelopeCodec.js';
+import { removeIfStale } from './messageLock.js';
 import { isQueueId } from './queueId.js';
-import { dataPath, envelopePath, idOfEnvelopeFile, type SpoolLayout } from './spoolLayout.js';
+import { dataPath, envelopeFileName, envelopePath, idOfEnvelopeFile, type SpoolLayout } from './spoolLayout.js';
+import type { Envelope } from './types.js';
 
 /**
  * Files in tmp/ and data/ without an envelope younger than this may belong to a store()
@@ -24,6 +26,7 @@ export const LEFTOVER_GRACE_MS = 60 * 60 * 1000;
 export async function recoverSpool(layout: SpoolLayout, logger: Logger): Promise<void> {
   const now = Date.now();
   await removeStale(layout.tmp, await readdir(layout.tmp), now, logger, 'unfinished write');
+  await removeStaleLocks(layout, logger);
   for (const entry of await readdir(layout.env, { withFileTypes: true })) await checkEnvelope(layout, entry, logger);
   const committed = new Set((await readdir(layout.env)).map(idOfEnvelopeFile));
   const orphans = (await readdir(layout.data)).filter((name) => !committed.has(name));
@@ -32,41 +35,61 @@ export async function recoverSpool(layout: SpoolLayout, logger: Logger): Promise
 
 async function checkEnvelope(layout: SpoolLayout, entry: Dirent, logger: Logger): Promise<void> {
   const id = idOfEnvelopeFile(entry.name);
-  const file = join(layout.env, entry.name);
   if (!entry.isFile() || !isQueueId(id)) {
-    await quarantine(layout, file, entry.name, 'not an envelope file', logger);
+    await quarantine(layout, join(layout.env, entry.name), entry.name, 'not an envelope file', logger);
     return;
   }
-  const problem = await envelopeFileProblem(layout, id);
-  if (problem === undefined) return;
+  const inspected = await inspectEntry(layout, id);
+  if (inspected.kind === 'damaged') await quarantineMessage(layout, id, inspected.problem, logger);
+}
+
+export type InspectedEntry = { kind: 'sound'; envelope: Envelope } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
+
+/**
+ * Whether a committed entry can be delivered: its envelope is valid and its data file has
+ * the size the envelope says. 'missing' when it was removed meanwhile.
+ */
+export async function inspectEntry(layout: SpoolLayout, id: string): Promise<InspectedEntry> {
+  let text: string;
+  try {
+    text = await readFile(envelopePath(layout, id), 'utf8');
+  } catch (err) {
+    if (isNotFound(err)) return { kind: 'missing' };
+    return { kind: 'damaged', problem: `cannot read the envelope: ${(err as Error).message}` };
+  }
+  const decoded = decodeEnvelope(text, id);
+  if (!decoded.ok) return { kind: 'damaged', problem: `damaged envelope: ${decoded.problem}` };
+  try {
+    const { size } = await stat(dataPath(layout, id));
+    if (size !== decoded.envelope.size) return { kind: 'damaged', problem: `message file has ${size} bytes, the envelope says ${decoded.envelope.size}` };
+  } catch (err) {
+    // A running relay removes envelope, then data: both gone means delivered, not damaged.
+    if (isNotFound(err) && !(await pathExists(envelopePath(layout, id)).catch(() => true))) return { kind: 'missing' };
+    return { kind: 'damaged', problem: `message file unusable: ${(err as Error).message}` };
+  }
+  return { kind: 'sound', envelope: decoded.envelope };
+}
+
+/** Moves a damaged message out of the queue, with a warning naming the problem. */
+export async function quarantineMessage(layout: SpoolLayout, id: string, problem: string, logger: Logger): Promise<void> {
   // Data first: a crash in between leaves an envelope without data, which the next open
   // quarantines too, rather than data without envelope, which would be removed.
   const data = dataPath(layout, id);
   // An error other than 'not there' is for quarantine() to report.
   if (await pathExists(data).catch(() => true)) await quarantine(layout, data, `${id}.eml`, problem, logger, id);
-  await quarantine(layout, file, entry.name, problem, logger, id);
+  await quarantine(layout, envelopePath(layout, id), envelopeFileName(id), problem, logger, id);
 }
 
-/** What is wrong with a committed entry; undefined when it is sound or was removed meanwhile. */
-async function envelopeFileProblem(layout: SpoolLayout, id: string): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(envelopePath(layout, id), 'utf8');
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    return `cannot read the envelope: ${(err as Error).message}`;
+/** Locks left by a process that died (kill -9 mid-delivery); a live holder's stay. */
+async function removeStaleLocks(layout: SpoolLayout, logger: Logger): Promise<void> {
+  for (const name of await readdir(layout.lock)) {
+    const file = join(layout.lock, name);
+    try {
+      if (await removeIfStale(file, layout.tmp)) logger.info({ file, reason: 'holder gone' }, 'stale message lock removed');
+    } catch (err) {
+      logger.error({ file, err: (err as Error).message }, 'stale message lock cannot be removed');
+    }
   }
-  const decoded = decodeEnvelope(text, id);
-  if (!decoded.ok) return `damaged envelope: ${decoded.problem}`;
-  try {
-    const { size } = await stat(dataPath(layout, id));
-    if (size !== decoded.envelope.size) return `message file has ${size} bytes, the envelope says ${decoded.envelope.size}`;
-  } catch (err) {
-    // A running relay removes envelope, then data: both gone means delivered, not damaged.
-    if (isNotFound(err) && !(await pathExists(envelopePath(layout, id)).catch(() => true))) return undefined;
-    return `message file unusable: ${(err as Error).message}`;
-  }
-  return undefined;
 }
 
 function isNotFound(err: unknown): boolean {

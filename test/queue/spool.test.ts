@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import t, { type Test } from 'tap';
@@ -48,7 +49,7 @@ async function assertSpoolEmpty(t: Test, spool: Spool, dir: string): Promise<voi
 t.test('open creates the spool folders', async (t) => {
   const dir = join(t.testdir(), 'deep', 'spool');
   await Spool.open(dir, logger);
-  t.same(await filesIn(dir), ['data', 'env', 'quarantine', 'tmp']);
+  t.same(await filesIn(dir), ['control', 'data', 'env', 'lock', 'quarantine', 'tmp']);
   t.equal((await stat(dir)).mode & 0o777, 0o700, 'only the relay user can read mail');
 });
 
@@ -260,7 +261,7 @@ t.test('update refuses a removed message and an invalid envelope', async (t) => 
   t.same(await filesIn(join(dir, 'env')), [], 'the removed message did not come back');
 });
 
-t.test('read reports a damaged envelope, list skips it', async (t) => {
+t.test('read reports a damaged envelope, list quarantines it', async (t) => {
   const dir = t.testdir();
   const spool = await Spool.open(dir, logger);
   const good = await spool.store(message, Readable.from([body]));
@@ -268,6 +269,45 @@ t.test('read reports a damaged envelope, list skips it', async (t) => {
   await writeFile(join(dir, 'env', `${bad.id}.json`), '{"id": "truncat');
   await t.rejects(spool.read(bad.id), new RegExp(`envelope ${bad.id} is damaged: not JSON`));
   t.same((await spool.list()).map((e) => e.id), [good.id]);
+  t.same(await filesIn(join(dir, 'quarantine')), [`${bad.id}.eml`, `${bad.id}.json`], 'moved out of the queue, message and envelope');
+  t.same(await filesIn(join(dir, 'env')), [`${good.id}.json`]);
+});
+
+t.test('list leaves a damaged envelope alone while another process holds its lock', async (t) => {
+  const dir = t.testdir();
+  const spool = await Spool.open(dir, logger);
+  const bad = await spool.store(message, Readable.from([body]));
+  await writeFile(join(dir, 'env', `${bad.id}.json`), 'garbage');
+  // the parent process (the test runner) is alive, on this host: a live holder
+  await writeFile(join(dir, 'lock', `${bad.id}.lock`), JSON.stringify({ pid: process.ppid, host: hostname(), token: 't', since: new Date().toISOString() }));
+  t.same(await spool.list(), []);
+  t.same(await filesIn(join(dir, 'quarantine')), [], 'not moved under its holder');
+});
+
+t.test('check: sound, gone, or damaged and quarantined', async (t) => {
+  const dir = t.testdir();
+  const spool = await Spool.open(dir, logger);
+  const sound = await spool.store(message, Readable.from([body]));
+  const truncated = await spool.store(message, Readable.from([body]));
+  await writeFile(join(dir, 'data', truncated.id), body.slice(0, 10));
+  t.same(await spool.check(sound.id), { kind: 'found', envelope: sound });
+  t.match(await spool.check(truncated.id), { kind: 'quarantined', problem: `message file has 10 bytes, the envelope says ${body.length}` });
+  t.same(await filesIn(join(dir, 'quarantine')), [`${truncated.id}.eml`, `${truncated.id}.json`]);
+  t.same(await spool.check(truncated.id), { kind: 'missing' }, 'out of the queue now');
+});
+
+t.test('watchChanges hears announceChange from another Spool on the same folder', async (t) => {
+  const dir = t.testdir();
+  const relay = await Spool.open(dir, logger);
+  const cli = await Spool.open(dir, logger);
+  let stop = (): void => undefined;
+  const heard = new Promise<void>((resolve) => {
+    stop = relay.watchChanges(resolve);
+  });
+  t.teardown(() => stop());
+  await cli.announceChange();
+  await heard;
+  t.pass('the change was announced');
 });
 
 t.test('openData of a missing message errors on the stream', async (t) => {

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, join } from 'node:path';
+import { FILE_MODE } from './durableFile.js';
+
+/**
+ * A message's lock is the file lock/<id>.lock. Every change of a message's envelope — the
+ * delivery agent's, from claim to write-back, and each `tlsrelay queue` change — is made
+ * by the lock's holder, which reads the envelope afresh under it: no process writes over
+ * another's change, whether the relay runs or not.
+ *
+ * The file appears complete (a finished file linked into place; link fails when the name
+ * exists) and names its holder. A holder that dies leaves it behind; it is stale when the
+ * holder is known to be dead (same host, no such process — also after a restart that
+ * reused our own process ID) or when it was not refreshed for LOCK_STALE_MS. Holders
+ * refresh theirs every LOCK_REFRESH_MS, so that a holder in another container, whose
+ * process IDs mean nothing here, keeps its lock. Locks are never fsync'd: they matter
+ * only while their holder lives.
+ */
+export const LOCK_REFRESH_MS = 10_000;
+export const LOCK_STALE_MS = 60_000;
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** Tells this holder's file from a later one under the same name. */
+  token: string;
+  since: string;
+}
+
+export interface MessageLock {
+  release(): Promise<void>;
+}
+
+export type LockAttempt = { kind: 'locked'; lock: MessageLock } | { kind: 'busy'; holder: LockHolder | undefined };
+
+type SeenLock = { kind: 'gone' } | { kind: 'found'; text: string; holder: LockHolder | undefined; mtimeMs: number };
+
+/** The locks this process holds, by path: refreshed together, and never judged stale by ourselves. */
+const held = new Map<string, LockHolder>();
+let refresher: NodeJS.Timeout | undefined;
+
+/**
+ * Takes the lock at `path` unless a live holder has it; breaks a stale one. `tmpDir` is a
+ * folder on the same file system for the file being linked into place.
+ */
+export async function tryLock(path: string, tmpDir: string): Promise<LockAttempt> {
+  // More than one round only when a stale lock was broken, or a lock went away between looks.
+  for (let round = 0; round < 3; round++) {
+    const holder: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+    if (await create(path, tmpDir, holder)) return { kind: 'locked', lock: keep(path, holder) };
+    const seen = await look(path);
+    if (seen.kind === 'gone') continue;
+    if (!isStale(path, seen, Date.now())) return { kind: 'busy', holder: seen.holder };
+    await breakStale(path, tmpDir, seen);
+  }
+  return { kind: 'busy', holder: undefined };
+}
+
+/** Removes the lock at `path` if it is stale (spool recovery). */
+export async function removeIfStale(path: string, tmpDir: string): Promise<boolean> {
+  const seen = await look(path);
+  if (seen.kind === 'gone' || !isStale(path, seen, Date.now())) return false;
+  await breakStale(path, tmpDir, seen);
+  return true;
+}
+
+async function create(path: string, tmpDir: string, holder: LockHolder): Promise<boolean> {
+  const draft = join(tmpDir, `${basename(path)}.${holder.token}`);
+  await writeFile(draft, JSON.stringify(holder), { flag: 'wx', mode: FILE_MODE });
+  try {
+    await link(draft, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(draft, { force: true });
+  }
+}
+
+function keep(path: string, holder: LockHolder): MessageLock {
+  held.set(path, holder);
+  refresher ??= setInterval(refreshAll, LOCK_REFRESH_MS).unref();
+  return {
+    async release() {
+      if (held.get(path) !== holder) return;
+      held.delete(path);
+      if (held.size === 0) {
+        clearInterval(refresher);
+        refresher = undefined;
+      }
+      // Had we been taken for dead (a stall longer than LOCK_STALE_MS), the file may be a new holder's now.
+      const seen = await look(path);
+      if (seen.kind === 'found' && seen.holder?.token === holder.token) await rm(path, { force: true });
+    },
+  };
+}
+
+function refreshAll(): void {
+  const now = new Date();
+  for (const path of held.keys()) void utimes(path, now, now).catch(() => undefined);
+}
+
+async function look(path: string): Promise<SeenLock> {
+  try {
+    const [text, { mtimeMs }] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { kind: 'found', text, holder: parseHolder(text), mtimeMs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone' };
+    throw err;
+  }
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string' && typeof value.since === 'string') {
+      return value as LockHolder;
+    }
+  } catch {
+    // not JSON: reported as undefined
+  }
+  return undefined;
+}
+
+function isStale(path: string, seen: Extract<SeenLock, { kind: 'found' }>, now: number): boolean {
+  const { holder } = seen;
+  // create() never leaves an unreadable lock: this one was damaged from outside.
+  if (holder === undefined || now - seen.mtimeMs > LOCK_STALE_MS) return true;
+  if (holder.host !== hostname()) return false;
+  if (holder.pid === process.pid) return held.get(path)?.token !== holder.token;
+  return !isAlive(holder.pid);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Moves the stale lock aside and checks it is the one judged: if another process broke
+ * and took it in between, its fresh lock was moved instead and goes back.
+ */
+async function breakStale(path: string, tmpDir: string, judged: Extract<SeenLock, { kind: 'found' }>): Promise<void> {
+  const aside = join(tmpDir, `${basename(path)}.${randomBytes(8).toString('hex')}.stale`);
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    if ((await readFile(aside, 'utf8')) !== judged.text) await link(aside, path).catch(() => undefined);
+  } finally {
+    await rm(aside, { force: true });
+  }
+}

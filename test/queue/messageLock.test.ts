@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { LOCK_STALE_MS, removeIfStale, tryLock, type LockHolder } from '../../src/queue/messageLock.js';
+
+function lockDir(t: Test): { path: string; tmp: string } {
+  const dir = t.testdir({ lock: {}, tmp: {} });
+  return { path: join(dir, 'lock', '0123456789abcdef01234567.lock'), tmp: join(dir, 'tmp') };
+}
+
+/** The ID of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid!;
+}
+
+function holderFile(holder: Partial<LockHolder>): string {
+  return JSON.stringify({ pid: process.ppid, host: hostname(), token: 'feedfeedfeedfeed', since: new Date().toISOString(), ...holder });
+}
+
+t.test('one holder at a time; the busy answer names the holder; release frees it', async (t) => {
+  const { path, tmp } = lockDir(t);
+  const first = await tryLock(path, tmp);
+  if (first.kind !== 'locked') throw new Error('the first taker must get the lock');
+  const second = await tryLock(path, tmp);
+  t.equal(second.kind, 'busy', 'a second taker (even in the same process) is refused');
+  t.match(second, { holder: { pid: process.pid, host: hostname() } });
+  t.same(await readdir(tmp), [], 'no draft file is left behind');
+  await first.lock.release();
+  const third = await tryLock(path, tmp);
+  t.equal(third.kind, 'locked', 'taken again after release');
+  if (third.kind === 'locked') await third.lock.release();
+  await first.lock.release();
+  t.same(await readdir(join(path, '..')), [], 'released twice: the second release is a no-op');
+});
+
+t.test('a lock whose holder is alive is respected', async (t) => {
+  const { path, tmp } = lockDir(t);
+  const lock = holderFile({ pid: process.ppid });
+  await writeFile(path, lock);
+  t.match(await tryLock(path, tmp), { kind: 'busy', holder: { pid: process.ppid } });
+  t.equal(await removeIfStale(path, tmp), false);
+  t.equal(await readFile(path, 'utf8'), lock, 'left as it was');
+});
+
+t.test('a lock whose holder died is broken and taken', async (t) => {
+  const { path, tmp } = lockDir(t);
+  await writeFile(path, holderFile({ pid: await deadPid() }));
+  const attempt = await tryLock(path, tmp);
+  t.equal(attempt.kind, 'locked');
+  t.match(JSON.parse(await readFile(path, 'utf8')), { pid: process.pid }, 'the lock is ours now');
+  if (attempt.kind === 'locked') await attempt.lock.release();
+  t.same(await readdir(tmp), [], 'the broken lock is not kept');
+});
+
+t.test('our own process ID on a lock we do not hold: a predecessor that had it (container restart)', async (t) => {
+  const { path, tmp } = lockDir(t);
+  await writeFile(path, holderFile({ pid: process.pid }));
+  t.equal((await tryLock(path, tmp)).kind, 'locked');
+});
+
+t.test('a holder on another host is judged by the age of its lock only', async (t) => {
+  const { path, tmp } = lockDir(t);
+  await writeFile(path, holderFile({ pid: await deadPid(), host: 'other-container' }));
+  t.equal((await tryLock(path, tmp)).kind, 'busy', 'its process IDs mean nothing here: a fresh lock stays');
+  const old = new Date(Date.now() - LOCK_STALE_MS - 5_000);
+  await utimes(path, old, old);
+  t.equal(await removeIfStale(path, tmp), true, 'not refreshed for LOCK_STALE_MS: stale');
+  t.same(await readdir(join(path, '..')), []);
+});
+
+t.test('an unreadable lock file is stale', async (t) => {
+  const { path, tmp } = lockDir(t);
+  await writeFile(path, 'garbage');
+  t.equal((await tryLock(path, tmp)).kind, 'locked');
+});
