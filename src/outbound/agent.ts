@@ -1,8 +1,9 @@
-import { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
 import { recordResults } from '../queue/bookkeeping.js';
-import { buildBounce } from '../queue/dsn.js';
+import type { MessageLock } from '../queue/messageLock.js';
+import { messageState } from '../queue/messageState.js';
+import { queueBounce } from '../queue/queueBounce.js';
 import type { Spool } from '../queue/spool.js';
 import type { AttemptRecord, Envelope, RecipientResult } from '../queue/types.js';
 import { deliverDomain } from './deliverDomain.js';
@@ -19,8 +20,14 @@ interface DomainOutcome {
   attempts: AttemptRecord[];
 }
 
+/** A message of ours from claim to write-back: read under its lock, which nobody else gets meanwhile. */
+interface Claim {
+  envelope: Envelope;
+  lock: MessageLock;
+}
+
 function isDue(envelope: Envelope, now: number): boolean {
-  return Date.parse(envelope.nextAttemptAt) <= now && envelope.recipients.some((rcpt) => rcpt.state === 'pending');
+  return messageState(envelope, now) === 'due' && envelope.recipients.some((rcpt) => rcpt.state === 'pending');
 }
 
 /** Pending recipients of the message grouped by their domain. */
@@ -35,11 +42,29 @@ function pendingByDomain(envelope: Envelope): Map<string, string[]> {
   return groups;
 }
 
+/** Domain jobs for the due messages, at most `capacity`, each with at most MESSAGES_PER_DOMAIN_JOB messages. */
+function domainJobs(due: Envelope[], capacity: number): Array<[string, Envelope[]]> {
+  const jobs = new Map<string, Envelope[]>();
+  for (const envelope of due) {
+    for (const domain of pendingByDomain(envelope).keys()) {
+      const list = jobs.get(domain) ?? [];
+      if (list.length < MESSAGES_PER_DOMAIN_JOB) list.push(envelope);
+      jobs.set(domain, list);
+    }
+  }
+  return [...jobs.entries()].slice(0, capacity);
+}
+
 /**
  * The delivery agent: claims due messages from the spool, hands them to deliverDomain
  * grouped by recipient domain (so messages for one destination share a connection),
  * and writes back what happened — delivered recipients are never sent again, failures
  * are retried on the schedule or bounced. It takes a fresh config snapshot per round.
+ *
+ * Its index of envelopes is a cache: a message is claimed by taking its lock and reading
+ * it afresh, so that what `tlsrelay queue` changed (hold, retry, delete) counts, and the
+ * lock is kept until the results are written back. Another process announces its changes
+ * (Spool.announceChange), which makes the agent read the spool again.
  */
 export class DeliveryAgent {
   private readonly known = new Map<string, Envelope>();
@@ -48,6 +73,9 @@ export class DeliveryAgent {
   private activeJobs = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastScan = 0;
+  /** Another process announced a change since the last scan began. */
+  private changed = false;
+  private stopWatching: (() => void) | undefined;
   private stopped = false;
   private ticking = false;
   private tickAgain = false;
@@ -59,7 +87,17 @@ export class DeliveryAgent {
   ) {}
 
   async start(): Promise<void> {
+    // Watch first: a change announced while the spool is being read is read again.
+    this.stopWatching = this.spool.watchChanges(() => this.rescanSoon());
     await this.rescan();
+    this.wake();
+  }
+
+  /** Another process changed the spool: read it again at the next tick. */
+  private rescanSoon(): void {
+    this.changed = true;
+    // a retried or released message is to be tried now, even where a next hop was down
+    this.context().backoff.endPeriods();
     this.wake();
   }
 
@@ -79,15 +117,24 @@ export class DeliveryAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopWatching?.();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   private schedule(delay: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, delay));
+    this.timer = setTimeout(() => this.track(this.tick()), Math.max(0, delay));
+  }
+
+  /** stop() waits for tracked work: ticks (which may be claiming) and deliveries. */
+  private track(work: Promise<void>): void {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
   }
 
   private async rescan(): Promise<void> {
+    // Cleared before reading: a change announced while the folder is read is read again.
+    this.changed = false;
     const envelopes = await this.spool.list();
     this.known.clear();
     for (const envelope of envelopes) this.known.set(envelope.id, envelope);
@@ -102,8 +149,8 @@ export class DeliveryAgent {
     }
     this.ticking = true;
     try {
-      if (Date.now() - this.lastScan >= RESCAN_INTERVAL_MS) await this.rescan();
-      this.claimDueMessages();
+      if (this.changed || Date.now() - this.lastScan >= RESCAN_INTERVAL_MS) await this.rescan();
+      await this.claimDueMessages();
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'delivery agent cannot read the spool');
     } finally {
@@ -121,13 +168,13 @@ export class DeliveryAgent {
   private delayUntilNextDue(): number {
     let next = this.lastScan + RESCAN_INTERVAL_MS;
     for (const envelope of this.known.values()) {
-      if (this.claimed.has(envelope.id)) continue;
+      if (this.claimed.has(envelope.id) || envelope.heldAt !== undefined) continue;
       next = Math.min(next, Date.parse(envelope.nextAttemptAt));
     }
     return next - Date.now();
   }
 
-  private claimDueMessages(): void {
+  private async claimDueMessages(): Promise<void> {
     const context = this.context();
     const capacity = context.config.delivery.concurrency - this.activeJobs;
     if (capacity <= 0) return;
@@ -135,17 +182,24 @@ export class DeliveryAgent {
     const due = [...this.known.values()].filter((envelope) => !this.claimed.has(envelope.id) && isDue(envelope, now));
     if (due.length === 0) return;
 
-    const jobs = new Map<string, Envelope[]>();
-    for (const envelope of due) {
-      for (const domain of pendingByDomain(envelope).keys()) {
-        const list = jobs.get(domain) ?? [];
-        if (list.length < MESSAGES_PER_DOMAIN_JOB) list.push(envelope);
-        jobs.set(domain, list);
-      }
+    // The cached copies choose the jobs; the copies read under the locks are delivered.
+    const chosen = domainJobs(due, capacity);
+    const claims = new Map<string, Claim>();
+    for (const envelope of new Set(chosen.flatMap(([, envelopes]) => envelopes))) {
+      const claim = await this.claim(envelope.id, now);
+      if (claim) claims.set(envelope.id, claim);
     }
-    const selected = [...jobs.entries()].slice(0, capacity);
+    if (this.stopped) {
+      for (const [id, claim] of claims) await this.unclaim(id, claim.lock);
+      return;
+    }
     const outcomes = new Map<string, Array<Promise<DomainOutcome>>>();
-    for (const [domain, envelopes] of selected) {
+    for (const [domain, cached] of chosen) {
+      const envelopes = cached.flatMap((envelope) => {
+        const claim = claims.get(envelope.id);
+        return claim && pendingByDomain(claim.envelope).has(domain) ? [claim.envelope] : [];
+      });
+      if (envelopes.length === 0) continue;
       const results = this.runDomainJob(domain, envelopes, context);
       envelopes.forEach((envelope, index) => {
         const list = outcomes.get(envelope.id) ?? [];
@@ -153,20 +207,48 @@ export class DeliveryAgent {
         outcomes.set(envelope.id, list);
       });
     }
-    for (const [id, pending] of outcomes) {
-      const envelope = this.known.get(id);
-      if (!envelope) continue;
-      this.claimed.add(id);
-      const settled = Promise.all(pending)
-        .then((domainOutcomes) => this.settle(envelope, domainOutcomes, context))
-        .catch((err: Error) => this.logger.error({ queueId: id, err: err.message }, 'cannot record delivery results; the message stays queued'))
-        .finally(() => {
-          this.claimed.delete(id);
-          this.running.delete(settled);
-          this.wake();
-        });
-      this.running.add(settled);
+    for (const [id, claim] of claims) {
+      const pending = outcomes.get(id);
+      const recorded = pending ? Promise.all(pending).then((domainOutcomes) => this.settle(claim.envelope, domainOutcomes, context)) : Promise.resolve();
+      this.track(
+        recorded
+          .catch((err: Error) => this.logger.error({ queueId: id, err: err.message }, 'cannot record delivery results; the message stays queued'))
+          .then(() => this.unclaim(id, claim.lock))
+          .finally(() => this.wake()),
+      );
     }
+  }
+
+  /**
+   * Locks the message and reads it afresh. Undefined when it is not ours to deliver now:
+   * another process holds it (its announcement or the next rescan brings it back), or it
+   * is gone, held, no longer due, or damaged (then quarantined).
+   */
+  private async claim(id: string, now: number): Promise<Claim | undefined> {
+    this.claimed.add(id);
+    let lock: MessageLock | undefined;
+    try {
+      const attempt = await this.spool.lock(id);
+      if (attempt.kind === 'busy') {
+        this.known.delete(id);
+      } else {
+        lock = attempt.lock;
+        const checked = await this.spool.check(id);
+        if (checked.kind === 'found') this.known.set(id, checked.envelope);
+        else this.known.delete(id);
+        if (checked.kind === 'found' && isDue(checked.envelope, now)) return { envelope: checked.envelope, lock };
+      }
+    } catch (err) {
+      this.known.delete(id);
+      this.logger.error({ queueId: id, err: (err as Error).message }, 'cannot claim a message; it is tried again after the next rescan');
+    }
+    await this.unclaim(id, lock);
+    return undefined;
+  }
+
+  private async unclaim(id: string, lock: MessageLock | undefined): Promise<void> {
+    await lock?.release().catch((err: Error) => this.logger.error({ queueId: id, err: err.message }, 'cannot release the message lock'));
+    this.claimed.delete(id);
   }
 
   private runDomainJob(domain: string, envelopes: Envelope[], context: DeliveryContext): Promise<MessageResult[]> {
@@ -206,13 +288,8 @@ export class DeliveryAgent {
       bounced.push(...recorded.bounce);
     }
     if (bounced.length > 0) {
-      const bounce = await buildBounce(envelope, bounced, {
-        reportingMta: context.config.server.hostname,
-        now,
-        original: this.spool.openData(envelope.id),
-      });
-      if (bounce) {
-        const queued = await this.spool.store(bounce.message, Readable.from([bounce.data]));
+      const queued = await queueBounce(this.spool, envelope, bounced, context.config.server.hostname, now);
+      if (queued) {
         this.logger.info({ queueId: envelope.id, bounceId: queued.id, to: envelope.from, recipients: bounced.length }, 'bounce queued');
         this.known.set(queued.id, queued);
       } else {

@@ -41,3 +41,6 @@ export class MessageProgress {
     return { queueId: this.message.queueId, recipients, attempts: this.attempts };
   }
 }
+
+/** The messages that still have recipients without a final answer. */
+export const stillOpen = (messages: MessageProgress[]): MessageProgress[] => messages.filter((progress) => !progress.settled);

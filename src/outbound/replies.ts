@@ -35,6 +35,16 @@ export function unreachable(host: string, error: SMTPError): Disposition {
   return { outcome: 'deferred', code: 451, response: `451 4.4.1 connect to ${host}: ${describeError(error)}` };
 }
 
+/**
+ * Mail held back from a next hop that is down, in Postfix's words with the hop's last
+ * error: "451 4.4.1 delivery temporarily suspended: connect to mx.test[192.0.2.1]: …".
+ */
+export function suspendedDelivery(lastError: Disposition): Disposition {
+  const parts = /^(\d{3}(?: [245]\.\d{1,3}\.\d{1,3})?) (.*)$/s.exec(lastError.response);
+  const response = parts ? `${parts[1]} delivery temporarily suspended: ${parts[2]}` : `${lastError.code} delivery temporarily suspended: ${lastError.response}`;
+  return { outcome: 'deferred', code: lastError.code, response };
+}
+
 export function lostConnection(host: string, error: SMTPError): Disposition {
   return { outcome: 'deferred', code: 451, response: `451 4.4.2 lost connection with host ${host}: ${describeError(error)}` };
 }

@@ -6,6 +6,8 @@ import type { SmtpClient } from './smtpClient.js';
 
 export type SessionEnd =
   | { kind: 'finished' }
+  /** The connection broke off before we were done: a failed transaction or unsent messages behind it. */
+  | { kind: 'lost'; result: Disposition }
   /** The peer refused STARTTLS, then hung up before answering the first MAIL. */
   | { kind: 'closed-after-refusal'; reply: string };
 
@@ -35,8 +37,9 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
       const failure = await client.reset();
       if (failure !== undefined) {
         client.close();
-        recordForAll(logger, messages.slice(index), scope, lostConnection(peer, failure));
-        return { kind: 'finished' };
+        const result = lostConnection(peer, failure);
+        recordForAll(logger, messages.slice(index), scope, result);
+        return { kind: 'lost', result };
       }
     }
     const recipients = progress.pending;
@@ -50,9 +53,12 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     recordAttempt(logger, progress, scope, summarizeResults(results));
     progress.apply(results);
     if (!client.isOpen()) {
-      const reason = sent.kind === 'failed' ? sent.error : new Error('the server closed the connection');
-      recordForAll(logger, messages.slice(index + 1), scope, lostConnection(peer, reason));
-      return { kind: 'finished' };
+      const result = lostConnection(peer, sent.kind === 'failed' ? sent.error : new Error('the server closed the connection'));
+      const left = messages.slice(index + 1);
+      recordForAll(logger, left, scope, result);
+      // a message we could not read is closed on our side: that says nothing about the peer
+      const closedByUs = sent.kind === 'failed' && sent.error.code === 'ESTREAM';
+      return !closedByUs && (sent.kind === 'failed' || left.length > 0) ? { kind: 'lost', result } : { kind: 'finished' };
     }
   }
   client.quit();

@@ -17,6 +17,8 @@ export interface DialOptions {
   startTls: boolean;
   /** Options for the TLS session after STARTTLS, servername included. */
   tls: ConnectionOptions;
+  /** Called once the TCP connection is gone (closed, refused, never opened): what connection caps count by. */
+  onSocketClosed: () => void;
 }
 
 export type DialResult =
@@ -97,16 +99,26 @@ export function dial(options: DialOptions): Promise<DialResult> {
       socketCloseTimeout: SMTP_TIMEOUTS.socketCloseTimeout,
     });
   } catch (err) {
+    options.onSocketClosed();
     return Promise.resolve({ kind: 'failed', error: asSmtpError(err), duringTlsUpgrade: false });
   }
   // for the whole life of the connection: later errors arrive through the step that is running
   conn.on('error', () => {});
   return guardedStep<DialResult>(
     conn,
-    (done) =>
-      conn.connect((err) => {
-        done(err ? { kind: 'failed', error: err, duringTlsUpgrade: conn.upgrading === true } : { kind: 'open', client: new SmtpClient(conn) });
-      }),
+    (done) => {
+      try {
+        conn.connect((err) => {
+          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: conn.upgrading === true } : { kind: 'open', client: new SmtpClient(conn) });
+        });
+      } finally {
+        // an IP address needs no lookup, so the socket exists now; after STARTTLS it still
+        // carries the TLS session, and it closes only once the peer has let go (or was cut off)
+        const socket = conn._socket;
+        if (socket) socket.once('close', options.onSocketClosed);
+        else conn.once('end', options.onSocketClosed);
+      }
+    },
     (error) => ({ kind: 'failed', error, duringTlsUpgrade: conn.upgrading === true }),
   ).then((result) => {
     if (result.kind === 'failed') conn.close();

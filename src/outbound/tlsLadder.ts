@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { OutboundConnector } from '../config/types.js';
+import { parseCrlFile, type RevocationList } from '../tls/crl.js';
 import { decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import { observeHandshakeFailure, observeSession } from './observeTls.js';
@@ -40,6 +41,8 @@ export interface SessionSettings {
   connector: OutboundConnector;
   clientName: string;
   tls: ConnectionOptions;
+  /** tls.crl and the connector's own CRLs. */
+  revocationLists: RevocationList[];
 }
 
 export type SessionSetup = { kind: 'ready'; settings: SessionSettings } | { kind: 'failed'; result: Disposition };
@@ -54,15 +57,14 @@ function misconfigured(text: string): SessionSetup {
  * once per delivery, so a replaced CRL counts from the next delivery on.
  */
 export async function prepareSession(connector: OutboundConnector, ctx: DeliveryContext): Promise<SessionSetup> {
-  const connectorCrls: string[] = [];
+  const connectorCrls: RevocationList[] = [];
   for (const path of connector.crl) {
     try {
-      connectorCrls.push(await readFile(path, 'utf8'));
+      connectorCrls.push(...parseCrlFile(await readFile(path, 'utf8'), path));
     } catch (err) {
       return misconfigured(`cannot read CRL ${path} of connector "${connector.name}": ${(err as Error).message}`);
     }
   }
-  const crl = [...ctx.tls.crl, ...connectorCrls];
   let clientCertificate: Pick<SecureContextOptions, 'key' | 'cert'> = {};
   if (connector.clientCertificate) {
     if (ctx.tls.key === undefined || ctx.tls.cert === undefined) {
@@ -72,14 +74,16 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
   }
   let secureContext: SecureContext;
   try {
-    secureContext = secureContextFor(ctx.tls, connector, crl, {
+    // no CRLs in the context: OpenSSL would then demand one for every CA of every chain;
+    // they are applied per issuer after the handshake (observeTls.ts, tls/revocation.ts)
+    secureContext = secureContextFor(ctx.tls, connector, {
       minVersion: connector.minVersion,
       ...(connector.ciphers === undefined ? {} : { ciphers: connector.ciphers }),
       ca: ctx.tls.ca,
       ...clientCertificate,
     });
   } catch (err) {
-    return misconfigured(`cannot set up TLS for connector "${connector.name}" (ciphers, CRL or certificate): ${(err as Error).message}`);
+    return misconfigured(`cannot set up TLS for connector "${connector.name}" (ciphers or certificate): ${(err as Error).message}`);
   }
   const tls: ConnectionOptions = {
     secureContext,
@@ -88,7 +92,8 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
     // makes `authorized` mean the chain alone; names are checked against tlsNames later
     checkServerIdentity: () => undefined,
   };
-  return { kind: 'ready', settings: { connector, clientName: ctx.config.server.hostname, tls } };
+  const revocationLists = [...ctx.tls.crl, ...connectorCrls];
+  return { kind: 'ready', settings: { connector, clientName: ctx.config.server.hostname, tls, revocationLists } };
 }
 
 export type SessionOutcome =
@@ -97,7 +102,14 @@ export type SessionOutcome =
   /** Opportunistic TLS broke the session: try this address again without STARTTLS. */
   | { kind: 'fallback'; result: Disposition }
   /** Nothing goes over this connection; the next address may do better. */
-  | { kind: 'deferred'; tls: TlsFacts | null; verdict: CertVerdict; result: Disposition };
+  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; result: Disposition };
+
+/**
+ * Why a connection carried nothing: `unreachable` — no SMTP session came about (refused,
+ * timed out, greeting or EHLO refused, hung up); `handshake` — the TLS handshake under
+ * the connector's settings failed; `policy` — the host's TLS did not satisfy the level.
+ */
+export type DeferralCause = 'unreachable' | 'handshake' | 'policy';
 
 /** `policy` walks the connector's level; `plaintext-fallback` is the one retry without STARTTLS. */
 export type LadderMode = 'policy' | 'plaintext-fallback';
@@ -106,22 +118,23 @@ export type LadderMode = 'policy' | 'plaintext-fallback';
 export type LeftSession = Exclude<SessionOutcome, { kind: 'ready' }>;
 
 /** Any decision but delivering over an open connection: QUIT or close, and say why. */
-function leaveSession(decision: TlsDecision, client: SmtpClient | undefined): LeftSession {
+function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cause: DeferralCause): LeftSession {
   switch (decision.action) {
     case 'deliver':
       // the policy never delivers over a failed connection; if it ever did, nothing is lost
-      return { kind: 'deferred', tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' } };
+      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' } };
     case 'plaintext-fallback':
       client?.close();
       return { kind: 'fallback', result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` } };
     case 'defer':
       // never MAIL: say goodbye and leave
       client?.quit();
-      return { kind: 'deferred', tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: decision.code, response: `${decision.code} ${decision.text}` } };
+      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: decision.code, response: `${decision.code} ${decision.text}` } };
   }
 }
 
-export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode): Promise<SessionOutcome> {
+/** `onSocketClosed`: see DialOptions. */
+export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode, onSocketClosed: () => void): Promise<SessionOutcome> {
   const { connector } = settings;
   const startTls = mode === 'policy' && connector.tls !== 'none';
   const isName = isIP(target.hop.name) === 0;
@@ -131,9 +144,10 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     clientName: settings.clientName,
     startTls,
     tls: { ...settings.tls, ...(isName ? { servername: target.hop.name } : {}) },
+    onSocketClosed,
   });
   if (dialed.kind === 'failed' && !dialed.duringTlsUpgrade) {
-    return { kind: 'deferred', tls: null, verdict: 'none', result: unreachable(peerName(target), dialed.error) };
+    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', result: unreachable(peerName(target), dialed.error) };
   }
   const client = dialed.kind === 'open' ? dialed.client : undefined;
   let observed: TlsObservation;
@@ -143,10 +157,11 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     observed = observeSession(dialed.client, {
       names: connector.tlsNames.length > 0 ? connector.tlsNames : [target.hop.name],
       fingerprints: connector.fingerprints,
+      revocationLists: settings.revocationLists,
     });
   }
   const decision = decideTls(connector, peerName(target), observed);
-  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client);
+  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy');
   const refused = observed.kind === 'starttls-refused' ? { refusedReply: client.lastReply() } : {};
   return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, ...refused };
 }
@@ -157,5 +172,5 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
  */
 export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string): LeftSession {
   const observed: TlsObservation = { kind: 'starttls-refused', reply: oneLine(reply), closed: true };
-  return leaveSession(decideTls(settings.connector, peerName(target), observed), undefined);
+  return leaveSession(decideTls(settings.connector, peerName(target), observed), undefined, 'policy');
 }

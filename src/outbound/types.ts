@@ -3,6 +3,8 @@ import type { Config } from '../config/types.js';
 import type { AttemptRecord, RecipientResult } from '../queue/types.js';
 import type { Logger } from '../log.js';
 import type { TlsMaterial } from '../tls/material.js';
+import type { ConnectionSlots } from './connectionSlots.js';
+import type { HostBackoff } from './hostBackoff.js';
 
 export type { TlsMaterial };
 
@@ -26,9 +28,12 @@ export interface MessageResult {
   attempts: AttemptRecord[];
 }
 
-
 export interface DeliveryContext {
   config: Config;
   tls: TlsMaterial;
   logger: Logger;
+  /** Next hops that failed lately; one for the process, whatever the config snapshot. */
+  backoff: HostBackoff;
+  /** delivery.perHost and delivery.concurrency, counted across every delivery of the process. */
+  slots: ConnectionSlots;
 }

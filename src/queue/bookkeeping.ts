@@ -18,7 +18,8 @@ export interface RecordedRound {
   finished: boolean;
 }
 
-type Settled = { recipient: QueuedRecipient; bounce?: BouncedRecipient; deferred: boolean };
+/** `notBefore`: of a deferral that has one, in epoch ms. */
+type Settled = { recipient: QueuedRecipient; bounce?: BouncedRecipient; deferred: boolean; notBefore?: number };
 
 /**
  * Records what one delivery round did for some recipients of a message (typically those
@@ -29,7 +30,8 @@ type Settled = { recipient: QueuedRecipient; bounce?: BouncedRecipient; deferred
  * never bounce twice. A deferral past maxAge becomes a bounce. Calling this once per
  * domain with the same `now` counts as one round: the first deferral of a due message
  * advances the retry schedule, later ones in the same round only keep it (and may bring
- * it forward to their own expiry).
+ * it forward to their own expiry). A deferral's `notBefore` holds the next attempt back
+ * until then, expiry permitting.
  */
 export function recordResults(envelope: Envelope, results: RecipientResult[], attempts: AttemptRecord[], options: RoundOptions): RecordedRound {
   const now = options.now.getTime();
@@ -47,12 +49,13 @@ export function recordResults(envelope: Envelope, results: RecipientResult[], at
   });
   const recipients = settled.map((s) => s.recipient);
   const deferred = settled.some((s) => s.deferred);
+  const notBefore = Math.max(0, ...settled.map((s) => s.notBefore ?? 0));
   return {
     envelope: {
       ...envelope,
       recipients,
       attempts: allAttempts,
-      ...(deferred ? schedule(envelope, now, expiresAt, options) : {}),
+      ...(deferred ? schedule(envelope, now, expiresAt, options, notBefore) : {}),
     },
     bounce: settled.flatMap((s) => (s.bounce ? [s.bounce] : [])),
     finished: recipients.every((recipient) => recipient.state !== 'pending'),
@@ -75,7 +78,9 @@ function settle(recipient: QueuedRecipient, result: RecipientResult, context: Se
     case 'bounced':
       return bounced(recipient, result, 'rejected', result.response, context);
     case 'deferred':
-      if (!context.expired) return { recipient: { ...recipient, lastError: result.response }, deferred: true };
+      if (!context.expired) {
+        return { recipient: { ...recipient, lastError: result.response }, deferred: true, ...(result.notBefore === undefined ? {} : { notBefore: Date.parse(result.notBefore) }) };
+      }
       return bounced(recipient, result, 'expired', `giving up after ${context.attemptCount} attempts: ${result.response}`, context);
   }
 }
@@ -97,12 +102,12 @@ function bounced(recipient: QueuedRecipient, result: RecipientResult, reason: Bo
   };
 }
 
-/** The next attempt: by the schedule when this call opens a round, never after expiry. */
-function schedule(envelope: Envelope, now: number, expiresAt: number, options: RoundOptions): Pick<Envelope, 'nextAttemptAt' | 'deferrals'> {
+/** The next attempt: by the schedule when this call opens a round, not before `notBefore`, never after expiry. */
+function schedule(envelope: Envelope, now: number, expiresAt: number, options: RoundOptions, notBefore: number): Pick<Envelope, 'nextAttemptAt' | 'deferrals'> {
   const scheduled = Date.parse(envelope.nextAttemptAt);
   const opensRound = scheduled <= now;
   const deferrals = (envelope.deferrals ?? 0) + (opensRound ? 1 : 0);
-  const retryAt = opensRound ? now + nextRetryDelay(options.retry, deferrals, options.random) : scheduled;
+  const retryAt = Math.max(opensRound ? now + nextRetryDelay(options.retry, deferrals, options.random) : scheduled, notBefore);
   return { nextAttemptAt: new Date(Math.min(retryAt, expiresAt)).toISOString(), deferrals };
 }
 

@@ -31,6 +31,8 @@ export interface RecipientResult {
   code: number;
   /** The full reply or reason, e.g. "450 4.7.4 TLS is required, but was not offered by host mx.test". */
   response: string;
+  /** Deferred only: ISO time before which trying again is pointless (every next hop is suspended until then). */
+  notBefore?: string;
 }
 
 /** One delivery attempt to one host for one message, as logged and kept in the envelope. */
@@ -68,6 +70,8 @@ export interface Envelope {
    * Absent counts as 0 (envelopes written before the field existed).
    */
   deferrals?: number;
+  /** ISO time an administrator held the message (`tlsrelay queue hold`): never delivered until released. */
+  heldAt?: string;
 }
 
 /** What inbound hands to the spool together with the message stream. */
@@ -78,8 +82,8 @@ export interface NewMessage {
   envid?: string;
 }
 
-/** Why a recipient bounced: the next hop refused it, or it stayed deferred past maxAge. */
-export type BounceReason = 'rejected' | 'expired';
+/** Why a recipient bounced: the next hop refused it, it stayed deferred past maxAge, or an administrator deleted the message. */
+export type BounceReason = 'rejected' | 'expired' | 'deleted';
 
 /** One recipient to report in a DSN, as decided by the bookkeeping of a delivery round. */
 export interface BouncedRecipient {

@@ -31,6 +31,8 @@ export interface SinkOptions {
   size?: number;
   /** Ask the client for a certificate during STARTTLS ('starttls' only). */
   requestCert?: boolean;
+  /** Listen on this port (a next hop that comes up where a connector points, see freePort) rather than an ephemeral one ('none' and 'starttls' only). */
+  port?: number;
 }
 
 /** One message as the sink took it. */
@@ -129,7 +131,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
   server.on('error', () => {
     // a client that vanishes mid-session is part of these tests, not a failure of the sink
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('the sink is not listening on a TCP port');
   return {

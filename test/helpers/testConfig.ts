@@ -12,6 +12,8 @@ import {
 } from '../../src/config/defaults.js';
 import type { Config, OutboundConnector } from '../../src/config/types.js';
 import { createLogger } from '../../src/log.js';
+import { ConnectionSlots } from '../../src/outbound/connectionSlots.js';
+import { HostBackoff } from '../../src/outbound/hostBackoff.js';
 import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -44,7 +46,8 @@ export interface CapturedLog {
 
 /**
  * A delivery context whose logger writes JSON lines into `log.lines`. `ca` defaults to
- * the system roots plus the given test CAs, as the relay builds it.
+ * the system roots plus the given test CAs, as the relay builds it. Its backoff and
+ * connection slots are fresh, so deliveries with another context know nothing of them.
  */
 export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[] } = {}): { ctx: DeliveryContext; log: CapturedLog } {
   const log: CapturedLog = { lines: [] };
@@ -58,6 +61,8 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
     config,
     tls: { key: undefined, cert: undefined, ca: [...rootCertificates, ...extraCa], crl: [], ...material },
     logger: createLogger('info', destination),
+    backoff: new HostBackoff(),
+    slots: new ConnectionSlots(),
   };
   return { ctx, log };
 }

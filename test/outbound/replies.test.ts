@@ -2,7 +2,7 @@
 // as nodemailer 10 builds them (see its smtp-connection _formatError / _actionRCPT).
 import t from 'tap';
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
-import { recipientResults, summarizeResults } from '../../src/outbound/replies.js';
+import { recipientResults, summarizeResults, suspendedDelivery } from '../../src/outbound/replies.js';
 import type { SendResult } from '../../src/outbound/smtpClient.js';
 
 const HOST = 'mx.test[192.0.2.1]';
@@ -49,4 +49,16 @@ t.test('the attempt summary names the recipient that did not get through', async
   const bounced = { address: 'b@x.test', outcome: 'bounced', code: 550, response: '550 5.1.1 No such user' } as const;
   t.same(summarizeResults([delivered, { ...delivered, address: 'c@x.test' }]), { outcome: 'delivered', code: 250, response: '250 ok' });
   t.same(summarizeResults([delivered, bounced]), { outcome: 'bounced', code: 550, response: '550 5.1.1 No such user (for b@x.test; 1 of 2 recipients delivered)' });
+});
+
+t.test('mail held back from a suspended host says so, in Postfix words, with the host\'s last error', async (t) => {
+  const cases: Array<[string, string]> = [
+    [`451 4.4.1 connect to ${HOST}: connect ECONNREFUSED 192.0.2.1:25`, `451 4.4.1 delivery temporarily suspended: connect to ${HOST}: connect ECONNREFUSED 192.0.2.1:25`],
+    ['450 4.7.5 Cannot start TLS: handshake failure: wrong version number', '450 4.7.5 delivery temporarily suspended: Cannot start TLS: handshake failure: wrong version number'],
+    ['421 Service not available', '421 delivery temporarily suspended: Service not available'],
+    ['no code at all', '451 delivery temporarily suspended: no code at all'],
+  ];
+  for (const [lastError, expected] of cases) {
+    t.same(suspendedDelivery({ outcome: 'deferred', code: Number(lastError.slice(0, 3)) || 451, response: lastError }), { outcome: 'deferred', code: Number(lastError.slice(0, 3)) || 451, response: expected });
+  }
 });

@@ -201,3 +201,34 @@ t.test('the DSN status comes from the enhanced code, class 5, else 5.0.0', async
     t.equal(round.bounce[0].lastAttemptAt, new Date(T0 + 1000).toISOString());
   }
 });
+
+t.test('a deferral with notBefore holds the next attempt back until then, expiry permitting', async (t) => {
+  const now = T0 + 1000;
+  const suspendedUntil = now + 30 * MINUTE;
+  const held = (address: string, until = suspendedUntil): RecipientResult => ({ ...deferred(address, '451 4.4.1 delivery temporarily suspended: connect to mx.b.test[192.0.2.1]: Connection refused'), notBefore: new Date(until).toISOString() });
+
+  const round = recordResults(envelope(), [held('bob@b.test'), deferred('carol@b.test')], [], options(now));
+  t.equal(round.envelope.nextAttemptAt, new Date(suspendedUntil).toISOString(), 'later than the first step of the schedule');
+  t.equal(round.envelope.deferrals, 1, 'it is still one deferral');
+  t.notOk('notBefore' in (round.envelope.recipients[0] ?? {}), 'nothing of it is stored with the recipient');
+
+  const early = recordResults(envelope(), [held('bob@b.test', now + 10)], [], options(now));
+  t.equal(early.envelope.nextAttemptAt, new Date(now + MINUTE).toISOString(), 'an earlier notBefore leaves the schedule as it is');
+
+  const sameRound = recordResults(early.envelope, [held('dave@d.test')], [], options(now));
+  t.equal(sameRound.envelope.nextAttemptAt, new Date(suspendedUntil).toISOString(), 'another domain of the same round can hold the message back too');
+  t.equal(sameRound.envelope.deferrals, 1);
+
+  const shortAge = recordResults(envelope(), [held('bob@b.test')], [], options(now, { maxAge: 10 * MINUTE }));
+  t.equal(shortAge.envelope.nextAttemptAt, new Date(T0 + 10 * MINUTE).toISOString(), 'never after the expiry');
+});
+
+t.test('notBefore counts only for recipients this round defers', async (t) => {
+  const now = T0 + 1000;
+  const later = new Date(now + 30 * MINUTE).toISOString();
+  const env = envelope({ recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'delivered' }, { address: 'carol@b.test', domain: 'b.test', state: 'pending' }] });
+  const round = recordResults(env, [{ ...deferred('bob@b.test'), notBefore: later }, deferred('carol@b.test')], [], options(now));
+  t.equal(round.envelope.nextAttemptAt, new Date(now + MINUTE).toISOString(), 'a result for a recipient that is not pending is ignored');
+  const expired = recordResults(envelope(), [{ ...deferred('bob@b.test'), notBefore: later }], [], options(T0 + maxAge));
+  t.equal(expired.envelope.recipients[0]?.state, 'bounced', 'an expired deferral bounces whatever its notBefore');
+});
