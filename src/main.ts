@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { parseCommandArgs, EXIT_USAGE, UsageError, type Command, type CommandIo } from './cli/args.js';
 import { checkConfigCommand } from './cli/checkConfig.js';
+import { hashPasswordCommand } from './cli/hashPassword.js';
+import { policyCommand } from './cli/policyExplain.js';
+import { queueCommand } from './cli/queue.js';
 import { startCommand } from './cli/start.js';
 
 const USAGE = `usage: tlsrelay <command> [options]
@@ -8,13 +11,31 @@ const USAGE = `usage: tlsrelay <command> [options]
 commands:
   start [-c FILE]          run the relay
   check-config [-c FILE]   validate the config file (exit 0 valid, 2 invalid)
+  hash-password            read a password from stdin, print its hash for auth.users
+  policy explain DOMAIN [--json]
+                           the outbound connector, TLS level and route for a recipient domain
+  policy explain --inbound IP [--sender ADDR] [--cert-name NAME] [--json]
+                           the inbound connector and the replies a session with these facts gets
+  queue list [--domain D] [--json]
+                           the queued messages, one line each
+  queue show ID [--json]   a message's envelope, its attempts with their TLS, its errors
+  queue retry ID|--all|--domain D
+                           attempt now
+  queue delete ID [--silent]
+                           remove a message, bouncing it to the sender unless --silent
+  queue hold ID            never deliver it until released
+  queue release ID         back on its retry schedule
 
 every command takes -c FILE (default config/tlsrelay.yaml)
 `;
 
 const commands: Record<string, Command> = {
-  start: (args, io) => startCommand(parseCommandArgs(args, {}).configFile, io.stderr),
+  // a stopped relay exits even if a delivery that outlived the grace period still holds a socket
+  start: async (args, io) => process.exit(await startCommand(parseCommandArgs(args, {}).configFile, io.stderr)),
   'check-config': (args, io) => checkConfigCommand(parseCommandArgs(args, {}).configFile, io.stdout, io.stderr),
+  'hash-password': (args, io) => hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
+  policy: (args, io) => policyCommand(args, io),
+  queue: (args, io) => queueCommand(args, io),
 };
 
 async function main(argv: string[], io: CommandIo): Promise<number> {

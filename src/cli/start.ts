@@ -1,16 +1,52 @@
 import { ensureDevCertificate } from '../tls/devCertificate.js';
-import { loadTlsMaterial } from '../tls/material.js';
+import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js';
 import { createLogger, type Logger } from '../log.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
-import { startListeners } from '../inbound/listeners.js';
+import { ConnectionSlots } from '../outbound/connectionSlots.js';
+import { HostBackoff } from '../outbound/hostBackoff.js';
+import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
 import type { Config } from '../config/types.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadOrExplain.js';
 
 async function prepareCertificates(config: Config, logger: Logger): Promise<void> {
   const { cert, key, generateIfMissing } = config.tls;
   if (generateIfMissing && cert !== undefined && key !== undefined) {
     await ensureDevCertificate(cert, key, config.server.hostname, logger);
+  }
+}
+
+/**
+ * Deliveries in flight may finish within the grace period; after it the process exits
+ * anyway — an unfinished delivery is still in the spool and is simply tried again.
+ */
+async function stopDeliveries(agent: DeliveryAgent, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS);
+  });
+  const result = await Promise.race([agent.stop(), gaveUp]);
+  clearTimeout(timer);
+  if (result === 'timeout') logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'deliveries still in flight at shutdown stay queued and are retried after the restart');
+}
+
+/**
+ * SIGHUP: the whole config and its certificates are loaded and checked again; anything
+ * wrong is logged and the running configuration keeps serving.
+ */
+async function reload(file: string, running: Config, logger: Logger): Promise<{ config: Config; tls: TlsMaterial } | undefined> {
+  const loaded = tryLoadConfig(file);
+  if (!loaded.ok) {
+    logger.error({ config: running.file, errors: loaded.problems }, 'configuration reload refused; the running configuration stays');
+    return undefined;
+  }
+  const { config } = loaded;
+  try {
+    await prepareCertificates(config, logger);
+    return { config, tls: loadTlsMaterial(config) };
+  } catch (err) {
+    logger.error({ config: running.file, errors: [`${file}: ${(err as Error).message}`] }, 'configuration reload refused; the running configuration stays');
+    return undefined;
   }
 }
 
@@ -32,14 +68,17 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
     return EXIT_INVALID_CONFIG;
   }
 
-  // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too.
+  // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
+  // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  let applyReload: () => void = () => logger.warn('SIGHUP during start-up ignored');
+  process.on('SIGHUP', () => applyReload());
 
   const spool = await Spool.open(config.queue.dir, logger);
-  const context = { config, tls, logger };
+  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots() };
   const agent = new DeliveryAgent(spool, () => context, logger);
   const inbound = await startListeners(config, tls, {
     config,
@@ -48,11 +87,22 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
     onAccepted: (envelope) => agent.enqueue(envelope),
   });
   await agent.start();
+  applyReload = () => {
+    void reload(file, context.config, logger).then((next) => {
+      if (!next) return;
+      const needRestart = inbound.reload(next.config, next.tls);
+      if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
+      context = { ...context, config: next.config, tls: next.tls };
+      logger.level = next.config.log.level;
+      if (needRestart.length > 0) logger.warn({ needRestart }, 'configuration reloaded; some changes take effect only after a restart');
+      else logger.info({ config: next.config.file }, 'configuration reloaded');
+    });
+  };
   logger.info({ config: config.file, spool: config.queue.dir, hostname: config.server.hostname }, 'tlsrelay started');
 
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
-  await Promise.all([inbound.close(), agent.stop()]);
+  await Promise.all([inbound.close(), stopDeliveries(agent, logger)]);
   logger.info('tlsrelay stopped');
   return 0;
 }

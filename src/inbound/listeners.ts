@@ -3,9 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import type { TlsMaterial } from '../tls/material.js';
+import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
+import { drainListener } from './drain.js';
+import { HandshakeDeadlines } from './handshakeDeadline.js';
 import { RelaySessionHooks, type InboundDependencies } from './relaySession.js';
+import { SmtpAuthenticator } from './smtpAuth.js';
 
 export interface RunningListener {
+  config: ListenerConfig;
+  hooks: RelaySessionHooks;
+  deadlines: HandshakeDeadlines;
   name: string;
   address: string;
   /** The bound port (differs from the configured one when that was 0). */
@@ -15,21 +22,27 @@ export interface RunningListener {
 
 export interface InboundServers {
   listeners: RunningListener[];
-  /** Stops accepting connections; resolves when the servers are closed. */
+  /** Stops accepting connections, sends 421 to idle sessions, lets DATA finish; resolves when closed. */
   close(): Promise<void>;
+  /**
+   * SIGHUP: new sessions get the new config, certificates, users and CRLs; sessions
+   * already open keep the snapshot they started with. Returns what needs a restart
+   * instead (a listener added, removed or changed: sockets are not rebound).
+   */
+  reload(config: Config, tls: TlsMaterial): string[];
 }
+
+/** At shutdown, sessions in DATA and deliveries in flight get this long to finish. */
+export const SHUTDOWN_GRACE_MS = 30_000;
 
 /** Client certificates are asked for only when some connector judges sessions by them. */
 function wantsClientCertificates(config: Config): boolean {
   return config.inbound.some((connector) => connector.match.certificateNames || connector.require.certificateNames);
 }
 
-function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMaterial, hooks: RelaySessionHooks): SMTPServerOptions {
-  const disabledCommands = [...(listener.tls === 'none' ? ['STARTTLS'] : []), ...(listener.auth === 'none' ? ['AUTH'] : [])];
+/** The TLS part of a listener's options: set at start, and again by a reload. */
+function serverTlsOptions(listener: ListenerConfig, config: Config, tls: TlsMaterial): SMTPServerOptions {
   return {
-    name: config.server.hostname,
-    banner: 'tlsrelay',
-    secure: listener.tls === 'implicit',
     // smtp-server's built-in certificate has a public key: never run without ours
     ...(listener.tls !== 'none' ? { key: tls.key, cert: tls.cert } : {}),
     minVersion: config.tls.minVersion,
@@ -40,12 +53,26 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
     // an untrusted client certificate is a fact for the policy, not a reason to hang up
     rejectUnauthorized: false,
     ca: tls.ca,
+  };
+}
+
+function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMaterial, hooks: RelaySessionHooks, deadlines: HandshakeDeadlines): SMTPServerOptions {
+  const disabledCommands = [...(listener.tls === 'none' ? ['STARTTLS'] : []), ...(listener.auth === 'none' ? ['AUTH'] : [])];
+  return {
+    name: config.server.hostname,
+    banner: 'tlsrelay',
+    secure: listener.tls === 'implicit',
+    ...serverTlsOptions(listener, config, tls),
     disabledCommands,
     authOptional: listener.auth !== 'required',
+    authMethods: ['PLAIN', 'LOGIN'],
+    authRequiredMessage: AUTH_REQUIRED_REPLY,
     size: config.smtp.maxMessageSize,
     maxClients: config.smtp.maxClients,
     maxRecipients: config.smtp.maxRecipients,
     socketTimeout: config.smtp.idleTimeout,
+    // at shutdown, how long a session in DATA may take to finish before it gets 421
+    closeTimeout: SHUTDOWN_GRACE_MS,
     // no reverse lookup: it costs up to 1.5 s per connection and decides nothing here
     disableReverseLookup: true,
     hideDSN: false,
@@ -54,7 +81,11 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
     logger: false,
     onConnect: (session, done) => hooks.onConnect(session, done),
     onClose: (session) => hooks.onClose(session),
-    onSecure: (socket, session, done) => hooks.onSecure(socket, session, done),
+    onSecure: (socket, session, done) => {
+      deadlines.settled(socket);
+      hooks.onSecure(socket, session, done);
+    },
+    onAuth: (auth, session, done) => hooks.onAuth(auth, session, done),
     onMailFrom: (address, session, done) => hooks.onMailFrom(address, session, done),
     onRcptTo: (address, session, done) => hooks.onRcptTo(address, session, done),
     onData: (stream, session, done) => hooks.onData(stream, session, done),
@@ -75,20 +106,46 @@ function listen(server: SMTPServer, listener: ListenerConfig): Promise<number> {
 /** Starts every configured listener; if one cannot bind, the others are closed again. */
 export async function startListeners(config: Config, tls: TlsMaterial, deps: InboundDependencies): Promise<InboundServers> {
   const running: RunningListener[] = [];
-  const closeAll = (): Promise<void> =>
-    Promise.all(running.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined);
+  const closeAll = (): Promise<void> => Promise.all(running.map(({ server }) => drainListener(server))).then(() => undefined);
+  const authenticator = new SmtpAuthenticator(config.auth);
   try {
     for (const listener of config.listeners) {
-      const hooks = new RelaySessionHooks(listener, deps);
-      const server = new SMTPServer(serverOptions(listener, config, tls, hooks));
+      const hooks = new RelaySessionHooks(listener, deps, authenticator, tls.crl);
+      const deadlines = new HandshakeDeadlines(config.smtp.handshakeTimeout, (client) =>
+        deps.logger.warn({ listener: listener.name, client }, 'TLS handshake timed out: connection closed'),
+      );
+      const server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
       server.on('error', (err) => deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error'));
+      if (listener.tls !== 'none') deadlines.watch(server.server, listener.tls);
       const port = await listen(server, listener);
-      running.push({ name: listener.name, address: listener.address, port, server });
+      running.push({ config: listener, hooks, deadlines, name: listener.name, address: listener.address, port, server });
       deps.logger.info({ listener: listener.name, address: listener.address, port, tls: listener.tls, auth: listener.auth }, 'listening');
     }
   } catch (err) {
     await closeAll();
     throw err;
   }
-  return { listeners: running, close: closeAll };
+  const reload = (config: Config, tls: TlsMaterial): string[] => {
+    const needRestart: string[] = [];
+    const authenticator = new SmtpAuthenticator(config.auth);
+    for (const { config: old, hooks, deadlines, server } of running) {
+      const now = config.listeners.find((listener) => listener.name === old.name);
+      if (!now || !sameListener(old, now)) {
+        needRestart.push(`listener "${old.name}" was ${now ? 'changed' : 'removed'}`);
+        continue;
+      }
+      hooks.reconfigure(config, authenticator, tls.crl);
+      deadlines.reconfigure(config.smtp.handshakeTimeout);
+      server.updateSecureContext(serverTlsOptions(now, config, tls));
+    }
+    for (const listener of config.listeners) {
+      if (!running.some((r) => r.name === listener.name)) needRestart.push(`listener "${listener.name}" was added`);
+    }
+    return needRestart;
+  };
+  return { listeners: running, close: closeAll, reload };
+}
+
+function sameListener(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a.address === b.address && a.port === b.port && a.tls === b.tls && a.auth === b.auth;
 }

@@ -1,17 +1,26 @@
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
-import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerAuthenticationResponse,
+  SMTPServerDataStream,
+  SMTPServerSession,
+} from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import { domainOfAddress } from '../config/domain.js';
 import type { Logger } from '../log.js';
 import { checkInboundRequirements, checkRecipient, selectInboundConnector, type InboundFacts } from '../policy/inbound.js';
 import { unmapIpv4 } from '../policy/ipRanges.js';
+import { checkListenerAuth } from '../policy/listenerAuth.js';
 import type { Envelope, NewMessage } from '../queue/types.js';
+import type { RevocationList } from '../tls/crl.js';
 import { clientCertificateFacts } from './clientCertificate.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
 import { receivedHeader } from './receivedHeader.js';
 import { newSessionState, type SessionState } from './sessionState.js';
+import type { SmtpAuthenticator } from './smtpAuth.js';
 import { smtpError } from './smtpError.js';
 
 /** Where accepted messages go: the spool (or anything that makes them as durable). */
@@ -37,16 +46,30 @@ type Done = (err?: Error | null) => void;
 export class RelaySessionHooks {
   private readonly sessions = new Map<string, SessionState>();
   private readonly connectionsPerIp = new Map<string, number>();
+  /** The snapshot new sessions take; sessions already open keep theirs. */
+  private config: Config;
 
   constructor(
     private readonly listener: ListenerConfig,
     private readonly deps: InboundDependencies,
-  ) {}
+    private authenticator: SmtpAuthenticator,
+    /** tls.crl: applied to client certificates as to servers', each CRL to its issuer's certificates. */
+    private revocationLists: readonly RevocationList[],
+  ) {
+    this.config = deps.config;
+  }
+
+  /** SIGHUP: later sessions use the new config, users and CRLs. */
+  reconfigure(config: Config, authenticator: SmtpAuthenticator, revocationLists: readonly RevocationList[]): void {
+    this.config = config;
+    this.authenticator = authenticator;
+    this.revocationLists = revocationLists;
+  }
 
   private state(session: SMTPServerSession): SessionState {
     let state = this.sessions.get(session.id);
     if (!state) {
-      state = newSessionState();
+      state = newSessionState(this.config);
       this.sessions.set(session.id, state);
     }
     return state;
@@ -66,14 +89,17 @@ export class RelaySessionHooks {
   onConnect(session: SMTPServerSession, done: Done): void {
     const ip = unmapIpv4(session.remoteAddress);
     const open = this.connectionsPerIp.get(ip) ?? 0;
-    const limit = this.deps.config.smtp.maxConnectionsPerIp;
+    const limit = this.config.smtp.maxConnectionsPerIp;
     if (open >= limit) {
       this.deps.logger.warn({ listener: this.listener.name, client: ip, limit }, 'too many connections from one client');
       done(smtpError(421, `4.7.0 Too many connections from ${ip}, try again later`));
       return;
     }
     this.connectionsPerIp.set(ip, open + 1);
-    this.sessions.set(session.id, newSessionState());
+    this.sessions.set(session.id, newSessionState(this.config));
+    // smtp-server advertises AUTH before STARTTLS too (it only refuses the command there):
+    // credentials are never invited in plaintext, so AUTH is hidden until onSecure.
+    if (this.listener.tls === 'starttls' && this.listener.auth !== 'none') session.disabledCommands = ['AUTH'];
     done();
   }
 
@@ -88,7 +114,9 @@ export class RelaySessionHooks {
   onSecure(socket: Socket | TLSSocket, session: SMTPServerSession, done: Done): void {
     const tlsSocket = socket as TLSSocket;
     const state = this.state(session);
-    state.certificate = clientCertificateFacts(tlsSocket);
+    // back to the listener's own list, which offers AUTH
+    delete session.disabledCommands;
+    state.certificate = clientCertificateFacts(tlsSocket, this.revocationLists);
     state.tls = {
       protocol: tlsSocket.getProtocol() ?? 'unknown',
       cipher: tlsSocket.getCipher()?.standardName ?? 'unknown',
@@ -110,8 +138,17 @@ export class RelaySessionHooks {
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
     const senderDomain = address.address === '' ? undefined : domainOfAddress(address.address);
     const facts = this.facts(session, senderDomain);
-    const selection = selectInboundConnector(this.deps.config, facts);
+    const authVerdict = checkListenerAuth(this.listener.auth, facts);
+    if (!authVerdict.ok) {
+      this.deps.logger.info(
+        { listener: this.listener.name, session: session.id, client: facts.ip, from: address.address, code: authVerdict.code, response: authVerdict.message },
+        'sender refused: listener requires AUTH',
+      );
+      done(smtpError(authVerdict.code, authVerdict.message));
+      return;
+    }
     const state = this.state(session);
+    const selection = selectInboundConnector(state.config, facts);
     state.connector = selection.connector;
     const verdict = selection.connector ? checkInboundRequirements(selection.connector, facts) : { ok: true as const };
     if (!verdict.ok) {
@@ -125,9 +162,42 @@ export class RelaySessionHooks {
     done();
   }
 
+  onAuth(
+    auth: SMTPServerAuthentication,
+    session: SMTPServerSession,
+    done: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void,
+  ): void {
+    const username = auth.username ?? '';
+    // who and from where, never what they sent as a secret
+    const context = { listener: this.listener.name, session: session.id, client: unmapIpv4(session.remoteAddress), user: username, method: auth.method };
+    const { logger } = this.deps;
+    this.authenticator.check(context.client, username, auth.password ?? '').then(
+      (outcome) => {
+        switch (outcome) {
+          case 'authenticated':
+            logger.info(context, 'client authenticated');
+            done(null, { user: username });
+            return;
+          case 'rejected':
+            logger.warn(context, 'authentication failed');
+            done(smtpError(535, '5.7.8 Authentication credentials invalid'));
+            return;
+          case 'throttled':
+            logger.warn({ ...context, limit: this.authenticator.maxFailuresPerIp }, 'authentication refused: too many failures from this client');
+            done(smtpError(454, '4.7.0 Too many authentication failures, try again later'));
+            return;
+        }
+      },
+      (err: Error) => {
+        logger.error({ ...context, err: err.message }, 'cannot check credentials');
+        done(smtpError(454, '4.7.0 Temporary authentication failure'));
+      },
+    );
+  }
+
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
     const state = this.state(session);
-    const verdict = checkRecipient(this.deps.config, state.connector, domainOfAddress(address.address), Boolean(session.user));
+    const verdict = checkRecipient(state.config, state.connector, domainOfAddress(address.address), Boolean(session.user));
     if (!verdict.ok) {
       this.deps.logger.info(
         {
@@ -149,7 +219,8 @@ export class RelaySessionHooks {
 
   onData(stream: SMTPServerDataStream, session: SMTPServerSession, done: (err?: Error | null, message?: string) => void): void {
     const state = this.state(session);
-    const { config, store, logger } = this.deps;
+    const { store, logger } = this.deps;
+    const { config } = state;
     const envelope = session.envelope;
     const recipients = envelope.rcptTo.map((rcpt) => rcpt.address);
     const message: NewMessage = {
@@ -181,6 +252,10 @@ export class RelaySessionHooks {
       stream.unpipe(guard);
       stream.resume();
     });
+    // A refusal can come before the spool starts reading; it still reaches the spool
+    // (and so the reply) through the stream's iterator. Without a listener Node would
+    // treat that early 'error' as unhandled and bring the whole relay down.
+    guard.on('error', () => undefined);
     stream.on('end', () => {
       received = true;
     });
@@ -210,6 +285,7 @@ export class RelaySessionHooks {
             size: queued.size,
             tls: state.tls ? { protocol: state.tls.protocol, cipher: state.tls.cipher } : null,
             connector: state.connector?.name ?? null,
+            user: session.user || null,
           },
           'message accepted',
         );

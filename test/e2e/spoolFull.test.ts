@@ -39,7 +39,9 @@ outbound:
   const big = sampleMessage('too big for the disk', `${'x'.repeat(998)}\r\n`.repeat(1000));
   const refused = await submit({ port, from: 'a@client.test', to: ['user@partner.test'], data: big });
   t.match(refused, { ok: false, code: 452, response: /^452 4\.3\.1 Insufficient system storage/ }, 'the client is told to try later');
-  t.ok(relay.logs.some((line) => line.msg === 'cannot write message to the spool'), 'the write failure is logged');
+  // the log line is written before the reply, but reaches this process through another pipe
+  const logged = await relay.waitForLog((line) => line.msg === 'cannot write message to the spool', 'the write failure log line');
+  t.match(logged, { level: 50, err: /ENOSPC/ }, 'the write failure is logged with its cause');
 
   const small = await submit({ port, from: 'a@client.test', to: ['user@partner.test'], data: sampleMessage('fits') });
   t.match(small, { ok: true }, 'the relay kept running and takes mail again');

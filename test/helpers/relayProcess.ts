@@ -25,10 +25,10 @@ export interface RelayProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs a tlsrelay CLI command to completion; `input`, when given, is its stdin. */
-export async function runCli(args: string[], cwd = PROJECT_ROOT, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  child.stdin?.end(input);
+/** Runs a tlsrelay CLI command to completion; `input` is its stdin (empty by default). */
+export async function runCli(args: string[], cwd = PROJECT_ROOT, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(input);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
