@@ -18,6 +18,12 @@ export class HandshakeDeadlines {
   constructor(
     private timeoutMs: number,
     private readonly onExpired: (client: string) => void,
+    /**
+     * The socket to destroy for an accepted one: on an implicit-TLS listener the TLS
+     * socket smtp-server wrapped around it. Destroying the plain socket underneath a TLS
+     * handshake in progress tears the wrap down from below, which can bring Node down.
+     */
+    private readonly topmost: (socket: Socket) => Socket = (socket) => socket,
   ) {}
 
   /** SIGHUP: later deadlines use the new smtp.handshakeTimeout. */
@@ -68,7 +74,7 @@ export class HandshakeDeadlines {
       this.pending.delete(key);
       if (socket.destroyed || stillPlaintext()) return;
       this.onExpired(socket.remoteAddress ?? 'unknown');
-      socket.destroy();
+      this.topmost(socket).destroy();
     }, this.timeoutMs);
     timer.unref();
     this.pending.set(key, timer);

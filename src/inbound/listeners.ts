@@ -1,5 +1,5 @@
 import { constants as cryptoConstants } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import type { TlsMaterial } from '../tls/material.js';
@@ -111,10 +111,14 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
   try {
     for (const listener of config.listeners) {
       const hooks = new RelaySessionHooks(listener, deps, authenticator, tls.crl);
-      const deadlines = new HandshakeDeadlines(config.smtp.handshakeTimeout, (client) =>
-        deps.logger.warn({ listener: listener.name, client }, 'TLS handshake timed out: connection closed'),
+      let server: SMTPServer | undefined;
+      const deadlines = new HandshakeDeadlines(
+        config.smtp.handshakeTimeout,
+        (client) => deps.logger.warn({ listener: listener.name, client }, 'TLS handshake timed out: connection closed'),
+        // smtp-server keeps the topmost socket of each connection still in its handshake here
+        (socket) => (server as unknown as { _pendingSockets?: Map<Socket, Socket> })?._pendingSockets?.get(socket) ?? socket,
       );
-      const server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
+      server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
       server.on('error', (err) => deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error'));
       if (listener.tls !== 'none') deadlines.watch(server.server, listener.tls);
       const port = await listen(server, listener);

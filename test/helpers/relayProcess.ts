@@ -83,7 +83,7 @@ export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_RO
     if (seen) return Promise.resolve(seen);
     return new Promise((resolvePromise, reject) => {
       waiters.push({ predicate, resolve: resolvePromise });
-      void exited.then((code) => reject(new Error(`relay exited (${code}) before ${what}; stderr: ${stderr}`)));
+      void exited.then((code) => reject(new Error(`relay exited (code ${code}, signal ${child.signalCode}) before ${what}; stderr: ${stderr}`)));
     });
   };
 
