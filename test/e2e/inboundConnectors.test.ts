@@ -9,7 +9,7 @@ import { startSink } from '../helpers/peers.js';
 import { makeCa, makeCert, makeCrl, type KeyPair } from '../helpers/pki.js';
 import { startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
-import { needsTool, runTool } from '../helpers/tools.js';
+import { needsSwaks, runTool } from '../helpers/tools.js';
 
 const ca = await makeCa('Contoso test CA');
 const strangerCa = await makeCa('CA the relay does not trust');
@@ -57,7 +57,7 @@ outbound:
   const send = (to: string, from: string, pair?: KeyPair, tls: 'starttls' | 'none' = 'starttls') =>
     submit({ port, tls, from, to: [to], data: sampleMessage(`to ${to}`), ...(pair ? { key: pair.key, cert: pair.cert } : {}) });
 
-  t.test('swaks: the partner connector refuses what is not its certificate', needsTool('swaks', 'apt-get install swaks'), async (t) => {
+  t.test('swaks: the partner connector refuses what is not its certificate', needsSwaks(), async (t) => {
     const swaks = (tlsArgs: string[]) =>
       runTool('swaks', ['--server', `127.0.0.1:${port}`, '--tls', ...tlsArgs, '--from', 'billing@fabrikam.test', '--to', 'ap@contoso.test', '--quit-after', 'RCPT']);
     const certificateOf = (name: keyof typeof client): string[] => ['--tls-cert', join(dir, `${name}.crt`), '--tls-key', join(dir, `${name}.key`)];

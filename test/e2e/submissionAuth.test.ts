@@ -2,7 +2,6 @@
 // after STARTTLS, PLAIN and LOGIN from nodemailer and swaks, wrong passwords, the
 // per-IP failure limit, and a log that never shows a secret.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,21 +9,14 @@ import { startSink } from '../helpers/peers.js';
 import { PROJECT_ROOT, runCli, startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { openDialog } from '../helpers/smtpDialog.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
-import { needsTool } from '../helpers/tools.js';
+import { needsSwaks, runTool, type ToolRun } from '../helpers/tools.js';
 
 const USER = 'alice';
 const PASSWORD = 'Correct-Horse-Battery-9';
 const WRONG_PASSWORD = 'Wrong-Guess-4711';
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-async function swaks(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn('swaks', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, output };
-}
+const swaks = (args: string[]): Promise<ToolRun> => runTool('swaks', args);
 
 t.test('submission with SMTP AUTH', async (t) => {
   const hashed = await runCli(['hash-password'], PROJECT_ROOT, `${PASSWORD}\n`);
@@ -98,7 +90,7 @@ outbound: [{ name: all, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"], 
     await relay.waitForLog((line) => line.msg === 'authentication failed' && line.user === 'mallory' && line.method === 'LOGIN', 'the unknown user logged');
   });
 
-  await t.test('swaks --auth PLAIN and LOGIN', needsTool('swaks', 'apt-get install swaks'), async (t) => {
+  await t.test('swaks --auth PLAIN and LOGIN', needsSwaks(), async (t) => {
     for (const method of ['PLAIN', 'LOGIN']) {
       const sent = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--auth', method, '--auth-user', USER, '--auth-password', PASSWORD, '--from', 'a@client.test', '--to', 'someone@example.com', '--header', `Subject: swaks ${method}`]);
       t.equal(sent.code, 0, `swaks ${method} exits 0`);

@@ -2,11 +2,11 @@
 import t from 'tap';
 import { startSink } from '../helpers/peers.js';
 import { startRelay, writeConfig } from '../helpers/relayProcess.js';
-import { needsTool, runTool, type ToolRun } from '../helpers/tools.js';
+import { needsSwaks, runTool, type ToolRun } from '../helpers/tools.js';
 
 const swaks = (args: string[]): Promise<ToolRun> => runTool('swaks', args);
 
-t.test('swaks --tls: accepted after STARTTLS, relayed over TLS; an unknown domain from outside is refused', needsTool('swaks', 'apt-get install swaks'), async (t) => {
+t.test('swaks --tls: accepted after STARTTLS, relayed over TLS; an unknown domain from outside is refused', needsSwaks(), async (t) => {
   const sink = await startSink({ tls: 'starttls' });
   const relay = startRelay(
     writeConfig(

@@ -13,8 +13,21 @@ export function toolAvailable(tool: string): boolean {
  * outside CI. Under CI a missing tool throws, failing the file.
  */
 export function needsTool(tool: string, hint: string): { skip?: string } {
-  if (toolAvailable(tool)) return {};
-  const reason = `${tool} is not installed (${hint})`;
+  return toolAvailable(tool) ? {} : missing(`${tool} is not installed (${hint})`);
+}
+
+/**
+ * swaks with TLS: Debian's swaks speaks TLS only when Net::SSLeay is installed (a mere
+ * Recommends), and without it fails every --tls run with exit 10.
+ */
+export function needsSwaks(): { skip?: string } {
+  if (!toolAvailable('swaks')) return missing('swaks is not installed (apt-get install swaks libnet-ssleay-perl)');
+  const support = spawnSync('swaks', ['--support'], { encoding: 'utf8' });
+  if (/^=== TLS supported/m.test(`${support.stdout}${support.stderr}`)) return {};
+  return missing('swaks cannot speak TLS: Net::SSLeay is missing (apt-get install libnet-ssleay-perl)');
+}
+
+function missing(reason: string): { skip: string } {
   if (process.env.CI === 'true') throw new Error(`${reason}; CI must run this test`);
   return { skip: reason };
 }
