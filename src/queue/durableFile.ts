@@ -1,5 +1,4 @@
 import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
 
 /** Mail is private: only the relay's user may read the spool. */
 export const FILE_MODE = 0o600;
@@ -9,11 +8,17 @@ type Chunk = Buffer | Uint8Array | string;
 
 /**
  * Writes `chunks` to `tmpPath` (a new file), fsyncs it, renames it to `finalPath` and
- * fsyncs the directory of `finalPath`, so that once this resolves the file survives a
- * crash under its final name. On failure the tmp file is gone; a final file that was
+ * fsyncs the directory of `finalPath` with `syncFinalDirectory` (a groupCommit of
+ * fsyncDirectory, shared by the writers of that directory), so that once this resolves the file survives
+ * a crash under its final name. On failure the tmp file is gone; a final file that was
  * already renamed is the caller's to undo. Resolves to the number of bytes written.
  */
-export async function commitFile(tmpPath: string, finalPath: string, chunks: AsyncIterable<Chunk> | Iterable<Chunk>): Promise<number> {
+export async function commitFile(
+  tmpPath: string,
+  finalPath: string,
+  chunks: AsyncIterable<Chunk> | Iterable<Chunk>,
+  syncFinalDirectory: () => Promise<void>,
+): Promise<number> {
   let size: number;
   try {
     size = await writeNewFile(tmpPath, chunks);
@@ -22,7 +27,7 @@ export async function commitFile(tmpPath: string, finalPath: string, chunks: Asy
     await rm(tmpPath, { force: true }).catch(() => undefined);
     throw err;
   }
-  await fsyncDirectory(dirname(finalPath));
+  await syncFinalDirectory();
   return size;
 }
 

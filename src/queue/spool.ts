@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { commitFile, DIR_MODE, FILE_MODE, fsyncDirectory, pathExists } from './durableFile.js';
+import { groupCommit } from './groupCommit.js';
 import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
 import { tryLock, type LockAttempt } from './messageLock.js';
 import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
@@ -27,10 +28,17 @@ const CHANGED_FILE = 'changed';
  * the whole message or nothing that could be delivered.
  */
 export class Spool {
+  /** Concurrent stores, updates and removals share their directory fsyncs (group commit). */
+  private readonly syncDataDirectory: () => Promise<void>;
+  private readonly syncEnvelopeDirectory: () => Promise<void>;
+
   private constructor(
     private readonly layout: SpoolLayout,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.syncDataDirectory = groupCommit(() => fsyncDirectory(layout.data));
+    this.syncEnvelopeDirectory = groupCommit(() => fsyncDirectory(layout.env));
+  }
 
   /** Creates the folders as needed and recovers from a crash (see spoolRecovery.ts). */
   static async open(dir: string, logger: Logger): Promise<Spool> {
@@ -60,7 +68,7 @@ export class Spool {
     }
     try {
       // destroyOnReturn: false — the stream is the caller's; on a failed write it is drained, not destroyed.
-      const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), data.iterator({ destroyOnReturn: false }));
+      const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), data.iterator({ destroyOnReturn: false }), this.syncDataDirectory);
       const envelope = { ...draft, size };
       await this.writeEnvelope(envelope);
       return envelope;
@@ -147,12 +155,12 @@ export class Spool {
   async remove(id: string): Promise<void> {
     assertQueueId(id);
     await rm(envelopePath(this.layout, id), { force: true });
-    await fsyncDirectory(this.layout.env);
+    await this.syncEnvelopeDirectory();
     await rm(dataPath(this.layout, id), { force: true });
   }
 
   private async writeEnvelope(envelope: Envelope): Promise<void> {
-    await commitFile(this.tmpPath(envelope.id, 'json'), envelopePath(this.layout, envelope.id), [encodeEnvelope(envelope)]);
+    await commitFile(this.tmpPath(envelope.id, 'json'), envelopePath(this.layout, envelope.id), [encodeEnvelope(envelope)], this.syncEnvelopeDirectory);
   }
 
   /** Unique per write, so that two updates of one envelope never share a tmp file. */
