@@ -13,6 +13,8 @@ import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js
 const RESCAN_INTERVAL_MS = 60_000;
 /** At most this many messages ride one domain job (one connection per next hop). */
 const MESSAGES_PER_DOMAIN_JOB = 100;
+/** Messages being locked and read at once while a round is claimed. */
+const CLAIMS_IN_PARALLEL = 16;
 
 interface DomainOutcome {
   domain: string;
@@ -185,10 +187,16 @@ export class DeliveryAgent {
     // The cached copies choose the jobs; the copies read under the locks are delivered.
     const chosen = domainJobs(due, capacity);
     const claims = new Map<string, Claim>();
-    for (const envelope of new Set(chosen.flatMap(([, envelopes]) => envelopes))) {
-      const claim = await this.claim(envelope.id, now);
-      if (claim) claims.set(envelope.id, claim);
-    }
+    const toClaim = [...new Set(chosen.flatMap(([, envelopes]) => envelopes.map((envelope) => envelope.id)))];
+    // A claim is a handful of file operations; one after the other they held up every job
+    // behind the slowest, while inbound's fsyncs queued in the same thread pool.
+    const claimNext = async (): Promise<void> => {
+      for (let id = toClaim.shift(); id !== undefined; id = toClaim.shift()) {
+        const claim = await this.claim(id, now);
+        if (claim) claims.set(id, claim);
+      }
+    };
+    await Promise.all(Array.from({ length: CLAIMS_IN_PARALLEL }, claimNext));
     if (this.stopped) {
       for (const [id, claim] of claims) await this.unclaim(id, claim.lock);
       return;
