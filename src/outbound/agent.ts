@@ -15,6 +15,8 @@ const RESCAN_INTERVAL_MS = 60_000;
 const MESSAGES_PER_DOMAIN_JOB = 100;
 /** Messages being locked and read at once while a round is claimed. */
 const CLAIMS_IN_PARALLEL = 16;
+/** How soon results that could not be written (disk full) are written again. */
+const RECORD_RETRY_MS = 30_000;
 
 interface DomainOutcome {
   domain: string;
@@ -26,6 +28,13 @@ interface DomainOutcome {
 interface Claim {
   envelope: Envelope;
   lock: MessageLock;
+}
+
+/** A delivery round whose results could not be written back: kept until they are. */
+interface UnrecordedRound {
+  outcomes: DomainOutcome[];
+  /** Epoch ms of the next try to write them. */
+  retryAt: number;
 }
 
 function isDue(envelope: Envelope, now: number): boolean {
@@ -71,6 +80,11 @@ function domainJobs(due: Envelope[], capacity: number): Array<[string, Envelope[
 export class DeliveryAgent {
   private readonly known = new Map<string, Envelope>();
   private readonly claimed = new Set<string>();
+  /**
+   * Results the spool would not take (disk full, I/O error). Until they are written, the
+   * message is not delivered again: its recipients that got 250 must not get a second copy.
+   */
+  private readonly unrecorded = new Map<string, UnrecordedRound>();
   private readonly running = new Set<Promise<void>>();
   private activeJobs = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -100,6 +114,9 @@ export class DeliveryAgent {
     this.changed = true;
     // a retried or released message is to be tried now, even where a next hop was down
     this.context().backoff.endPeriods();
+    // and results kept for a spool that would not take them are written now (space may be back)
+    const now = Date.now();
+    for (const round of this.unrecorded.values()) round.retryAt = Math.min(round.retryAt, now);
     this.wake();
   }
 
@@ -164,6 +181,8 @@ export class DeliveryAgent {
       this.schedule(0);
       return;
     }
+    // Every job that ends wakes the agent: with none free, a timer would only spin.
+    if (this.activeJobs >= this.context().config.delivery.concurrency) return;
     this.schedule(this.delayUntilNextDue());
   }
 
@@ -171,9 +190,15 @@ export class DeliveryAgent {
     let next = this.lastScan + RESCAN_INTERVAL_MS;
     for (const envelope of this.known.values()) {
       if (this.claimed.has(envelope.id) || envelope.heldAt !== undefined) continue;
-      next = Math.min(next, Date.parse(envelope.nextAttemptAt));
+      next = Math.min(next, this.unrecorded.get(envelope.id)?.retryAt ?? Date.parse(envelope.nextAttemptAt));
     }
     return next - Date.now();
+  }
+
+  /** Due for delivery, or — for a message whose last results are still unwritten — for writing them. */
+  private isReady(envelope: Envelope, now: number): boolean {
+    const unrecorded = this.unrecorded.get(envelope.id);
+    return unrecorded === undefined ? isDue(envelope, now) : unrecorded.retryAt <= now;
   }
 
   private async claimDueMessages(): Promise<void> {
@@ -181,7 +206,7 @@ export class DeliveryAgent {
     const capacity = context.config.delivery.concurrency - this.activeJobs;
     if (capacity <= 0) return;
     const now = Date.now();
-    const due = [...this.known.values()].filter((envelope) => !this.claimed.has(envelope.id) && isDue(envelope, now));
+    const due = [...this.known.values()].filter((envelope) => !this.claimed.has(envelope.id) && this.isReady(envelope, now));
     if (due.length === 0) return;
 
     // The cached copies choose the jobs; the copies read under the locks are delivered.
@@ -192,7 +217,7 @@ export class DeliveryAgent {
     // behind the slowest, while inbound's fsyncs queued in the same thread pool.
     const claimNext = async (): Promise<void> => {
       for (let id = toClaim.shift(); id !== undefined; id = toClaim.shift()) {
-        const claim = await this.claim(id, now);
+        const claim = await this.claim(id, now, context);
         if (claim) claims.set(id, claim);
       }
     };
@@ -217,12 +242,21 @@ export class DeliveryAgent {
     }
     for (const [id, claim] of claims) {
       const pending = outcomes.get(id);
-      const recorded = pending ? Promise.all(pending).then((domainOutcomes) => this.settle(claim.envelope, domainOutcomes, context)) : Promise.resolve();
-      this.track(
-        recorded
-          .catch((err: Error) => this.logger.error({ queueId: id, err: err.message }, 'cannot record delivery results; the message stays queued'))
-          .then(() => this.unclaim(id, claim.lock))
-          .finally(() => this.wake()),
+      const recorded = pending ? Promise.all(pending).then((domainOutcomes) => this.record(claim.envelope, domainOutcomes, context)) : Promise.resolve();
+      this.track(recorded.then(() => this.unclaim(id, claim.lock)).finally(() => this.wake()));
+    }
+  }
+
+  /** Writes a round's results back; if the spool will not take them, keeps them to write again later. */
+  private async record(envelope: Envelope, outcomes: DomainOutcome[], context: DeliveryContext): Promise<void> {
+    try {
+      await this.settle(envelope, outcomes, context);
+      if (this.unrecorded.delete(envelope.id)) this.logger.info({ queueId: envelope.id }, 'delivery results recorded after an earlier failure');
+    } catch (err) {
+      this.unrecorded.set(envelope.id, { outcomes, retryAt: Date.now() + RECORD_RETRY_MS });
+      this.logger.error(
+        { queueId: envelope.id, err: (err as Error).message },
+        `cannot record delivery results; they are kept and written again in ${RECORD_RETRY_MS / 1000} s, and the message is not delivered again before that`,
       );
     }
   }
@@ -232,7 +266,7 @@ export class DeliveryAgent {
    * another process holds it (its announcement or the next rescan brings it back), or it
    * is gone, held, no longer due, or damaged (then quarantined).
    */
-  private async claim(id: string, now: number): Promise<Claim | undefined> {
+  private async claim(id: string, now: number, context: DeliveryContext): Promise<Claim | undefined> {
     this.claimed.add(id);
     let lock: MessageLock | undefined;
     try {
@@ -244,7 +278,14 @@ export class DeliveryAgent {
         const checked = await this.spool.check(id);
         if (checked.kind === 'found') this.known.set(id, checked.envelope);
         else this.known.delete(id);
-        if (checked.kind === 'found' && isDue(checked.envelope, now)) return { envelope: checked.envelope, lock };
+        const unrecorded = this.unrecorded.get(id);
+        if (unrecorded !== undefined) {
+          // gone meanwhile (`tlsrelay queue delete`): nothing left to write
+          if (checked.kind === 'found') await this.record(checked.envelope, unrecorded.outcomes, context);
+          else this.unrecorded.delete(id);
+        } else if (checked.kind === 'found' && isDue(checked.envelope, now)) {
+          return { envelope: checked.envelope, lock };
+        }
       }
     } catch (err) {
       this.known.delete(id);

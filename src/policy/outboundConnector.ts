@@ -24,6 +24,22 @@ function specificity(pattern: string, domain: string): number | undefined {
 }
 
 /**
+ * The implicit default, one per config snapshot: the connector is what per-connector
+ * state (the TLS context cache, the backoff scopes) is kept by, and a fresh object for
+ * every delivery would rebuild a TLS context with every trust anchor each time.
+ */
+const implicitConnectors = new WeakMap<Config, OutboundConnector>();
+
+function implicitConnectorOf(config: Config): OutboundConnector {
+  let connector = implicitConnectors.get(config);
+  if (connector === undefined) {
+    connector = implicitOutboundConnector(config.queue.maxAge);
+    implicitConnectors.set(config, connector);
+  }
+  return connector;
+}
+
+/**
  * The outbound connector for a recipient domain: the most specific matching pattern
  * wins; between equally specific patterns the connector listed first wins. A domain no
  * connector names gets the implicit default (MX routing, opportunistic TLS).
@@ -40,7 +56,7 @@ export function selectOutboundConnector(config: Config, domain: string): Connect
   }
   if (best === undefined) {
     return {
-      connector: implicitOutboundConnector(config.queue.maxAge),
+      connector: implicitConnectorOf(config),
       reason: `no connector names domain "${name}"; using the implicit default connector (MX routing, opportunistic TLS)`,
     };
   }

@@ -33,6 +33,8 @@ export interface SinkOptions {
   requestCert?: boolean;
   /** Listen on this port (a next hop that comes up where a connector points, see freePort) rather than an ephemeral one ('none' and 'starttls' only). */
   port?: number;
+  /** Awaited after a message is recorded and before its 250 is sent ('none' and 'starttls' only): holds the relay mid-delivery. */
+  beforeDataReply?: (message: Received) => Promise<void>;
 }
 
 /** One message as the sink took it. */
@@ -113,7 +115,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
       stream.on('end', () => {
         if (options.dataReply !== undefined) return callback(replyError(options.dataReply));
         const state = sessions.get(session.id);
-        received.push({
+        const message: Received = {
           connection: state?.connection ?? 0,
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
@@ -123,8 +125,10 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
           cipher: session.secure ? (state?.cipher ?? null) : null,
           servername: session.servername || null,
           clientCertificate: state?.clientCertificate ?? null,
-        });
-        callback();
+        };
+        received.push(message);
+        if (options.beforeDataReply === undefined) return callback();
+        options.beforeDataReply(message).then(() => callback(), callback);
       });
     },
   });

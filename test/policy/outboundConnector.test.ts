@@ -71,6 +71,10 @@ t.test('no match gives the implicit default connector', async (t) => {
     implicit: true,
   });
   t.equal(selected.reason, 'no connector names domain "other.test"; using the implicit default connector (MX routing, opportunistic TLS)');
+  // per-connector state (TLS contexts, backoff) is kept by the connector object
+  t.equal(selectOutboundConnector(noCatchAll, 'another.test').connector, selected.connector, 'one implicit connector per config snapshot');
+  const reloaded = testConfig({ ...noCatchAll, queue: { ...noCatchAll.queue, maxAge: 789_000 } });
+  t.equal(selectOutboundConnector(reloaded, 'other.test').connector.maxAge, 789_000, 'a new snapshot gets its own');
 });
 
 t.test('a name that does not normalise still meets the catch-all', async (t) => {
