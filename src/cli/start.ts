@@ -5,6 +5,7 @@ import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
 import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
+import { SessionCache } from '../outbound/sessionCache.js';
 import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadOrExplain.js';
@@ -78,7 +79,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   process.on('SIGHUP', () => applyReload());
 
   const spool = await Spool.open(config.queue.dir, logger);
-  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots() };
+  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache() };
   const agent = new DeliveryAgent(spool, () => context, logger);
   const inbound = await startListeners(config, tls, {
     config,
@@ -102,7 +103,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
 
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
-  await Promise.all([inbound.close(), stopDeliveries(agent, logger)]);
+  await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
   logger.info('tlsrelay stopped');
   return 0;
 }

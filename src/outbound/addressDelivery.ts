@@ -8,6 +8,7 @@ import { stillOpen, type MessageProgress } from './messageProgress.js';
 import { suspendedDelivery, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
 import { recordForAll, sendMessages } from './sendMessages.js';
+import { sessionKey, stillAnswers, type ParkedSession } from './sessionCache.js';
 import {
   decideAfterRefusalClosed,
   openSession,
@@ -56,18 +57,34 @@ function healthOf(left: Extract<LeftSession, { kind: 'deferred' }>): AddressHeal
   }
 }
 
+/** Sessions are reused only for what judged them: this connector, this host name, this address. */
+function cacheKey({ hop, address }: HopAddress, settings: SessionSettings): string {
+  return sessionKey(settings.connector, hop.name, address, hop.port);
+}
+
+/** Where a session comes from: one parked by an earlier delivery, or a new connection in this slot. */
+type SessionSource = { kind: 'reused'; session: ParkedSession } | { kind: 'dial'; slot: ReleaseSlot };
+
 /**
  * One connection to one address under one ladder mode, carrying every message that is
- * still open. Returns 'fallback' when opportunistic TLS asks to try again in plaintext.
+ * still open; afterwards a sound session under the connector's policy is parked for the
+ * next delivery. Returns 'fallback' when opportunistic TLS asks to try again in plaintext.
  */
-async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, logger: Logger, slot: ReleaseSlot): Promise<AddressHealth | 'fallback'> {
+async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback'> {
+  const { logger } = ctx;
   try {
     const scope = { domain, connector: settings.connector, host: peerWithPort(target) };
-    const opened = await openSession(target, settings, mode, slot);
+    const opened = source.kind === 'reused' ? { kind: 'ready' as const, ...source.session } : await openSession(target, settings, mode, source.slot);
+    if (opened.kind === 'ready' && source.kind === 'dial') ctx.sessions.opened(opened.client);
     let left: LeftSession;
     if (opened.kind === 'ready') {
       const end = await sendMessages(opened, messages, { ...scope, tls: opened.tls, verdict: opened.verdict }, peerName(target), logger);
-      if (end.kind === 'finished') return ANSWERED;
+      if (end.kind === 'finished') {
+        // a plaintext fallback is not the connector's policy: it is tried afresh next time
+        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict });
+        else opened.client.quit();
+        return ANSWERED;
+      }
       if (end.kind === 'lost') return { kind: 'down', result: end.result };
       left = decideAfterRefusalClosed(target, settings, end.reply);
     } else {
@@ -82,7 +99,8 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     return 'fallback';
   } catch (err) {
     // a connection we lost track of must not keep its slot for ever
-    slot();
+    if (source.kind === 'dial') source.slot();
+    else source.session.client.close();
     throw err;
   }
 }
@@ -90,6 +108,30 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
 function takeSlot(target: HopAddress, ctx: DeliveryContext): Promise<ReleaseSlot> {
   const { perHost, concurrency } = ctx.config.delivery;
   return ctx.slots.acquire(addressKey(target), { perHost, overall: concurrency });
+}
+
+/**
+ * A parked session to the address if there is one (it already holds its connection's
+ * slot), else a slot to dial in — unless, while waiting for the slot, another delivery
+ * to the same next hop ends and hands its session over.
+ */
+async function sessionOrSlot(target: HopAddress, settings: SessionSettings, ctx: DeliveryContext): Promise<SessionSource> {
+  const key = cacheKey(target, settings);
+  const parked = await ctx.sessions.take(key);
+  if (parked) return { kind: 'reused', session: parked };
+  const slot = takeSlot(target, ctx);
+  const handover = ctx.sessions.whenParked(key);
+  const first = await Promise.race([slot.then((release) => ({ kind: 'dial' as const, release })), handover.session.then((session) => ({ kind: 'reused' as const, session }))]);
+  if (first.kind === 'dial') {
+    handover.cancel();
+    return { kind: 'dial', slot: first.release };
+  }
+  if (await stillAnswers(first.session)) {
+    // the slot, whenever it comes, is not needed after all
+    void slot.then((release) => release());
+    return { kind: 'reused', session: first.session };
+  }
+  return { kind: 'dial', slot: await slot };
 }
 
 /** One line when a backoff period begins and one when the address works again: operators see outages, not every skipped message. */
@@ -123,19 +165,20 @@ function reportHealth(ctx: DeliveryContext, target: HopAddress, connector: Outbo
  */
 export async function deliverToAddress(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, domain: string, ctx: DeliveryContext): Promise<void> {
   const { connector } = settings;
-  const slot = await takeSlot(target, ctx);
+  const source = await sessionOrSlot(target, settings, ctx);
   // asked only now: while this delivery waited for its slot, another may have found the address down
   const scopes = backoffScopes(target, connector);
   const admission = ctx.backoff.admit([scopes.address, scopes.connectorTls]);
   if (admission.kind === 'suspended') {
-    slot();
+    if (source.kind === 'dial') source.slot();
+    else source.session.client.quit();
     recordForAll(ctx.logger, messages, { domain, connector, host: peerWithPort(target), tls: null, verdict: 'none' }, suspendedDelivery(admission.lastError));
     return;
   }
   try {
-    let health = await runSession(target, messages, settings, 'policy', domain, ctx.logger, slot);
+    let health = await runSession(target, messages, settings, 'policy', domain, ctx, source);
     if (health === 'fallback') {
-      const plaintext = await runSession(target, stillOpen(messages), settings, 'plaintext-fallback', domain, ctx.logger, await takeSlot(target, ctx));
+      const plaintext = await runSession(target, stillOpen(messages), settings, 'plaintext-fallback', domain, ctx, { kind: 'dial', slot: await takeSlot(target, ctx) });
       // a plaintext connection never asks for another
       health = plaintext === 'fallback' ? ANSWERED : plaintext;
     }

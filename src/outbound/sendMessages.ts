@@ -28,7 +28,8 @@ export function recordForAll(logger: Logger, messages: MessageProgress[], scope:
 /**
  * Sends the messages one after the other over one session (RSET between them), each to
  * its still open recipients. When the session dies, the messages not yet sent are
- * deferred with why, and the next address may take them.
+ * deferred with why, and the next address may take them. A session that is 'finished'
+ * is left open: the caller parks it for the next delivery or ends it.
  */
 export async function sendMessages(session: ReadySession, messages: MessageProgress[], scope: AttemptScope, peer: string, logger: Logger): Promise<SessionEnd> {
   const { client } = session;
@@ -61,6 +62,5 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
       return !closedByUs && (sent.kind === 'failed' || left.length > 0) ? { kind: 'lost', result } : { kind: 'finished' };
     }
   }
-  client.quit();
   return { kind: 'finished' };
 }

@@ -211,4 +211,10 @@ export class SmtpClient {
   close(): void {
     this.conn.close();
   }
+
+  /** Calls `listener` when the connection ends, from either side; returns the function that stops that. */
+  onEnd(listener: () => void): () => void {
+    this.conn.once('end', listener);
+    return () => this.conn.off('end', listener);
+  }
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { TlsMaterial } from '../tls/material.js';
 import type { ConnectionSlots } from './connectionSlots.js';
 import type { HostBackoff } from './hostBackoff.js';
+import type { SessionCache } from './sessionCache.js';
 
 export type { TlsMaterial };
 
@@ -36,4 +37,6 @@ export interface DeliveryContext {
   backoff: HostBackoff;
   /** delivery.perHost and delivery.concurrency, counted across every delivery of the process. */
   slots: ConnectionSlots;
+  /** Idle sessions waiting for the next delivery to their next hop. */
+  sessions: SessionCache;
 }

@@ -42,6 +42,10 @@ export interface ScriptedNextHop {
   commands: RecordedCommand[];
   received: ScriptedMessage[];
   readonly connections: number;
+  /** Resolves once `count` connections have been closed, by either side. */
+  closed(count: number): Promise<void>;
+  /** Hangs up on every open connection, as a server whose idle timeout ran out. */
+  hangUpAll(): void;
   close(): Promise<void>;
 }
 
@@ -58,11 +62,20 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
   const received: ScriptedMessage[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
+  let closedCount = 0;
+  const closedWaiters: Array<{ count: number; resolve: () => void }> = [];
 
   const server = createServer((plain) => {
     const connection = ++connections;
     sockets.add(plain);
-    plain.on('close', () => sockets.delete(plain));
+    plain.on('close', () => {
+      sockets.delete(plain);
+      closedCount++;
+      for (const waiter of closedWaiters.filter((w) => w.count <= closedCount)) {
+        closedWaiters.splice(closedWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    });
     plain.on('error', () => {});
     let stream: Socket = plain;
     let secure = false;
@@ -168,6 +181,14 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
     received,
     get connections() {
       return connections;
+    },
+    closed: (count) =>
+      new Promise<void>((resolve) => {
+        if (closedCount >= count) resolve();
+        else closedWaiters.push({ count, resolve });
+      }),
+    hangUpAll: () => {
+      for (const socket of sockets) socket.destroy();
     },
     close: () =>
       new Promise<void>((resolve) => {

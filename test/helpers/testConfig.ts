@@ -14,6 +14,7 @@ import type { Config, OutboundConnector } from '../../src/config/types.js';
 import { createLogger } from '../../src/log.js';
 import { ConnectionSlots } from '../../src/outbound/connectionSlots.js';
 import { HostBackoff } from '../../src/outbound/hostBackoff.js';
+import { SessionCache } from '../../src/outbound/sessionCache.js';
 import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -63,6 +64,7 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
     logger: createLogger('info', destination),
     backoff: new HostBackoff(),
     slots: new ConnectionSlots(),
+    sessions: new SessionCache(),
   };
   return { ctx, log };
 }
