@@ -3,14 +3,20 @@
 // the figures that matter for a relay are printed: messages per second, the latency
 // from the relay's 250 to arrival at the sink (p50, p99), and the relay's peak RSS.
 //
-//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls
+//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls [--spool DIR] [--stall 600]
+//
+// --spool DIR puts the spool in a fresh folder under DIR (removed afterwards), so that the
+// fsyncs land on the disk being measured; by default it is under the system temp dir.
+// A bench is not a test: when neither a 250 nor an arrival has happened for --stall
+// seconds (default 600) it gives up with an error, and whatever way it ends, the relay
+// child is stopped and the scratch folders are removed.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SMTPServer } from 'smtp-server';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { startRelay } from '../helpers/relayProcess.js';
+import { startRelay, type RelayProcess } from '../helpers/relayProcess.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,17 +24,35 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '1000' },
     size: { type: 'string', default: '10' },
     tls: { type: 'string', default: 'starttls' },
+    spool: { type: 'string' },
+    stall: { type: 'string', default: '600' },
   },
 });
 const clients = Number(values.clients);
 const total = Number(values.messages);
 const sizeKb = Number(values.size);
 const inboundTls = values.tls === 'none' ? 'none' : 'starttls';
+const stallMs = Number(values.stall) * 1000;
 
 const accepted = new Map<string, number>();
 const arrived = new Map<string, number>();
+let lastProgress = performance.now();
 let allArrived: () => void = () => undefined;
-const done = new Promise<void>((resolve) => (allArrived = resolve));
+const done = new Promise<void>((resolvePromise) => (allArrived = resolvePromise));
+
+/** Rejects once nothing has been accepted or has arrived for `stallMs`; `stop` ends the watch. */
+function stallWatch(): { stalled: Promise<never>; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      if (performance.now() - lastProgress < stallMs) return;
+      reject(new Error(`no progress for ${values.stall} s: ${accepted.size} of ${total} messages accepted, ${arrived.size} arrived at the sink`));
+    }, Math.min(1000, stallMs));
+  });
+  // raced by every phase of the run; a rejection between phases must not crash it
+  stalled.catch(() => undefined);
+  return { stalled, stop: () => clearInterval(timer) };
+}
 
 const sink = new SMTPServer({
   disabledCommands: ['STARTTLS', 'AUTH'],
@@ -42,87 +66,108 @@ const sink = new SMTPServer({
     });
     stream.on('end', () => {
       const id = /X-Bench-Id: (\S+)/.exec(head)?.[1];
-      if (id && !arrived.has(id)) arrived.set(id, performance.now());
+      if (id && !arrived.has(id)) {
+        arrived.set(id, performance.now());
+        lastProgress = performance.now();
+      }
       if (arrived.size === total) allArrived();
       callback();
     });
   },
 });
 sink.on('error', () => undefined);
-await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-const sinkPort = (sink.server.address() as { port: number }).port;
 
-const dir = mkdtempSync(join(tmpdir(), 'tlsrelay-bench-'));
-const configFile = join(dir, 'tlsrelay.yaml');
-writeFileSync(
-  configFile,
-  `listeners: [{ name: smtp, port: 0, tls: ${inboundTls} }]
-tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
-queue: { dir: spool, retry: [1s] }
-smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10} }
-inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
-outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], tls: none }]
-`,
-);
-const relay = startRelay(configFile);
-const port = await relay.port();
-
+const scratch = mkdtempSync(join(tmpdir(), 'tlsrelay-bench-'));
+const spoolDir = values.spool === undefined ? join(scratch, 'spool') : mkdtempSync(join(resolve(values.spool), 'tlsrelay-bench-spool-'));
 const body = `${'x'.repeat(76)}\r\n`.repeat(Math.max(1, Math.round((sizeKb * 1024) / 78)));
 let next = 0;
-const started = performance.now();
-let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssOf(relay.child.pid!))), 100);
 
-async function client(): Promise<void> {
+/** One client: sends messages over one connection until all are taken; a refusal or a broken connection fails the bench. */
+async function client(port: number): Promise<void> {
   const conn = new SMTPConnection({ host: '127.0.0.1', port, requireTLS: inboundTls === 'starttls', ignoreTLS: inboundTls === 'none', tls: { rejectUnauthorized: false } });
-  await new Promise<void>((resolve, reject) => {
-    conn.once('error', reject);
-    conn.connect(() => resolve());
-  });
+  // 'error' may come at any step; unheard, it would crash the bench past its cleanup
+  const broken = new Promise<never>((_, reject) => conn.on('error', reject));
+  broken.catch(() => undefined);
+  const step = <T>(work: (callback: (err: Error | null, value?: T) => void) => void): Promise<T | undefined> =>
+    Promise.race([new Promise<T | undefined>((resolveStep, reject) => work((err, value) => (err ? reject(err) : resolveStep(value)))), broken]);
+
+  await step<void>((callback) => conn.connect((err) => callback(err ?? null)));
   while (next < total) {
     const id = `m${next++}`;
     const message = `From: a@bench.test\r\nTo: b@bench.test\r\nSubject: bench\r\nX-Bench-Id: ${id}\r\n\r\n${body}`;
-    await new Promise<void>((resolve, reject) =>
-      conn.send({ from: 'a@bench.test', to: ['b@bench.test'] }, message, (err) => {
-        if (err) reject(err);
-        else {
-          accepted.set(id, performance.now());
-          conn.reset(() => resolve());
-        }
-      }),
-    );
+    await step((callback) => conn.send({ from: 'a@bench.test', to: ['b@bench.test'] }, message, (err) => callback(err)));
+    accepted.set(id, performance.now());
+    lastProgress = performance.now();
+    await step<boolean>((callback) => conn.reset((err) => callback(err ?? null)));
   }
   conn.quit();
 }
 
-await Promise.all(Array.from({ length: clients }, client));
-const acceptedAt = performance.now();
-await done;
-const finished = performance.now();
-clearInterval(rssTimer);
-peakRss = Math.max(peakRss, rssOf(relay.child.pid!));
+let relay: RelayProcess | undefined;
+let peakRss = 0;
+let rssTimer: NodeJS.Timeout | undefined;
+const watch = stallWatch();
+try {
+  await new Promise<void>((resolveListen) => sink.listen(0, '127.0.0.1', resolveListen));
+  const sinkPort = (sink.server.address() as { port: number }).port;
+  const configFile = join(scratch, 'tlsrelay.yaml');
+  writeFileSync(
+    configFile,
+    `listeners: [{ name: smtp, port: 0, tls: ${inboundTls} }]
+tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
+queue: { dir: ${JSON.stringify(spoolDir)}, retry: [1s] }
+smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10} }
+inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
+outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], tls: none }]
+`,
+  );
+  const started = startRelay(configFile);
+  relay = started;
+  const port = await Promise.race([started.port(), watch.stalled]);
 
-const latencies = [...arrived].map(([id, at]) => at - accepted.get(id)!).sort((a, b) => a - b);
-const percentile = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
-console.log(
-  JSON.stringify(
-    {
-      clients,
-      messages: total,
-      sizeKb,
-      inboundTls,
-      acceptedPerSecond: Math.round((total / (acceptedAt - started)) * 1000),
-      deliveredPerSecond: Math.round((total / (finished - started)) * 1000),
-      latencyMs: { p50: Math.round(percentile(50)), p99: Math.round(percentile(99)) },
-      relayPeakRssMb: Math.round(peakRss / 1024),
-    },
-    null,
-    2,
-  ),
-);
-await relay.stop();
-await new Promise<void>((resolve) => sink.close(() => resolve()));
-rmSync(dir, { recursive: true, force: true });
+  const startedAt = performance.now();
+  rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssOf(started.child.pid!))), 100);
+  await Promise.race([Promise.all(Array.from({ length: clients }, () => client(port))), watch.stalled]);
+  const acceptedAt = performance.now();
+  await Promise.race([done, watch.stalled]);
+  const finished = performance.now();
+  peakRss = Math.max(peakRss, rssOf(started.child.pid!));
+
+  const latencies = [...arrived].map(([id, at]) => at - accepted.get(id)!).sort((a, b) => a - b);
+  const percentile = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+  console.log(
+    JSON.stringify(
+      {
+        clients,
+        messages: total,
+        sizeKb,
+        inboundTls,
+        spool: spoolDir,
+        acceptedPerSecond: Math.round((total / (acceptedAt - startedAt)) * 1000),
+        deliveredPerSecond: Math.round((total / (finished - startedAt)) * 1000),
+        latencyMs: { p50: Math.round(percentile(50)), p99: Math.round(percentile(99)) },
+        relayPeakRssMb: Math.round(peakRss / 1024),
+      },
+      null,
+      2,
+    ),
+  );
+  const code = await Promise.race([started.stop(), watch.stalled]);
+  if (code !== 0) throw new Error(`the relay exited ${code} on SIGTERM: ${started.stderr()}`);
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  watch.stop();
+  clearInterval(rssTimer);
+  // after a failure the relay may be stuck mid-delivery: it is not asked twice
+  if (relay && relay.child.exitCode === null && relay.child.signalCode === null) await relay.kill9();
+  await new Promise<void>((resolveClose) => sink.close(() => resolveClose()));
+  rmSync(scratch, { recursive: true, force: true });
+  if (values.spool !== undefined) rmSync(spoolDir, { recursive: true, force: true });
+}
+// a client stuck in mid-send would keep the process alive after a failure
+process.exit();
 
 /** Peak resident set size (VmHWM) of a process, in KiB. */
 function rssOf(pid: number): number {
@@ -132,4 +177,3 @@ function rssOf(pid: number): number {
     return 0;
   }
 }
-

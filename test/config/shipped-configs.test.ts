@@ -23,6 +23,12 @@ t.test('config/examples/exchange-smarthost.yaml', async (t) => {
 
 t.test('config/examples/partner-forced-tls.yaml', async (t) => {
   const config = loadConfig(`${configDir}examples/partner-forced-tls.yaml`);
-  t.match(config.inbound, [{ match: { senderDomains: ['fabrikam.test', '*.fabrikam.test'] }, require: { tls: true, certificateNames: ['mail.fabrikam.test'] } }]);
-  t.match(config.outbound, [{ domains: ['fabrikam.test', '*.fabrikam.test'], tls: 'verify', tlsNames: ['mail.fabrikam.test'], clientCertificate: true }]);
+  t.match(config.inbound, [
+    { name: 'onprem-exchange', match: { ips: ['10.0.0.0/8'], certificateNames: ['exchange.contoso.test'] }, relay: true },
+    { match: { senderDomains: ['fabrikam.test', '*.fabrikam.test'] }, require: { tls: true, certificateNames: ['mail.fabrikam.test'] } },
+  ]);
+  t.match(config.outbound, [
+    { name: 'onprem-exchange', domains: ['contoso.test', '*.contoso.test'], smartHosts: [{ host: 'exchange.contoso.test', port: 25 }], tls: 'verify' },
+    { domains: ['fabrikam.test', '*.fabrikam.test'], tls: 'verify', tlsNames: ['mail.fabrikam.test'], clientCertificate: true },
+  ]);
 });

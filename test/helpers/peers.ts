@@ -31,6 +31,11 @@ export interface SinkOptions {
   size?: number;
   /** Ask the client for a certificate during STARTTLS ('starttls' only). */
   requestCert?: boolean;
+  /**
+   * Demand a client certificate that chains to this CA (PEM) during STARTTLS, as a partner
+   * that requires one does: without it the handshake fails ('starttls' only).
+   */
+  requireCertFrom?: string;
   /** Listen on this port (a next hop that comes up where a connector points, see freePort) rather than an ephemeral one ('none' and 'starttls' only). */
   port?: number;
   /** Awaited after a message is recorded and before its 250 is sent ('none' and 'starttls' only): holds the relay mid-delivery. */
@@ -86,6 +91,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
     ...(options.size ? { size: options.size } : {}),
     // any client certificate is taken; the test asserts which one came
     ...(options.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
+    ...(options.requireCertFrom ? { requestCert: true, rejectUnauthorized: true, ca: [options.requireCertFrom] } : {}),
     disabledCommands: options.tls === 'none' ? ['STARTTLS', 'AUTH'] : ['AUTH'],
     authOptional: true,
     disableReverseLookup: true,

@@ -16,6 +16,8 @@ export interface RelayProcess {
   stderr: () => string;
   /** Resolves with the first log line (already seen or yet to come) the predicate accepts. */
   waitForLog(predicate: (line: LogLine) => boolean, what?: string): Promise<LogLine>;
+  /** Like waitForLog, but only lines logged after the call count (e.g. the next attempt of a message). */
+  waitForNextLog(predicate: (line: LogLine) => boolean, what?: string): Promise<LogLine>;
   /** Port of the named listener, from its "listening" log line. */
   port(listener?: string): Promise<number>;
   /** SIGTERM, then wait for the exit code. */
@@ -35,6 +37,19 @@ export async function runCli(args: string[], cwd = PROJECT_ROOT, input = ''): Pr
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code, stdout, stderr };
+}
+
+/**
+ * `tlsrelay queue retry ID` against a running relay, repeated while the relay still holds
+ * the message: right after an attempt is logged it is still recording it, and a retry then
+ * only answers "being delivered right now" — the schedule recorded next would win.
+ */
+export async function retryNow(configFile: string, id: string): Promise<void> {
+  for (;;) {
+    const { code, stdout, stderr } = await runCli(['queue', 'retry', id, '-c', configFile]);
+    if (code === 0 && stdout === `${id} will be attempted now\n`) return;
+    if (code !== 0 || stdout !== `${id} is being delivered right now\n`) throw new Error(`queue retry ${id}: exit ${code}, ${stdout}${stderr}`);
+  }
 }
 
 /** Writes `yaml` to DIR/tlsrelay.yaml and starts the relay on it. */
@@ -92,6 +107,10 @@ export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_RO
     logs,
     stderr: () => stderr,
     waitForLog,
+    waitForNextLog(predicate, what) {
+      const before = logs.length;
+      return waitForLog((line) => logs.indexOf(line) >= before && predicate(line), what);
+    },
     exited,
     async port(listener = 'smtp') {
       const line = await waitForLog((l) => l.msg === 'listening' && l.listener === listener, `listener ${listener}`);
