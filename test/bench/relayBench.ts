@@ -54,12 +54,13 @@ const sinkPort = (sink.server.address() as { port: number }).port;
 
 const dir = mkdtempSync(join(tmpdir(), 'tlsrelay-bench-'));
 const configFile = join(dir, 'tlsrelay.yaml');
+// each client sends all the messages it takes over one connection: up to `total` of them
 writeFileSync(
   configFile,
   `listeners: [{ name: smtp, port: 0, tls: ${inboundTls} }]
 tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
 queue: { dir: spool, retry: [1s] }
-smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10} }
+smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10}, maxMessagesPerConnection: ${total} }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], tls: none }]
 `,
