@@ -147,14 +147,14 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
   }
   const reload = (config: Config, tls: TlsMaterial): string[] => {
     const needRestart: string[] = [];
-    const authenticator = new SmtpAuthenticator(config.auth);
+    authenticator.reconfigure(config.auth);
     for (const { config: old, hooks, deadlines, server } of running) {
       const now = config.listeners.find((listener) => listener.name === old.name);
       if (!now || !sameListener(old, now)) {
         needRestart.push(`listener "${old.name}" was ${now ? 'changed' : 'removed'}`);
         continue;
       }
-      hooks.reconfigure(config, authenticator, tls.crl);
+      hooks.reconfigure(config, tls.crl);
       deadlines.reconfigure(config.smtp.handshakeTimeout);
       Object.assign(server.options, configuredOptions(config));
       server.updateSecureContext(serverTlsOptions(now, config, tls));

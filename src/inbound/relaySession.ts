@@ -52,17 +52,16 @@ export class RelaySessionHooks {
   constructor(
     private readonly listener: ListenerConfig,
     private readonly deps: InboundDependencies,
-    private authenticator: SmtpAuthenticator,
+    private readonly authenticator: SmtpAuthenticator,
     /** tls.crl: applied to client certificates as to servers', each CRL to its issuer's certificates. */
     private revocationLists: readonly RevocationList[],
   ) {
     this.config = deps.config;
   }
 
-  /** SIGHUP: later sessions use the new config, users and CRLs. */
-  reconfigure(config: Config, authenticator: SmtpAuthenticator, revocationLists: readonly RevocationList[]): void {
+  /** SIGHUP: later sessions use the new config and CRLs (the shared authenticator is reconfigured by its owner). */
+  reconfigure(config: Config, revocationLists: readonly RevocationList[]): void {
     this.config = config;
-    this.authenticator = authenticator;
     this.revocationLists = revocationLists;
   }
 
