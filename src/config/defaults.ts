@@ -37,6 +37,7 @@ export const SMTP_DEFAULTS = {
   maxRecipients: 100,
   maxClients: 1000,
   maxConnectionsPerIp: 20,
+  maxMessagesPerConnection: 100,
   idleTimeout: 5 * MINUTE,
   handshakeTimeout: 30 * SECOND,
   bareLineEndings: 'reject',

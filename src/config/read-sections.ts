@@ -38,13 +38,15 @@ export function readDelivery(root: MapReader): Config['delivery'] {
 
 export function readSmtp(root: MapReader): Config['smtp'] {
   const section = root.section('smtp', [
-    'maxMessageSize', 'maxRecipients', 'maxClients', 'maxConnectionsPerIp', 'idleTimeout', 'handshakeTimeout', 'bareLineEndings',
+    'maxMessageSize', 'maxRecipients', 'maxClients', 'maxConnectionsPerIp', 'maxMessagesPerConnection', 'idleTimeout', 'handshakeTimeout',
+    'bareLineEndings',
   ]);
   return {
     maxMessageSize: section.optional('maxMessageSize', integer(1), SMTP_DEFAULTS.maxMessageSize),
     maxRecipients: section.optional('maxRecipients', integer(1), SMTP_DEFAULTS.maxRecipients),
     maxClients: section.optional('maxClients', integer(1), SMTP_DEFAULTS.maxClients),
     maxConnectionsPerIp: section.optional('maxConnectionsPerIp', integer(1), SMTP_DEFAULTS.maxConnectionsPerIp),
+    maxMessagesPerConnection: section.optional('maxMessagesPerConnection', integer(1), SMTP_DEFAULTS.maxMessagesPerConnection),
     idleTimeout: section.optional('idleTimeout', duration(MAX_TIMER_MS), SMTP_DEFAULTS.idleTimeout),
     handshakeTimeout: section.optional('handshakeTimeout', duration(MAX_TIMER_MS), SMTP_DEFAULTS.handshakeTimeout),
     bareLineEndings: section.optional('bareLineEndings', oneOf(BARE_LINE_ENDING_MODES), SMTP_DEFAULTS.bareLineEndings),

@@ -66,6 +66,8 @@ export interface SmtpConfig {
   maxRecipients: number;
   maxClients: number;
   maxConnectionsPerIp: number;
+  /** Transactions accepted in one connection before the next MAIL FROM gets 421 and the connection closes. */
+  maxMessagesPerConnection: number;
   idleTimeout: number;
   handshakeTimeout: number;
   bareLineEndings: BareLineEndingMode;

@@ -18,7 +18,8 @@ export class AuthFailureLimiter {
   private nextSweep: number;
 
   constructor(
-    private readonly maxFailures: number,
+    /** A reload may change it; the attempts counted so far stay. */
+    public maxFailures: number,
     private readonly windowMs = AUTH_FAILURE_WINDOW_MS,
     private readonly now: () => number = Date.now,
   ) {

@@ -7,6 +7,7 @@ import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
 import { drainListener } from './drain.js';
 import { HandshakeDeadlines } from './handshakeDeadline.js';
 import { RelaySessionHooks, type InboundDependencies } from './relaySession.js';
+import { leaveSizeLimitToHooks } from './sizeDeclaration.js';
 import { SmtpAuthenticator } from './smtpAuth.js';
 
 export interface RunningListener {
@@ -56,10 +57,28 @@ function serverTlsOptions(listener: ListenerConfig, config: Config, tls: TlsMate
   };
 }
 
+/**
+ * The options that come from the config's server and smtp sections: set at start, and
+ * merged into the running server by a reload. smtp-server reads each from `server.options`
+ * when it needs it — `name` and `maxClients` when a connection opens, `size` (advertised
+ * only) at every EHLO, `socketTimeout` whenever it re-arms a session's idle timer, so the
+ * idle timeout changes for open sessions too, from their next command. The limits of a
+ * transaction (SIZE=, recipients, messages, the body) are the hooks', against each
+ * session's snapshot.
+ */
+function configuredOptions(config: Config): SMTPServerOptions {
+  return {
+    name: config.server.hostname,
+    size: config.smtp.maxMessageSize,
+    maxClients: config.smtp.maxClients,
+    socketTimeout: config.smtp.idleTimeout,
+  };
+}
+
 function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMaterial, hooks: RelaySessionHooks, deadlines: HandshakeDeadlines): SMTPServerOptions {
   const disabledCommands = [...(listener.tls === 'none' ? ['STARTTLS'] : []), ...(listener.auth === 'none' ? ['AUTH'] : [])];
   return {
-    name: config.server.hostname,
+    ...configuredOptions(config),
     banner: 'tlsrelay',
     secure: listener.tls === 'implicit',
     ...serverTlsOptions(listener, config, tls),
@@ -67,10 +86,6 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
     authOptional: listener.auth !== 'required',
     authMethods: ['PLAIN', 'LOGIN'],
     authRequiredMessage: AUTH_REQUIRED_REPLY,
-    size: config.smtp.maxMessageSize,
-    maxClients: config.smtp.maxClients,
-    maxRecipients: config.smtp.maxRecipients,
-    socketTimeout: config.smtp.idleTimeout,
     // at shutdown, how long a session in DATA may take to finish before it gets 421
     closeTimeout: SHUTDOWN_GRACE_MS,
     // no reverse lookup: it costs up to 1.5 s per connection and decides nothing here
@@ -119,6 +134,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
         (socket) => (server as unknown as { _pendingSockets?: Map<Socket, Socket> })?._pendingSockets?.get(socket) ?? socket,
       );
       server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
+      leaveSizeLimitToHooks(server);
       server.on('error', (err) => deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error'));
       if (listener.tls !== 'none') deadlines.watch(server.server, listener.tls);
       const port = await listen(server, listener);
@@ -131,15 +147,16 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
   }
   const reload = (config: Config, tls: TlsMaterial): string[] => {
     const needRestart: string[] = [];
-    const authenticator = new SmtpAuthenticator(config.auth);
+    authenticator.reconfigure(config.auth);
     for (const { config: old, hooks, deadlines, server } of running) {
       const now = config.listeners.find((listener) => listener.name === old.name);
       if (!now || !sameListener(old, now)) {
         needRestart.push(`listener "${old.name}" was ${now ? 'changed' : 'removed'}`);
         continue;
       }
-      hooks.reconfigure(config, authenticator, tls.crl);
+      hooks.reconfigure(config, tls.crl);
       deadlines.reconfigure(config.smtp.handshakeTimeout);
+      Object.assign(server.options, configuredOptions(config));
       server.updateSecureContext(serverTlsOptions(now, config, tls));
     }
     for (const listener of config.listeners) {

@@ -11,6 +11,7 @@ export class DataRefusal extends Error {
   }
 }
 
+const NUL = 0x00;
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLF = Buffer.from('\r\n');
@@ -27,6 +28,10 @@ export interface MessageDataGuardOptions {
  * of another — and stops a body that grows past the size limit. A CR at the end of one
  * chunk is held back until the next chunk shows whether an LF follows, so a split across
  * network reads cannot hide a bare CR.
+ *
+ * A NUL byte is refused in either mode: RFC 5321 forbids it in text, and a next hop that
+ * strips NULs would read `<CRLF>NUL.<CRLF>` as `<CRLF>.<CRLF>`. Normalizing it away here
+ * would change the message's content, not just its line endings.
  */
 export class MessageDataGuard extends Transform {
   private pendingCr = false;
@@ -40,6 +45,10 @@ export class MessageDataGuard extends Transform {
     this.bytes += chunk.length;
     if (this.bytes > this.options.maxSize) {
       done(new DataRefusal(552, `5.3.4 Message size exceeds fixed limit of ${this.options.maxSize} bytes`));
+      return;
+    }
+    if (chunk.includes(NUL)) {
+      done(new DataRefusal(550, '5.5.2 Error: NUL character received'));
       return;
     }
     const out = this.scan(chunk);

@@ -52,17 +52,16 @@ export class RelaySessionHooks {
   constructor(
     private readonly listener: ListenerConfig,
     private readonly deps: InboundDependencies,
-    private authenticator: SmtpAuthenticator,
+    private readonly authenticator: SmtpAuthenticator,
     /** tls.crl: applied to client certificates as to servers', each CRL to its issuer's certificates. */
     private revocationLists: readonly RevocationList[],
   ) {
     this.config = deps.config;
   }
 
-  /** SIGHUP: later sessions use the new config, users and CRLs. */
-  reconfigure(config: Config, authenticator: SmtpAuthenticator, revocationLists: readonly RevocationList[]): void {
+  /** SIGHUP: later sessions use the new config and CRLs (the shared authenticator is reconfigured by its owner). */
+  reconfigure(config: Config, revocationLists: readonly RevocationList[]): void {
     this.config = config;
-    this.authenticator = authenticator;
     this.revocationLists = revocationLists;
   }
 
@@ -136,6 +135,20 @@ export class RelaySessionHooks {
   }
 
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
+    const state = this.state(session);
+    const { smtp } = state.config;
+    if (state.messagesAccepted >= smtp.maxMessagesPerConnection) {
+      // 421 closes the connection; Postfix and Exchange clients reconnect for the rest
+      const client = unmapIpv4(session.remoteAddress);
+      this.deps.logger.info({ listener: this.listener.name, session: session.id, client, limit: smtp.maxMessagesPerConnection }, 'too many messages in one connection');
+      done(smtpError(421, '4.7.0 Too many messages in this session, try again later'));
+      return;
+    }
+    // smtp-server checked SIZE= syntax; the limit is ours (see leaveSizeLimitToHooks)
+    if (address.args && Number(address.args.SIZE) > smtp.maxMessageSize) {
+      done(smtpError(552, '5.3.4 Message size exceeds fixed maximum message size'));
+      return;
+    }
     const senderDomain = address.address === '' ? undefined : domainOfAddress(address.address);
     const facts = this.facts(session, senderDomain);
     const authVerdict = checkListenerAuth(this.listener.auth, facts);
@@ -147,7 +160,6 @@ export class RelaySessionHooks {
       done(smtpError(authVerdict.code, authVerdict.message));
       return;
     }
-    const state = this.state(session);
     const selection = selectInboundConnector(state.config, facts);
     state.connector = selection.connector;
     const verdict = selection.connector ? checkInboundRequirements(selection.connector, facts) : { ok: true as const };
@@ -197,6 +209,13 @@ export class RelaySessionHooks {
 
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
     const state = this.state(session);
+    const { rcptTo } = session.envelope;
+    const key = address.address.toLowerCase();
+    // a repeated recipient replaces its earlier entry (smtp-server), so it does not count twice
+    if (rcptTo.length >= state.config.smtp.maxRecipients && !rcptTo.some((rcpt) => rcpt.address.toLowerCase() === key)) {
+      done(smtpError(452, '4.5.3 Error: too many recipients'));
+      return;
+    }
     const verdict = checkRecipient(state.config, state.connector, domainOfAddress(address.address), Boolean(session.user));
     if (!verdict.ok) {
       this.deps.logger.info(
@@ -289,6 +308,7 @@ export class RelaySessionHooks {
           },
           'message accepted',
         );
+        state.messagesAccepted++;
         done(null, `2.0.0 Ok: queued as ${queued.id}`);
         this.deps.onAccepted?.(queued);
       },

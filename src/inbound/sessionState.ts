@@ -10,8 +10,10 @@ export interface SessionState {
   certificate: ClientCertificateFacts | undefined;
   /** Chosen at MAIL FROM, for the current transaction. */
   connector: InboundConnector | undefined;
+  /** Transactions that got their 250 in this connection (smtp.maxMessagesPerConnection). */
+  messagesAccepted: number;
 }
 
 export function newSessionState(config: Config): SessionState {
-  return { config, tls: undefined, certificate: undefined, connector: undefined };
+  return { config, tls: undefined, certificate: undefined, connector: undefined, messagesAccepted: 0 };
 }

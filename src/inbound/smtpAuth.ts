@@ -6,38 +6,58 @@ import { HASH_BYTES, NEW_HASH_PARAMETERS, SALT_BYTES, verifyPassword } from './p
 
 export type AuthOutcome = 'authenticated' | 'rejected' | 'throttled';
 
+interface Accounts {
+  users: Map<string, PasswordHash>;
+  /** Checked for unknown users, so that they cost the same scrypt work as known ones. */
+  decoy: PasswordHash;
+}
+
+function accountsOf(auth: AuthConfig): Accounts {
+  const users = new Map(
+    auth.users.map((user) => {
+      const parsed = parsePasswordHash(user.passwordHash);
+      // the config loader has already refused unusable hashes
+      if (!parsed) throw new Error(`auth.users: the passwordHash of "${user.name}" is not a usable scrypt hash`);
+      return [user.name, parsed];
+    }),
+  );
+  const model = users.values().next().value ?? { ...NEW_HASH_PARAMETERS, salt: randomBytes(SALT_BYTES), hash: randomBytes(HASH_BYTES) };
+  return { users, decoy: { ...model, salt: randomBytes(model.salt.length), hash: randomBytes(model.hash.length) } };
+}
+
 /**
  * Checks SMTP AUTH credentials against `auth.users`, shared by every listener so that
  * the failure limit counts per client IP across all of them.
  */
 export class SmtpAuthenticator {
-  private readonly users: Map<string, PasswordHash>;
-  /** Checked for unknown users, so that they cost the same scrypt work as known ones. */
-  private readonly decoy: PasswordHash;
+  private accounts: Accounts;
   private readonly limiter: AuthFailureLimiter;
-  readonly maxFailuresPerIp: number;
 
   constructor(auth: AuthConfig) {
-    this.maxFailuresPerIp = auth.maxFailuresPerIp;
     this.limiter = new AuthFailureLimiter(auth.maxFailuresPerIp);
-    this.users = new Map(
-      auth.users.map((user) => {
-        const parsed = parsePasswordHash(user.passwordHash);
-        // the config loader has already refused unusable hashes
-        if (!parsed) throw new Error(`auth.users: the passwordHash of "${user.name}" is not a usable scrypt hash`);
-        return [user.name, parsed];
-      }),
-    );
-    const model = this.users.values().next().value ?? { ...NEW_HASH_PARAMETERS, salt: randomBytes(SALT_BYTES), hash: randomBytes(HASH_BYTES) };
-    this.decoy = { ...model, salt: randomBytes(model.salt.length), hash: randomBytes(model.hash.length) };
+    this.accounts = accountsOf(auth);
+  }
+
+  get maxFailuresPerIp(): number {
+    return this.limiter.maxFailures;
+  }
+
+  /**
+   * SIGHUP: the new users and limit, for every AUTH from now on. The failures counted so
+   * far still count, or a reload would hand each guessing client a fresh allowance.
+   */
+  reconfigure(auth: AuthConfig): void {
+    this.accounts = accountsOf(auth);
+    this.limiter.maxFailures = auth.maxFailuresPerIp;
   }
 
   async check(clientIp: string, username: string, password: string): Promise<AuthOutcome> {
     const attempt = this.limiter.begin(clientIp);
     if (!attempt) return 'throttled';
-    const known = this.users.get(username);
+    const { users, decoy } = this.accounts;
+    const known = users.get(username);
     try {
-      const matches = await verifyPassword(password, known ?? this.decoy);
+      const matches = await verifyPassword(password, known ?? decoy);
       if (!matches || !known) return 'rejected';
     } catch (err) {
       attempt.release();

@@ -113,10 +113,11 @@ try {
   const configFile = join(scratch, 'tlsrelay.yaml');
   writeFileSync(
     configFile,
+    // each client sends all the messages it takes over one connection: up to `total` of them
     `listeners: [{ name: smtp, port: 0, tls: ${inboundTls} }]
 tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
 queue: { dir: ${JSON.stringify(spoolDir)}, retry: [1s] }
-smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10} }
+smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10}, maxMessagesPerConnection: ${total} }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], tls: none }]
 `,

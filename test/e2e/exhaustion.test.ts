@@ -10,7 +10,7 @@ import { openDialog, type SmtpDialog } from '../helpers/smtpDialog.js';
 const LIMITS = `listeners: [{ name: smtp, port: 0, tls: none }]
 queue: { dir: spool, retry: [1h] }
 acceptedDomains: [contoso.test]
-smtp: { maxClients: 3, maxConnectionsPerIp: 2, maxRecipients: 2, maxMessageSize: 1000 }
+smtp: { maxClients: 3, maxConnectionsPerIp: 2, maxRecipients: 2, maxMessageSize: 1000, maxMessagesPerConnection: 2 }
 `;
 
 t.test('connection, recipient, size and line limits', async (t) => {
@@ -41,26 +41,66 @@ t.test('connection, recipient, size and line limits', async (t) => {
     fourth.close();
   });
 
-  // free the slots again for the dialogs below
+  // free the slots again for the dialogs below; the relay notices the closes when it
+  // notices them, so until then a new connection may still be one too many
   for (const dialog of open.splice(0)) dialog.close();
+  const served = async (localAddress: string): Promise<SmtpDialog> => {
+    for (;;) {
+      const dialog = await openDialog(port, { localAddress });
+      if (!/^421 .*Too many connected clients/.test(dialog.greeting)) return dialog;
+      dialog.close();
+    }
+  };
 
   await t.test('maxRecipients, SIZE= and message size', async (t) => {
-    const dialog = await openDialog(port, { localAddress: '127.0.0.4' });
+    const dialog = await served('127.0.0.4');
     t.teardown(() => dialog.close());
     t.match(await dialog.command('EHLO client.test'), /250 SIZE 1000\r\n/, 'SIZE advertises smtp.maxMessageSize');
-    t.match(await dialog.command('MAIL FROM:<a@client.test> SIZE=1001'), /^552 /, 'SIZE= over the limit is refused at MAIL with 552');
+    t.match(
+      await dialog.command('MAIL FROM:<a@client.test> SIZE=1001'),
+      /^552 5\.3\.4 Message size exceeds fixed maximum message size\r\n$/,
+      'SIZE= over the limit is refused at MAIL with 552 5.3.4',
+    );
+    t.match(await dialog.command('MAIL FROM:<a@client.test> SIZE=1001 BODY=9BIT'), /^501 /, 'smtp-server still checks the other parameters');
+    t.match(await dialog.command('MAIL FROM:<a@client.test> SIZE=1e3'), /^501 .*size syntax/i, 'and the syntax of SIZE=');
     t.match(await dialog.command('MAIL FROM:<a@client.test> SIZE=500'), /^250 /);
     t.match(await dialog.command('RCPT TO:<one@contoso.test>'), /^250 /);
     t.match(await dialog.command('RCPT TO:<two@contoso.test>'), /^250 /);
-    t.match(await dialog.command('RCPT TO:<three@contoso.test>'), /^452 .*too many recipients/i, 'the recipient over maxRecipients gets 452');
+    t.match(await dialog.command('RCPT TO:<ONE@contoso.test>'), /^250 /, 'a repeated recipient does not count twice');
+    t.match(await dialog.command('RCPT TO:<three@contoso.test>'), /^452 4\.5\.3 Error: too many recipients/, 'the recipient over maxRecipients gets 452 4.5.3');
     t.match(await dialog.command('DATA'), /^354/);
     // SIZE=500 was a lie: the body itself is measured
     t.match(await dialog.command(`Subject: big\r\n\r\n${'x'.repeat(70)}\r\n`.repeat(20) + '.'), /^552 5\.3\.4 /, 'a body over maxMessageSize gets 552 5.3.4');
+    t.match(await dialog.command('MAIL FROM:<a@client.test> SIZE=1000'), /^250 /, 'SIZE= at the limit is accepted');
     t.match(await dialog.command('NOOP'), /^250 /, 'the session goes on after the refusal');
   });
 
+  await t.test('maxMessagesPerConnection: the MAIL FROM after that many accepted messages gets 421 4.7.0 and the connection closes', async (t) => {
+    const send = async (dialog: SmtpDialog, data: string): Promise<string> => {
+      t.match(await dialog.command('MAIL FROM:<a@client.test>'), /^250 /);
+      t.match(await dialog.command('RCPT TO:<one@contoso.test>'), /^250 /);
+      t.match(await dialog.command('DATA'), /^354/);
+      return dialog.command(`${data}.`);
+    };
+    const dialog = await served('127.0.0.6');
+    t.teardown(() => dialog.close());
+    t.match(await dialog.command('EHLO client.test'), /^250/);
+    t.match(await send(dialog, 'Subject: bare\n\r\n'), /^550 5\.5\.2 /, 'a refused message does not count');
+    t.match(await send(dialog, 'Subject: one\r\n\r\n'), /^250 /);
+    t.match(await dialog.command('RSET'), /^250 /);
+    t.match(await send(dialog, 'Subject: two\r\n\r\n'), /^250 /);
+    t.match(await dialog.command('MAIL FROM:<a@client.test>'), /^421 4\.7\.0 Too many messages in this session, try again later\r\n$/);
+    await t.rejects(dialog.reply(), /connection closed/, 'the relay hung up');
+    await relay.waitForLog((line) => line.msg === 'too many messages in one connection' && line.client === '127.0.0.6' && line.limit === 2, 'the limit logged');
+
+    const again = await served('127.0.0.6');
+    t.teardown(() => again.close());
+    t.match(await again.command('EHLO client.test'), /^250/);
+    t.match(await send(again, 'Subject: three\r\n\r\n'), /^250 /, 'a new connection starts counting afresh');
+  });
+
   await t.test('a command line over smtp-server\'s 16 KB limit gets 421 and the connection closes', async (t) => {
-    const dialog = await openDialog(port, { localAddress: '127.0.0.5' });
+    const dialog = await served('127.0.0.5');
     t.teardown(() => dialog.close());
     t.match(await dialog.command(`NOOP ${'x'.repeat(17 * 1024)}`), /^421 .*Command line too long/);
     await t.rejects(dialog.reply(), /connection closed/, 'the relay hung up');

@@ -9,6 +9,7 @@ import { makeCert } from '../helpers/pki.js';
 import { startSink } from '../helpers/peers.js';
 import { startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
+import { openDialog, type SmtpDialog } from '../helpers/smtpDialog.js';
 
 /** The CN of the certificate an implicit-TLS listener serves right now. */
 async function servedName(port: number): Promise<string | undefined> {
@@ -25,12 +26,13 @@ t.test('SIGHUP', async (t) => {
   const first = await makeCert({ names: ['first.relay.test'] });
   writeFileSync(join(dir, 'relay.crt'), first.cert);
   writeFileSync(join(dir, 'relay.key'), first.key);
-  const configText = (accepted: string) => `listeners:
+  const configText = (accepted: string, maxMessageSize = 1_000_000) => `listeners:
   - { name: smtp, port: 0, tls: none }
   - { name: smtps, port: 0, tls: implicit }
 tls: { cert: relay.crt, key: relay.key }
 queue: { dir: spool, retry: [1h] }
 acceptedDomains: [${accepted}]
+smtp: { maxMessageSize: ${maxMessageSize} }
 outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"], tls: none }]
 `;
   const config = writeConfig(dir, configText('a.test'));
@@ -66,4 +68,25 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"],
   t.match((refused.errors as string[])[0], /tlsrelay\.yaml:\d+:1: .*colour/, 'the error names file:line:col');
   t.match(await send('user@b.test'), { ok: true }, 'the old configuration keeps serving');
   t.equal(relay.child.exitCode, null, 'still running');
+
+  // 3000 bytes: under the limit before the reload, over it after
+  const body = `Subject: size\r\n\r\n${`${'x'.repeat(98)}\r\n`.repeat(30)}.`;
+  const transaction = async (dialog: SmtpDialog, mail: string): Promise<string> => {
+    const reply = await dialog.command(mail);
+    if (!reply.startsWith('250')) return reply;
+    t.match(await dialog.command('RCPT TO:<user@a.test>'), /^250 /);
+    t.match(await dialog.command('DATA'), /^354/);
+    return dialog.command(body);
+  };
+  const before = await openDialog(port);
+  t.teardown(() => before.close());
+  t.match(await before.command('EHLO client.test'), /250 SIZE 1000000\r\n/);
+  writeFileSync(config, configText('a.test, b.test', 2000));
+  t.match(await hangUp(), { msg: 'configuration reloaded' });
+  const after = await openDialog(port);
+  t.teardown(() => after.close());
+  t.match(await after.command('EHLO client.test'), /250 SIZE 2000\r\n/, 'EHLO advertises the new smtp.maxMessageSize');
+  t.match(await after.command('MAIL FROM:<x@client.test> SIZE=3000'), /^552 5\.3\.4 /, 'SIZE= over the new limit gets 552 5.3.4');
+  t.match(await transaction(after, 'MAIL FROM:<x@client.test>'), /^552 5\.3\.4 /, 'a body over the new limit gets 552 5.3.4');
+  t.match(await transaction(before, 'MAIL FROM:<x@client.test> SIZE=3000'), /^250 /, 'a session open across the reload keeps the limit it started with');
 });

@@ -14,8 +14,11 @@ export interface SmtpDialog {
   greeting: string;
   /** Sends one line and resolves with the complete (possibly multi-line) reply. */
   command(line: string): Promise<string>;
-  /** Writes raw bytes without waiting for a reply (message data, a partial line). */
-  write(raw: string): void;
+  /**
+   * Writes raw bytes without waiting for a reply (message data, a partial line); resolves
+   * once they are handed to the OS, so the next write leaves in a packet of its own.
+   */
+  write(raw: string): Promise<void>;
   /** The next complete reply, solicited or not (e.g. a 421 at shutdown). */
   reply(): Promise<string>;
   /**
@@ -43,6 +46,8 @@ export async function openDialog(port: number, options: { host?: string; localAd
   };
   listen(socket);
   await once(socket, 'connect');
+  // each write() its own packet: tests split data across network reads on purpose
+  socket.setNoDelay(true);
 
   const reply = async (): Promise<string> => {
     for (;;) {
@@ -64,7 +69,7 @@ export async function openDialog(port: number, options: { host?: string; localAd
   return {
     greeting,
     command,
-    write: (raw) => socket.write(raw),
+    write: (raw) => new Promise<void>((resolve, reject) => socket.write(raw, (err) => (err ? reject(err) : resolve()))),
     reply,
     async startTls(pipelined = '') {
       socket.write(`STARTTLS\r\n${pipelined}`);

@@ -57,6 +57,26 @@ for (const [name, data] of smuggling) {
   });
 }
 
+const nul: Array<[string, string]> = [
+  ['a NUL before the dot', 'a\r\n\x00.\r\nMAIL FROM:<x@y>\r\n'],
+  ['a NUL after the dot', 'a\r\n.\x00\r\nc\r\n'],
+  ['a NUL in a header', 'Subject: x\x00y\r\n\r\nbody\r\n'],
+  ['a NUL as the last byte', 'a\r\nb\x00'],
+];
+
+for (const [name, data] of nul) {
+  for (const mode of ['reject', 'normalize'] as const) {
+    t.test(`${mode} mode refuses ${name}, whole and one byte per read`, async (t) => {
+      for (const chunks of [[data], data.split('')]) {
+        const result = await guard(chunks, mode);
+        t.type(result, DataRefusal);
+        t.equal((result as DataRefusal).responseCode, 550);
+        t.equal((result as DataRefusal).message, '5.5.2 Error: NUL character received');
+      }
+    });
+  }
+}
+
 t.test('a body over the size limit is refused with 552 5.3.4', async (t) => {
   const result = await guard(['x'.repeat(600) + '\r\n', 'y'.repeat(600) + '\r\n'], 'reject', 1000);
   t.type(result, DataRefusal);

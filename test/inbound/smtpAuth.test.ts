@@ -55,3 +55,14 @@ t.test('SmtpAuthenticator: parallel guesses from one IP cannot overrun the limit
   t.equal(await auth.check('192.0.2.1', 'alice', 's3cret'), 'throttled', 'even the right password, once the IP is over its limit');
   t.equal(await auth.check('192.0.2.2', 'alice', 's3cret'), 'authenticated', 'another IP is not affected');
 });
+
+t.test('SmtpAuthenticator.reconfigure: new users and limit; the failures counted so far still count', async (t) => {
+  const auth = new SmtpAuthenticator({ users: [{ name: 'alice', passwordHash: cheapHash('s3cret') }], maxFailuresPerIp: 2 });
+  t.equal(await auth.check('192.0.2.1', 'alice', 'guess 1'), 'rejected');
+  t.equal(await auth.check('192.0.2.1', 'alice', 'guess 2'), 'rejected');
+  auth.reconfigure({ users: [{ name: 'bob', passwordHash: cheapHash('other') }], maxFailuresPerIp: 3 });
+  t.equal(auth.maxFailuresPerIp, 3);
+  t.equal(await auth.check('192.0.2.1', 'alice', 's3cret'), 'rejected', 'a removed user no longer logs in; the third failure under the new limit');
+  t.equal(await auth.check('192.0.2.1', 'bob', 'other'), 'throttled', 'the reload did not wipe the count');
+  t.equal(await auth.check('192.0.2.2', 'bob', 'other'), 'authenticated', 'the new user logs in');
+});
