@@ -1,6 +1,6 @@
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { AttemptOutcome, RecipientResult } from '../queue/types.js';
-import type { SendResult } from './smtpClient.js';
+import { UNSOLICITED_LINES, type SendResult } from './smtpClient.js';
 
 // How the peer's replies (or their absence) become per-recipient results. Pure.
 
@@ -29,6 +29,11 @@ export function describeError(error: SMTPError): string {
 
 /** A peer we could not hold a session with: try the next one. */
 export function unreachable(host: string, error: SMTPError): Disposition {
+  if (error.code === UNSOLICITED_LINES) {
+    // the lines are the peer's (or an attacker's): shown, but not at any length
+    const lines = oneLine(error.response ?? '').slice(0, 200);
+    return { outcome: 'deferred', code: 451, response: `451 4.5.0 host ${host} ${describeError(error)}: ${lines}; session dropped` };
+  }
   if (error.response !== undefined && error.responseCode !== undefined) {
     return { outcome: 'deferred', code: 451, response: `451 4.4.0 host ${host} refused to talk to me: ${oneLine(error.response)}` };
   }

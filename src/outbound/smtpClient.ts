@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type ConnectionOptions } from 'node:tls';
 import SMTPConnection, { type SMTPConnectionEnvelope, type SMTPError } from 'nodemailer/lib/smtp-connection';
@@ -52,6 +53,44 @@ function connectionClosed(): SMTPError {
   return Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' });
 }
 
+/** The error code of a peer that sent lines with its greeting, before EHLO (see watchGreeting). */
+export const UNSOLICITED_LINES = 'EUNSOLICITED';
+
+/** Where the greeting ends in what has arrived: after its first line that is not a `ddd-` continuation. */
+function greetingEnd(text: string): number | undefined {
+  let start = 0;
+  for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+    const line = text.slice(start, newline);
+    start = newline + 1;
+    if (!/^\d{3}-/.test(line)) return start;
+  }
+  return undefined;
+}
+
+/**
+ * A server cannot answer a command it has not been sent: lines that arrive in the same
+ * read as the end of its greeting were written before our EHLO reached it — injected, or
+ * a broken server. nodemailer would take them as the replies to EHLO and to whatever
+ * follows (even a "250 queued" for a message never sent), so the session is dropped
+ * before EHLO. Registered before nodemailer's own listener, so it sees each chunk first.
+ */
+function watchGreeting(socket: Socket, onUnsolicited: (lines: string) => void): void {
+  let received = '';
+  const onData = (chunk: Buffer): void => {
+    received += chunk.toString('latin1');
+    const end = greetingEnd(received);
+    if (end === undefined) return;
+    socket.off('data', onData);
+    if (end < received.length) onUnsolicited(received.slice(end));
+  };
+  socket.on('data', onData);
+}
+
+/** `response`: what came behind the greeting. */
+function unsolicitedLines(lines: string): SMTPError {
+  return Object.assign(new Error('sent lines nobody asked for with its greeting, before EHLO'), { code: UNSOLICITED_LINES, response: lines });
+}
+
 /**
  * Runs one nodemailer step and settles on whichever comes first: its callback, an
  * 'error' event or the connection ending. Never rejects.
@@ -104,6 +143,7 @@ export function dial(options: DialOptions): Promise<DialResult> {
   }
   // for the whole life of the connection: later errors arrive through the step that is running
   conn.on('error', () => {});
+  let unsolicited: string | undefined;
   return guardedStep<DialResult>(
     conn,
     (done) => {
@@ -115,12 +155,21 @@ export function dial(options: DialOptions): Promise<DialResult> {
         // an IP address needs no lookup, so the socket exists now; after STARTTLS it still
         // carries the TLS session, and it closes only once the peer has let go (or was cut off)
         const socket = conn._socket;
-        if (socket) socket.once('close', options.onSocketClosed);
-        else conn.once('end', options.onSocketClosed);
+        if (socket) {
+          socket.once('close', options.onSocketClosed);
+          watchGreeting(socket, (lines) => {
+            unsolicited = lines;
+            conn.close();
+          });
+        } else conn.once('end', options.onSocketClosed);
       }
     },
     (error) => ({ kind: 'failed', error, duringTlsUpgrade: conn.upgrading === true }),
-  ).then((result) => {
+  ).then((result): DialResult => {
+    if (unsolicited !== undefined) {
+      conn.close();
+      return { kind: 'failed', error: unsolicitedLines(unsolicited), duringTlsUpgrade: false };
+    }
     if (result.kind === 'failed') conn.close();
     return result;
   });

@@ -1,7 +1,9 @@
-// The certificate levels end to end: the relay as a child process delivers to real
-// smtp-server peers whose certificates (self-signed, unknown CA, wrong name, expired,
-// revoked by a CRL from `openssl ca`, valid) are made here, and every attempt is judged
-// by its log line: outcome, the exact deferral text and the certificate verdict.
+// Every TLS level end to end: the relay as a child process delivers to real peers —
+// smtp-server instances whose certificates (self-signed, unknown CA, wrong name, expired,
+// revoked by a CRL from `openssl ca`, valid) are made here, and scripted ones that do not
+// offer STARTTLS, refuse it or break the handshake — and every attempt is judged by its
+// log line (outcome, the exact deferral text, the certificate verdict) and by what the
+// peer saw (TLS or plaintext, STARTTLS or not).
 import { createHash, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,9 @@ import { sampleMessage, submit } from '../helpers/smtpClient.js';
 
 const DAY = 86_400_000;
 const HOST = '127.0.0.1';
+/** The MX of MX_DOMAIN in the test's DNS server. */
+const MX_DOMAIN = 'mx-routed.test';
+const MX_HOST = 'mx.mx-routed.test';
 
 const sha256 = (der: Buffer): string => createHash('sha256').update(der).digest('hex');
 const certificateDer = (pair: KeyPair): Buffer => new X509Certificate(pair.cert).raw;
@@ -39,6 +44,8 @@ const certs = {
   /** Revoked by the second CA, whose CRL only one connector lists. */
   revokedBySecondCa: await makeCert({ ...named, ca: secondCa }),
   expiredByName: await makeCert({ names: ['mx1.fabrikam.test'], ca, notBefore: new Date(Date.now() - 10 * DAY), notAfter: new Date(Date.now() - DAY) }),
+  /** Names the MX host only: no IP SAN, so only the MX name dialled can verify it. */
+  mxHost: await makeCert({ names: [MX_HOST], ca }),
 };
 const relayCert = await makeCert({ names: ['relay.test'], ca, clientAuth: true });
 
@@ -59,13 +66,20 @@ const peerOf: Record<Case, SinkOptions> = {
 
 // --- what each level must do ----------------------------------------------------------
 
-type Level = 'encrypt' | 'verify-ca' | 'verify' | 'fingerprint';
-const LEVELS: Level[] = ['encrypt', 'verify-ca', 'verify', 'fingerprint'];
+type Level = 'none' | 'opportunistic' | 'encrypt' | 'verify-ca' | 'verify' | 'fingerprint';
+const LEVELS: Level[] = ['none', 'opportunistic', 'encrypt', 'verify-ca', 'verify', 'fingerprint'];
 
 interface Expected {
   /** Deferral text (the whole response line), or undefined for delivered. */
   deferred?: string | RegExp;
+  /** Delivered with verdict `none` means in plaintext; with any other, inside TLS. */
   verdict: 'verified' | 'trusted' | 'pinned' | 'untrusted' | 'none';
+  /** The session it went over, when not TLS 1.3 with whatever cipher. */
+  tls?: { protocol: 'TLSv1.2'; cipher: string };
+  /** Whether the peer saw STARTTLS on the connection that carried the message, where the case is about it. */
+  starttls?: boolean;
+  /** Opportunistic's plaintext fallback: the broken TLS connection is an attempt of its own, logged first with this text. */
+  fallback?: RegExp;
 }
 
 const notVerified = (reason: string, host = HOST): string => `450 4.7.5 Server certificate not verified for host ${host}: ${reason}`;
@@ -91,7 +105,24 @@ const delivered = (c: keyof typeof VERDICTS): Expected => ({ verdict: VERDICTS[c
 const refused = (c: keyof typeof REASONS): Expected => ({ deferred: notVerified(REASONS[c]), verdict: VERDICTS[c] });
 const unpinned = (c: keyof typeof VERDICTS): Expected => ({ deferred: noPin(certs[c]), verdict: VERDICTS[c] });
 
+const inPlaintext = (starttls: boolean): Expected => ({ verdict: 'none', starttls });
+const FALLBACK = /^450 4\.7\.5 Cannot start TLS: handshake failure: \S.*; retrying in plaintext$/;
+
 const expectations: Record<Level, Record<Case, Expected>> = {
+  // never tries TLS, whatever the peer offers
+  none: Object.fromEntries(CASES.map((c) => [c, inPlaintext(false)])) as Record<Case, Expected>,
+  // delivers in every case; the verdict says what the certificate proved
+  opportunistic: {
+    notOffered: inPlaintext(false),
+    refused454: inPlaintext(true),
+    handshakeFails: { ...inPlaintext(false), fallback: FALLBACK },
+    selfSigned: delivered('selfSigned'),
+    unknownCa: delivered('unknownCa'),
+    wrongName: delivered('wrongName'),
+    expired: delivered('expired'),
+    revoked: delivered('revoked'),
+    valid: delivered('valid'),
+  },
   encrypt: { ...beforeTls, selfSigned: delivered('selfSigned'), unknownCa: delivered('unknownCa'), wrongName: delivered('wrongName'), expired: delivered('expired'), revoked: delivered('revoked'), valid: delivered('valid') },
   'verify-ca': { ...beforeTls, selfSigned: refused('selfSigned'), unknownCa: refused('unknownCa'), wrongName: delivered('wrongName'), expired: refused('expired'), revoked: refused('revoked'), valid: delivered('valid') },
   verify: { ...beforeTls, selfSigned: refused('selfSigned'), unknownCa: refused('unknownCa'), wrongName: refused('wrongName'), expired: refused('expired'), revoked: refused('revoked'), valid: delivered('valid') },
@@ -103,12 +134,21 @@ const expectations: Record<Level, Record<Case, Expected>> = {
 
 interface Extra {
   domain: string;
-  /** The connector, without name and domains. */
+  /** The connector, without name, domains and smartHosts. */
   connector: string;
-  peer: SinkOptions | 'dns-named';
+  peer: SinkOptions;
+  /**
+   * How the relay finds the peer: as smart host by its IP (the default) or by the name
+   * mx1.fabrikam.test, or as the MX of the domain (MX_DOMAIN only: delivery.port is one
+   * for all MX routes). Names resolve through the test's DNS server.
+   */
+  route?: 'smart-host-name' | 'mx';
   expected: Expected;
   why: string;
 }
+
+/** A TLS 1.2 peer with one suite, for connectors whose `ciphers` do or do not include it. */
+const TLS12_PEER: SinkOptions = { tls: 'starttls', cert: certs.valid, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' };
 
 /** The colon form `openssl x509 -fingerprint -sha256` prints, to prove the config takes it. */
 const colonPin = (der: Buffer): string => `sha256:${sha256(der).toUpperCase().replace(/(..)(?!$)/g, '$1:')}`;
@@ -145,9 +185,33 @@ const extras: Extra[] = [
   {
     domain: 'by-name.test',
     connector: 'tls: verify',
-    peer: 'dns-named',
+    peer: { tls: 'starttls', cert: certs.expiredByName },
+    route: 'smart-host-name',
     expected: { deferred: notVerified(REASONS.expired, `mx1.fabrikam.test[${HOST}]`), verdict: 'untrusted' },
     why: 'a smart host dialled by name is named with its address in the text',
+  },
+  {
+    domain: MX_DOMAIN,
+    connector: 'tls: verify',
+    peer: { tls: 'starttls', cert: certs.mxHost },
+    route: 'mx',
+    expected: { verdict: 'verified' },
+    why: 'verify without tlsNames: a certificate for the MX host name dialled verifies',
+  },
+  {
+    domain: 'ciphers-disjoint.test',
+    connector: 'tls: encrypt, minVersion: TLSv1.2, ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"',
+    peer: TLS12_PEER,
+    // the peer's alert, as OpenSSL words it
+    expected: { deferred: '450 4.7.5 Cannot start TLS: handshake failure: sslv3 alert handshake failure', verdict: 'none' },
+    why: "ciphers: a TLS 1.2 peer sharing no suite with the connector's list gets no session (Node's default list would have shared one)",
+  },
+  {
+    domain: 'ciphers-shared.test',
+    connector: 'tls: encrypt, minVersion: TLSv1.2, ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256"',
+    peer: TLS12_PEER,
+    expected: { verdict: 'verified', tls: { protocol: 'TLSv1.2', cipher: 'ECDHE-ECDSA-AES128-GCM-SHA256' } },
+    why: "ciphers: the suite the connector's list shares with the TLS 1.2 peer is used",
   },
   {
     domain: 'second-ca.test',
@@ -209,8 +273,11 @@ t.test('every certificate level against every kind of peer, through the relay pr
     sinks.push(sink);
     return sink;
   };
-  const namedPeer = await sinkFor({ tls: 'starttls', cert: certs.expiredByName });
-  const dns = await startDnsServer({ 'mx1.fabrikam.test': { A: [HOST] } });
+  const dns = await startDnsServer({
+    'mx1.fabrikam.test': { A: [HOST] },
+    [MX_DOMAIN]: { MX: [{ preference: 10, exchange: MX_HOST }] },
+    [MX_HOST]: { A: [HOST] },
+  });
   t.teardown(async () => {
     for (const sink of sinks) await sink.close();
     await dns.close();
@@ -231,11 +298,13 @@ t.test('every certificate level against every kind of peer, through the relay pr
       expectedOf.set(domain, { expected: expectations[level][c], why: `${level} × ${c}` });
     }
   }
+  let mxPort: number | undefined;
   for (const extra of extras) {
-    const sink = extra.peer === 'dns-named' ? namedPeer : await sinkFor(extra.peer);
-    const host = extra.peer === 'dns-named' ? 'mx1.fabrikam.test' : HOST;
+    const sink = await sinkFor(extra.peer);
     sinkOfDomain.set(extra.domain, sink);
-    connectors.push(`  - { name: ${extra.domain.replace('.test', '')}, domains: [${extra.domain}], smartHosts: ["${host}:${sink.port}"], ${extra.connector} }`);
+    if (extra.route === 'mx') mxPort = sink.port;
+    const smartHost = extra.route === 'mx' ? '' : `smartHosts: ["${extra.route === 'smart-host-name' ? 'mx1.fabrikam.test' : HOST}:${sink.port}"], `;
+    connectors.push(`  - { name: ${extra.domain.replace('.test', '')}, domains: [${extra.domain}], ${smartHost}${extra.connector} }`);
     expectedOf.set(extra.domain, { expected: extra.expected, why: extra.why });
   }
 
@@ -246,6 +315,7 @@ t.test('every certificate level against every kind of peer, through the relay pr
 listeners: [{ name: smtp, port: 0 }]
 tls: { cert: relay.crt, key: relay.key, trust: [ca.crt], crl: [first.crl] }
 dns: { servers: ["${HOST}:${dns.port}"] }
+delivery: { port: ${mxPort} }
 queue: { dir: spool, retry: [1h] }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound:
@@ -256,27 +326,39 @@ ${connectors.join('\n')}
   t.teardown(() => relay.stop());
   const port = await relay.port();
 
-  // one message for every domain: each domain is its own delivery, with its own log line
+  // one message for every domain: each domain is its own delivery, with its own log lines
   const domains = [...expectedOf.keys()];
   const submitted = await submit({ port, from: 'sender@client.test', to: domains.map((domain) => `user@${domain}`), data: sampleMessage('tls verification') });
   if (!submitted.ok) throw new Error(`the relay refused the message: ${submitted.response}`);
   const queueId = /queued as ([0-9a-f]+)/.exec(submitted.response)![1]!;
-  const attempts = await Promise.all(
+  const isAttempt = (line: LogLine, domain: string): boolean => line.msg === 'delivery attempt' && line.queueId === queueId && line.domain === domain;
+  // the attempt that settled the domain: not the broken TLS connection an opportunistic fallback logs first
+  const settling = await Promise.all(
     domains.map((domain) =>
-      relay.waitForLog((line) => line.msg === 'delivery attempt' && line.queueId === queueId && line.domain === domain, `the attempt for ${domain}`),
+      relay.waitForLog((line) => isAttempt(line, domain) && !/; retrying in plaintext$/.test(String(line.response)), `the attempt for ${domain}`),
     ),
   );
 
   for (const [index, domain] of domains.entries()) {
     const { expected, why } = expectedOf.get(domain)!;
-    const attempt: LogLine = attempts[index]!;
+    const attempt: LogLine = settling[index]!;
+    const attempts = relay.logs.filter((line) => isAttempt(line, domain));
     const got = sinkOfDomain.get(domain)!.received.filter((message) => message.to.includes(`user@${domain}`));
     t.equal(attempt.verdict, expected.verdict, `${why}: verdict ${expected.verdict}`);
+    t.equal(attempts.length, expected.fallback ? 2 : 1, `${why}: ${expected.fallback ? 'a TLS connection, then a plaintext one' : 'one connection'}`);
+    if (expected.fallback) t.match(attempts[0], { outcome: 'deferred', code: 450, tls: null, verdict: 'none', response: expected.fallback }, `${why}: the broken TLS connection logged first`);
     if (expected.deferred === undefined) {
       t.match(attempt, { outcome: 'delivered', code: 250 }, `${why}: delivered`);
       t.equal(got.length, 1, `${why}: the peer has the message`);
-      t.match(attempt.tls, { protocol: 'TLSv1.3' }, `${why}: over TLS`);
-      t.equal(got[0]?.protocol, 'TLSv1.3', `${why}: TLS on the wire`);
+      if (expected.verdict === 'none') {
+        t.equal(attempt.tls, null, `${why}: logged as plaintext`);
+        t.equal(got[0]?.secure, false, `${why}: plaintext on the wire`);
+      } else {
+        const tls = expected.tls ?? { protocol: 'TLSv1.3' };
+        t.match(attempt.tls, tls, `${why}: over ${tls.protocol}`);
+        t.match(got[0], tls, `${why}: ${tls.protocol} on the wire`);
+      }
+      if (expected.starttls !== undefined) t.equal(got[0]?.starttls, expected.starttls, `${why}: ${expected.starttls ? 'STARTTLS was tried' : 'no STARTTLS'} on that connection`);
     } else {
       t.match(attempt, { outcome: 'deferred', code: 450 }, `${why}: deferred`);
       if (typeof expected.deferred === 'string') t.equal(attempt.response, expected.deferred, `${why}: deferral text`);
@@ -286,6 +368,9 @@ ${connectors.join('\n')}
     }
   }
 
+  const byMx = settling[domains.indexOf(MX_DOMAIN)]!;
+  t.equal(byMx.host, `${MX_HOST}[${HOST}]:${mxPort}`, 'the MX host was dialled by its name');
+  t.equal(sinkOfDomain.get(MX_DOMAIN)!.received[0]?.servername, MX_HOST, 'and asked for by that name (SNI)');
   const withClientCert = sinkOfDomain.get('client-certificate.test')!.received[0];
   t.equal(withClientCert?.clientCertificate, 'relay.test', 'the next hop saw the relay certificate (clientCertificate: true)');
   const withoutClientCert = sinkOfDomain.get('no-client-certificate.test')!.received[0];

@@ -23,6 +23,8 @@ export interface SinkOptions {
   cert?: KeyPair;
   /** Highest TLS version the sink negotiates ('starttls' only), e.g. to see a TLSv1.2 session. */
   maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** The sink's OpenSSL cipher list for TLS 1.2 ('starttls' only), e.g. one suite a connector's `ciphers` must share. */
+  ciphers?: string;
   /** Replies to RCPT TO by address, e.g. { 'nobody@x.test': '550 5.1.1 No such user' }; others get 250. */
   rcptReplies?: Record<string, string>;
   /** Reply to the end of DATA instead of 250, e.g. '554 5.6.0 Message rejected'; the message is then not recorded. */
@@ -52,6 +54,8 @@ export interface Received {
   /** The message as transmitted, dot-stuffing removed, CRLF line ends. */
   data: string;
   secure: boolean;
+  /** STARTTLS was sent on the connection that carried the message, whatever came of it. */
+  starttls: boolean;
   /** e.g. 'TLSv1.3'; null in plaintext. */
   protocol: string | null;
   cipher: string | null;
@@ -88,6 +92,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
     key,
     cert,
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+    ...(options.ciphers ? { ciphers: options.ciphers } : {}),
     ...(options.size ? { size: options.size } : {}),
     // any client certificate is taken; the test asserts which one came
     ...(options.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
@@ -127,6 +132,8 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
           data: Buffer.concat(chunks).toString('utf8'),
           secure: session.secure,
+          // a STARTTLS whose handshake fails leaves no session to carry a message
+          starttls: session.secure,
           protocol: session.secure ? (state?.protocol ?? null) : null,
           cipher: session.secure ? (state?.cipher ?? null) : null,
           servername: session.servername || null,
@@ -178,6 +185,7 @@ async function startScriptedSink(options: SinkOptions): Promise<Sink> {
     let from = '';
     let to: string[] = [];
     let dataLines: string[] | undefined;
+    let starttls = false;
 
     const onLine = (line: string): void => {
       if (hungUp) return; // e.g. the TLS ClientHello after a broken STARTTLS
@@ -186,7 +194,7 @@ async function startScriptedSink(options: SinkOptions): Promise<Sink> {
           const data = dataLines.map((l) => `${l}\r\n`).join('');
           dataLines = undefined;
           if (options.dataReply !== undefined) return reply(options.dataReply);
-          received.push({ connection, from, to, data, secure: false, protocol: null, cipher: null, servername: null, clientCertificate: null });
+          received.push({ connection, from, to, data, secure: false, starttls, protocol: null, cipher: null, servername: null, clientCertificate: null });
           reply('250 2.0.0 Ok: queued');
         } else {
           dataLines.push(line.startsWith('.') ? line.slice(1) : line);
@@ -201,6 +209,7 @@ async function startScriptedSink(options: SinkOptions): Promise<Sink> {
         case 'HELO':
           return reply('250 scripted.test');
         case 'STARTTLS':
+          starttls = true;
           if (options.tls === 'broken-handshake') {
             reply('220 2.0.0 Ready to start TLS');
             return hangUp('this is not a TLS server hello\r\n');

@@ -2,8 +2,10 @@
 // buffering cases of the USENIX Security 2021 study (Poddebniak et al.): STARTTLS not
 // advertised, refused with any reply (then going on or hanging up), accepted with extra
 // lines injected behind the 220, accepted and then reset, or accepted with a capped TLS
-// version. It records every command line and whether it came inside TLS, so a test can
-// prove that no MAIL FROM ever travelled in plaintext.
+// version. The greeting and the plaintext replies to EHLO and HELO can be scripted too
+// (the study's odd replies). It records every command line and whether it came inside
+// TLS, so a test can prove that no MAIL FROM ever travelled in plaintext. Like Postfix it
+// answers a MAIL inside an open transaction with 503, so a client that skips RSET shows.
 //
 //   const hop = await startScriptedNextHop({ starttls: { kind: 'refuse', reply: '454 4.7.0 No', close: false } });
 //   … deliver to 127.0.0.1:hop.port …
@@ -17,8 +19,11 @@ export type StarttlsScript =
   | { kind: 'not-offered' }
   /** STARTTLS is answered with `reply` (e.g. 454, 500, 354, 421); then plaintext goes on, or the peer hangs up. */
   | { kind: 'refuse'; reply: string; close: boolean }
-  /** 220, then a real handshake; `inject` is written right behind the 220, before TLS (the buffering attack). */
-  | { kind: 'handshake'; inject?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }
+  /**
+   * `reply` (default `220 2.0.0 Ready to start TLS`, may have continuation lines), then a
+   * real handshake; `inject` is written right behind the reply, before TLS (the buffering attack).
+   */
+  | { kind: 'handshake'; reply?: string; inject?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }
   /** 220, then a TCP reset as soon as the client starts its handshake. */
   | { kind: 'reset' };
 
@@ -53,6 +58,14 @@ export interface ScriptedNextHopOptions {
   starttls: StarttlsScript;
   /** Certificate for the handshake; a fresh self-signed one for 'localhost' when absent. */
   cert?: KeyPair;
+  /** Sent on connect instead of `220 scripted.test ESMTP`: an odd or multi-line greeting, or one with lines injected behind it in the same packet. */
+  greeting?: string;
+  /** The reply to EHLO in plaintext instead of the capabilities, e.g. `502 5.5.2 …` to be no ESMTP server (D_1). */
+  ehlo?: string;
+  /** The reply to HELO instead of `250 scripted.test`. */
+  helo?: string;
+  /** Replies to RCPT TO by address, e.g. { 'nobody@x.test': '550 5.1.1 No such user' }; others get 250. */
+  rcptReplies?: Record<string, string>;
 }
 
 export async function startScriptedNextHop(options: ScriptedNextHopOptions): Promise<ScriptedNextHop> {
@@ -82,6 +95,7 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
     let buffer = '';
     let from = '';
     let to: string[] = [];
+    let inTransaction = false;
     let inData = false;
     const reply = (text: string): void => {
       if (!stream.destroyed) stream.write(`${text}\r\n`);
@@ -114,7 +128,7 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
           plain.once('data', () => plain.resetAndDestroy());
           return;
         case 'handshake':
-          plain.write(`220 2.0.0 Ready to start TLS\r\n${starttls.inject ?? ''}`);
+          plain.write(`${starttls.reply ?? '220 2.0.0 Ready to start TLS'}\r\n${starttls.inject ?? ''}`);
           return upgrade(starttls.maxVersion);
       }
     };
@@ -123,6 +137,7 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
       if (inData) {
         if (line !== '.') return;
         inData = false;
+        inTransaction = false;
         received.push({ connection, from, to, secure });
         return reply('250 2.0.0 Ok: queued by scripted hop');
       }
@@ -131,22 +146,28 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
       const argument = /<([^>]*)>/.exec(line)?.[1] ?? '';
       switch (verb) {
         case 'EHLO':
+          if (!secure && options.ehlo !== undefined) return reply(options.ehlo);
           return reply(`250-scripted.test\r\n250-8BITMIME${!secure && starttls.kind !== 'not-offered' ? '\r\n250-STARTTLS' : ''}\r\n250 HELP`);
         case 'HELO':
-          return reply('250 scripted.test');
+          return reply(options.helo ?? '250 scripted.test');
         case 'STARTTLS':
           return secure ? reply('503 5.5.1 TLS already active') : onStarttls();
         case 'MAIL':
+          if (inTransaction) return reply('503 5.5.1 Error: nested MAIL command');
+          inTransaction = true;
           from = argument;
           to = [];
           return reply('250 2.1.0 Ok');
-        case 'RCPT':
-          to.push(argument);
-          return reply('250 2.1.5 Ok');
+        case 'RCPT': {
+          const answer = options.rcptReplies?.[argument] ?? '250 2.1.5 Ok';
+          if (answer.startsWith('2')) to.push(argument);
+          return reply(answer);
+        }
         case 'DATA':
           inData = true;
           return reply('354 End data with <CR><LF>.<CR><LF>');
         case 'RSET':
+          inTransaction = false;
           return reply('250 2.0.0 Ok');
         case 'QUIT':
           reply('221 2.0.0 Bye');
@@ -170,7 +191,7 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
       }
     }
     plain.on('data', onData);
-    reply('220 scripted.test ESMTP');
+    plain.write(options.greeting ?? '220 scripted.test ESMTP\r\n');
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -2,7 +2,9 @@
 //   Postfix → tlsrelay: relayhost with smtp_tls_security_level = encrypt and a client
 //     certificate for mail.fabrikam.test, which the relay's partner connector requires;
 //   tlsrelay → Postfix: a `verify` connector with tlsNames mail.fabrikam.test at Postfix's
-//     smtpd, which delivers into a maildir.
+//     smtpd, which delivers into a maildir;
+//   swaks shows that the partner connector Postfix gets through refuses clients without
+//     that certificate.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -12,12 +14,16 @@ import { freePort } from '../helpers/ports.js';
 import { needsPostfix, startPostfix } from '../helpers/postfix.js';
 import { startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
+import { checkClientCertificates } from '../helpers/swaksCertificates.js';
+import { needsSwaks } from '../helpers/tools.js';
 
 t.test('Postfix as the partner MTA', needsPostfix(), async (t) => {
   const ca = await makeCa('Contoso test CA');
   // the partner's MTA uses one certificate as server and as client, as Postfix sites often do
   const partner = await makeCert({ names: ['mail.fabrikam.test'], ca });
   const relayCert = await makeCert({ names: ['relay.contoso.test'], ca });
+  const stranger = await makeCert({ names: ['mail.fabrikam.test'], ca: await makeCa('CA the relay does not trust') });
+  const otherPartner = await makeCert({ names: ['mail.other.test'], ca });
   const exchange = await startSink({ tls: 'starttls' });
   t.teardown(() => exchange.close());
 
@@ -91,5 +97,15 @@ outbound:
     t.match(delivered, /Subject: order to Postfix/, 'in the maildir');
     t.match(delivered, /^Delivered-To: orders@fabrikam\.test/m);
     t.match(delivered, /from relay\.contoso\.test \(localhost \[127\.0\.0\.1\]\)\s+\(using TLSv1\.3 with cipher \S+/, "Postfix's Received header: TLS 1.3 from the relay");
+  });
+
+  t.test("swaks: the connector Postfix passes refuses clients without the partner's certificate", needsSwaks(), (t) => {
+    const refusal = '530 5.7.1 Connector "partner-fabrikam" requires a trusted client certificate';
+    return checkClientCertificates(t, { port: relayPort, from: 'billing@fabrikam.test', to: 'ap@contoso.test' }, [
+      { what: 'no certificate', refusal: `${refusal}: no client certificate was presented` },
+      { what: 'untrusted certificate', certificate: stranger, refusal: `${refusal}: the client certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)` },
+      { what: 'certificate for another name', certificate: otherPartner, refusal: `${refusal}: the client certificate names (mail.other.test) do not match mail.fabrikam.test` },
+      { what: "Postfix's certificate", certificate: partner },
+    ]);
   });
 });

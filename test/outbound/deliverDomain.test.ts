@@ -8,6 +8,7 @@ import type { MessageResult, OutgoingMessage } from '../../src/outbound/types.js
 import { startDnsServer, type DnsTable } from '../helpers/dnsServer.js';
 import { startSink, type Sink, type SinkOptions } from '../helpers/peers.js';
 import { makeCa, makeCert } from '../helpers/pki.js';
+import { startScriptedNextHop } from '../helpers/scriptedNextHop.js';
 import { testConfig, testConnector, testDeliveryContext, type CapturedLog } from '../helpers/testConfig.js';
 
 const BODY = 'From: a@sender.test\r\nTo: b@dest.test\r\nSubject: hello\r\n\r\nHello there.\r\n.leading dot\r\n';
@@ -299,6 +300,25 @@ t.test('messages share one connection', async (t) => {
   t.equal(peer.connections, 1);
   t.same(peer.received.map((received) => [received.connection, received.to]), [[1, ['one@dest.test']], [1, ['two@dest.test']]]);
   t.equal(peer.received[1]?.data, 'Subject: second\r\n\r\nTwo.\r\n');
+});
+
+t.test('RSET between messages: what a refused envelope left open is cleared before the next MAIL', async (t) => {
+  // the peer answers a MAIL inside an open transaction with 503, as Postfix does
+  const hop = await startScriptedNextHop({ starttls: { kind: 'not-offered' }, rcptReplies: { 'nobody@dest.test': '550 5.1.1 No such user' } });
+  t.teardown(() => hop.close());
+  const { results } = await deliverVia([hop.port], {}, [message('Q1', ['nobody@dest.test']), message('Q2', ['two@dest.test']), message('Q3', ['three@dest.test'])]);
+  t.match(results.map((result) => result.recipients), [
+    [{ address: 'nobody@dest.test', outcome: 'bounced', response: '550 5.1.1 No such user' }],
+    [{ address: 'two@dest.test', outcome: 'delivered' }],
+    [{ address: 'three@dest.test', outcome: 'delivered' }],
+  ]);
+  t.same(
+    // QUIT goes out after the results are in: not waited for here
+    hop.commands.filter((command) => command.verb !== 'QUIT').map((command) => `${command.connection} ${command.verb}`),
+    ['1 EHLO', '1 MAIL', '1 RCPT', '1 RSET', '1 MAIL', '1 RCPT', '1 DATA', '1 RSET', '1 MAIL', '1 RCPT', '1 DATA'],
+    'one connection, RSET before each MAIL but the first',
+  );
+  t.same(hop.received.map((received) => received.to), [['two@dest.test'], ['three@dest.test']]);
 });
 
 t.test('next hops', async (t) => {

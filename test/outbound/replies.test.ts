@@ -2,8 +2,8 @@
 // as nodemailer 10 builds them (see its smtp-connection _formatError / _actionRCPT).
 import t from 'tap';
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
-import { recipientResults, summarizeResults, suspendedDelivery } from '../../src/outbound/replies.js';
-import type { SendResult } from '../../src/outbound/smtpClient.js';
+import { recipientResults, summarizeResults, suspendedDelivery, unreachable } from '../../src/outbound/replies.js';
+import { UNSOLICITED_LINES, type SendResult } from '../../src/outbound/smtpClient.js';
 
 const HOST = 'mx.test[192.0.2.1]';
 const RCPTS = ['a@x.test', 'b@x.test'];
@@ -61,4 +61,12 @@ t.test('mail held back from a suspended host says so, in Postfix words, with the
   for (const [lastError, expected] of cases) {
     t.same(suspendedDelivery({ outcome: 'deferred', code: Number(lastError.slice(0, 3)) || 451, response: lastError }), { outcome: 'deferred', code: Number(lastError.slice(0, 3)) || 451, response: expected });
   }
+});
+
+t.test('lines a peer sent with its greeting are shown in one line, and not at any length', async (t) => {
+  const lines = `250-injected.test\r\n250 ${'x'.repeat(500)}\r\n`;
+  const error = smtpError({ message: 'sent lines nobody asked for with its greeting, before EHLO', code: UNSOLICITED_LINES, response: lines });
+  const result = unreachable(HOST, error);
+  t.match(result, { outcome: 'deferred', code: 451 });
+  t.equal(result.response, `451 4.5.0 host ${HOST} sent lines nobody asked for with its greeting, before EHLO: 250-injected.test 250 ${'x'.repeat(178)}; session dropped`);
 });
