@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { deletedRecipients } from '../queue/deletion.js';
 import type { LockAttempt, LockHolder } from '../queue/messageLock.js';
-import { queueBounce } from '../queue/queueBounce.js';
+import { queueDsn } from '../queue/queueBounce.js';
 import type { Spool } from '../queue/spool.js';
 import type { Envelope } from '../queue/types.js';
 import type { CommandIo } from './args.js';
@@ -80,7 +80,7 @@ export async function deleteMessage(spool: Spool, id: string, silent: boolean, r
   const outcome = await changeMessage(spool, id, await lockWaiting(spool, id, io), async (envelope) => {
     const now = new Date();
     const failed = deletedRecipients(envelope, now);
-    const bounce = silent ? undefined : await queueBounce(spool, envelope, failed, reportingMta, now);
+    const bounce = silent ? undefined : await queueDsn(spool, envelope, { action: 'failed', recipients: failed }, reportingMta, now);
     await spool.remove(id);
     const note = bounce ? `bounce ${bounce.id} queued to ${sender(envelope.from)}` : `no bounce: ${whyNoBounce(envelope, failed.length, silent)}`;
     return { kind: 'changed', text: `${id} deleted; ${note}` };

@@ -3,10 +3,12 @@ import { selectOutboundConnector } from '../policy/outboundConnector.js';
 import { recordResults } from '../queue/bookkeeping.js';
 import type { MessageLock } from '../queue/messageLock.js';
 import { messageState } from '../queue/messageState.js';
-import { queueBounce } from '../queue/queueBounce.js';
+import { decideDelayNotice } from '../queue/notices.js';
+import { queueDsn } from '../queue/queueBounce.js';
 import type { Spool } from '../queue/spool.js';
-import type { AttemptRecord, Envelope, RecipientResult } from '../queue/types.js';
+import type { AttemptRecord, DsnReport, Envelope, RecipientResult } from '../queue/types.js';
 import { deliverDomain } from './deliverDomain.js';
+import { outgoingDsn } from './dsnParameters.js';
 import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js';
 
 /** How often the spool is read again in full, to see changes made by other processes. */
@@ -306,6 +308,7 @@ export class DeliveryAgent {
       from: envelope.from,
       recipients: pendingByDomain(envelope).get(domain) ?? [],
       size: envelope.size,
+      dsn: outgoingDsn(envelope),
       openData: () => this.spool.openData(envelope.id),
     }));
     this.activeJobs++;
@@ -319,31 +322,42 @@ export class DeliveryAgent {
       });
   }
 
-  /** Writes what happened back to the spool: DSN first, so a crash can repeat it but never lose it. */
+  /** Writes what happened back to the spool: DSNs first, so a crash can repeat one but never lose it. */
   private async settle(original: Envelope, outcomes: DomainOutcome[], context: DeliveryContext): Promise<void> {
     const now = new Date();
     let envelope = original;
     let finished = false;
     const bounced: ReturnType<typeof recordResults>['bounce'] = [];
+    const relayed: ReturnType<typeof recordResults>['relayed'] = [];
+    const maxAge = (domain: string): number => selectOutboundConnector(context.config, domain).connector.maxAge;
     for (const outcome of outcomes) {
-      const { connector } = selectOutboundConnector(context.config, outcome.domain);
       const recorded = recordResults(envelope, outcome.recipients, outcome.attempts, {
         now,
         retry: context.config.queue.retry,
-        maxAge: connector.maxAge,
+        maxAge: maxAge(outcome.domain),
       });
       envelope = recorded.envelope;
       finished = recorded.finished;
       bounced.push(...recorded.bounce);
+      relayed.push(...recorded.relayed);
     }
-    if (bounced.length > 0) {
-      const queued = await queueBounce(this.spool, envelope, bounced, context.config.server.hostname, now);
+    const delay = decideDelayNotice(envelope, { now, delayNotice: context.config.queue.delayNotice, maxAge });
+    envelope = delay.envelope;
+    const reports: DsnReport[] = [
+      { action: 'failed', recipients: bounced },
+      { action: 'delayed', recipients: delay.delayed },
+      { action: 'relayed', recipients: relayed },
+    ];
+    for (const report of reports.filter((r) => r.recipients.length > 0)) {
+      const queued = await queueDsn(this.spool, envelope, report, context.config.server.hostname, now);
+      const addresses = report.recipients.map((r) => r.address);
       if (queued) {
-        this.logger.info({ queueId: envelope.id, bounceId: queued.id, to: envelope.from, recipients: bounced.length }, 'bounce queued');
+        const what = { failed: 'bounce queued', delayed: 'delay notice queued', relayed: 'relayed notice queued' }[report.action];
+        this.logger.info({ queueId: envelope.id, bounceId: queued.id, action: report.action, to: envelope.from, recipients: addresses.length }, what);
         this.known.set(queued.id, queued);
-      } else {
+      } else if (report.action === 'failed') {
         const why = envelope.from === '' ? 'the message is itself a bounce (null sender)' : 'the sender asked for no failure notice (NOTIFY)';
-        this.logger.warn({ queueId: envelope.id, recipients: bounced.map((r) => r.address) }, `undeliverable; no bounce sent: ${why}`);
+        this.logger.warn({ queueId: envelope.id, recipients: addresses }, `undeliverable; no bounce sent: ${why}`);
       }
     }
     if (finished) {

@@ -60,7 +60,7 @@ function peerReplyOrLost(error: SMTPError, host: string): Disposition {
   return lostConnection(host, error);
 }
 
-function withAddress(address: string, verdict: Disposition): RecipientResult {
+function withAddress(address: string, verdict: Disposition & Pick<RecipientResult, 'withoutDsn'>): RecipientResult {
   return { address, ...verdict };
 }
 
@@ -93,7 +93,9 @@ export function recipientResults(recipients: string[], sent: SendResult, host: s
   }
   if (sent.kind === 'sent') {
     const accepted = new Set(sent.envelope.accepted);
-    const delivered = classifyReply(Number(/^\d{3}/.exec(sent.response)?.[0] ?? 250), sent.response);
+    const reply = classifyReply(Number(/^\d{3}/.exec(sent.response)?.[0] ?? 250), sent.response);
+    // taken by a peer without DSN: nobody after us reports its delivery (RFC 3461 §5.2.2)
+    const delivered: Disposition & Pick<RecipientResult, 'withoutDsn'> = reply.outcome === 'delivered' && !sent.dsn ? { ...reply, withoutDsn: true } : reply;
     return recipients.map((address) =>
       withAddress(address, refusedAtRcpt.get(address) ?? (accepted.has(address) ? delivered : lostConnection(host, new Error('no reply to RCPT TO')))),
     );

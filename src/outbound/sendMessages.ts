@@ -45,7 +45,7 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     }
     const recipients = progress.pending;
     const { message } = progress;
-    const sent = await client.send({ from: message.from, to: recipients, size: message.size }, message.openData);
+    const sent = await client.send({ from: message.from, to: recipients, size: message.size, dsn: message.dsn }, message.openData);
     const closedWithoutReply = sent.kind === 'failed' && sent.error.responseCode === undefined && !client.isOpen();
     if (index === 0 && session.refusedReply !== undefined && closedWithoutReply && client.lastReply() === session.refusedReply) {
       return { kind: 'closed-after-refusal', reply: session.refusedReply };

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type ConnectionOptions } from 'node:tls';
 import SMTPConnection, { type SMTPConnectionEnvelope, type SMTPError } from 'nodemailer/lib/smtp-connection';
+import { rcptDsnParameters, type OutgoingDsn, type RecipientDsn } from './dsnParameters.js';
 import { SMTP_TIMEOUTS } from './timeouts.js';
 
 // nodemailer's SMTPConnection reports one failure by several paths ('error', 'end', a
@@ -35,7 +36,11 @@ export interface EnvelopeReplies {
 }
 
 export type SendResult =
-  | { kind: 'sent'; response: string; envelope: EnvelopeReplies }
+  /**
+   * `dsn`: the peer advertised DSN and got the message's DSN parameters, so reporting
+   * (NOTIFY=SUCCESS included) is its job from here; false: we relayed into a world without DSN.
+   */
+  | { kind: 'sent'; response: string; envelope: EnvelopeReplies; dsn: boolean }
   | { kind: 'failed'; error: SMTPError; envelope: EnvelopeReplies };
 
 export interface OutgoingEnvelope {
@@ -43,6 +48,8 @@ export interface OutgoingEnvelope {
   from: string;
   to: string[];
   size: number;
+  /** Passed on when the peer advertises DSN, each recipient with its own NOTIFY and ORCPT. */
+  dsn?: OutgoingDsn;
 }
 
 function asSmtpError(err: unknown): SMTPError {
@@ -178,10 +185,53 @@ export function dial(options: DialOptions): Promise<DialResult> {
 /** nodemailer keeps the EHLO keywords to itself; this is the one place that reads them. */
 interface EhloKeywords {
   _ehloLines?: unknown;
+  /** The extensions nodemailer acts on, e.g. 'DSN': what decides whether it sends RET and ENVID. */
+  _supportedExtensions?: unknown;
+}
+
+/** The two nodemailer methods that write RCPT TO (index.js, _sendRcpt and _getDsnRcptToArgs). */
+interface RcptInternals {
+  _sendRcpt?: (this: unknown, recipient: string, callback: unknown) => void;
+  _getDsnRcptToArgs?: () => string;
+}
+
+/**
+ * nodemailer takes one NOTIFY and one ORCPT per envelope and writes them on every RCPT TO,
+ * but each of our recipients has its own (an ORCPT names its recipient, so a client that
+ * sends ORCPT — Postfix does for every recipient — gives each a different one). Splitting
+ * the recipients into one transaction per distinct set would send the message once per
+ * recipient; instead this connection writes each RCPT TO's parameters itself: _sendRcpt
+ * is wrapped to note the recipient, and _getDsnRcptToArgs, which it calls synchronously to
+ * complete the command, returns that recipient's parameters. False when this nodemailer
+ * lacks the methods: the client then passes no DSN parameters at all and reports the
+ * peer as one without DSN, which is correct, if less than we could do (a test in
+ * test/outbound/deliverDomain.test.ts notices).
+ */
+function writeRcptParametersPerRecipient(conn: SMTPConnection, parametersOf: (recipient: string) => string): boolean {
+  const internals = conn as unknown as RcptInternals;
+  const sendRcpt = internals._sendRcpt;
+  if (typeof sendRcpt !== 'function' || typeof internals._getDsnRcptToArgs !== 'function') return false;
+  let current: string | undefined;
+  internals._sendRcpt = function (this: unknown, recipient: string, callback: unknown): void {
+    current = recipient;
+    try {
+      sendRcpt.call(this, recipient, callback);
+    } finally {
+      current = undefined;
+    }
+  };
+  internals._getDsnRcptToArgs = () => (current === undefined ? '' : parametersOf(current));
+  return true;
 }
 
 export class SmtpClient {
-  constructor(private readonly conn: SMTPConnection) {}
+  /** The DSN parameters of the recipients of the transaction under way, when the peer takes them. */
+  private rcptDsn: Map<string, RecipientDsn> | undefined;
+  private readonly canPassDsn: boolean;
+
+  constructor(private readonly conn: SMTPConnection) {
+    this.canPassDsn = writeRcptParametersPerRecipient(conn, (recipient) => rcptDsnParameters(this.rcptDsn?.get(recipient)));
+  }
 
   get secure(): boolean {
     return this.conn.secure;
@@ -205,6 +255,12 @@ export class SmtpClient {
     return Array.isArray(lines) && lines.some((line) => typeof line === 'string' && /^STARTTLS\b/i.test(line));
   }
 
+  /** Whether DSN parameters go to this peer: it advertised DSN (in its last EHLO), and we can write them. */
+  private passesDsn(): boolean {
+    const extensions = (this.conn as unknown as EhloKeywords)._supportedExtensions;
+    return this.canPassDsn && Array.isArray(extensions) && extensions.includes('DSN');
+  }
+
   /** The peer's last complete reply, e.g. its answer to STARTTLS. */
   lastReply(): string {
     return this.conn.lastServerResponse || '';
@@ -217,6 +273,11 @@ export class SmtpClient {
   send(envelope: OutgoingEnvelope, openData: () => Readable): Promise<SendResult> {
     // nodemailer fills in accepted/rejected on the envelope object it is given
     const tracked: Partial<SMTPConnectionEnvelope> = { from: envelope.from, to: envelope.to, size: envelope.size };
+    const dsn = this.passesDsn();
+    // RET and ENVID through nodemailer (it writes them only to a peer that advertised DSN),
+    // NOTIFY and ORCPT per recipient through writeRcptParametersPerRecipient
+    this.rcptDsn = dsn ? envelope.dsn?.recipients : undefined;
+    if (dsn && (envelope.dsn?.ret !== undefined || envelope.dsn?.envid !== undefined)) tracked.dsn = { ret: envelope.dsn.ret, envid: envelope.dsn.envid };
     const replies = (): EnvelopeReplies => ({ accepted: [...(tracked.accepted ?? [])], rejected: [...(tracked.rejectedErrors ?? [])] });
     return guardedStep<SendResult>(
       this.conn,
@@ -230,7 +291,7 @@ export class SmtpClient {
           return;
         }
         this.conn.send(tracked, data, (err, info) => {
-          done(err || !info ? { kind: 'failed', error: err ?? connectionClosed(), envelope: replies() } : { kind: 'sent', response: info.response, envelope: replies() });
+          done(err || !info ? { kind: 'failed', error: err ?? connectionClosed(), envelope: replies() } : { kind: 'sent', response: info.response, envelope: replies(), dsn });
           // a message stream that failed midway leaves the session in an unknown state
           if (err?.code === 'ESTREAM') this.close();
         });

@@ -4,6 +4,7 @@ import type { AttemptRecord, RecipientResult } from '../queue/types.js';
 import type { Logger } from '../log.js';
 import type { TlsMaterial } from '../tls/material.js';
 import type { ConnectionSlots } from './connectionSlots.js';
+import type { OutgoingDsn } from './dsnParameters.js';
 import type { HostBackoff } from './hostBackoff.js';
 import type { SessionCache } from './sessionCache.js';
 
@@ -16,6 +17,8 @@ export interface OutgoingMessage {
   from: string;
   recipients: string[];
   size: number;
+  /** The RFC 3461 parameters it arrived with, for a next hop that advertises DSN; absent when its client used none. */
+  dsn?: OutgoingDsn;
   /** A fresh stream of the stored message each time it is called (a retry on another host re-reads it). */
   openData: () => Readable;
 }

@@ -1,5 +1,6 @@
+import { notifies, statusOfClass } from './notices.js';
 import { nextRetryDelay } from './retry.js';
-import type { AttemptRecord, BouncedRecipient, Envelope, QueuedRecipient, RecipientResult } from './types.js';
+import type { AttemptRecord, BouncedRecipient, Envelope, NoticeRecipient, QueuedRecipient, RecipientResult } from './types.js';
 
 export interface RoundOptions {
   now: Date;
@@ -14,12 +15,17 @@ export interface RecordedRound {
   envelope: Envelope;
   /** Recipients that failed for good in this round: the DSN's content. */
   bounce: BouncedRecipient[];
+  /**
+   * Recipients delivered in this round to a next hop without DSN that asked NOTIFY=SUCCESS:
+   * the "relayed" DSN's content (RFC 3461 §5.2.2). Never for the null sender.
+   */
+  relayed: NoticeRecipient[];
   /** No recipient is pending any more: the message can leave the queue. */
   finished: boolean;
 }
 
 /** `notBefore`: of a deferral that has one, in epoch ms. */
-type Settled = { recipient: QueuedRecipient; bounce?: BouncedRecipient; deferred: boolean; notBefore?: number };
+type Settled = { recipient: QueuedRecipient; bounce?: BouncedRecipient; relayed?: NoticeRecipient; deferred: boolean; notBefore?: number };
 
 /**
  * Records what one delivery round did for some recipients of a message (typically those
@@ -31,7 +37,8 @@ type Settled = { recipient: QueuedRecipient; bounce?: BouncedRecipient; deferred
  * domain with the same `now` counts as one round: the first deferral of a due message
  * advances the retry schedule, later ones in the same round only keep it (and may bring
  * it forward to their own expiry). A deferral's `notBefore` holds the next attempt back
- * until then, expiry permitting.
+ * until then, expiry permitting. A delivery to a next hop without DSN is reported as
+ * "relayed" to a sender whose recipient asked NOTIFY=SUCCESS.
  */
 export function recordResults(envelope: Envelope, results: RecipientResult[], attempts: AttemptRecord[], options: RoundOptions): RecordedRound {
   const now = options.now.getTime();
@@ -45,6 +52,7 @@ export function recordResults(envelope: Envelope, results: RecipientResult[], at
       lastAttempt: lastAttemptFor(attempts, recipient.domain),
       attemptCount: allAttempts.filter((attempt) => attempt.domain === recipient.domain).length,
       now: options.now.toISOString(),
+      nullSender: envelope.from === '',
     });
   });
   const recipients = settled.map((s) => s.recipient);
@@ -58,6 +66,7 @@ export function recordResults(envelope: Envelope, results: RecipientResult[], at
       ...(deferred ? schedule(envelope, now, expiresAt, options, notBefore) : {}),
     },
     bounce: settled.flatMap((s) => (s.bounce ? [s.bounce] : [])),
+    relayed: settled.flatMap((s) => (s.relayed ? [s.relayed] : [])),
     finished: recipients.every((recipient) => recipient.state !== 'pending'),
   };
 }
@@ -67,13 +76,15 @@ interface SettleContext {
   lastAttempt: AttemptRecord | undefined;
   attemptCount: number;
   now: string;
+  nullSender: boolean;
 }
 
 function settle(recipient: QueuedRecipient, result: RecipientResult, context: SettleContext): Settled {
   switch (result.outcome) {
     case 'delivered': {
       const { lastError: _, ...rest } = recipient;
-      return { recipient: { ...rest, state: 'delivered' }, deferred: false };
+      const relayed = result.withoutDsn === true && !context.nullSender && notifies(recipient, 'relayed');
+      return { recipient: { ...rest, state: 'delivered' }, deferred: false, ...(relayed ? { relayed: relayedNotice(recipient, result, context) } : {}) };
     }
     case 'bounced':
       return bounced(recipient, result, 'rejected', result.response, context);
@@ -85,6 +96,18 @@ function settle(recipient: QueuedRecipient, result: RecipientResult, context: Se
   }
 }
 
+/** The next hop's 250, from where we stand: we passed it on, and nobody after us reports its delivery. */
+function relayedNotice(recipient: QueuedRecipient, result: RecipientResult, context: SettleContext): NoticeRecipient {
+  const remoteMta = context.lastAttempt?.host ?? undefined;
+  return {
+    address: recipient.address,
+    status: statusOfClass(result.response, 2),
+    diagnostic: result.response,
+    lastAttemptAt: context.lastAttempt?.at ?? context.now,
+    ...(remoteMta ? { remoteMta } : {}),
+  };
+}
+
 function bounced(recipient: QueuedRecipient, result: RecipientResult, reason: BouncedRecipient['reason'], lastError: string, context: SettleContext): Settled {
   const remoteMta = context.lastAttempt?.host ?? undefined;
   return {
@@ -92,7 +115,8 @@ function bounced(recipient: QueuedRecipient, result: RecipientResult, reason: Bo
     bounce: {
       address: recipient.address,
       reason,
-      status: failureStatus(result.response),
+      // a failure now (5), with the subject and detail of the reply: an expired 4.7.5 becomes 5.7.5
+      status: statusOfClass(result.response, 5),
       diagnostic: result.response,
       lastAttemptAt: context.lastAttempt?.at ?? context.now,
       ...(remoteMta ? { remoteMta } : {}),
@@ -113,15 +137,4 @@ function schedule(envelope: Envelope, now: number, expiresAt: number, options: R
 
 function lastAttemptFor(attempts: AttemptRecord[], domain: string): AttemptRecord | undefined {
   return attempts.filter((attempt) => attempt.domain === domain).at(-1);
-}
-
-const ENHANCED_STATUS = /^(?:\d{3}[ -])?([245])\.(\d{1,3}\.\d{1,3})(?=\s|$)/;
-
-/**
- * The RFC 3463 status for a DSN saying "failed": the reply's enhanced code with its class
- * made 5 (a deferral that expired is a permanent failure now), else 5.0.0.
- */
-function failureStatus(response: string): string {
-  const match = ENHANCED_STATUS.exec(response.trim());
-  return match ? `5.${match[2]}` : '5.0.0';
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { domainOfAddress } from '../config/domain.js';
+import { notifies } from './notices.js';
 import { readReturnedContent, type ReturnedContent } from './returnedContent.js';
-import type { BouncedRecipient, Envelope, NewMessage } from './types.js';
+import type { DsnReport, Envelope, NewMessage, QueuedRecipient } from './types.js';
 
-export interface BounceOptions {
+export interface DsnOptions {
   /** Our host name: Reporting-MTA, and the domain of MAILER-DAEMON. */
   reportingMta: string;
   now: Date;
@@ -12,7 +13,8 @@ export interface BounceOptions {
   original: Readable;
 }
 
-export interface Bounce {
+/** A DSN ready for the spool. */
+export interface Dsn {
   /** Envelope for the spool: null sender, to the original sender. */
   message: NewMessage;
   /** The RFC 3464 report, CRLF line endings. */
@@ -22,14 +24,30 @@ export interface Bounce {
 /** Header values are single lines: whatever reached an envelope cannot add a header. */
 const MAX_FIELD_LENGTH = 900;
 
+/** What the report says, by its Action: the subject, and the sentence before the recipients. */
+const WORDING: Record<DsnReport['action'], { subject: string; intro: string }> = {
+  failed: { subject: 'Undelivered Mail Returned to Sender', intro: 'Your message could not be delivered to the following recipients:' },
+  delayed: {
+    subject: 'Delayed Mail (still being retried)',
+    intro: 'Your message has not been delivered yet to the following recipients. The relay keeps trying; you need not send it again:',
+  },
+  relayed: {
+    subject: 'Successful Mail Delivery Report',
+    intro:
+      'Your message was passed on for the following recipients to a next hop that does not report delivery: you will get no notice when it is delivered, though you may still hear of a failure:',
+  },
+};
+
 /**
- * The delivery status notification (RFC 3464) telling the sender which recipients
- * failed and why. Undefined when nobody is to be told: the null sender (a bounce is
- * never bounced), or every failed recipient asked NOTIFY without FAILURE / NEVER.
+ * The delivery status notification (RFC 3464) telling the sender what became of some
+ * recipients: failed, delayed or relayed. Undefined when nobody is to be told: the null
+ * sender (a DSN is never answered with a DSN), or no recipient in the report asked for
+ * this kind of notice (NOTIFY, see notices.ts). A failure returns what RET asked for
+ * (default: the headers); the other notices return the headers only.
  */
-export async function buildBounce(envelope: Envelope, failed: BouncedRecipient[], options: BounceOptions): Promise<Bounce | undefined> {
-  const reported = failed.filter((recipient) => wantsFailureNotice(envelope, recipient.address));
-  if (envelope.from === '' || reported.length === 0) {
+export async function buildDsn(envelope: Envelope, report: DsnReport, options: DsnOptions): Promise<Dsn | undefined> {
+  const wanted = report.recipients.filter((recipient) => notifies(queuedRecipient(envelope, recipient.address), report.action));
+  if (envelope.from === '' || wanted.length === 0) {
     options.original.destroy();
     return undefined;
   }
@@ -38,30 +56,31 @@ export async function buildBounce(envelope: Envelope, failed: BouncedRecipient[]
     options.original.destroy();
     throw new Error(`cannot return a DSN for ${envelope.id} to ${JSON.stringify(envelope.from)}: the sender has no valid domain`);
   }
-  const returned = await readReturnedContent(options.original, envelope.ret === 'FULL' ? 'message' : 'headers');
+  const returned = await readReturnedContent(options.original, report.action === 'failed' && envelope.ret === 'FULL' ? 'message' : 'headers');
+  // the same Action, fewer recipients: still the report it was
+  const reported = { action: report.action, recipients: wanted } as DsnReport;
   return {
     message: { from: '', recipients: [{ address: envelope.from, domain: senderDomain }] },
     data: renderReport(envelope, reported, returned, options),
   };
 }
 
-/** RFC 3461: without NOTIFY the MTA decides (we report failures); NEVER or a list without FAILURE means no. */
-function wantsFailureNotice(envelope: Envelope, address: string): boolean {
-  const notify = envelope.recipients.find((rcpt) => rcpt.address === address)?.notify;
-  if (!notify || notify.length === 0) return true;
-  return notify.some((keyword) => keyword.toUpperCase() === 'FAILURE');
+function queuedRecipient(envelope: Envelope, address: string): QueuedRecipient | undefined {
+  return envelope.recipients.find((rcpt) => rcpt.address === address);
 }
 
-function renderReport(envelope: Envelope, reported: BouncedRecipient[], returned: ReturnedContent, options: BounceOptions): Buffer {
+type ReportedRecipient = DsnReport['recipients'][number];
+
+function renderReport(envelope: Envelope, report: DsnReport, returned: ReturnedContent, options: DsnOptions): Buffer {
   const mta = field(options.reportingMta);
   const boundary = `=_tlsrelay_${randomBytes(12).toString('hex')}`;
-  const status = deliveryStatus(envelope, reported, mta);
+  const status = deliveryStatus(envelope, report, mta);
   const international = !isAscii(status);
-  const human = humanText(envelope, reported, returned, mta);
+  const human = humanText(envelope, report, returned, mta);
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${mta}>`,
     `To: <${field(envelope.from)}>`,
-    'Subject: Undelivered Mail Returned to Sender',
+    `Subject: ${WORDING[report.action].subject}`,
     `Date: ${mailDate(options.now)}`,
     `Message-ID: <${envelope.id}.${randomBytes(6).toString('hex')}@${mta}>`,
     'Auto-Submitted: auto-replied',
@@ -85,7 +104,8 @@ function renderReport(envelope: Envelope, reported: BouncedRecipient[], returned
   const parts: Buffer[] = [Buffer.from(lines(head), 'utf8')];
   if (returned.kind !== 'unreadable') {
     const type = returned.kind === 'message' ? 'message/rfc822' : 'text/rfc822-headers';
-    const description = returned.kind === 'message' ? 'Undelivered Message' : 'Undelivered Message Headers';
+    const undelivered = report.action === 'relayed' ? '' : 'Undelivered ';
+    const description = returned.kind === 'message' ? `${undelivered}Message` : `${undelivered}Message Headers`;
     const encoding = isAscii(returned.bytes) ? '7bit' : '8bit';
     parts.push(Buffer.from(lines([`--${boundary}`, `Content-Type: ${type}`, `Content-Transfer-Encoding: ${encoding}`, `Content-Description: ${description}`, '']), 'utf8'));
     parts.push(returned.bytes);
@@ -94,21 +114,24 @@ function renderReport(envelope: Envelope, reported: BouncedRecipient[], returned
   return Buffer.concat(parts);
 }
 
-function humanText(envelope: Envelope, reported: BouncedRecipient[], returned: ReturnedContent, mta: string): string {
+function humanText(envelope: Envelope, report: DsnReport, returned: ReturnedContent, mta: string): string {
+  const recipients: ReportedRecipient[] = report.recipients;
   return [
     `This is the mail relay at ${mta}.`,
     '',
-    'Your message could not be delivered to the following recipients:',
+    WORDING[report.action].intro,
     '',
-    ...reported.map((recipient) => `<${field(recipient.address)}>: ${field(failureText(recipient))}`),
+    ...recipients.map((recipient) => `<${field(recipient.address)}>: ${field(recipientText(recipient))}`),
     '',
     `Queue ID ${envelope.id}, received ${mailDate(new Date(envelope.receivedAt))}.`,
     returnedNote(returned),
   ].join('\r\n');
 }
 
-function failureText(recipient: BouncedRecipient): string {
+function recipientText(recipient: ReportedRecipient): string {
   const said = recipient.remoteMta ? `host ${recipient.remoteMta} said: ` : '';
+  if ('willRetryUntil' in recipient) return `${said}${recipient.diagnostic}; the relay keeps trying until ${mailDate(new Date(recipient.willRetryUntil))}`;
+  if (!('reason' in recipient)) return `${said}${recipient.diagnostic}`;
   switch (recipient.reason) {
     case 'rejected':
       return `${said}${recipient.diagnostic}`;
@@ -131,22 +154,24 @@ function returnedNote(returned: ReturnedContent): string {
 }
 
 /** The message/delivery-status body: per-message fields, then one block per recipient. */
-function deliveryStatus(envelope: Envelope, reported: BouncedRecipient[], mta: string): string {
+function deliveryStatus(envelope: Envelope, report: DsnReport, mta: string): string {
   const perMessage = [
     `Reporting-MTA: dns; ${mta}`,
     ...(envelope.envid ? [`Original-Envelope-Id: ${field(envelope.envid)}`] : []),
     `Arrival-Date: ${mailDate(new Date(envelope.receivedAt))}`,
   ];
-  const perRecipient = reported.map((recipient) => {
-    const orcpt = envelope.recipients.find((rcpt) => rcpt.address === recipient.address)?.orcpt;
+  const recipients: ReportedRecipient[] = report.recipients;
+  const perRecipient = recipients.map((recipient) => {
+    const orcpt = queuedRecipient(envelope, recipient.address)?.orcpt;
     return [
       `Final-Recipient: ${addressType(recipient.address)}; ${field(recipient.address)}`,
       ...(orcpt ? [`Original-Recipient: ${originalRecipient(orcpt)}`] : []),
-      'Action: failed',
+      `Action: ${report.action}`,
       `Status: ${recipient.status}`,
       ...(recipient.remoteMta ? [`Remote-MTA: dns; ${field(recipient.remoteMta)}`] : []),
       `Diagnostic-Code: ${/^[2-5]\d\d(?:[ -]|$)/.test(recipient.diagnostic) ? 'smtp' : 'X-tlsrelay'}; ${field(recipient.diagnostic)}`,
       `Last-Attempt-Date: ${mailDate(new Date(recipient.lastAttemptAt))}`,
+      ...('willRetryUntil' in recipient ? [`Will-Retry-Until: ${mailDate(new Date(recipient.willRetryUntil))}`] : []),
     ].join('\r\n');
   });
   return [perMessage.join('\r\n'), ...perRecipient].join('\r\n\r\n');

@@ -33,6 +33,12 @@ export interface RecipientResult {
   response: string;
   /** Deferred only: ISO time before which trying again is pointless (every next hop is suspended until then). */
   notBefore?: string;
+  /**
+   * Delivered only: the next hop took the message without the DSN extension (it did not
+   * advertise DSN), so nobody after us reports success: a NOTIFY=SUCCESS gets a
+   * "relayed" DSN from us (RFC 3461 §5.2.2).
+   */
+  withoutDsn?: true;
 }
 
 /** One delivery attempt to one host for one message, as logged and kept in the envelope. */
@@ -64,6 +70,7 @@ export interface Envelope {
   /** RFC 3461 envelope parameters given at MAIL, when the client used DSN. */
   ret?: 'FULL' | 'HDRS';
   envid?: string;
+  /** The "delayed" DSN (queue.delayNotice) has been decided on: it is never sent twice. */
   delayNoticeSent?: boolean;
   /**
    * Delivery rounds that ended with a recipient deferred; picks the step of queue.retry.
@@ -100,3 +107,26 @@ export interface BouncedRecipient {
   /** Attempts made for the recipient's domain, this round included. */
   attempts: number;
 }
+
+/** One recipient of a DSN that says "delayed" (still being retried) or "relayed" (passed on to a next hop without DSN). */
+export interface NoticeRecipient {
+  address: string;
+  /** RFC 3463 status: class 4 for "delayed" (e.g. 4.7.5), class 2 for "relayed". */
+  status: string;
+  /** The reply of the last attempt: the last deferral, or the next hop's 250. */
+  diagnostic: string;
+  /** ISO time of the last attempt. */
+  lastAttemptAt: string;
+  remoteMta?: string;
+}
+
+export interface DelayedRecipient extends NoticeRecipient {
+  /** ISO time after which the relay gives up: the message's arrival plus its connector's maxAge. */
+  willRetryUntil: string;
+}
+
+/** What one DSN (RFC 3464) reports: every recipient in it has the same Action. */
+export type DsnReport =
+  | { action: 'failed'; recipients: BouncedRecipient[] }
+  | { action: 'delayed'; recipients: DelayedRecipient[] }
+  | { action: 'relayed'; recipients: NoticeRecipient[] };

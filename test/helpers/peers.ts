@@ -42,6 +42,16 @@ export interface SinkOptions {
   port?: number;
   /** Awaited after a message is recorded and before its 250 is sent ('none' and 'starttls' only): holds the relay mid-delivery. */
   beforeDataReply?: (message: Received) => Promise<void>;
+  /** Advertise DSN and record the parameters ('none' and 'starttls' only); smtp-server hides DSN by default. */
+  dsn?: boolean;
+}
+
+/** The RFC 3461 parameters of one transaction, as smtp-server decoded them (only a sink with `dsn`). */
+export interface ReceivedDsn {
+  ret: string | null;
+  envid: string | null;
+  /** By recipient address. */
+  recipients: Record<string, { notify?: string[]; orcpt?: string }>;
 }
 
 /** One message as the sink took it. */
@@ -63,6 +73,8 @@ export interface Received {
   servername: string | null;
   /** CN of the certificate the client presented, if any. */
   clientCertificate: string | null;
+  /** What of DSN the transaction carried; undefined unless the sink advertises DSN. */
+  dsn?: ReceivedDsn;
 }
 
 export interface Sink {
@@ -83,6 +95,15 @@ function replyError(reply: string): Error {
   return Object.assign(new Error(match?.[2] ?? reply), { responseCode: Number(match?.[1] ?? 550) });
 }
 
+function receivedDsn(session: SMTPServerSession): ReceivedDsn {
+  const { dsn, rcptTo } = session.envelope;
+  return {
+    ret: dsn?.ret ?? null,
+    envid: dsn?.envid ?? null,
+    recipients: Object.fromEntries(rcptTo.map((rcpt) => [rcpt.address, { ...(rcpt.dsn?.notify ? { notify: rcpt.dsn.notify } : {}), ...(rcpt.dsn?.orcpt ? { orcpt: rcpt.dsn.orcpt } : {}) }])),
+  };
+}
+
 async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
   const { key, cert } = options.cert ?? (await makeCert({ names: ['localhost'] }));
   const received: Received[] = [];
@@ -98,6 +119,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
     ...(options.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
     ...(options.requireCertFrom ? { requestCert: true, rejectUnauthorized: true, ca: [options.requireCertFrom] } : {}),
     disabledCommands: options.tls === 'none' ? ['STARTTLS', 'AUTH'] : ['AUTH'],
+    ...(options.dsn ? { hideDSN: false } : {}),
     authOptional: true,
     disableReverseLookup: true,
     logger: false,
@@ -138,6 +160,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
           cipher: session.secure ? (state?.cipher ?? null) : null,
           servername: session.servername || null,
           clientCertificate: state?.clientCertificate ?? null,
+          ...(options.dsn ? { dsn: receivedDsn(session) } : {}),
         };
         received.push(message);
         if (options.beforeDataReply === undefined) return callback();

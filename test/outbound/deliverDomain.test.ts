@@ -4,6 +4,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import t from 'tap';
 import type { OutboundConnector } from '../../src/config/types.js';
 import { deliverDomain } from '../../src/outbound/deliverDomain.js';
+import type { OutgoingDsn } from '../../src/outbound/dsnParameters.js';
 import type { MessageResult, OutgoingMessage } from '../../src/outbound/types.js';
 import { startDnsServer, type DnsTable } from '../helpers/dnsServer.js';
 import { startSink, type Sink, type SinkOptions } from '../helpers/peers.js';
@@ -319,6 +320,48 @@ t.test('RSET between messages: what a refused envelope left open is cleared befo
     'one connection, RSET before each MAIL but the first',
   );
   t.same(hop.received.map((received) => received.to), [['two@dest.test'], ['three@dest.test']]);
+});
+
+t.test('DSN parameters go on to a next hop that advertises DSN, each recipient with its own', async (t) => {
+  const dsn: OutgoingDsn = {
+    ret: 'HDRS',
+    envid: 'abc+1=2',
+    recipients: new Map([
+      ['b@dest.test', { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;b@dest.test' }],
+      ['c@dest.test', { notify: ['NEVER'] }],
+      // smtp-server decodes "+C3+BC" into the two characters of those codes; they go back as those bytes
+      ['j@dest.test', { orcpt: 'rfc822;j\u00c3\u00bcrgen+x=y@dest.test' }],
+    ]),
+  };
+  const withDsn = { ...message('Q1', ['b@dest.test', 'c@dest.test', 'j@dest.test', 'plain@dest.test']), dsn };
+
+  const capable = await sink({ tls: 'none', dsn: true });
+  const passed = only((await deliverVia([capable.port], {}, [withDsn, message('Q2', ['none@dest.test'])])).results.slice(0, 1));
+  t.equal(capable.connections, 1);
+  t.equal(capable.received.length, 2, 'one transaction for all recipients of a message, whatever their parameters');
+  t.same(capable.received[0]?.dsn, {
+    ret: 'HDRS',
+    envid: 'abc+1=2',
+    recipients: {
+      'b@dest.test': { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;b@dest.test' },
+      'c@dest.test': { notify: ['NEVER'] },
+      'j@dest.test': { orcpt: 'rfc822;j\u00c3\u00bcrgen+x=y@dest.test' },
+      'plain@dest.test': {},
+    },
+  });
+  t.same(capable.received[1]?.dsn, { ret: null, envid: null, recipients: { 'none@dest.test': {} } }, 'a message without DSN gets none, on the same session');
+  t.ok(
+    passed.recipients.every((recipient) => recipient.outcome === 'delivered' && recipient.withoutDsn === undefined),
+    'the next hop reports from here',
+  );
+
+  const plain = await sink({ tls: 'none' });
+  const relayed = only((await deliverVia([plain.port], {}, [withDsn])).results);
+  t.same(only(plain.received).to, ['b@dest.test', 'c@dest.test', 'j@dest.test', 'plain@dest.test'], 'a next hop without DSN takes the message all the same');
+  t.ok(
+    relayed.recipients.every((recipient) => recipient.outcome === 'delivered' && recipient.withoutDsn === true),
+    'delivered into a world without DSN',
+  );
 });
 
 t.test('next hops', async (t) => {

@@ -40,8 +40,19 @@ t.test('a lost connection defers whoever has no reply, refusals already received
 });
 
 t.test('multi-line replies become one line', async (t) => {
-  const sent: SendResult = { kind: 'sent', response: '250-first line\n250 2.0.0 queued as X', envelope: { accepted: RCPTS, rejected: [] } };
+  const sent: SendResult = { kind: 'sent', response: '250-first line\n250 2.0.0 queued as X', envelope: { accepted: RCPTS, rejected: [] }, dsn: true };
   t.same(recipientResults(RCPTS, sent, HOST).map((result) => result.response), ['250-first line 250 2.0.0 queued as X', '250-first line 250 2.0.0 queued as X']);
+});
+
+t.test('a delivery to a peer without DSN says so, refusals do not', async (t) => {
+  const envelope = { accepted: ['a@x.test'], rejected: [rcptRefusal('b@x.test', '550 5.1.1 No such user')] };
+  const withoutDsn: SendResult = { kind: 'sent', response: '250 2.0.0 Ok', envelope, dsn: false };
+  t.same(recipientResults(RCPTS, withoutDsn, HOST), [
+    { address: 'a@x.test', outcome: 'delivered', code: 250, response: '250 2.0.0 Ok', withoutDsn: true },
+    { address: 'b@x.test', outcome: 'bounced', code: 550, response: '550 5.1.1 No such user' },
+  ]);
+  const withDsn: SendResult = { ...withoutDsn, dsn: true };
+  t.same(recipientResults(RCPTS, withDsn, HOST)[0], { address: 'a@x.test', outcome: 'delivered', code: 250, response: '250 2.0.0 Ok' }, 'the peer reports from here');
 });
 
 t.test('the attempt summary names the recipient that did not get through', async (t) => {

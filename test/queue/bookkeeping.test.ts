@@ -232,3 +232,30 @@ t.test('notBefore counts only for recipients this round defers', async (t) => {
   const expired = recordResults(envelope(), [{ ...deferred('bob@b.test'), notBefore: later }], [], options(T0 + maxAge));
   t.equal(expired.envelope.recipients[0]?.state, 'bounced', 'an expired deferral bounces whatever its notBefore');
 });
+
+t.test('a delivery to a next hop without DSN is reported as relayed to whoever asked NOTIFY=SUCCESS', async (t) => {
+  const now = T0 + 5000;
+  const tried = [attempt('b.test', now - 1000, 'mx.b.test[192.0.2.1]:25', 250, '250 2.0.0 Ok: queued as 4Qx9')];
+  const relayedTo = (address: string): RecipientResult => ({ ...delivered(address), response: '250 2.0.0 Ok: queued as 4Qx9', withoutDsn: true });
+  const cases: Array<[string, string[] | undefined, RecipientResult, string, boolean]> = [
+    ['NOTIFY=SUCCESS, next hop without DSN', ['SUCCESS'], relayedTo('bob@b.test'), 'alice@a.test', true],
+    ['NOTIFY=SUCCESS,FAILURE, next hop without DSN', ['SUCCESS', 'FAILURE'], relayedTo('bob@b.test'), 'alice@a.test', true],
+    ['NOTIFY=SUCCESS, next hop with DSN: it reports', ['SUCCESS'], delivered('bob@b.test'), 'alice@a.test', false],
+    ['no NOTIFY: success is not reported', undefined, relayedTo('bob@b.test'), 'alice@a.test', false],
+    ['NOTIFY=FAILURE,DELAY', ['FAILURE', 'DELAY'], relayedTo('bob@b.test'), 'alice@a.test', false],
+    ['NOTIFY=NEVER', ['NEVER'], relayedTo('bob@b.test'), 'alice@a.test', false],
+    ['the null sender: never', ['SUCCESS'], relayedTo('bob@b.test'), '', false],
+    ['NOTIFY=SUCCESS but bounced: a failure, not relayed', ['SUCCESS'], { ...rejected('bob@b.test'), withoutDsn: true }, 'alice@a.test', false],
+  ];
+  for (const [what, notify, result, from, reported] of cases) {
+    const env = envelope({ from, recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'pending', notify }] });
+    const round = recordResults(env, [result], tried, options(now));
+    t.same(
+      round.relayed,
+      reported ? [{ address: 'bob@b.test', status: '2.0.0', diagnostic: '250 2.0.0 Ok: queued as 4Qx9', lastAttemptAt: new Date(now - 1000).toISOString(), remoteMta: 'mx.b.test[192.0.2.1]:25' }] : [],
+      what,
+    );
+  }
+  const already = envelope({ recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'delivered', notify: ['SUCCESS'] }] });
+  t.same(recordResults(already, [relayedTo('bob@b.test')], tried, options(now)).relayed, [], 'a recipient delivered before is not reported again');
+});

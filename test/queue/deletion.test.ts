@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { deletedRecipients } from '../../src/queue/deletion.js';
-import { buildBounce } from '../../src/queue/dsn.js';
+import { buildDsn } from '../../src/queue/dsn.js';
 import type { AttemptRecord, Envelope } from '../../src/queue/types.js';
 
 const now = new Date('2025-11-28T12:00:00.000Z');
@@ -47,7 +47,7 @@ t.test('only the recipients still pending are reported, each with its last error
 });
 
 t.test('the DSN says the administrator deleted it, not that a host refused it', async (t) => {
-  const bounce = await buildBounce(envelope, deletedRecipients(envelope, now), {
+  const bounce = await buildDsn(envelope, { action: 'failed', recipients: deletedRecipients(envelope, now) }, {
     reportingMta: 'relay.test',
     now,
     original: Readable.from([Buffer.from('Subject: hi\r\n\r\nbody\r\n')]),

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { buildBounce } from '../../src/queue/dsn.js';
+import { buildDsn, type DsnOptions } from '../../src/queue/dsn.js';
 import { FULL_RETURN_LIMIT, HEADER_LIMIT } from '../../src/queue/returnedContent.js';
-import type { BouncedRecipient, Envelope } from '../../src/queue/types.js';
+import type { BouncedRecipient, DelayedRecipient, DsnReport, Envelope, NoticeRecipient } from '../../src/queue/types.js';
 
 const now = new Date('2025-11-28T12:00:00.000Z');
 const originalHeaders = 'Received: from a.test by relay.test\r\nFrom: Alice <alice@a.test>\r\nTo: bob@b.test\r\nSubject: quarterly report\r\n';
@@ -45,7 +45,8 @@ const carol: BouncedRecipient = {
   remoteMta: 'mx.c.test',
   attempts: 9,
 };
-const options = (source: Readable = original()) => ({ reportingMta: 'relay.test', now, original: source });
+const options = (source: Readable = original()): DsnOptions => ({ reportingMta: 'relay.test', now, original: source });
+const failedDsn = (env: Envelope, failed: BouncedRecipient[], opts: DsnOptions) => buildDsn(env, { action: 'failed', recipients: failed }, opts);
 
 interface Part {
   headers: Map<string, string>;
@@ -82,14 +83,14 @@ function statusBlocks(body: string): Array<Map<string, string>> {
 }
 
 async function bounceText(env: Envelope, failed: BouncedRecipient[], source?: Readable): Promise<{ text: string; message: Part }> {
-  const bounce = await buildBounce(env, failed, options(source));
+  const bounce = await failedDsn(env, failed, options(source));
   if (!bounce) throw new Error('expected a bounce');
   const text = bounce.data.toString('utf8');
   return { text, message: parseEntity(text) };
 }
 
 t.test('a multipart/report with the notification, the status and the headers', async (t) => {
-  const bounce = await buildBounce(envelope(), [bob, carol], options());
+  const bounce = await failedDsn(envelope(), [bob, carol], options());
   if (!bounce) throw new Error('expected a bounce');
   t.same(bounce.message, { from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, 'null sender, back to the sender');
   const text = bounce.data.toString('utf8');
@@ -146,7 +147,7 @@ t.test('a multipart/report with the notification, the status and the headers', a
 
 t.test('the null sender never gets a bounce', async (t) => {
   const source = original();
-  t.equal(await buildBounce(envelope({ from: '' }), [bob], options(source)), undefined);
+  t.equal(await failedDsn(envelope({ from: '' }), [bob], options(source)), undefined);
   t.ok(source.destroyed, 'the original is released');
 });
 
@@ -158,7 +159,7 @@ t.test('NOTIFY decides who is reported', async (t) => {
         { address: 'carol@c.test', domain: 'c.test', state: 'bounced', notify: carolNotify },
       ],
     });
-  t.equal(await buildBounce(withNotify(['NEVER'], ['SUCCESS', 'DELAY']), [bob, carol], options()), undefined, 'nobody wants it');
+  t.equal(await failedDsn(withNotify(['NEVER'], ['SUCCESS', 'DELAY']), [bob, carol], options()), undefined, 'nobody wants it');
   const { message } = await bounceText(withNotify(['NEVER'], ['delay', 'failure']), [bob, carol]);
   const [human, status] = parts(message);
   t.notMatch(human.body, /bob@b\.test/);
@@ -247,7 +248,7 @@ t.test('an unreadable original still gives a bounce, saying so', async (t) => {
 
 t.test('bare line feeds in the original become CRLF, 8-bit bytes survive', async (t) => {
   const bytes = Buffer.concat([Buffer.from('Subject: caf'), Buffer.from([0xe9]), Buffer.from('\nX-Other: 1\n\nbody\n')]);
-  const bounce = await buildBounce(envelope(), [bob], options(Readable.from([bytes])));
+  const bounce = await failedDsn(envelope(), [bob], options(Readable.from([bytes])));
   if (!bounce) throw new Error('expected a bounce');
   t.ok(bounce.data.includes(Buffer.concat([Buffer.from('Subject: caf'), Buffer.from([0xe9]), Buffer.from('\r\nX-Other: 1\r\n')])));
   t.ok(bounce.data.includes('Content-Transfer-Encoding: 8bit'), 'declared 8-bit');
@@ -283,5 +284,93 @@ t.test('a non-ASCII recipient makes a global delivery status', async (t) => {
 });
 
 t.test('a sender without a domain is a clear error', async (t) => {
-  await t.rejects(buildBounce(envelope({ from: 'postmaster' }), [bob], options()), /cannot return a DSN for 019ac9a0b5c0aabbccddeeff to "postmaster": the sender has no valid domain/);
+  await t.rejects(failedDsn(envelope({ from: 'postmaster' }), [bob], options()), /cannot return a DSN for 019ac9a0b5c0aabbccddeeff to "postmaster": the sender has no valid domain/);
+});
+
+const delayedBob: DelayedRecipient = {
+  address: 'bob@b.test',
+  status: '4.7.5',
+  diagnostic: '451 4.7.5 Cannot start TLS: handshake failure',
+  lastAttemptAt: '2025-11-28T11:59:00.000Z',
+  remoteMta: 'mx.b.test',
+  willRetryUntil: '2025-11-28T12:00:00.000Z',
+};
+const relayedBob: NoticeRecipient = {
+  address: 'bob@b.test',
+  status: '2.0.0',
+  diagnostic: '250 2.0.0 Ok: queued as 4Qx9',
+  lastAttemptAt: '2025-11-28T11:59:00.000Z',
+  remoteMta: 'mx.b.test',
+};
+
+async function reportText(env: Envelope, report: DsnReport): Promise<Part> {
+  const dsn = await buildDsn(env, report, options());
+  if (!dsn) throw new Error('expected a DSN');
+  return parseEntity(dsn.data.toString('utf8'));
+}
+
+t.test('a delay notice: the same report, Action delayed, until when the relay keeps trying, headers only', async (t) => {
+  const message = await reportText(envelope({ ret: 'FULL' }), { action: 'delayed', recipients: [delayedBob] });
+  t.equal(message.headers.get('subject'), 'Delayed Mail (still being retried)');
+  t.match(message.headers.get('content-type'), /^multipart\/report; report-type=delivery-status;/);
+  const [human, status, returned, ...extra] = parts(message);
+  t.same(extra, []);
+  t.match(human.body, /has not been delivered yet/);
+  t.match(human.body, '<bob@b.test>: host mx.b.test said: 451 4.7.5 Cannot start TLS: handshake failure; the relay keeps trying until Fri, 28 Nov 2025 12:00:00 +0000');
+  const [perMessage, bobFields, ...more] = statusBlocks(status.body);
+  t.same(more, []);
+  t.equal(perMessage.get('original-envelope-id'), 'QQ314159');
+  t.same(Object.fromEntries(bobFields), {
+    'final-recipient': 'rfc822; bob@b.test',
+    'original-recipient': 'rfc822; Bob@B.test',
+    action: 'delayed',
+    status: '4.7.5',
+    'remote-mta': 'dns; mx.b.test',
+    'diagnostic-code': 'smtp; 451 4.7.5 Cannot start TLS: handshake failure',
+    'last-attempt-date': 'Fri, 28 Nov 2025 11:59:00 +0000',
+    'will-retry-until': 'Fri, 28 Nov 2025 12:00:00 +0000',
+  });
+  t.equal(returned.headers.get('content-type'), 'text/rfc822-headers', 'RET=FULL is for failures only');
+  t.equal(returned.headers.get('content-description'), 'Undelivered Message Headers');
+  t.equal(returned.body.trimEnd(), originalHeaders.trimEnd());
+});
+
+t.test('a relayed notice: Action relayed with the next hop\'s 250, headers only', async (t) => {
+  const env = envelope({ ret: 'FULL', recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'delivered', notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;bob@b.test' }] });
+  const message = await reportText(env, { action: 'relayed', recipients: [relayedBob] });
+  t.equal(message.headers.get('subject'), 'Successful Mail Delivery Report');
+  const [human, status, returned] = parts(message);
+  t.match(human.body, /does not report delivery/);
+  t.match(human.body, '<bob@b.test>: host mx.b.test said: 250 2.0.0 Ok: queued as 4Qx9');
+  t.same(Object.fromEntries(statusBlocks(status.body)[1]!), {
+    'final-recipient': 'rfc822; bob@b.test',
+    'original-recipient': 'rfc822; bob@b.test',
+    action: 'relayed',
+    status: '2.0.0',
+    'remote-mta': 'dns; mx.b.test',
+    'diagnostic-code': 'smtp; 250 2.0.0 Ok: queued as 4Qx9',
+    'last-attempt-date': 'Fri, 28 Nov 2025 11:59:00 +0000',
+  });
+  t.equal(returned.headers.get('content-type'), 'text/rfc822-headers');
+  t.equal(returned.headers.get('content-description'), 'Message Headers');
+});
+
+t.test('NOTIFY decides each kind of notice; the null sender gets none', async (t) => {
+  const withNotify = (notify: string[] | undefined, from = 'alice@a.test') => envelope({ from, recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'pending', notify }] });
+  const cases: Array<[string, string[] | undefined, DsnReport, boolean]> = [
+    ['no NOTIFY: delays are reported', undefined, { action: 'delayed', recipients: [delayedBob] }, true],
+    ['NOTIFY=DELAY', ['DELAY'], { action: 'delayed', recipients: [delayedBob] }, true],
+    ['NOTIFY=FAILURE: no delay notice', ['FAILURE'], { action: 'delayed', recipients: [delayedBob] }, false],
+    ['NOTIFY=NEVER: no delay notice', ['NEVER'], { action: 'delayed', recipients: [delayedBob] }, false],
+    ['no NOTIFY: no relayed notice', undefined, { action: 'relayed', recipients: [relayedBob] }, false],
+    ['NOTIFY=SUCCESS', ['SUCCESS'], { action: 'relayed', recipients: [relayedBob] }, true],
+    ['NOTIFY=FAILURE,DELAY: no relayed notice', ['FAILURE', 'DELAY'], { action: 'relayed', recipients: [relayedBob] }, false],
+  ];
+  for (const [what, notify, report, sent] of cases) {
+    const source = original();
+    const dsn = await buildDsn(withNotify(notify), report, options(source));
+    t.equal(dsn !== undefined, sent, what);
+    t.ok(source.destroyed, `${what}: the original is released`);
+    t.equal(await buildDsn(withNotify(notify, ''), report, options()), undefined, `${what}: never to the null sender`);
+  }
 });
