@@ -17,6 +17,9 @@ async function prepareCertificates(config: Config, logger: Logger): Promise<void
   }
 }
 
+/** A listener could not bind its address and port (in use, or a privileged port). */
+const EXIT_CANNOT_LISTEN = 1;
+
 /**
  * Deliveries in flight may finish within the grace period; after it the process exits
  * anyway — an unfinished delivery is still in the spool and is simply tried again.
@@ -81,12 +84,20 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   const spool = await Spool.open(config.queue.dir, logger);
   let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache() };
   const agent = new DeliveryAgent(spool, () => context, logger);
-  const inbound = await startListeners(config, tls, {
-    config,
-    store: spool,
-    logger,
-    onAccepted: (envelope) => agent.enqueue(envelope),
-  });
+  let inbound;
+  try {
+    inbound = await startListeners(config, tls, {
+      config,
+      store: spool,
+      logger,
+      onAccepted: (envelope) => agent.enqueue(envelope),
+    });
+  } catch (err) {
+    // a port in use or one that needs privileges: said once, plainly, and nothing runs
+    logger.fatal({ err: (err as Error).message }, 'cannot start the listeners');
+    stderr.write(`tlsrelay: ${(err as Error).message}\n`);
+    return EXIT_CANNOT_LISTEN;
+  }
   await agent.start();
   applyReload = () => {
     void reload(file, context.config, logger).then((next) => {

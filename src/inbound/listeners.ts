@@ -135,7 +135,10 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
       );
       server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
       leaveSizeLimitToHooks(server);
-      server.on('error', (err) => deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error'));
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        // a failed bind is listen()'s to report, as the reason the relay does not start
+        if (err.syscall !== 'listen') deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error');
+      });
       if (listener.tls !== 'none') deadlines.watch(server.server, listener.tls);
       const port = await listen(server, listener);
       running.push({ config: listener, hooks, deadlines, name: listener.name, address: listener.address, port, server });

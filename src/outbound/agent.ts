@@ -244,8 +244,53 @@ export class DeliveryAgent {
     }
     for (const [id, claim] of claims) {
       const pending = outcomes.get(id);
-      const recorded = pending ? Promise.all(pending).then((domainOutcomes) => this.record(claim.envelope, domainOutcomes, context)) : Promise.resolve();
+      const recorded = pending ? this.recordAsDomainsFinish(claim.envelope, pending, context) : Promise.resolve();
       this.track(recorded.then(() => this.unclaim(id, claim.lock)).finally(() => this.wake()));
+    }
+  }
+
+  /**
+   * A message for several domains: each domain's deliveries are written as soon as that
+   * domain is done, so that a crash while another domain is still being tried does not
+   * send them again. The round itself — deliveries, deferrals, bounces, DSNs, the
+   * schedule — is recorded from the envelope as claimed once every domain has reported
+   * (so a "relayed" notice is not lost to the early write; only a crash in between loses it).
+   */
+  private async recordAsDomainsFinish(original: Envelope, pending: Array<Promise<DomainOutcome>>, context: DeliveryContext): Promise<void> {
+    let written = original;
+    let writes = Promise.resolve();
+    let unfinished = pending.length;
+    const outcomes = await Promise.all(
+      pending.map((outcome) =>
+        outcome.then((domainOutcome) => {
+          // the last domain to finish is written with the round
+          if (--unfinished > 0) {
+            writes = writes.then(async () => {
+              written = await this.recordDeliveries(written, domainOutcome, context);
+            });
+          }
+          return domainOutcome;
+        }),
+      ),
+    );
+    await writes;
+    await this.record(original, outcomes, context);
+  }
+
+  /** Marks the domain's delivered recipients in the spool now; on a write failure the round's record does it. */
+  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome, context: DeliveryContext): Promise<Envelope> {
+    const delivered = outcome.recipients.filter((recipient) => recipient.outcome === 'delivered');
+    if (delivered.length === 0) return envelope;
+    const { maxAge } = selectOutboundConnector(context.config, outcome.domain).connector;
+    // no attempts and no deferrals here: the round's record adds them, and the schedule is its
+    const marked = recordResults(envelope, delivered, [], { now: new Date(), retry: context.config.queue.retry, maxAge }).envelope;
+    try {
+      await this.spool.update(marked);
+      this.logger.info({ queueId: envelope.id, domain: outcome.domain, recipients: delivered.length }, 'deliveries recorded while other domains are still being tried');
+      return marked;
+    } catch (err) {
+      this.logger.warn({ queueId: envelope.id, domain: outcome.domain, err: (err as Error).message }, 'cannot record the deliveries of one domain yet; they are recorded with the rest of the round');
+      return envelope;
     }
   }
 

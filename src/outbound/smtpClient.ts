@@ -25,7 +25,11 @@ export interface DialOptions {
 
 export type DialResult =
   | { kind: 'open'; client: SmtpClient }
-  /** `duringTlsUpgrade`: the peer said 220 to STARTTLS, then the handshake failed. */
+  /**
+   * `duringTlsUpgrade`: the peer said 220 to STARTTLS, then the handshake failed — or the
+   * session broke before EHLO inside TLS was answered, which is how a TLS 1.3 server that
+   * wants a client certificate says so (its alert comes after our side finished).
+   */
   | { kind: 'failed'; error: SMTPError; duringTlsUpgrade: boolean };
 
 /** The recipients' fate as the peer replied, whatever became of the message. */
@@ -124,6 +128,11 @@ function guardedStep<T>(conn: SMTPConnection, start: (done: (result: T) => void)
   });
 }
 
+/** While dialling: STARTTLS was accepted, so whatever fails now fails the TLS setup. */
+function inTlsSetup(conn: SMTPConnection): boolean {
+  return conn.upgrading === true || conn.secure;
+}
+
 /** Opens an SMTP session: connect, greeting, EHLO and (when asked and offered) STARTTLS. */
 export function dial(options: DialOptions): Promise<DialResult> {
   let conn: SMTPConnection;
@@ -156,7 +165,7 @@ export function dial(options: DialOptions): Promise<DialResult> {
     (done) => {
       try {
         conn.connect((err) => {
-          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: conn.upgrading === true } : { kind: 'open', client: new SmtpClient(conn) });
+          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: inTlsSetup(conn) } : { kind: 'open', client: new SmtpClient(conn) });
         });
       } finally {
         // an IP address needs no lookup, so the socket exists now; after STARTTLS it still
@@ -171,7 +180,7 @@ export function dial(options: DialOptions): Promise<DialResult> {
         } else conn.once('end', options.onSocketClosed);
       }
     },
-    (error) => ({ kind: 'failed', error, duringTlsUpgrade: conn.upgrading === true }),
+    (error) => ({ kind: 'failed', error, duringTlsUpgrade: inTlsSetup(conn) }),
   ).then((result): DialResult => {
     if (unsolicited !== undefined) {
       conn.close();

@@ -68,3 +68,26 @@ t.test('an unreadable config file is reported, exit 2', async (t) => {
   t.equal(result.code, 2);
   t.match(result.stderr, /^\/nonexistent\/tlsrelay\.yaml:1:1: cannot read config file/);
 });
+
+t.test('a port already taken: one plain line on stderr and exit 1, whatever listener bound before it', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const takenPort = (taken.address() as { port: number }).port;
+  const firstPort = await freePort();
+  const dir = t.testdir();
+  const file = writeConfig(
+    dir,
+    `listeners:
+  - { name: first, port: ${firstPort}, tls: none }
+  - { name: busy, port: ${takenPort}, tls: none }
+queue: { dir: spool }
+`,
+  );
+  const result = await runCli(['start', '-c', file]);
+  t.equal(result.code, 1, 'the relay does not run without its listeners');
+  t.equal(result.stderr, `tlsrelay: listener "busy" cannot listen on 127.0.0.1:${takenPort}: listen EADDRINUSE: address already in use 127.0.0.1:${takenPort}\n`, 'said once, without a stack trace');
+  const logged = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string });
+  t.match(logged.at(-1), { level: 60, msg: 'cannot start the listeners' });
+  t.notOk(logged.some((line) => line.msg === 'inbound connection error'), 'the failed bind is not logged as a connection error');
+});

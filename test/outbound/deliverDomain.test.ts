@@ -490,3 +490,23 @@ t.test('MX routing through the configured DNS server', async (t) => {
     t.notMatch(JSON.stringify(log.lines), /Hello there/, 'message content never reaches the log');
   });
 });
+
+t.test('a next hop that demands a client certificate the connector does not present: a TLS failure, not a host down', async (t) => {
+  const demanding = await sink({ tls: 'starttls', cert: caSigned, requireCertFrom: ca.cert });
+  for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
+    const peer = maxVersion === 'TLSv1.3' ? demanding : await sink({ tls: 'starttls', cert: caSigned, requireCertFrom: ca.cert, maxVersion });
+    const { results, log } = await deliverVia([peer.port], { tls: 'encrypt' });
+    t.match(
+      only(only(results).recipients),
+      // TLS 1.2 fails the handshake itself; TLS 1.3 alerts once our side is done
+      { outcome: 'deferred', code: 450, response: maxVersion === 'TLSv1.3' ? /^450 4\.7\.5 Cannot start TLS: handshake failure: .*certificate required/ : /^450 4\.7\.5 Cannot start TLS: handshake failure: / },
+      `${maxVersion}: the handshake failed for want of our certificate`,
+    );
+    t.same(
+      log.lines.filter((line) => line.msg === 'next hop down').map((line) => line.msg),
+      [],
+      `${maxVersion}: the host is up; only this connector's TLS failed there`,
+    );
+    t.equal(peer.received.length, 0);
+  }
+});
