@@ -1,14 +1,12 @@
-import { isIP } from 'node:net';
 import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { recordAttempt } from './attemptLog.js';
-import type { ReleaseSlot } from './connectionSlots.js';
 import type { Outage, Pass } from './hostBackoff.js';
 import { stillOpen, type MessageProgress } from './messageProgress.js';
 import { suspendedDelivery, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
 import { recordForAll, sendMessages } from './sendMessages.js';
-import { sessionKey, stillAnswers, type ParkedSession } from './sessionCache.js';
+import { addressKey, cacheKey, sessionOrSlot, takeSlot, type SessionSource } from './sessionSource.js';
 import {
   decideAfterRefusalClosed,
   openSession,
@@ -17,6 +15,7 @@ import {
   type HopAddress,
   type LadderMode,
   type LeftSession,
+  type SessionOutcome,
   type SessionSettings,
 } from './tlsLadder.js';
 import type { DeliveryContext } from './types.js';
@@ -35,11 +34,6 @@ type AddressHealth = { kind: 'answered' } | { kind: 'down'; result: Disposition 
 
 const ANSWERED: AddressHealth = { kind: 'answered' };
 
-/** `192.0.2.1:25`, `[2001:db8::1]:25`: the address dialled, whatever name led to it. Slots and backoff are kept by it. */
-function addressKey({ hop, address }: HopAddress): string {
-  return `${isIP(address) === 6 ? `[${address}]` : address}:${hop.port}`;
-}
-
 /** The backoff scopes of a connection: its address for everyone, and its address under this connector's TLS. */
 function backoffScopes(target: HopAddress, connector: OutboundConnector): { address: string; connectorTls: string } {
   const address = addressKey(target);
@@ -57,24 +51,16 @@ function healthOf(left: Extract<LeftSession, { kind: 'deferred' }>): AddressHeal
   }
 }
 
-/** Sessions are reused only for what judged them: this connector, this host name, this address. */
-function cacheKey({ hop, address }: HopAddress, settings: SessionSettings): string {
-  return sessionKey(settings.connector, hop.name, address, hop.port);
-}
-
-/** Where a session comes from: one parked by an earlier delivery, or a new connection in this slot. */
-type SessionSource = { kind: 'reused'; session: ParkedSession } | { kind: 'dial'; slot: ReleaseSlot };
-
 /**
  * One connection to one address under one ladder mode, carrying every message that is
  * still open; afterwards a sound session under the connector's policy is parked for the
  * next delivery. Returns 'fallback' when opportunistic TLS asks to try again in plaintext.
  */
-async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback'> {
+async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback' | 'reconnect'> {
   const { logger } = ctx;
   try {
     const scope = { domain, connector: settings.connector, host: peerWithPort(target) };
-    const opened = source.kind === 'reused' ? { kind: 'ready' as const, ...source.session } : await openSession(target, settings, mode, source.slot);
+    const opened: SessionOutcome & { carried?: boolean } = source.kind === 'reused' ? { kind: 'ready', ...source.session, carried: true } : await openSession(target, settings, mode, source.slot);
     if (opened.kind === 'ready' && source.kind === 'dial') ctx.sessions.opened(opened.client);
     let left: LeftSession;
     if (opened.kind === 'ready') {
@@ -86,6 +72,7 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
         return ANSWERED;
       }
       if (end.kind === 'lost') return { kind: 'down', result: end.result };
+      if (end.kind === 'ended') return 'reconnect';
       left = decideAfterRefusalClosed(target, settings, end.reply);
     } else {
       left = opened;
@@ -103,35 +90,6 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     else source.session.client.close();
     throw err;
   }
-}
-
-function takeSlot(target: HopAddress, ctx: DeliveryContext): Promise<ReleaseSlot> {
-  const { perHost, concurrency } = ctx.config.delivery;
-  return ctx.slots.acquire(addressKey(target), { perHost, overall: concurrency });
-}
-
-/**
- * A parked session to the address if there is one (it already holds its connection's
- * slot), else a slot to dial in — unless, while waiting for the slot, another delivery
- * to the same next hop ends and hands its session over.
- */
-async function sessionOrSlot(target: HopAddress, settings: SessionSettings, ctx: DeliveryContext): Promise<SessionSource> {
-  const key = cacheKey(target, settings);
-  const parked = await ctx.sessions.take(key);
-  if (parked) return { kind: 'reused', session: parked };
-  const slot = takeSlot(target, ctx);
-  const handover = ctx.sessions.whenParked(key);
-  const first = await Promise.race([slot.then((release) => ({ kind: 'dial' as const, release })), handover.session.then((session) => ({ kind: 'reused' as const, session }))]);
-  if (first.kind === 'dial') {
-    handover.cancel();
-    return { kind: 'dial', slot: first.release };
-  }
-  if (await stillAnswers(first.session)) {
-    // the slot, whenever it comes, is not needed after all
-    void slot.then((release) => release());
-    return { kind: 'reused', session: first.session };
-  }
-  return { kind: 'dial', slot: await slot };
 }
 
 /** One line when a backoff period begins and one when the address works again: operators see outages, not every skipped message. */
@@ -160,6 +118,19 @@ function reportHealth(ctx: DeliveryContext, target: HopAddress, connector: Outbo
 }
 
 /**
+ * runSession, and again on a new connection for as long as the next hop ends sessions
+ * that carried mail (each one having carried at least one message more).
+ */
+async function runUntilDone(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback'> {
+  let health = await runSession(target, messages, settings, mode, domain, ctx, source);
+  while (health === 'reconnect') {
+    ctx.logger.info({ host: peerWithPort(target), connector: settings.connector.name, open: stillOpen(messages).length }, 'next hop ended a session that had carried mail; the rest goes over a new connection');
+    health = await runSession(target, stillOpen(messages), settings, mode, domain, ctx, { kind: 'dial', slot: await takeSlot(target, ctx) });
+  }
+  return health;
+}
+
+/**
  * Delivers the messages to one address, unless it is suspended: then they are deferred
  * with its last error ("delivery temporarily suspended: …") and no connection is made.
  */
@@ -176,9 +147,10 @@ export async function deliverToAddress(target: HopAddress, messages: MessageProg
     return;
   }
   try {
-    let health = await runSession(target, messages, settings, 'policy', domain, ctx, source);
+    const run = (mode: LadderMode, from: SessionSource) => runUntilDone(target, messages, settings, mode, domain, ctx, from);
+    let health = await run('policy', source);
     if (health === 'fallback') {
-      const plaintext = await runSession(target, stillOpen(messages), settings, 'plaintext-fallback', domain, ctx, { kind: 'dial', slot: await takeSlot(target, ctx) });
+      const plaintext = await run('plaintext-fallback', { kind: 'dial', slot: await takeSlot(target, ctx) });
       // a plaintext connection never asks for another
       health = plaintext === 'fallback' ? ANSWERED : plaintext;
     }

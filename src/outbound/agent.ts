@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
-import { recordResults } from '../queue/bookkeeping.js';
+import { markDelivered, recordResults } from '../queue/bookkeeping.js';
 import type { MessageLock } from '../queue/messageLock.js';
 import { messageState } from '../queue/messageState.js';
 import { decideDelayNotice } from '../queue/notices.js';
@@ -140,6 +140,27 @@ export class DeliveryAgent {
     clearTimeout(this.timer);
     this.stopWatching?.();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    await this.writeUnrecorded();
+  }
+
+  /** A last try for results the spool would not take: what is still unwritten is sent again after a restart. */
+  private async writeUnrecorded(): Promise<void> {
+    for (const [id, round] of this.unrecorded) {
+      const attempt = await this.spool.lock(id).catch(() => undefined);
+      if (attempt?.kind === 'locked') {
+        try {
+          const checked = await this.spool.check(id);
+          if (checked.kind === 'found') await this.record(checked.envelope, round.outcomes, this.context());
+          else this.unrecorded.delete(id);
+        } finally {
+          await attempt.lock.release().catch(() => undefined);
+        }
+      }
+      if (this.unrecorded.has(id)) {
+        const delivered = round.outcomes.flatMap((outcome) => outcome.recipients.filter((r) => r.outcome === 'delivered').map((r) => r.address));
+        this.logger.error({ queueId: id, delivered }, 'delivery results still unwritten at shutdown; these recipients will get the message again after the restart');
+      }
+    }
   }
 
   private schedule(delay: number): void {
@@ -159,6 +180,8 @@ export class DeliveryAgent {
     const envelopes = await this.spool.list();
     this.known.clear();
     for (const envelope of envelopes) this.known.set(envelope.id, envelope);
+    // results kept for a message that is gone (`tlsrelay queue delete`) have nothing left to write
+    for (const id of this.unrecorded.keys()) if (!this.known.has(id)) this.unrecorded.delete(id);
     this.lastScan = Date.now();
   }
 
@@ -266,7 +289,7 @@ export class DeliveryAgent {
           // the last domain to finish is written with the round
           if (--unfinished > 0) {
             writes = writes.then(async () => {
-              written = await this.recordDeliveries(written, domainOutcome, context);
+              written = await this.recordDeliveries(written, domainOutcome);
             });
           }
           return domainOutcome;
@@ -278,12 +301,14 @@ export class DeliveryAgent {
   }
 
   /** Marks the domain's delivered recipients in the spool now; on a write failure the round's record does it. */
-  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome, context: DeliveryContext): Promise<Envelope> {
+  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome): Promise<Envelope> {
     const delivered = outcome.recipients.filter((recipient) => recipient.outcome === 'delivered');
     if (delivered.length === 0) return envelope;
-    const { maxAge } = selectOutboundConnector(context.config, outcome.domain).connector;
     // no attempts and no deferrals here: the round's record adds them, and the schedule is its
-    const marked = recordResults(envelope, delivered, [], { now: new Date(), retry: context.config.queue.retry, maxAge }).envelope;
+    const marked = markDelivered(
+      envelope,
+      delivered.map((recipient) => recipient.address),
+    );
     try {
       await this.spool.update(marked);
       this.logger.info({ queueId: envelope.id, domain: outcome.domain, recipients: delivered.length }, 'deliveries recorded while other domains are still being tried');

@@ -24,22 +24,46 @@ export class ConnectionSlots {
   /** First come, first served — but one that must wait for its host does not hold up the others. */
   private readonly waiting: Waiter[] = [];
 
-  /** Resolves once a connection to `host` fits both limits (each caller brings the limits of its config snapshot). */
-  acquire(host: string, limits: SlotLimits): Promise<ReleaseSlot> {
-    return new Promise((grant) => {
-      this.waiting.push({ host, limits, grant });
+  /**
+   * Resolves once a connection to `host` fits both limits (each caller brings the limits
+   * of its config snapshot). `signal` withdraws a request still waiting: it then rejects
+   * with the signal's reason. A slot granted before that is the caller's to release.
+   */
+  acquire(host: string, limits: SlotLimits, signal?: AbortSignal): Promise<ReleaseSlot> {
+    return new Promise((grant, reject) => {
+      const waiter: Waiter = { host, limits, grant };
+      this.waiting.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const index = this.waiting.indexOf(waiter);
+          if (index < 0) return;
+          this.waiting.splice(index, 1);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
       this.grantWhatFits();
     });
+  }
+
+  /** Whether a connection to `host` would have to wait for a slot now. */
+  isFull(host: string, limits: SlotLimits): boolean {
+    return !this.fits(host, limits);
   }
 
   private inUse(host: string): number {
     return this.perHost.get(host) ?? 0;
   }
 
+  private fits(host: string, limits: SlotLimits): boolean {
+    return this.inUse(host) < limits.perHost && this.total < limits.overall;
+  }
+
   private grantWhatFits(): void {
     for (let index = 0; index < this.waiting.length; ) {
       const waiter = this.waiting[index];
-      if (this.inUse(waiter.host) < waiter.limits.perHost && this.total < waiter.limits.overall) {
+      if (this.fits(waiter.host, waiter.limits)) {
         this.waiting.splice(index, 1);
         waiter.grant(this.take(waiter.host));
       } else {

@@ -1,3 +1,4 @@
+import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { Logger } from '../log.js';
 import { recordAttempt, type AttemptScope } from './attemptLog.js';
 import type { MessageProgress } from './messageProgress.js';
@@ -6,6 +7,12 @@ import type { SmtpClient } from './smtpClient.js';
 
 export type SessionEnd =
   | { kind: 'finished' }
+  /**
+   * The peer ended a session that had carried mail — RSET refused, or the next message
+   * not taken (a limit of messages per connection, an idle timeout) — before it took the
+   * next message: the host works, and what is still open goes over a new connection.
+   */
+  | { kind: 'ended' }
   /** The connection broke off before we were done: a failed transaction or unsent messages behind it. */
   | { kind: 'lost'; result: Disposition }
   /** The peer refused STARTTLS, then hung up before answering the first MAIL. */
@@ -15,6 +22,17 @@ export interface ReadySession {
   client: SmtpClient;
   /** Set when STARTTLS was refused and the session went on in plaintext. */
   refusedReply?: string;
+  /** The session carried messages of an earlier delivery (a parked one). */
+  carried?: boolean;
+}
+
+/**
+ * The peer closed the session instead of taking the message: at MAIL, or with a 421
+ * (RFC 5321 4.2: "closing transmission channel") wherever it came — never a message it
+ * took, unlike a connection lost after the final dot.
+ */
+function closedInsteadOfTaking(error: SMTPError): boolean {
+  return error.command === 'MAIL FROM' || error.responseCode === 421;
 }
 
 /** Records the same result for every message and applies it to all their open recipients. */
@@ -28,19 +46,19 @@ export function recordForAll(logger: Logger, messages: MessageProgress[], scope:
 /**
  * Sends the messages one after the other over one session (RSET between them), each to
  * its still open recipients. When the session dies, the messages not yet sent are
- * deferred with why, and the next address may take them. A session that is 'finished'
- * is left open: the caller parks it for the next delivery or ends it.
+ * deferred with why, and the next address may take them — unless it was 'ended': then
+ * they are left open for a new connection. A session that is 'finished' is left open:
+ * the caller parks it for the next delivery or ends it.
  */
 export async function sendMessages(session: ReadySession, messages: MessageProgress[], scope: AttemptScope, peer: string, logger: Logger): Promise<SessionEnd> {
   const { client } = session;
   for (const [index, progress] of messages.entries()) {
+    const carried = index > 0 || session.carried === true;
     if (index > 0) {
       const failure = await client.reset();
       if (failure !== undefined) {
         client.close();
-        const result = lostConnection(peer, failure);
-        recordForAll(logger, messages.slice(index), scope, result);
-        return { kind: 'lost', result };
+        return { kind: 'ended' };
       }
     }
     const recipients = progress.pending;
@@ -50,6 +68,7 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     if (index === 0 && session.refusedReply !== undefined && closedWithoutReply && client.lastReply() === session.refusedReply) {
       return { kind: 'closed-after-refusal', reply: session.refusedReply };
     }
+    if (carried && sent.kind === 'failed' && !client.isOpen() && closedInsteadOfTaking(sent.error)) return { kind: 'ended' };
     const results = recipientResults(recipients, sent, peer);
     recordAttempt(logger, progress, scope, summarizeResults(results));
     progress.apply(results);

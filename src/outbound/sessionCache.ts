@@ -16,6 +16,12 @@ export interface ParkedSession {
   verdict: CertVerdict;
 }
 
+/** Where a session is parked and found: `id` for reuse, `address` (the connection slots' host) to free a slot. */
+export interface SessionKey {
+  id: string;
+  address: string;
+}
+
 /** How long an idle session waits for a delivery (Postfix's smtp_connection_cache_time_limit). */
 export const IDLE_LIMIT_MS = 2_000;
 /** A session older than this is not reused, however busy (Postfix's smtp_connection_reuse_time_limit). */
@@ -25,20 +31,14 @@ export const REUSE_LIMIT_MS = 300_000;
 const connectorIds = new WeakMap<OutboundConnector, number>();
 let lastConnectorId = 0;
 
-/** The key a session is parked and found under. */
-export function sessionKey(connector: OutboundConnector, hostName: string, address: string, port: number): string {
+/** The key of sessions under `connector` to `address` (the slots' `address:port`), judged against `hostName`. */
+export function sessionKey(connector: OutboundConnector, hostName: string, address: string): SessionKey {
   let id = connectorIds.get(connector);
   if (id === undefined) {
     id = ++lastConnectorId;
     connectorIds.set(connector, id);
   }
-  return `${id} ${hostName} ${address} ${port}`;
-}
-
-interface Idle {
-  session: ParkedSession;
-  timer: NodeJS.Timeout;
-  stopWatching: () => void;
+  return { id: `${id} ${hostName} ${address}`, address };
 }
 
 /** A delivery waiting for a connection slot, which a session parked meanwhile serves as well. */
@@ -48,52 +48,64 @@ export interface ParkedWait {
   cancel(): void;
 }
 
+interface Idle {
+  key: SessionKey;
+  session: ParkedSession;
+  timer: NodeJS.Timeout;
+  stopWatching: () => void;
+}
+
 export class SessionCache {
-  private readonly idle = new Map<string, Idle[]>();
+  /** Oldest first, across every key. */
+  private readonly idle: Idle[] = [];
   private readonly waiting = new Map<string, Array<(session: ParkedSession) => void>>();
   private readonly openedAt = new WeakMap<SmtpClient, number>();
   private closed = false;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  private readonly clock: () => number;
+  private readonly idleLimitMs: number;
+
+  constructor(options: { clock?: () => number; idleLimitMs?: number } = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.idleLimitMs = options.idleLimitMs ?? IDLE_LIMIT_MS;
+  }
 
   /** Marks a new session's start, from which its reuse time limit runs. */
   opened(client: SmtpClient): void {
     this.openedAt.set(client, this.clock());
   }
 
-  /** Keeps a session that carried its messages for the next delivery under `key`, or ends it. */
-  park(key: string, session: ParkedSession): void {
-    const openedAt = this.openedAt.get(session.client) ?? this.clock();
-    if (this.closed || !session.client.isOpen() || this.clock() - openedAt >= REUSE_LIMIT_MS) {
+  /** Keeps a session that carried its messages for the next delivery under `key` (handing it to one waiting), or ends it. */
+  park(key: SessionKey, session: ParkedSession): void {
+    if (this.closed || !session.client.isOpen() || this.tooOld(session)) {
       session.client.quit();
       return;
     }
-    const waiter = this.waiting.get(key)?.shift();
-    if (waiter !== undefined) {
-      if (this.waiting.get(key)?.length === 0) this.waiting.delete(key);
-      waiter(session);
-      return;
-    }
+    const waiters = this.waiting.get(key.id);
+    const waiter = waiters?.shift();
+    if (waiters?.length === 0) this.waiting.delete(key.id);
+    if (waiter !== undefined) return waiter(session);
     const entry: Idle = {
+      key,
       session,
-      timer: setTimeout(() => this.evict(key, entry, 'quit'), IDLE_LIMIT_MS).unref(),
+      timer: setTimeout(() => this.evict(entry, 'quit'), this.idleLimitMs).unref(),
       // a peer that hangs up on an idle session (its own idle timeout) leaves the cache
-      stopWatching: session.client.onEnd(() => this.evict(key, entry, 'gone')),
+      stopWatching: session.client.onEnd(() => this.evict(entry, 'gone')),
     };
-    const list = this.idle.get(key) ?? [];
-    list.push(entry);
-    this.idle.set(key, list);
+    this.idle.push(entry);
   }
 
-  /**
-   * A parked session for `key` that still answers (RSET), or undefined: then dial anew.
-   * One that fails its RSET is closed; that says nothing about the host.
-   */
-  async take(key: string): Promise<ParkedSession | undefined> {
+  /** A parked session for `key` that still answers (see stillAnswers), or undefined: then dial anew. */
+  async take(key: SessionKey): Promise<ParkedSession | undefined> {
     for (let entry = this.pop(key); entry !== undefined; entry = this.pop(key)) {
-      if (await stillAnswers(entry.session)) return entry.session;
+      if (this.tooOld(entry.session)) entry.session.client.quit();
+      else if (await stillAnswers(entry.session)) return entry.session;
     }
     return undefined;
+  }
+
+  private tooOld(session: ParkedSession): boolean {
+    return this.clock() - (this.openedAt.get(session.client) ?? this.clock()) >= REUSE_LIMIT_MS;
   }
 
   /**
@@ -101,52 +113,63 @@ export class SessionCache {
    * slot: when a delivery to the same next hop ends first, its session is handed over
    * rather than left idle while this one waits. Check it with stillAnswers().
    */
-  whenParked(key: string): ParkedWait {
+  whenParked(key: SessionKey): ParkedWait {
+    const idle = this.pop(key);
+    if (idle !== undefined && this.tooOld(idle.session)) idle.session.client.quit();
+    else if (idle !== undefined) return { session: Promise.resolve(idle.session), cancel: () => this.park(key, idle.session) };
     let handedOver: ParkedSession | undefined;
-    let cancelled = false;
     let serve: (session: ParkedSession) => void = () => undefined;
     const session = new Promise<ParkedSession>((resolve) => {
       serve = (parked) => {
         handedOver = parked;
-        if (!cancelled) resolve(parked);
+        resolve(parked);
       };
     });
-    const list = this.waiting.get(key) ?? [];
+    const list = this.waiting.get(key.id) ?? [];
     list.push(serve);
-    this.waiting.set(key, list);
+    this.waiting.set(key.id, list);
     return {
       session,
       cancel: () => {
-        cancelled = true;
-        const waiters = this.waiting.get(key);
+        const waiters = this.waiting.get(key.id);
         const index = waiters?.indexOf(serve) ?? -1;
         if (index >= 0) waiters!.splice(index, 1);
-        if (waiters?.length === 0) this.waiting.delete(key);
+        if (waiters?.length === 0) this.waiting.delete(key.id);
         if (handedOver !== undefined) this.park(key, handedOver);
       },
     };
   }
 
+  /**
+   * Ends the oldest idle session to `address` (any address when undefined), so that its
+   * connection slot goes to a delivery that would otherwise wait for it. False when none idles.
+   */
+  closeIdle(address?: string): boolean {
+    const entry = this.idle.find((idle) => address === undefined || idle.key.address === address);
+    if (entry !== undefined) this.evict(entry, 'quit');
+    return entry !== undefined;
+  }
+
   /** Shutdown: every idle session says QUIT, and none is parked from now on. */
   closeAll(): void {
     this.closed = true;
-    for (const [key, list] of this.idle) for (const entry of [...list]) this.evict(key, entry, 'quit');
+    for (const entry of [...this.idle]) this.evict(entry, 'quit');
   }
 
-  private pop(key: string): Idle | undefined {
-    const list = this.idle.get(key);
-    const entry = list?.pop();
-    if (list?.length === 0) this.idle.delete(key);
-    if (entry) forget(entry);
+  /** The newest idle session under `key`: the one least likely to have been dropped by the peer. */
+  private pop(key: SessionKey): Idle | undefined {
+    let index = this.idle.length - 1;
+    while (index >= 0 && this.idle[index]!.key.id !== key.id) index--;
+    if (index < 0) return undefined;
+    const [entry] = this.idle.splice(index, 1);
+    forget(entry!);
     return entry;
   }
 
-  private evict(key: string, entry: Idle, how: 'quit' | 'gone'): void {
-    const list = this.idle.get(key);
-    const index = list?.indexOf(entry) ?? -1;
+  private evict(entry: Idle, how: 'quit' | 'gone'): void {
+    const index = this.idle.indexOf(entry);
     if (index < 0) return;
-    list!.splice(index, 1);
-    if (list!.length === 0) this.idle.delete(key);
+    this.idle.splice(index, 1);
     forget(entry);
     if (how === 'quit') entry.session.client.quit();
   }

@@ -71,6 +71,22 @@ export function recordResults(envelope: Envelope, results: RecipientResult[], at
   };
 }
 
+/**
+ * The recipients in `addresses` that are still pending, marked delivered — and nothing
+ * else changed: a message's deliveries to one domain, written before the round is over.
+ */
+export function markDelivered(envelope: Envelope, addresses: string[]): Envelope {
+  const delivered = new Set(addresses);
+  return {
+    ...envelope,
+    recipients: envelope.recipients.map((recipient) => {
+      if (recipient.state !== 'pending' || !delivered.has(recipient.address)) return recipient;
+      const { lastError: _, ...rest } = recipient;
+      return { ...rest, state: 'delivered' };
+    }),
+  };
+}
+
 interface SettleContext {
   expired: boolean;
   lastAttempt: AttemptRecord | undefined;

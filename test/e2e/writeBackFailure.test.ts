@@ -2,12 +2,12 @@
 // the recipient that got 250 must not get another copy while the relay waits for room,
 // and once there is room the results are written — the delivered recipient stays
 // delivered, the deferred one keeps its schedule.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSink } from '../helpers/peers.js';
-import { MAIN, relayCommand, startRelayCommand, writeConfig } from '../helpers/relayProcess.js';
+import { startSink, type Sink } from '../helpers/peers.js';
+import { MAIN, relayCommand, startRelayCommand, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
 import { runTool } from '../helpers/tools.js';
 
@@ -29,7 +29,19 @@ function fillDisk(file: string): void {
   }
 }
 
-t.test('results the full spool will not take: no second copy, written once there is room', { skip: canMount ? false : 'needs root, unshare -m and nsenter to mount a small tmpfs' }, async (t) => {
+interface FullSpoolAfterDelivery {
+  relay: RelayProcess;
+  sink: Sink;
+  config: string;
+  /** The spool as the relay's mount namespace sees it. */
+  spoolInRelay: string;
+}
+
+/**
+ * A relay whose next hop took a message for one recipient (and deferred the other) at
+ * the moment its spool is full: the write-back of those results has failed.
+ */
+async function resultsUnwritten(t: Test): Promise<FullSpoolAfterDelivery> {
   const dir = t.testdir();
   const spool = join(dir, 'spool');
   mkdirSync(spool);
@@ -76,7 +88,13 @@ outbound:
 
   const failed = await relay.waitForLog((line) => line.msg?.startsWith('cannot record delivery results') === true, 'the write-back failure');
   t.match(failed, { level: 50, err: /ENOSPC/ }, 'the failure is logged with its cause');
+  return { relay, sink, config, spoolInRelay };
+}
 
+const skip = { skip: canMount ? false : 'needs root, unshare -m and nsenter to mount a small tmpfs' };
+
+t.test('results the full spool will not take: no second copy, written once there is room', skip, async (t) => {
+  const { relay, sink, config, spoolInRelay } = await resultsUnwritten(t);
   rmSync(join(spoolInRelay, 'filler'));
   // an operator's queue command, run where the relay sees its spool, asks for the write now
   const retried = await runTool('nsenter', ['-t', String(relay.child.pid), '-m', process.execPath, MAIN, 'queue', 'retry', '--all', '-c', config]);
@@ -99,4 +117,16 @@ outbound:
     ],
     'the written results: delivered stays delivered, the deferral is recorded',
   );
+});
+
+t.test('results still unwritten when the relay stops get a last try, and are written if there is room', skip, async (t) => {
+  const { relay, sink, spoolInRelay } = await resultsUnwritten(t);
+  rmSync(join(spoolInRelay, 'filler'));
+  t.equal(await relay.stop(), 0, 'a clean stop');
+  t.ok(
+    relay.logs.some((line) => line.msg === 'delivery results recorded after an earlier failure'),
+    'written on the way out, before the spool is left behind',
+  );
+  t.notOk(relay.logs.some((line) => line.msg?.startsWith('delivery results still unwritten at shutdown') === true));
+  t.equal(sink.received.length, 1);
 });

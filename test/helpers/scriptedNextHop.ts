@@ -66,6 +66,10 @@ export interface ScriptedNextHopOptions {
   helo?: string;
   /** Replies to RCPT TO by address, e.g. { 'nobody@x.test': '550 5.1.1 No such user' }; others get 250. */
   rcptReplies?: Record<string, string>;
+  /** Messages one connection takes; the MAIL after them gets `421 4.7.0 Too many messages…` and the connection is closed. */
+  messagesPerConnection?: number;
+  /** RSET is answered with 421 and the connection closed, as a server whose idle timeout ran out. */
+  rsetCloses?: boolean;
 }
 
 export async function startScriptedNextHop(options: ScriptedNextHopOptions): Promise<ScriptedNextHop> {
@@ -154,6 +158,11 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
           return secure ? reply('503 5.5.1 TLS already active') : onStarttls();
         case 'MAIL':
           if (inTransaction) return reply('503 5.5.1 Error: nested MAIL command');
+          if (options.messagesPerConnection !== undefined && received.filter((m) => m.connection === connection).length >= options.messagesPerConnection) {
+            reply('421 4.7.0 Too many messages in this session, try again later');
+            stream.end();
+            return;
+          }
           inTransaction = true;
           from = argument;
           to = [];
@@ -167,6 +176,11 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
           inData = true;
           return reply('354 End data with <CR><LF>.<CR><LF>');
         case 'RSET':
+          if (options.rsetCloses) {
+            reply('421 4.4.2 scripted.test Error: timeout exceeded');
+            stream.end();
+            return;
+          }
           inTransaction = false;
           return reply('250 2.0.0 Ok');
         case 'QUIT':

@@ -45,3 +45,25 @@ t.test('each waiter brings the limits of its own config snapshot', async (t) => 
   const raised = slots.acquire('a:25', { perHost: 2, overall: 2 });
   t.same(await granted([raised]), [true]);
 });
+
+t.test('a waiting request can be withdrawn: it rejects, and the slot goes to the next in line', async (t) => {
+  const slots = new ConnectionSlots();
+  const one = { perHost: 1, overall: 10 };
+  const holder = await slots.acquire('a:25', one);
+  t.equal(slots.isFull('a:25', one), true);
+  const withdraw = new AbortController();
+  const withdrawn = slots.acquire('a:25', one, withdraw.signal);
+  const next = slots.acquire('a:25', one);
+  withdraw.abort(new Error('handed a parked session instead'));
+  await t.rejects(withdrawn, /handed a parked session instead/);
+  holder();
+  t.same(await granted([next]), [true], 'the release went to the request still waiting');
+  t.equal(slots.isFull('b:25', one), false, 'another host has room');
+  const late = new AbortController();
+  const granted2 = slots.acquire('b:25', one, late.signal);
+  const release = await granted2;
+  late.abort();
+  t.equal(slots.isFull('b:25', one), true, 'a withdrawal after the grant leaves the slot with its holder');
+  release();
+  t.equal(slots.isFull('b:25', one), false);
+});
