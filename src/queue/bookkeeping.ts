@@ -151,6 +151,7 @@ function schedule(envelope: Envelope, now: number, expiresAt: number, options: R
   return { nextAttemptAt: new Date(Math.min(retryAt, expiresAt)).toISOString(), deferrals };
 }
 
-function lastAttemptFor(attempts: AttemptRecord[], domain: string): AttemptRecord | undefined {
+/** The last attempt of `attempts` for the domain: the host and time a DSN names. */
+export function lastAttemptFor(attempts: AttemptRecord[], domain: string): AttemptRecord | undefined {
   return attempts.filter((attempt) => attempt.domain === domain).at(-1);
 }

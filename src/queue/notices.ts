@@ -1,3 +1,4 @@
+import { lastAttemptFor } from './bookkeeping.js';
 import type { DelayedRecipient, DsnReport, Envelope, QueuedRecipient } from './types.js';
 
 // Who is told what by DSN (RFC 3461 NOTIFY), and when a message is late enough for the
@@ -68,7 +69,7 @@ export function decideDelayNotice(envelope: Envelope, options: DelayNoticeOption
   const delayed = late
     .filter(({ recipient }) => notifies(recipient, 'delayed'))
     .map(({ recipient, lastError, giveUpAt }): DelayedRecipient => {
-      const last = envelope.attempts.filter((attempt) => attempt.domain === recipient.domain).at(-1);
+      const last = lastAttemptFor(envelope.attempts, recipient.domain);
       return {
         address: recipient.address,
         status: statusOfClass(lastError, 4),
