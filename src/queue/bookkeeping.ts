@@ -79,11 +79,7 @@ export function markDelivered(envelope: Envelope, addresses: string[]): Envelope
   const delivered = new Set(addresses);
   return {
     ...envelope,
-    recipients: envelope.recipients.map((recipient) => {
-      if (recipient.state !== 'pending' || !delivered.has(recipient.address)) return recipient;
-      const { lastError: _, ...rest } = recipient;
-      return { ...rest, state: 'delivered' };
-    }),
+    recipients: envelope.recipients.map((recipient) => (recipient.state === 'pending' && delivered.has(recipient.address) ? deliveredRecipient(recipient) : recipient)),
   };
 }
 
@@ -98,9 +94,8 @@ interface SettleContext {
 function settle(recipient: QueuedRecipient, result: RecipientResult, context: SettleContext): Settled {
   switch (result.outcome) {
     case 'delivered': {
-      const { lastError: _, ...rest } = recipient;
       const relayed = result.withoutDsn === true && !context.nullSender && notifies(recipient, 'relayed');
-      return { recipient: { ...rest, state: 'delivered' }, deferred: false, ...(relayed ? { relayed: relayedNotice(recipient, result, context) } : {}) };
+      return { recipient: deliveredRecipient(recipient), deferred: false, ...(relayed ? { relayed: relayedNotice(recipient, result, context) } : {}) };
     }
     case 'bounced':
       return bounced(recipient, result, 'rejected', result.response, context);
@@ -112,34 +107,35 @@ function settle(recipient: QueuedRecipient, result: RecipientResult, context: Se
   }
 }
 
-/** The next hop's 250, from where we stand: we passed it on, and nobody after us reports its delivery. */
-function relayedNotice(recipient: QueuedRecipient, result: RecipientResult, context: SettleContext): NoticeRecipient {
+/** What a DSN says of a recipient: the reply as a status of `statusClass`, and the last attempt's host and time. */
+function notice(recipient: QueuedRecipient, result: RecipientResult, statusClass: 2 | 5, context: SettleContext): NoticeRecipient {
   const remoteMta = context.lastAttempt?.host ?? undefined;
   return {
     address: recipient.address,
-    status: statusOfClass(result.response, 2),
+    status: statusOfClass(result.response, statusClass),
     diagnostic: result.response,
     lastAttemptAt: context.lastAttempt?.at ?? context.now,
     ...(remoteMta ? { remoteMta } : {}),
   };
 }
 
+/** The next hop's 250, from where we stand: we passed it on, and nobody after us reports its delivery. */
+function relayedNotice(recipient: QueuedRecipient, result: RecipientResult, context: SettleContext): NoticeRecipient {
+  return notice(recipient, result, 2, context);
+}
+
 function bounced(recipient: QueuedRecipient, result: RecipientResult, reason: BouncedRecipient['reason'], lastError: string, context: SettleContext): Settled {
-  const remoteMta = context.lastAttempt?.host ?? undefined;
   return {
     recipient: { ...recipient, state: 'bounced', lastError },
-    bounce: {
-      address: recipient.address,
-      reason,
-      // a failure now (5), with the subject and detail of the reply: an expired 4.7.5 becomes 5.7.5
-      status: statusOfClass(result.response, 5),
-      diagnostic: result.response,
-      lastAttemptAt: context.lastAttempt?.at ?? context.now,
-      ...(remoteMta ? { remoteMta } : {}),
-      attempts: context.attemptCount,
-    },
+    // a failure now (5), with the subject and detail of the reply: an expired 4.7.5 becomes 5.7.5
+    bounce: { ...notice(recipient, result, 5, context), reason, attempts: context.attemptCount },
     deferred: false,
   };
+}
+
+function deliveredRecipient(recipient: QueuedRecipient): QueuedRecipient {
+  const { lastError: _, ...rest } = recipient;
+  return { ...rest, state: 'delivered' };
 }
 
 /** The next attempt: by the schedule when this call opens a round, not before `notBefore`, never after expiry. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { recordResults, type RoundOptions } from '../../src/queue/bookkeeping.js';
+import { markDelivered, recordResults, type RoundOptions } from '../../src/queue/bookkeeping.js';
 import type { AttemptRecord, Envelope, RecipientResult } from '../../src/queue/types.js';
 
 const T0 = Date.parse('2025-11-28T10:00:00.000Z');
@@ -258,4 +258,22 @@ t.test('a delivery to a next hop without DSN is reported as relayed to whoever a
   }
   const already = envelope({ recipients: [{ address: 'bob@b.test', domain: 'b.test', state: 'delivered', notify: ['SUCCESS'] }] });
   t.same(recordResults(already, [relayedTo('bob@b.test')], tried, options(now)).relayed, [], 'a recipient delivered before is not reported again');
+});
+
+t.test('markDelivered: the pending recipients named become delivered, and nothing else changes', async (t) => {
+  const before = envelope({
+    recipients: [
+      { address: 'bob@b.test', domain: 'b.test', state: 'pending', lastError: '451 4.2.0 try later' },
+      { address: 'carol@b.test', domain: 'b.test', state: 'bounced', lastError: '550 5.1.1 no such user' },
+      { address: 'dave@d.test', domain: 'd.test', state: 'pending' },
+    ],
+    deferrals: 2,
+  });
+  const after = markDelivered(before, ['bob@b.test', 'carol@b.test']);
+  t.same(after.recipients, [
+    { address: 'bob@b.test', domain: 'b.test', state: 'delivered' },
+    { address: 'carol@b.test', domain: 'b.test', state: 'bounced', lastError: '550 5.1.1 no such user' },
+    { address: 'dave@d.test', domain: 'd.test', state: 'pending' },
+  ], 'a bounced recipient stays bounced, one not named stays pending');
+  t.same({ ...after, recipients: before.recipients }, before, 'schedule, attempts and deferrals untouched');
 });
