@@ -145,17 +145,9 @@ export class DeliveryAgent {
 
   /** A last try for results the spool would not take: what is still unwritten is sent again after a restart. */
   private async writeUnrecorded(): Promise<void> {
-    for (const [id, round] of this.unrecorded) {
-      const attempt = await this.spool.lock(id).catch(() => undefined);
-      if (attempt?.kind === 'locked') {
-        try {
-          const checked = await this.spool.check(id);
-          if (checked.kind === 'found') await this.record(checked.envelope, round.outcomes, this.context());
-          else this.unrecorded.delete(id);
-        } finally {
-          await attempt.lock.release().catch(() => undefined);
-        }
-      }
+    for (const [id, round] of [...this.unrecorded]) {
+      // a claim of a message with unwritten results writes them (and delivers nothing)
+      await this.claim(id, Date.now(), this.context());
       if (this.unrecorded.has(id)) {
         const delivered = round.outcomes.flatMap((outcome) => outcome.recipients.filter((r) => r.outcome === 'delivered').map((r) => r.address));
         this.logger.error({ queueId: id, delivered }, 'delivery results still unwritten at shutdown; these recipients will get the message again after the restart');
