@@ -52,8 +52,15 @@ export class LogOutput implements DestinationStream {
     options: LogOutputOptions = {},
   ) {
     this.out = options.out ?? pino.destination({ dest: 1, sync: false });
-    // one line per event, as a mail log is read; the time as in the JSON (UTC), so one grep fits both
-    this.prettify = prettyFactory({ colorize: options.colorize ?? false, singleLine: true, translateTime: false, ignore: 'name' });
+    // One line per event, as a mail log is read: `err` (always a message here, never a stack)
+    // stays on it too. The time as in the JSON (UTC), so one grep fits both.
+    this.prettify = prettyFactory({
+      colorize: options.colorize ?? false,
+      singleLine: true,
+      errorLikeObjectKeys: [],
+      translateTime: false,
+      ignore: 'name',
+    });
   }
 
   write(line: string): void {

@@ -47,9 +47,12 @@ t.test('LogOutput passes JSON through, prettifies on one line, and switches in p
   t.notMatch(pretty, /\u001b\[/, 'no colours unless asked for');
   t.notMatch(pretty, /tlsrelay/, 'the name every line carries is left out');
 
+  logger.error({ err: 'listen EADDRINUSE' }, 'cannot start the listeners');
+  t.match(out.lines[2], /\] ERROR: cannot start the listeners \{"err":"listen EADDRINUSE"\}\n$/, 'an error message stays on its line');
+
   output.format = 'json';
   logger.warn('back');
-  t.match(JSON.parse(out.lines[2]!) as object, { level: 40, msg: 'back' });
+  t.match(JSON.parse(out.lines[3]!) as object, { level: 40, msg: 'back' });
 });
 
 t.test('colours only when asked for (a terminal)', async (t) => {
