@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { prettyFactory } from 'pino-pretty';
 
 export type { Logger };
 
@@ -45,25 +45,34 @@ export interface LogOutputOptions {
  */
 export class LogOutput implements DestinationStream {
   private readonly out: DestinationStream;
-  private readonly prettify: (line: string) => string;
+  private readonly colorize: boolean;
+  private prettify: ((line: string) => string) | undefined;
 
   constructor(
     public format: LogFormat,
     options: LogOutputOptions = {},
   ) {
     this.out = options.out ?? pino.destination({ dest: 1, sync: false });
-    // One line per event, as a mail log is read: `err` (always a message here, never a stack)
-    // stays on it too. The time as in the JSON (UTC), so one grep fits both.
-    this.prettify = prettyFactory({
-      colorize: options.colorize ?? false,
-      singleLine: true,
-      errorLikeObjectKeys: [],
-      translateTime: false,
-      ignore: 'name',
-    });
+    this.colorize = options.colorize ?? false;
   }
 
   write(line: string): void {
-    this.out.write(this.format === 'pretty' ? this.prettify(line) : line);
+    if (this.format === 'json') {
+      this.out.write(line);
+      return;
+    }
+    this.prettify ??= prettifier(this.colorize);
+    this.out.write(this.prettify(line));
   }
+}
+
+/**
+ * pino-pretty, loaded on first use: JSON output and the CLI's other commands, which start
+ * a process each time, do not pay for loading it.
+ */
+function prettifier(colorize: boolean): (line: string) => string {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  // One line per event, as a mail log is read: `err` (always a message here, never a stack)
+  // stays on it too. The time as in the JSON (UTC), so one grep fits both.
+  return prettyFactory({ colorize, singleLine: true, errorLikeObjectKeys: [], translateTime: false, ignore: 'name' });
 }
