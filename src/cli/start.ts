@@ -1,6 +1,6 @@
 import { ensureDevCertificate } from '../tls/devCertificate.js';
 import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
 import { ConnectionSlots } from '../outbound/connectionSlots.js';
@@ -61,7 +61,10 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
 export async function startCommand(file: string, stderr: NodeJS.WritableStream): Promise<number> {
   const config = loadConfigOrReport(file, stderr);
   if (!config) return EXIT_INVALID_CONFIG;
-  const logger = createLogger(config.log.level);
+  // a terminal is judged once: a reload cannot change where stdout goes
+  const terminal = process.stdout.isTTY === true;
+  const output = new LogOutput(logFormatFor(config.log.format, terminal), { colorize: terminal && !process.env.NO_COLOR });
+  const logger = createLogger(config.log.level, output);
 
   let tls;
   try {
@@ -106,6 +109,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
       context = { ...context, config: next.config, tls: next.tls };
       logger.level = next.config.log.level;
+      output.format = logFormatFor(next.config.log.format, terminal);
       if (needRestart.length > 0) logger.warn({ needRestart }, 'configuration reloaded; some changes take effect only after a restart');
       else logger.info({ config: next.config.file }, 'configuration reloaded');
     });

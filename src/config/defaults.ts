@@ -45,7 +45,7 @@ export const SMTP_DEFAULTS = {
 
 export const AUTH_DEFAULTS = { maxFailuresPerIp: 5 } as const;
 
-export const LOG_DEFAULTS = { level: 'info' } as const;
+export const LOG_DEFAULTS = { level: 'info', format: undefined } as const;
 
 export const SMART_HOST_PORT = 25;
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { MapReader } from './reader.js';
 import { domainPattern, duration, hostName, hostPort, integer, listOf, MAX_TIMER_MS, oneOf, path } from './values.js';
 import { defaultHostname, DELIVERY_DEFAULTS, DNS_PORT, LOG_DEFAULTS, QUEUE_DEFAULTS, SMTP_DEFAULTS } from './defaults.js';
-import { BARE_LINE_ENDING_MODES, LOG_LEVELS, type Config } from './types.js';
+import { BARE_LINE_ENDING_MODES, LOG_FORMATS, LOG_LEVELS, type Config } from './types.js';
 
 // The sections made only of independent scalars: no checks across fields.
 
@@ -59,6 +59,10 @@ export function readAcceptedDomains(root: MapReader): string[] {
 }
 
 export function readLog(root: MapReader): Config['log'] {
-  const section = root.section('log', ['level']);
-  return { level: section.optional('level', oneOf(LOG_LEVELS), LOG_DEFAULTS.level) };
+  const section = root.section('log', ['level', 'format']);
+  return {
+    level: section.optional('level', oneOf(LOG_LEVELS), LOG_DEFAULTS.level),
+    // absent stays absent: whether stdout is a terminal is for the running relay to see
+    format: section.read('format', oneOf(LOG_FORMATS)),
+  };
 }

@@ -19,6 +19,9 @@ export type BareLineEndingMode = (typeof BARE_LINE_ENDING_MODES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Forward-secret suites only; TLS 1.3 suites are always forward secret. */
 export const DEFAULT_CIPHERS = 'ECDHE+AESGCM:ECDHE+CHACHA20';
 
@@ -141,5 +144,9 @@ export interface Config {
   inbound: InboundConnector[];
   /** The configured connectors, in file order; the implicit default is not in this list. */
   outbound: OutboundConnector[];
-  log: { level: LogLevel };
+  log: {
+    level: LogLevel;
+    /** Left out: pretty when stdout is a terminal, JSON otherwise (decided when the relay starts). */
+    format: LogFormat | undefined;
+  };
 }

@@ -91,7 +91,7 @@ const cases: Case[] = [
       'tls: { cert: c.pem, key: k.pem, minVersion: TLSv1.1 }',
       'listeners: [{ name: mx, port: 25, tls: STARTTLS, auth: yes }]',
       'smtp: { bareLineEndings: fix }',
-      'log: { level: verbose }',
+      'log: { level: verbose, format: text }',
       'outbound: [{ name: p, domains: [p.test], tls: verfy }]',
     ],
     expect: [
@@ -100,6 +100,7 @@ const cases: Case[] = [
       ['2:56', 'listeners[0].auth: expected one of none, optional, required; got "yes"'],
       ['3:26', 'smtp.bareLineEndings: expected one of reject, normalize; got "fix"'],
       ['4:15', 'log.level: expected one of fatal, error, warn, info, debug, trace, silent; got "verbose"'],
+      ['4:32', 'log.format: expected one of json, pretty; got "text"'],
       ['5:47', 'outbound[0].tls: expected one of none, opportunistic, encrypt, verify-ca, verify, fingerprint; got "verfy"'],
     ],
   },

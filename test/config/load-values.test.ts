@@ -27,7 +27,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     acceptedDomains: [],
     inbound: [],
     outbound: [],
-    log: { level: 'info' },
+    log: { level: 'info', format: undefined },
   };
   t.strictSame(config, expected);
 });
@@ -98,7 +98,7 @@ t.test('every value read and converted', async (t) => {
     '    maxAge: 12h',
     '  - { name: pinned, domains: ["*"], tls: fingerprint, fingerprints: ["SHA256:' + pin + '"] }',
     '  - { name: legacy, domains: [legacy.test], tls: opportunistic, plaintextFallback: false }',
-    'log: { level: debug }',
+    'log: { level: debug, format: pretty }',
   ], { 'ca.pem': 'ca', 'ca.crl': 'crl' });
   const dir = t.testdirName;
   t.equal(config.server.hostname, 'relay.contoso.test');
@@ -137,7 +137,7 @@ t.test('every value read and converted', async (t) => {
   t.strictSame(pinned?.fingerprints, ['ab'.repeat(32)]);
   t.strictSame(pinned?.domains, ['*']);
   t.equal(legacy?.plaintextFallback, false);
-  t.equal(config.log.level, 'debug');
+  t.strictSame(config.log, { level: 'debug', format: 'pretty' });
 });
 
 t.test('relative paths resolve against the config file, not the working directory', async (t) => {
