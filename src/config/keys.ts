@@ -43,7 +43,7 @@ export const LISTENER_KEYS = {
 export const TLS_KEYS = {
   cert: value({
     type: type.file,
-    default: none('no certificate: only `tls: none` listeners, no client certificates'),
+    default: none('no certificate: then only `tls: none` listeners, and no `clientCertificate: true`'),
     meaning: 'Our certificate (PEM, intermediates after it): served to clients, and presented to next hops whose outbound connector has `clientCertificate: true`. Goes with `tls.key`.',
   }),
   key: value({ type: type.file, default: none('—'), meaning: 'The private key of `tls.cert` (PEM). Its contents are never logged or printed.' }),
@@ -282,7 +282,7 @@ export const CONFIG_KEYS = {
     item: LISTENER_KEYS,
     nonEmpty: true,
     default: derived(`one listener: \`${DEFAULT_LISTENER.name}\` on ${DEFAULT_LISTENER.address}:${DEFAULT_LISTENER.port}, \`${DEFAULT_LISTENER.tls}\``),
-    meaning: "The SMTP ports the relay listens on. A listener's address, port, tls and auth change only with a restart.",
+    meaning: 'The SMTP ports the relay listens on. A listener added, removed or changed takes effect only after a restart.',
     example: [
       'listeners:',
       '  - { name: mx, address: 0.0.0.0, port: 25, tls: starttls }',

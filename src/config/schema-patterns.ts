@@ -27,7 +27,7 @@ export function decimalAtMost(max: number): string {
   const alternatives: string[] = [];
   // every number with fewer digits than max
   if (length > 1) alternatives.push('[0-9]');
-  if (length > 2) alternatives.push(`[1-9][0-9]{1,${length - 2}}`);
+  if (length > 2) alternatives.push(length === 3 ? '[1-9][0-9]' : `[1-9][0-9]{1,${length - 2}}`);
   // as many digits as max: the same prefix, then a smaller digit, then anything
   for (let i = 0; i < length; i++) {
     const digit = Number(digits[i]);
@@ -84,8 +84,11 @@ export const CIDR = `(?:${IPV4}(?:/${prefixAtMost(32)})?|${IPV6}(?:/${prefixAtMo
 
 const NAME_CHAR = '[A-Za-z0-9_.-]';
 const ASCII_LABEL = '(?!-)[A-Za-z0-9_-]{1,63}(?<!-)';
-/** Letters, digits, `-`, `_`; labels of 63 and names of 253 at most; never an IPv4 address. */
-const ASCII_NAME = `(?!${IPV4}\\.?(?!${NAME_CHAR}))(?=${NAME_CHAR}{1,253}\\.?(?!${NAME_CHAR}))${ASCII_LABEL}(?:\\.${ASCII_LABEL})*\\.?`;
+/**
+ * Letters, digits, `-`, `_`; labels of 63 and names of 253 at most. The last label is not
+ * a number (`9`, `0x1f`): the URL host rules domainToASCII follows read such a name as an IPv4 address.
+ */
+const ASCII_NAME = `(?!(?:[A-Za-z0-9_-]+\\.)*(?:[0-9]+|0[xX][0-9A-Fa-f]*)\\.?(?!${NAME_CHAR}))(?=${NAME_CHAR}{1,253}\\.?(?!${NAME_CHAR}))${ASCII_LABEL}(?:\\.${ASCII_LABEL})*\\.?`;
 /** With any non-ASCII character the rules are IDNA's, after conversion: only the ASCII that can never be in a name is refused here. */
 const UNICODE_CHAR = '(?:[A-Za-z0-9_-]|[^\\x00-\\x7F])';
 const UNICODE_NAME = `(?=${NAME_CHAR}*[^\\x00-\\x7F])${UNICODE_CHAR}+(?:\\.${UNICODE_CHAR}+)*\\.?`;
