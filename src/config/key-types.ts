@@ -29,15 +29,20 @@ export interface KeyType<T> {
 
 const asIs = <T extends Written>(value: T): Written => value;
 
-/** A type written as text of a given form; `term` is its entry in the reference's list of types (`[name, how it is written]`). */
-function textual<T>(spec: { name: string; term: readonly [string, string]; pattern: string; read: ValueReader<T>; write(value: T): Written }): KeyType<T> {
+/**
+ * A type written as text of one form. `term` says how, in the reference's list of types
+ * under `termName` (the type's name unless given); `write` is the identity unless given.
+ */
+function textual<T extends string>(spec: { name: string; termName?: string; term: string; pattern: string; read: ValueReader<T> }): KeyType<T>;
+function textual<T>(spec: { name: string; termName?: string; term: string; pattern: string; read: ValueReader<T>; write(value: T): Written }): KeyType<T>;
+function textual<T>(spec: { name: string; termName?: string; term: string; pattern: string; read: ValueReader<T>; write?(value: T): Written }): KeyType<T> {
   return {
     name: spec.name,
-    terms: { [spec.term[0]]: spec.term[1] },
+    terms: { [spec.termName ?? spec.name]: spec.term },
     // the YAML language server shows patternErrorMessage instead of the pattern itself
-    schema: { type: 'string', pattern: patterns.anchored(spec.pattern), patternErrorMessage: spec.term[1] },
+    schema: { type: 'string', pattern: patterns.anchored(spec.pattern), patternErrorMessage: spec.term },
     read: spec.read,
-    write: spec.write,
+    write: spec.write ?? ((value: T) => value as Written),
   };
 }
 
@@ -90,7 +95,8 @@ export function oneOf<T extends string>(choices: readonly T[]): KeyType<T> {
 export function duration(max = Number.MAX_SAFE_INTEGER): KeyType<number> {
   return textual({
     name: max < Number.MAX_SAFE_INTEGER ? `duration, at most ${formatDuration(Math.floor(max / 86_400_000) * 86_400_000)}` : 'duration',
-    term: ['duration', 'A whole number and a unit — `s`, `m`, `h` or `d`: `30s`, `5m`, `2h`, `2d`; longer than 0. Where the value ends up in a timer, at most 24 days.'],
+    termName: 'duration',
+    term: 'A whole number and a unit — `s`, `m`, `h` or `d`: `30s`, `5m`, `2h`, `2d`; longer than 0. Where the value ends up in a timer, at most 24 days.',
     pattern: patterns.duration(max),
     read: values.duration(max),
     write: formatDuration,
@@ -99,40 +105,32 @@ export function duration(max = Number.MAX_SAFE_INTEGER): KeyType<number> {
 
 export const hostName: KeyType<string> = textual({
   name: 'host name',
-  term: ['host name', 'A DNS name such as `mail.example.test`; Unicode and punycode are the same name, case and a trailing dot do not matter. Not an IP address.'],
+  term: 'A DNS name such as `mail.example.test`; Unicode and punycode are the same name, case and a trailing dot do not matter. Not an IP address.',
   pattern: patterns.HOST_NAME,
   read: values.hostName,
-  write: asIs,
 });
 
 export const ipAddress: KeyType<string> = textual({
   name: 'IP address',
-  term: ['IP address', 'IPv4 (`192.0.2.1`) or IPv6 (`2001:db8::1`, `"::"`); quote a value that starts with `:`.'],
+  term: 'IPv4 (`192.0.2.1`) or IPv6 (`2001:db8::1`, `"::"`); quote a value that starts with `:`.',
   pattern: patterns.IP_ADDRESS,
   read: values.ipAddress,
-  write: asIs,
 });
 
 export const cidr: KeyType<string> = textual({
   name: 'CIDR',
-  term: ['CIDR', 'An address range, `192.0.2.0/24` or `2001:db8::/32`; a bare address is that one host (`/32`, `/128`).'],
+  term: 'An address range, `192.0.2.0/24` or `2001:db8::/32`; a bare address is that one host (`/32`, `/128`).',
   pattern: patterns.CIDR,
   read: values.cidr,
-  write: asIs,
 });
-
-const DOMAIN_TERM = [
-  'domain pattern',
-  'A domain (`example.test`) or all the domains below one (`"*.example.test"`, any depth); quote a pattern that starts with `*`, or YAML reads it as an alias. `"*"` alone, every domain, only where the type says so.',
-] as const;
 
 export function domainPattern(options: { allowStar: boolean }): KeyType<string> {
   return textual({
     name: options.allowStar ? 'domain pattern or `"*"`' : 'domain pattern',
-    term: DOMAIN_TERM,
+    termName: 'domain pattern',
+    term: 'A domain (`example.test`) or all the domains below one (`"*.example.test"`, any depth); quote a pattern that starts with `*`, or YAML reads it as an alias. `"*"` alone, every domain, only where the type says so.',
     pattern: patterns.domainPattern(options.allowStar),
     read: values.domainPattern(options),
-    write: asIs,
   });
 }
 
@@ -141,7 +139,7 @@ export function hostPort(defaultPort: number, kind: HostKind): KeyType<HostPort>
   const forms = kind === 'ip' ? '`192.0.2.53`, `192.0.2.53:5353`, `[2001:db8::53]:5353`' : '`mx.example.test`, `mx.example.test:2626`, `192.0.2.25:2626`, `[2001:db8::25]:2626`';
   return textual({
     name,
-    term: [name, `${kind === 'ip' ? 'An IP address' : 'A host name or IP address'} and a port (1–65535), the port ${defaultPort} when left out: ${forms}. An IPv6 address with a port goes in brackets.`],
+    term: `${kind === 'ip' ? 'An IP address' : 'A host name or IP address'} and a port (1–65535), the port ${defaultPort} when left out: ${forms}. An IPv6 address with a port goes in brackets.`,
     pattern: patterns.hostPort(kind),
     read: values.hostPort(defaultPort, kind),
     write: formatHostPort,
@@ -150,7 +148,7 @@ export function hostPort(defaultPort: number, kind: HostKind): KeyType<HostPort>
 
 export const fingerprint: KeyType<string> = textual({
   name: 'fingerprint',
-  term: ['fingerprint', '`sha256:` and the 64 hex digits of a SHA-256 digest, colons and case free (`openssl x509 -noout -fingerprint -sha256` prints one).'],
+  term: '`sha256:` and the 64 hex digits of a SHA-256 digest, colons and case free (`openssl x509 -noout -fingerprint -sha256` prints one).',
   pattern: patterns.FINGERPRINT,
   read: values.fingerprint,
   write: (hex: string) => `sha256:${hex}`,
@@ -158,7 +156,7 @@ export const fingerprint: KeyType<string> = textual({
 
 export const passwordHash: KeyType<string> = textual({
   name: 'password hash',
-  term: ['password hash', 'What `tlsrelay hash-password` prints: `$scrypt$ln=…,r=…,p=…$salt$hash`, in quotes. `config show` prints `[redacted]` instead.'],
+  term: 'What `tlsrelay hash-password` prints: `$scrypt$ln=…,r=…,p=…$salt$hash`, in quotes. `config show` prints `[redacted]` instead.',
   pattern: patterns.PASSWORD_HASH,
   read: values.passwordHash,
   write: () => '[redacted]',
