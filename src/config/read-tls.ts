@@ -1,9 +1,9 @@
 import { fail, type MapReader, type ValueReader } from './reader.js';
-import { boolean, cipherList, existingFile, listOf, oneOf, readableFile } from './values.js';
-import { TLS_DEFAULTS } from './defaults.js';
-import { TLS_VERSIONS, type TlsConfig } from './types.js';
-
-const TLS_KEYS = ['cert', 'key', 'generateIfMissing', 'trust', 'crl', 'minVersion', 'ciphers'] as const;
+import { existingFile } from './values.js';
+import { readKey } from './read-keys.js';
+import { keyNames } from './key-spec.js';
+import { TLS_KEYS } from './keys.js';
+import type { TlsConfig } from './types.js';
 
 export interface TlsSection {
   tls: TlsConfig;
@@ -21,10 +21,10 @@ function ownFile(generateIfMissing: boolean): ValueReader<string> {
 }
 
 export function readTls(root: MapReader): TlsSection {
-  const section = root.section('tls', TLS_KEYS);
-  const generateIfMissing = section.optional('generateIfMissing', boolean, TLS_DEFAULTS.generateIfMissing);
-  const cert = section.read('cert', ownFile(generateIfMissing));
-  const key = section.read('key', ownFile(generateIfMissing));
+  const section = root.section('tls', keyNames(TLS_KEYS));
+  const generateIfMissing = readKey(section, TLS_KEYS, 'generateIfMissing');
+  const cert = readKey(section, TLS_KEYS, 'cert', ownFile(generateIfMissing));
+  const key = readKey(section, TLS_KEYS, 'key', ownFile(generateIfMissing));
   const hasCert = section.has('cert') || section.isInvalid('cert');
   const hasKey = section.has('key') || section.isInvalid('key');
   if (hasCert !== hasKey) {
@@ -39,10 +39,10 @@ export function readTls(root: MapReader): TlsSection {
       cert,
       key,
       generateIfMissing,
-      trust: section.optional('trust', listOf(readableFile), []),
-      crl: section.optional('crl', listOf(readableFile), []),
-      minVersion: section.optional('minVersion', oneOf(TLS_VERSIONS), TLS_DEFAULTS.minVersion),
-      ciphers: section.optional('ciphers', cipherList, TLS_DEFAULTS.ciphers),
+      trust: readKey(section, TLS_KEYS, 'trust'),
+      crl: readKey(section, TLS_KEYS, 'crl'),
+      minVersion: readKey(section, TLS_KEYS, 'minVersion'),
+      ciphers: readKey(section, TLS_KEYS, 'ciphers'),
     },
     certificateConfigured: hasCert || hasKey || generateIfMissing || root.isInvalid('tls'),
   };
