@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { isScalar, isSeq, type Node } from 'yaml';
 import { childField, describeNode, fail, resolveAlias, type Field, type ValueReader } from './reader.js';
 import { parseDuration } from './duration.js';
-import { parseCidr } from './cidr.js';
+import { parseCidr, type CidrParse } from './cidr.js';
 import { parseDomainPattern, parseHostName } from './domain-name.js';
 import { parseFingerprint } from './fingerprint.js';
 import { parseHostPort, type HostKind } from './host-port.js';
@@ -91,7 +91,13 @@ export const hostName = parsedText(parseHostName, 'a host name such as mail.exam
 
 export const ipAddress = parsedText((value) => (isIP(value) === 0 ? undefined : value.toLowerCase()), 'an IP address');
 
-export const cidr = parsedText(parseCidr, 'an IP address or CIDR range such as 192.0.2.0/24 or 2001:db8::/32');
+const CIDR_EXPECTED = 'an IP address or CIDR range such as 192.0.2.0/24 or 2001:db8::/32';
+
+export const cidr: ValueReader<string> = (node, field) => {
+  const parsed: CidrParse = isScalar(node) && typeof node.value === 'string' ? parseCidr(node.value) : { ok: false };
+  if (parsed.ok) return parsed.range;
+  return fail(field, node, parsed.why === undefined ? `expected ${CIDR_EXPECTED}; got ${describeNode(node)}` : `${describeNode(node)}: ${parsed.why}`);
+};
 
 export const fingerprint = parsedText(parseFingerprint, 'sha256: followed by 64 hex digits (colons allowed)');
 

@@ -114,6 +114,8 @@ const cases: Case[] = [
       '  - name: a',
       '    match: { ips: [10.0.0.0/8, 10.0.0.0/33, 300.1.1.1, "::1/129"] }',
       '    require: { ips: [] }',
+      '  - name: b',
+      '    match: { ips: ["::ffff:10.0.0.0/104", "::ffff:10.0.0.0/88"] }',
     ],
     expect: [
       ['2:34', 'listeners[0].address: expected an IP address; got "localhost"'],
@@ -121,6 +123,7 @@ const cases: Case[] = [
       ['5:45', 'inbound[0].match.ips[2]: expected an IP address or CIDR range'],
       ['5:56', 'inbound[0].match.ips[3]: expected an IP address or CIDR range'],
       ['6:21', 'inbound[0].require.ips: must not be empty'],
+      ['8:43', 'inbound[1].match.ips[1]: "::ffff:10.0.0.0/88": an IPv4-mapped range needs a prefix of /96 or more'],
     ],
   },
   {

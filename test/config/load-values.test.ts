@@ -80,7 +80,7 @@ t.test('every value read and converted', async (t) => {
     'acceptedDomains: [Contoso.TEST., bücher.test, "*.Contoso.test"]',
     'inbound:',
     '  - name: exchange',
-    '    match: { ips: [10.0.0.1, "::1"], certificateNames: [Exchange.Contoso.test, "*.Contoso.test"] }',
+    '    match: { ips: [10.0.0.1, "::1", "::ffff:192.0.2.0/120"], certificateNames: [Exchange.Contoso.test, "*.Contoso.test"] }',
     '    relay: true',
     '  - name: partner',
     '    match: { senderDomains: [FABRIKAM.test, "*"] }',
@@ -115,7 +115,7 @@ t.test('every value read and converted', async (t) => {
   t.strictSame(config.auth, { users: [{ name: 'scanner', passwordHash: hash }], maxFailuresPerIp: 3 });
   t.strictSame(config.acceptedDomains, ['contoso.test', 'xn--bcher-kva.test', '*.contoso.test']);
   t.strictSame(config.inbound, [
-    { name: 'exchange', match: { ips: ['10.0.0.1/32', '::1/128'], certificateNames: ['exchange.contoso.test', '*.contoso.test'] }, require: { tls: false }, relay: true },
+    { name: 'exchange', match: { ips: ['10.0.0.1/32', '::1/128', '192.0.2.0/24'], certificateNames: ['exchange.contoso.test', '*.contoso.test'] }, require: { tls: false }, relay: true },
     { name: 'partner', match: { senderDomains: ['fabrikam.test', '*'] }, require: { tls: true, certificateNames: ['mail.fabrikam.test'], ips: ['198.51.100.0/24'] }, relay: false },
   ]);
   const [exchange, pinned, legacy] = config.outbound;

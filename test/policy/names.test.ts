@@ -1,6 +1,5 @@
 import t from 'tap';
 import { certificateNameMatches } from '../../src/policy/names.js';
-import { ipInRanges } from '../../src/policy/ipRanges.js';
 
 t.test('certificate name patterns', async (t) => {
   const cases: Array<[string, string[], boolean]> = [
@@ -21,14 +20,4 @@ t.test('certificate name patterns', async (t) => {
   for (const [pattern, names, expected] of cases) {
     t.equal(certificateNameMatches(pattern, names), expected, `${pattern} vs ${names.join(',')}`);
   }
-});
-
-t.test('CIDR ranges', async (t) => {
-  t.ok(ipInRanges('10.1.2.3', ['10.0.0.0/8']));
-  t.notOk(ipInRanges('11.1.2.3', ['10.0.0.0/8']));
-  t.ok(ipInRanges('::ffff:10.1.2.3', ['10.0.0.0/8']), 'mapped IPv4');
-  t.ok(ipInRanges('2001:db8::5', ['2001:db8::/32']));
-  t.notOk(ipInRanges('2001:db9::5', ['2001:db8::/32']));
-  t.ok(ipInRanges('192.0.2.1', ['192.0.2.1']), 'bare address is a /32');
-  t.notOk(ipInRanges('not-an-ip', ['0.0.0.0/0']));
 });
