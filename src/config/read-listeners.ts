@@ -2,6 +2,7 @@ import type { Node } from 'yaml';
 import { fail, MapReader, type Field } from './reader.js';
 import { integer, ipAddress, listOf, oneOf, text } from './values.js';
 import { FirstOccurrences } from './unique.js';
+import { ListenerEndpoints } from './listener-endpoints.js';
 import { DEFAULT_LISTENER, LISTENER_DEFAULTS } from './defaults.js';
 import { AUTH_MODES, LISTENER_TLS_MODES, type ListenerConfig } from './types.js';
 
@@ -12,8 +13,8 @@ const NEEDS_CERTIFICATE = 'set tls.cert and tls.key (or tls.generateIfMissing: t
 interface ListenerChecks {
   certificateConfigured: boolean;
   names: FirstOccurrences;
-  /** Two listeners on one address and port: the second would fail to bind at start. */
-  endpoints: FirstOccurrences;
+  /** Two listeners that cannot both bind: the second would fail at start. */
+  endpoints: ListenerEndpoints;
 }
 
 function readListener(node: Node, field: Field, { certificateConfigured, names, endpoints }: ListenerChecks): ListenerConfig {
@@ -25,7 +26,7 @@ function readListener(node: Node, field: Field, { certificateConfigured, names, 
   const tls = map.optional('tls', oneOf(LISTENER_TLS_MODES), LISTENER_DEFAULTS.tls);
   const auth = map.optional('auth', oneOf(AUTH_MODES), LISTENER_DEFAULTS.auth);
   if (map.has('name')) names.claim(map.fieldOf('name'), map.placeOf('name'), name);
-  if (port !== 0 && map.has('port')) endpoints.claim(map.fieldOf('port'), map.placeOf('port'), `${address}:${port}`);
+  if (map.has('port') && !map.isInvalid('address')) endpoints.claim(map.fieldOf('port'), map.placeOf('port'), name, address, port);
   if (tls !== 'none' && !map.isInvalid('tls') && !certificateConfigured) {
     fail(map.fieldOf('tls'), map.placeOf('tls'), `${tls} needs our certificate: ${NEEDS_CERTIFICATE}`);
   }
@@ -46,7 +47,7 @@ export function readListeners(root: MapReader, certificateConfigured: boolean): 
   const checks: ListenerChecks = {
     certificateConfigured,
     names: new FirstOccurrences('listener name'),
-    endpoints: new FirstOccurrences('address and port'),
+    endpoints: new ListenerEndpoints(),
   };
   const item = (node: Node, field: Field) => readListener(node, field, checks);
   return root.optional('listeners', listOf(item, { nonEmpty: true }), []);
