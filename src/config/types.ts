@@ -34,6 +34,8 @@ export interface TlsConfig {
   /** Absolute paths; absent only when no listener or connector needs our certificate. */
   cert: string | undefined;
   key: string | undefined;
+  /** `FILE:LINE:COL` of the tls.cert and tls.key values, for what the tls room finds in the files. */
+  places: { cert?: string; key?: string };
   generateIfMissing: boolean;
   trust: string[];
   crl: string[];

@@ -70,22 +70,14 @@ export const path: ValueReader<string> = (node, field) => {
   return value === undefined ? undefined : resolve(field.ctx.dir, value);
 };
 
-/** What a missing file means: an error, or fine because something will create it. */
-export type MissingFile = { allowed: true } | { allowed: false; hint: string };
-
-/** A path to a file that must be readable now (or, if allowed, not exist yet). */
-export function existingFile(missing: MissingFile = { allowed: false, hint: '' }): ValueReader<string> {
-  return (node, field) => {
-    const file = path(node, field);
-    if (file === undefined) return undefined;
-    const check = checkFile(file);
-    if (check.state === 'readable' || (check.state === 'missing' && missing.allowed)) return file;
-    if (check.state === 'unusable') return fail(field, node, `cannot read ${file}: ${check.reason}`);
-    return fail(field, node, `file not found: ${file}${missing.allowed ? '' : missing.hint}`);
-  };
-}
-
-export const readableFile = existingFile();
+/** A path to a file that must be readable now. */
+export const readableFile: ValueReader<string> = (node, field) => {
+  const file = path(node, field);
+  if (file === undefined) return undefined;
+  const check = checkFile(file);
+  if (check.state === 'readable') return file;
+  return fail(field, node, check.state === 'unusable' ? `cannot read ${file}: ${check.reason}` : `file not found: ${file}`);
+};
 
 export const hostName = parsedText(parseHostName, 'a host name such as mail.example.test');
 

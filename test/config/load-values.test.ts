@@ -18,7 +18,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     file: join(dir, 'tlsrelay.yaml'),
     server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
-    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
+    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), places: { cert: `${join(dir, 'tlsrelay.yaml')}:1:14`, key: `${join(dir, 'tlsrelay.yaml')}:1:26` }, generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [] },
     queue: { dir: join(dir, '..', 'var', 'spool'), retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
@@ -107,7 +107,8 @@ t.test('every value read and converted', async (t) => {
     { name: 'submission', address: '::', port: 587, tls: 'implicit', auth: 'required' },
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
-  t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
+  const file = join(dir, 'tlsrelay.yaml');
+  t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), places: { cert: `${file}:6:14`, key: `${file}:6:26` }, generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns.servers, [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }]);
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
   t.strictSame(config.delivery, { port: 2626, concurrency: 5, perHost: 1 });

@@ -22,7 +22,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     file: '/nonexistent/tlsrelay.yaml',
     server: { hostname: 'relay.test' },
     listeners: [],
-    tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
+    tls: { cert: undefined, key: undefined, places: {}, trust: [], crl: [], ...TLS_DEFAULTS },
     dns: { servers: [] },
     queue: { ...QUEUE_DEFAULTS, dir: '/nonexistent/spool', retry: [...QUEUE_DEFAULTS.retry] },
     delivery: { ...DELIVERY_DEFAULTS },
