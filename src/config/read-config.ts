@@ -25,11 +25,12 @@ export function readConfig(ctx: ReadContext, file: string): Config | undefined {
     return undefined;
   }
   const root = MapReader.open({ ctx, label: '' }, contents, ROOT_KEYS, undefined);
-  const { tls, certificateConfigured } = readTls(root);
+  const { tls, places, certificateConfigured } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
   const queue = readQueue(root, ctx.dir);
   return {
     file,
+    places,
     server: readServer(root),
     listeners,
     tls,

@@ -5,6 +5,7 @@ import { FirstOccurrences } from './unique.js';
 import { readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS, LISTENER_KEYS } from './keys.js';
+import { ListenerEndpoints } from './listener-endpoints.js';
 import { DEFAULT_LISTENER } from './defaults.js';
 import type { ListenerConfig } from './types.js';
 
@@ -13,8 +14,8 @@ const NEEDS_CERTIFICATE = 'set tls.cert and tls.key (or tls.generateIfMissing: t
 interface ListenerChecks {
   certificateConfigured: boolean;
   names: FirstOccurrences;
-  /** Two listeners on one address and port: the second would fail to bind at start. */
-  endpoints: FirstOccurrences;
+  /** Two listeners that cannot both bind: the second would fail at start. */
+  endpoints: ListenerEndpoints;
 }
 
 function readListener(node: Node, field: Field, { certificateConfigured, names, endpoints }: ListenerChecks): ListenerConfig {
@@ -22,7 +23,7 @@ function readListener(node: Node, field: Field, { certificateConfigured, names, 
   // Port 0 asks the OS for a free port: tests and ephemeral setups rely on it.
   const { name = '', address, port = 0, tls, auth } = readKeys(map, LISTENER_KEYS);
   if (map.has('name')) names.claim(map.fieldOf('name'), map.placeOf('name'), name);
-  if (port !== 0 && map.has('port')) endpoints.claim(map.fieldOf('port'), map.placeOf('port'), `${address}:${port}`);
+  if (map.has('port') && !map.isInvalid('address')) endpoints.claim(map.fieldOf('port'), map.placeOf('port'), name, address, port);
   if (tls !== 'none' && !map.isInvalid('tls') && !certificateConfigured) {
     fail(map.fieldOf('tls'), map.placeOf('tls'), `${tls} needs our certificate: ${NEEDS_CERTIFICATE}`);
   }
@@ -43,7 +44,7 @@ export function readListeners(root: MapReader, certificateConfigured: boolean): 
   const checks: ListenerChecks = {
     certificateConfigured,
     names: new FirstOccurrences('listener name'),
-    endpoints: new FirstOccurrences('address and port'),
+    endpoints: new ListenerEndpoints(),
   };
   const item = (node: Node, field: Field) => readListener(node, field, checks);
   return root.optional('listeners', listOf(item, { nonEmpty: CONFIG_KEYS.listeners.nonEmpty }), []);

@@ -128,6 +128,11 @@ export class MapReader {
     return entry?.value ?? entry?.key ?? this.place;
   }
 
+  /** `FILE:LINE:COL` of a key's value, for what is found out about it after loading. */
+  whereOf(key: string): string {
+    return this.field.ctx.issues.where(this.placeOf(key));
+  }
+
   /** Where to point at a key that is not allowed in this combination. */
   keyPlaceOf(key: string): Node | undefined {
     return this.entries.get(key)?.key ?? this.place;

@@ -80,7 +80,16 @@ function prefixAtMost(max: number): string {
   return `(?=[0-9]{1,3}(?![0-9]))0*${decimalAtMost(max)}`;
 }
 
-export const CIDR = `(?:${IPV4}(?:/${prefixAtMost(32)})?|${IPV6}(?:/${prefixAtMost(128)})?)`;
+const HEX_GROUP = '[0-9a-fA-F]{1,4}';
+/**
+ * IPv6 text that names an IPv4-mapped address (::ffff:0:0/96): five zero groups, written
+ * out or in part behind `::`, then ffff and the IPv4 address (dotted or as two groups).
+ */
+const IPV4_MAPPED = `(?:(?:0{1,4}:){5}|(?:0{1,4}:){1,4}:(?:0{1,4}:){0,3}|::(?:0{1,4}:){0,4})[fF]{4}:(?:${IPV4}|${HEX_GROUP}:${HEX_GROUP})(?![^/])`;
+/** A mapped range is an IPv4 range, so its prefix covers at least the 96 bits of the mapping. */
+const MAPPED_PREFIX = '(?=[0-9]{1,3}(?![0-9]))0*(?:9[6-9]|1[01][0-9]|12[0-8])';
+
+export const CIDR = `(?:${IPV4}(?:/${prefixAtMost(32)})?|(?=${IPV4_MAPPED})${IPV6}(?:/${MAPPED_PREFIX})?|(?!${IPV4_MAPPED})${IPV6}(?:/${prefixAtMost(128)})?)`;
 
 const NAME_CHAR = '[A-Za-z0-9_.-]';
 const ASCII_LABEL = '(?!-)[A-Za-z0-9_-]{1,63}(?<!-)';

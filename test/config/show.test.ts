@@ -24,7 +24,8 @@ t.test('every key, secrets redacted; put back, the output loads to the same conf
   const restored = yaml.replace('"[redacted]"', JSON.stringify(EXAMPLE_HASH));
   const again = join(dirname(config.file), 'again.yaml');
   writeFileSync(again, restored);
-  t.strictSame({ ...loadConfig(again), file: config.file }, config);
+  // where each value stands differs between the two files, not what they say
+  t.strictSame({ ...loadConfig(again), file: config.file, places: config.places }, config);
   const validate = new Ajv({ strict: true, allowUnionTypes: true, keywords: ['patternErrorMessage'] }).compile(configSchema());
   t.ok(validate(parse(restored)), JSON.stringify(validate.errors));
 });
