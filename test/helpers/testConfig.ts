@@ -20,6 +20,7 @@ import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     file: '/nonexistent/tlsrelay.yaml',
+    places: {},
     server: { hostname: 'relay.test' },
     listeners: [],
     tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
