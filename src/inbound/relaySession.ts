@@ -166,6 +166,7 @@ export class RelaySessionHooks {
     }
     const charsetVerdict = checkAddressCharset(addressCharset(address), declaresSmtputf8(address));
     if (!charsetVerdict.ok) {
+      this.deps.logger.info({ ...this.log.fields(session), from: address.address, code: charsetVerdict.code, response: charsetVerdict.message }, 'sender refused: address not in ASCII');
       done(smtpError(charsetVerdict.code, charsetVerdict.message));
       return;
     }

@@ -86,6 +86,8 @@ t.test('without SMTPUTF8, an address that is not ASCII gets 553 5.6.7; one in A-
   const replies = await transaction('MAIL FROM:<a@client.test>', ['RCPT TO:<user@ｖｉｃｔｉｍ.test>', 'RCPT TO:<jörg@neither.test>', 'RCPT TO:<user@xn--bcher-kva.test>'], PLAIN);
   t.match(replies, ['250 Accepted', MUST_DECLARE, MUST_DECLARE, '250 Accepted', /^250 2\.0\.0 Ok: queued as /]);
   t.same(await transaction('MAIL FROM:<jörg@client.test>', []), [MUST_DECLARE], 'a sender too');
+  const logged = await relay.waitForLog((line) => line.msg === 'sender refused: address not in ASCII', 'the refused sender logged');
+  t.match(logged, { from: 'jörg@client.test', code: 553, response: MUST_DECLARE.slice(4) });
   await attempted(queueIdOf(replies), ['xn--bcher-kva.test']);
   t.same(rcptLines(neither), ['RCPT TO:<user@xn--bcher-kva.test>'], 'the A-label recipient, in A-labels');
   t.equal(neither.messages[0]?.mail, 'MAIL FROM:<a@client.test>', 'no SMTPUTF8, no BODY=');
