@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { MapReader } from './reader.js';
-import { domainPattern, duration, hostName, hostPort, integer, listOf, MAX_TIMER_MS, oneOf, path } from './values.js';
-import { defaultHostname, DELIVERY_DEFAULTS, DNS_PORT, LOG_DEFAULTS, QUEUE_DEFAULTS, SMTP_DEFAULTS } from './defaults.js';
+import { boolean, domainPattern, duration, hostName, hostPort, integer, listOf, MAX_TIMER_MS, oneOf, path } from './values.js';
+import { defaultHostname, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LOG_DEFAULTS, QUEUE_DEFAULTS, SMTP_DEFAULTS } from './defaults.js';
 import { BARE_LINE_ENDING_MODES, LOG_FORMATS, LOG_LEVELS, type Config } from './types.js';
 
 // The sections made only of independent scalars: no checks across fields.
@@ -12,9 +12,12 @@ export function readServer(root: MapReader): Config['server'] {
 }
 
 export function readDns(root: MapReader): Config['dns'] {
-  const section = root.section('dns', ['servers']);
-  // Empty: the system resolver. DNS servers must be addresses: a name would need DNS first.
-  return { servers: section.optional('servers', listOf(hostPort(DNS_PORT, 'ip')), []) };
+  const section = root.section('dns', ['servers', 'dnssec']);
+  return {
+    // Empty: the system resolver. DNS servers must be addresses: a name would need DNS first.
+    servers: section.optional('servers', listOf(hostPort(DNS_PORT, 'ip')), []),
+    dnssec: section.optional('dnssec', boolean, DNS_DEFAULTS.dnssec),
+  };
 }
 
 export function readQueue(root: MapReader, configDir: string): Config['queue'] {
