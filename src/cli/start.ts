@@ -1,5 +1,5 @@
 import { ensureDevCertificate } from '../tls/devCertificate.js';
-import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js';
+import type { TlsMaterial } from '../tls/material.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
@@ -8,13 +8,19 @@ import { HostBackoff } from '../outbound/hostBackoff.js';
 import { SessionCache } from '../outbound/sessionCache.js';
 import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
 import type { Config } from '../config/types.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport, logExpiry, tryLoadConfig, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
-async function prepareCertificates(config: Config, logger: Logger): Promise<void> {
+/** Makes the development pair if asked to, then reads and checks the certificate files. */
+async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
   const { cert, key, generateIfMissing } = config.tls;
-  if (generateIfMissing && cert !== undefined && key !== undefined) {
-    await ensureDevCertificate(cert, key, config.server.hostname, logger);
+  try {
+    if (generateIfMissing && cert !== undefined && key !== undefined) await ensureDevCertificate(cert, key, config.server.hostname, logger);
+  } catch (err) {
+    return { ok: false, problem: `${file}: ${(err as Error).message}` };
   }
+  const tls = tryLoadTls(file, config);
+  if (tls.ok) logExpiry(logger, tls.expiring);
+  return tls;
 }
 
 /** A listener could not bind its address and port (in use, or a privileged port). */
@@ -45,13 +51,12 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
     return undefined;
   }
   const { config } = loaded;
-  try {
-    await prepareCertificates(config, logger);
-    return { config, tls: loadTlsMaterial(config) };
-  } catch (err) {
-    logger.error({ config: running.file, errors: [`${file}: ${(err as Error).message}`] }, 'configuration reload refused; the running configuration stays');
+  const tls = await prepareTls(file, config, logger);
+  if (!tls.ok) {
+    logger.error({ config: running.file, errors: [tls.problem] }, 'configuration reload refused; the running configuration stays');
     return undefined;
   }
+  return { config, tls: tls.material };
 }
 
 /**
@@ -66,14 +71,12 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   const output = new LogOutput(logFormatFor(config.log.format, terminal), { colorize: terminal && !process.env.NO_COLOR });
   const logger = createLogger(config.log.level, output);
 
-  let tls;
-  try {
-    await prepareCertificates(config, logger);
-    tls = loadTlsMaterial(config);
-  } catch (err) {
-    stderr.write(`${file}: ${(err as Error).message}\n`);
+  const loadedTls = await prepareTls(file, config, logger);
+  if (!loadedTls.ok) {
+    stderr.write(`${loadedTls.problem}\n`);
     return EXIT_INVALID_CONFIG;
   }
+  const tls = loadedTls.material;
 
   // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
   // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.

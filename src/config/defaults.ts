@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { normalizeDomain } from './domain.js';
 import { DEFAULT_CIPHERS, type ListenerConfig, type OutboundConnector } from './types.js';
 
-// The values a key takes when the config leaves it out: ARCHITECTURE.md's config
-// contract, in one place. Durations are milliseconds.
+// The values a key takes when the config leaves it out, in one place; the key table
+// (keys.ts) hands them to the loader and shows them in the reference. Durations are milliseconds.
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;

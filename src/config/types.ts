@@ -33,6 +33,8 @@ export interface ListenerConfig {
   auth: AuthMode;
 }
 
+export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key', string>>;
+
 export interface TlsConfig {
   /** Absolute paths; absent only when no listener or connector needs our certificate. */
   cert: string | undefined;
@@ -132,6 +134,8 @@ export interface OutboundConnector {
 export interface Config {
   /** Absolute path of the file this came from. */
   file: string;
+  /** `FILE:LINE:COL` of values whose files the tls room reads, for what it finds in them. */
+  places: ConfigPlaces;
   server: { hostname: string };
   listeners: ListenerConfig[];
   tls: TlsConfig;

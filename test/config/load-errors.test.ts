@@ -117,6 +117,8 @@ const cases: Case[] = [
       '  - name: a',
       '    match: { ips: [10.0.0.0/8, 10.0.0.0/33, 300.1.1.1, "::1/129"] }',
       '    require: { ips: [] }',
+      '  - name: b',
+      '    match: { ips: ["::ffff:10.0.0.0/104", "::ffff:10.0.0.0/88"] }',
     ],
     expect: [
       ['2:34', 'listeners[0].address: expected an IP address; got "localhost"'],
@@ -124,6 +126,7 @@ const cases: Case[] = [
       ['5:45', 'inbound[0].match.ips[2]: expected an IP address or CIDR range'],
       ['5:56', 'inbound[0].match.ips[3]: expected an IP address or CIDR range'],
       ['6:21', 'inbound[0].require.ips: must not be empty'],
+      ['8:43', 'inbound[1].match.ips[1]: "::ffff:10.0.0.0/88": an IPv4-mapped range needs a prefix of /96 or more'],
     ],
   },
   {
@@ -176,6 +179,43 @@ const cases: Case[] = [
   },
 
   // duplicates
+  {
+    name: 'listeners that cannot both bind: one address, or a wildcard address and one it takes',
+    yaml: [
+      'listeners:',
+      '  - { name: all-v4, address: 0.0.0.0, port: 2525, tls: none }',
+      '  - { name: loopback, address: 127.0.0.1, port: 2525, tls: none }',
+      '  - { name: dual, address: "::", port: 2526, tls: none }',
+      '  - { name: all-v4-too, address: 0.0.0.0, port: 2526, tls: none }',
+      '  - { name: v6-loopback, address: "::1", port: 2526, tls: none }',
+      '  - { name: one, address: 127.0.0.1, port: 2527, tls: none }',
+      '  - { name: mapped, address: "::ffff:127.0.0.1", port: 2527, tls: none }',
+      '  - { name: all-v4-again, address: 0.0.0.0, port: 2525, tls: none }',
+      '  - { name: dual-again, address: "0:0::0", port: 2526, tls: none }',
+    ],
+    expect: [
+      ['3:49', 'listeners[1].port: 127.0.0.1:2525 overlaps 0.0.0.0:2525 of listener "all-v4" at line 2: 0.0.0.0:2525 takes every IPv4 address on its port, so the two cannot both listen'],
+      ['5:49', 'listeners[3].port: 0.0.0.0:2526 overlaps [::]:2526 of listener "dual" at line 4: [::]:2526 takes every IPv6 and IPv4 address on its port (Node listens dual-stack)'],
+      ['6:48', 'listeners[4].port: [::1]:2526 overlaps [::]:2526 of listener "dual" at line 4'],
+      ['8:56', 'listeners[6].port: address and port "[::ffff:127.0.0.1]:2527" is already used at line 7 (listener "one")'],
+      ['9:51', 'listeners[7].port: address and port "0.0.0.0:2525" is already used at line 2 (listener "all-v4")'],
+      ['10:50', 'listeners[8].port: address and port "[0:0::0]:2526" is already used at line 4 (listener "dual")'],
+    ],
+  },
+  {
+    name: 'listeners that can both bind: two addresses of one family, one of each, or port 0',
+    yaml: [
+      'listeners:',
+      '  - { name: a, address: 127.0.0.1, port: 2525, tls: none }',
+      '  - { name: b, address: 127.0.0.2, port: 2525, tls: none }',
+      '  - { name: c, address: "::1", port: 2525, tls: none }',
+      '  - { name: d, address: 0.0.0.0, port: 2526, tls: none }',
+      '  - { name: e, address: "::1", port: 2526, tls: none }',
+      '  - { name: f, address: "::", port: 0, tls: none }',
+      '  - { name: g, address: 0.0.0.0, port: 0, tls: none }',
+    ],
+    expect: [],
+  },
   {
     name: 'duplicate names of listeners, connectors and users',
     yaml: [

@@ -16,6 +16,7 @@ t.test('absent keys take the contract defaults', async (t) => {
   const dir = t.testdirName;
   const expected: Config = {
     file: join(dir, 'tlsrelay.yaml'),
+    places: { 'tls.cert': `${join(dir, 'tlsrelay.yaml')}:1:14`, 'tls.key': `${join(dir, 'tlsrelay.yaml')}:1:26` },
     server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
@@ -80,7 +81,7 @@ t.test('every value read and converted', async (t) => {
     'acceptedDomains: [Contoso.TEST., bücher.test, "*.Contoso.test"]',
     'inbound:',
     '  - name: exchange',
-    '    match: { ips: [10.0.0.1, "::1"], certificateNames: [Exchange.Contoso.test, "*.Contoso.test"] }',
+    '    match: { ips: [10.0.0.1, "::1", "::ffff:192.0.2.0/120"], certificateNames: [Exchange.Contoso.test, "*.Contoso.test"] }',
     '    relay: true',
     '  - name: partner',
     '    match: { senderDomains: [FABRIKAM.test, "*"] }',
@@ -107,6 +108,8 @@ t.test('every value read and converted', async (t) => {
     { name: 'submission', address: '::', port: 587, tls: 'implicit', auth: 'required' },
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
+  const file = join(dir, 'tlsrelay.yaml');
+  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26` });
   t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
@@ -115,7 +118,7 @@ t.test('every value read and converted', async (t) => {
   t.strictSame(config.auth, { users: [{ name: 'scanner', passwordHash: hash }], maxFailuresPerIp: 3 });
   t.strictSame(config.acceptedDomains, ['contoso.test', 'xn--bcher-kva.test', '*.contoso.test']);
   t.strictSame(config.inbound, [
-    { name: 'exchange', match: { ips: ['10.0.0.1/32', '::1/128'], certificateNames: ['exchange.contoso.test', '*.contoso.test'] }, require: { tls: false }, relay: true },
+    { name: 'exchange', match: { ips: ['10.0.0.1/32', '::1/128', '192.0.2.0/24'], certificateNames: ['exchange.contoso.test', '*.contoso.test'] }, require: { tls: false }, relay: true },
     { name: 'partner', match: { senderDomains: ['fabrikam.test', '*'] }, require: { tls: true, certificateNames: ['mail.fabrikam.test'], ips: ['198.51.100.0/24'] }, relay: false },
   ]);
   const [exchange, pinned, legacy] = config.outbound;

@@ -24,6 +24,7 @@ export type ConfigOverrides = Omit<Partial<Config>, 'dns'> & { dns?: Partial<Con
 export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config {
   return {
     file: '/nonexistent/tlsrelay.yaml',
+    places: {},
     server: { hostname: 'relay.test' },
     listeners: [],
     tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
