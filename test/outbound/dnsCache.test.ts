@@ -87,3 +87,15 @@ t.test('no dns.servers: the system resolver’s servers', async (t) => {
   t.match(await dnsLookupsFor(testConfig()).mx('gone.test'), { kind: 'nxdomain' });
   t.equal(countOf('gone.test'), before + 1, 'the question went to the server the system resolver names');
 });
+
+t.test('a query that throws despite its contract is not kept in flight: the next lookup asks again', async (t) => {
+  let calls = 0;
+  const query = cachedDnsQuery(async () => {
+    calls++;
+    if (calls === 1) throw new Error('a bug below the cache');
+    return { kind: 'nodata', secure: false, ttl: 60 };
+  });
+  await t.rejects(query('bug.test', 'MX'), /a bug below the cache/);
+  t.same(await query('bug.test', 'MX'), { kind: 'nodata', secure: false, ttl: 60 });
+  t.equal(calls, 2);
+});

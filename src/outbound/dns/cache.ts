@@ -55,11 +55,13 @@ export function cachedDnsQuery(query: DnsQuery, options: DnsCacheOptions = {}): 
     if (kept !== undefined && kept.expires > time) return Promise.resolve(withRemainingTtl(kept, time));
     const pending = inFlight.get(key);
     if (pending !== undefined) return pending;
-    const asked = query(name, type).then((answer) => {
-      inFlight.delete(key);
-      keep(key, answer);
-      return answer;
-    });
+    const asked = query(name, type)
+      .then((answer) => {
+        keep(key, answer);
+        return answer;
+      })
+      // also when the query broke its promise never to throw: a stuck rejection would answer every later lookup
+      .finally(() => inFlight.delete(key));
     inFlight.set(key, asked);
     return asked;
   };
