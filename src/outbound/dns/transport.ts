@@ -80,19 +80,26 @@ function readReply(bytes: Buffer, id: number, question: Question): ServerReply |
 
 const seconds = (ms: number): string => `${ms / 1000} s`;
 
-function overUdp(server: HostPort, id: number, question: Question, timeout: number): Promise<ServerReply> {
-  const where = formatHostPort(server);
+/** One exchange on a socket: the first result wins and `close` is called; `timeout` ms of silence end it as `silence`. */
+function exchange(close: () => void, timeout: number, silence: string, talk: (finish: (result: ServerReply) => void) => void): Promise<ServerReply> {
   return new Promise((resolve) => {
-    const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
     let done = false;
     const finish = (result: ServerReply): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      socket.close();
+      close();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ kind: 'no-reply', error: `no reply from ${where} within ${seconds(timeout)}` }), timeout);
+    const timer = setTimeout(() => finish({ kind: 'no-reply', error: silence }), timeout);
+    talk(finish);
+  });
+}
+
+function overUdp(server: HostPort, id: number, question: Question, timeout: number): Promise<ServerReply> {
+  const where = formatHostPort(server);
+  const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
+  return exchange(() => socket.close(), timeout, `no reply from ${where} within ${seconds(timeout)}`, (finish) => {
     // connected: the kernel passes on only datagrams from the server's address and port
     socket.on('message', (bytes) => {
       const result = readReply(bytes, id, question);
@@ -106,18 +113,9 @@ function overUdp(server: HostPort, id: number, question: Question, timeout: numb
 
 function overTcp(server: HostPort, id: number, question: Question, timeout: number): Promise<ServerReply> {
   const where = formatHostPort(server);
-  return new Promise((resolve) => {
-    const socket = connect({ host: server.host, port: server.port });
+  const socket = connect({ host: server.host, port: server.port });
+  return exchange(() => socket.destroy(), timeout, `no reply from ${where} over TCP within ${seconds(timeout)}`, (finish) => {
     let received = Buffer.alloc(0);
-    let done = false;
-    const finish = (result: ServerReply): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => finish({ kind: 'no-reply', error: `no reply from ${where} over TCP within ${seconds(timeout)}` }), timeout);
     socket.on('connect', () => {
       const query = encodeQuery(id, question);
       const length = Buffer.alloc(2);
