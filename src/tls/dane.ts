@@ -82,15 +82,6 @@ function anchorKey(record: TlsaRecord): KeyObject | undefined {
   }
 }
 
-function signedBy(certificate: X509Certificate, key: KeyObject): boolean {
-  try {
-    return certificate.verify(key);
-  } catch {
-    // a key of another type than the signature (an RSA key, an ECDSA signature)
-    return false;
-  }
-}
-
 function datesProblem(certificate: X509Certificate, depth: number, now: Date): string | undefined {
   const from = new Date(certificate.validFrom);
   const to = new Date(certificate.validTo);
@@ -103,7 +94,7 @@ function datesProblem(certificate: X509Certificate, depth: number, now: Date): s
 function linkProblem(certificate: X509Certificate, issuer: X509Certificate, depth: number): string | undefined {
   if (!issuer.ca) return `the certificate at depth ${depth + 1} is not a CA`;
   if (!certificate.checkIssued(issuer)) return `the certificate at depth ${depth} was not issued by the one at depth ${depth + 1}`;
-  if (!signedBy(certificate, issuer.publicKey)) return `the certificate at depth ${depth} is not signed by the one at depth ${depth + 1}`;
+  if (!certificate.verify(issuer.publicKey)) return `the certificate at depth ${depth} is not signed by the one at depth ${depth + 1}`;
   return undefined;
 }
 
@@ -173,7 +164,8 @@ export function matchDane(usable: readonly TlsaRecord[], chainDer: readonly Buff
     const key = anchorKey(record);
     if (key === undefined) continue;
     for (let depth = 0; depth < chain.length; depth++) {
-      if (!signedBy(chain[depth]!, key)) continue;
+      // false, not an error, for a key of another type than the signature (an RSA key, an ECDSA signature)
+      if (!chain[depth]!.verify(key)) continue;
       const problem = pathProblem(chain.slice(0, depth + 1), key, referenceNames, now);
       if (problem === undefined) return { kind: 'matched', record, depth: depth + 1, how: 'trust-anchor-key' };
       anchoredProblem ??= `trust anchor key ${describeTlsa(record)} above depth ${depth}: ${problem}`;

@@ -81,6 +81,8 @@ t.test('DANE-TA: a full public key (2 1 0) that signed the top of the chain stan
   t.same(matchDane([intermediateKey], [der(leaf)], ['mx.example.test'], now), { kind: 'matched', record: intermediateKey, depth: 1, how: 'trust-anchor-key' });
   t.match(matchDane([tlsa(2, 1, 0, spki(stranger))], chain, ['mx.example.test'], now), { kind: 'failed' }, 'a key that signed nothing here');
   t.match(matchDane([tlsa(2, 1, 0, Buffer.from('not a key'))], chain, ['mx.example.test'], now), { kind: 'failed' }, 'data that is no key');
+  const rsaKey = tlsa(2, 1, 0, spki(await makeCa('RSA anchor', { keyType: 'rsa' })));
+  t.match(matchDane([rsaKey], chain, ['mx.example.test'], now), { kind: 'failed', reason: /^no TLSA record matched/ }, 'an RSA key under ECDSA signatures: no match, no error');
 });
 
 t.test('DANE-TA: the leaf must name the MX host (or its CNAME-expanded name)', async (t) => {
