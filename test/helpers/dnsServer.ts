@@ -38,6 +38,8 @@ export interface DnsRecords {
   truncate?: boolean;
   /** Before the real UDP answer, a forged one (A 192.0.2.66) with another ID, or for another question. */
   forgeFirst?: 'id' | 'question';
+  /** UDP answers about this name end inside their question: no reader can decode them. */
+  malformed?: boolean;
 }
 
 /**
@@ -228,7 +230,9 @@ export async function startDnsServer(table: DnsTable): Promise<TestDnsServer> {
     const entry = entries.get(query.question.name.toLowerCase());
     const records = typeof entry === 'object' ? entry : {};
     if (records.forgeFirst) udp.send(forgery(query.request, query.question, records.forgeFirst), peer.port, peer.address);
-    udp.send(encodeResponse(query.request, resolution, records.truncate === true), peer.port, peer.address);
+    const response = encodeResponse(query.request, resolution, records.truncate === true);
+    // the 12-byte header and two bytes of the question it announces
+    udp.send(records.malformed ? response.subarray(0, 14) : response, peer.port, peer.address);
   });
   // a stray send error after the test is done must not crash the run
   udp.on('error', () => {});

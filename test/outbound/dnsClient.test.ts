@@ -21,6 +21,7 @@ const TABLE: DnsTable = {
   'forged-id.test': { A: ['127.0.0.4'], forgeFirst: 'id' },
   'forged-question.test': { A: ['127.0.0.5'], forgeFirst: 'question' },
   'silent.test': 'NO-REPLY',
+  'garbled.test': { A: ['127.0.0.6'], malformed: true },
   ...chain('c', 8, 'mx.signed.test'),
   ...chain('d', 9, 'mx.signed.test'),
 };
@@ -102,6 +103,13 @@ t.test('replies with another ID or for another question are ignored', async (t) 
   t.match(await lookups.addresses('forged-id.test'), { kind: 'found', records: ['127.0.0.4'] });
   t.match(await lookups.addresses('forged-question.test'), { kind: 'found', records: ['127.0.0.5'] });
   t.notMatch(JSON.stringify(await lookups.addresses('forged-id.test')), FORGED_ADDRESS);
+});
+
+t.test('a reply with our ID that cannot be decoded: temporary, and that server is not asked again', async (t) => {
+  const { lookups } = client();
+  const before = countOf(server, 'garbled.test', 'A');
+  t.match(await lookups.addresses('garbled.test'), { kind: 'temporary', error: new RegExp(`^127\\.0\\.0\\.1:${server.port} answered malformed reply: `) });
+  t.equal(countOf(server, 'garbled.test', 'A') - before, 1, 'asked once, though two rounds were allowed');
 });
 
 t.test('a name that is not a DNS name is not asked', async (t) => {
