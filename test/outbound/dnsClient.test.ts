@@ -17,6 +17,7 @@ const TABLE: DnsTable = {
   'alias.test': { CNAME: 'mx.signed.test', ttl: 20 },
   'dangling.test': { CNAME: 'gone.test' },
   'failing.test': { A: ['127.0.0.3'], MX: 'SERVFAIL', TXT: 'NXDOMAIN', negativeTtl: 45 },
+  'v6-failing.test': { AAAA: 'SERVFAIL' },
   'big.test': { TLSA: [{ usage: 3, selector: 0, matchingType: 0, data: Buffer.alloc(1500, 7) }], truncate: true },
   'forged-id.test': { A: ['127.0.0.4'], forgeFirst: 'id' },
   'forged-question.test': { A: ['127.0.0.5'], forgeFirst: 'question' },
@@ -96,6 +97,7 @@ t.test('per type: SERVFAIL is temporary and not asked again of the same server, 
   t.same(await lookups.txt('failing.test'), { kind: 'nxdomain', secure: false, ttl: 45 });
   t.same(await lookups.mx('nowhere.test'), { kind: 'nxdomain', secure: false, ttl: 60 }, 'no SOA: a short default negative TTL');
   t.match(await lookups.addresses('failing.test'), { kind: 'found', records: ['127.0.0.3'] });
+  t.match(await lookups.addresses('v6-failing.test'), { kind: 'temporary', error: /answered SERVFAIL/ }, 'no A, and AAAA failed: not a denial');
 });
 
 t.test('replies with another ID or for another question are ignored', async (t) => {
