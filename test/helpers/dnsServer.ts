@@ -17,7 +17,8 @@ type Rrset<T> = T[] | 'SERVFAIL';
  * entry lacks is NODATA (empty answer). A name not in the table is NXDOMAIN.
  */
 export type DnsEntry =
-  | { MX?: Rrset<MxRecord>; A?: Rrset<string>; AAAA?: Rrset<string> }
+  /** TXT: a record as one string, or as its character-strings (each at most 255 octets). */
+  | { MX?: Rrset<MxRecord>; A?: Rrset<string>; AAAA?: Rrset<string>; TXT?: Rrset<string | string[]> }
   | 'NXDOMAIN'
   | 'SERVFAIL';
 
@@ -32,6 +33,8 @@ export interface TestDnsServer {
   port: number;
   /** Every question received, in order (lower-cased names). */
   queries: DnsQuery[];
+  /** Changes what the server says about `name` from the next question on; undefined removes it (NXDOMAIN). */
+  set(name: string, entry: DnsEntry | undefined): void;
   close(): Promise<void>;
 }
 
@@ -77,6 +80,7 @@ export async function startDnsServer(table: DnsTable): Promise<TestDnsServer> {
   return {
     port: socket.address().port,
     queries,
+    set: (name, entry) => (entry === undefined ? entries.delete(name.toLowerCase()) : entries.set(name.toLowerCase(), entry)),
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }
@@ -90,10 +94,11 @@ function answer(entry: DnsEntry | undefined, name: string, type: string): { rcod
       if (entry.MX === 'SERVFAIL') return { rcode: RCODE.SERVFAIL, answers: [] };
       return { rcode: RCODE.NOERROR, answers: (entry.MX ?? []).map((data) => ({ ...base, type: 'MX' as const, data })) };
     case 'A':
-    case 'AAAA': {
+    case 'AAAA':
+    case 'TXT': {
       const records = entry[type];
       if (records === 'SERVFAIL') return { rcode: RCODE.SERVFAIL, answers: [] };
-      return { rcode: RCODE.NOERROR, answers: (records ?? []).map((data) => ({ ...base, type, data })) };
+      return { rcode: RCODE.NOERROR, answers: (records ?? []).map((data) => ({ ...base, type, data }) as dnsPacket.Answer) };
     }
     default:
       return { rcode: RCODE.NOERROR, answers: [] };

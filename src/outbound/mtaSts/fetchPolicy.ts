@@ -46,21 +46,22 @@ const failed = (resultType: StsFailureType, reason: string): FetchedPolicy => ({
 function judgeError(error: NodeJS.ErrnoException, host: string, socket: TLSSocket | undefined, connected: boolean, timeoutMs: number): Attempt {
   if (error.name === 'AbortError') return failed('sts-policy-fetch-error', `no complete answer from ${host} within ${timeoutMs / 1000} s`);
   if (socket?.authorizationError) {
-    const detail = error.code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `not valid for ${host}: ${(error as { reason?: string }).reason ?? error.message}` : describeVerifyError(error);
-    return failed('sts-webpki-invalid', `certificate of ${host} ${detail}`);
+    // Node's own words for a wrong name say which names the certificate has
+    const detail = error.code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? error.message : describeVerifyError(error);
+    return failed('sts-webpki-invalid', `certificate of ${host}: ${detail}`);
   }
-  const reason = `${error.code ?? error.name}: ${error.message}`;
-  return connected ? failed('sts-policy-fetch-error', `${host}: ${reason}`) : { kind: 'unreachable', reason };
+  return connected ? failed('sts-policy-fetch-error', `${host}: ${error.message}`) : { kind: 'unreachable', reason: error.message };
 }
 
 /** A response's verdict before its body is read, or undefined when the body is to be read. */
 function judgeHead(response: IncomingMessage, host: string): FetchedPolicy | undefined {
-  const status = response.statusCode ?? 0;
+  // set on every response a client receives
+  const status = response.statusCode!;
   if (status >= 300 && status < 400) {
-    const to = response.headers.location ?? 'nowhere';
-    return failed('sts-policy-fetch-error', `${host} answered ${status} redirecting to ${to}: redirects are not followed (RFC 8461 §3.3)`);
+    const { location } = response.headers;
+    return failed('sts-policy-fetch-error', `${host} answered ${status}${location ? ` redirecting to ${location}` : ''}: redirects are not followed (RFC 8461 §3.3)`);
   }
-  if (status !== 200) return failed('sts-policy-fetch-error', `${host} answered ${status} ${response.statusMessage ?? ''}`.trimEnd());
+  if (status !== 200) return failed('sts-policy-fetch-error', `${host} answered ${status} ${response.statusMessage}`);
   const type = response.headers['content-type'];
   const media = (type ?? '').split(';')[0]!.trim().toLowerCase();
   if (media !== 'text/plain') return failed('sts-policy-invalid', `${host} served the policy as ${type === undefined ? 'no Content-Type' : `"${type}"`}, not text/plain`);
@@ -126,9 +127,11 @@ function getAt(address: string, host: string, trust: FetchTrust, signal: AbortSi
         if (size > MAX_POLICY_BYTES) settle(failed('sts-policy-invalid', `the policy from ${host} is larger than ${MAX_POLICY_BYTES} bytes`));
         else chunks.push(chunk);
       });
+      const cut = (): void => settle(failed('sts-policy-fetch-error', `${host} closed the connection before the policy was complete`));
       response.on('end', () => settle(decode(Buffer.concat(chunks), host)));
-      response.on('error', (error) => settle(judgeError(error, host, socket, true, timeoutMs)));
-      response.on('close', () => settle(failed('sts-policy-fetch-error', `${host} closed the connection before the policy was complete`)));
+      // a timeout mid-body is an error on the request, which settles first
+      response.on('error', cut);
+      response.on('close', cut);
     });
     req.end();
   });
