@@ -92,18 +92,22 @@ export class PolicyCache {
       if (code !== 'ENOENT') this.warnOnce(domain, `open:${code}`, { domain, file, err: (err as Error).message }, 'cannot read the MTA-STS cache file; the policy is fetched again');
       return undefined;
     }
+    let content: string;
+    let signature: string;
     try {
       const stat = await handle.stat();
-      const decoded = decodeCacheFile(await handle.readFile('utf8'), domain);
-      if (typeof decoded !== 'string') return decoded;
-      this.warnOnce(domain, `${stat.ino}:${stat.size}:${stat.mtimeMs}`, { domain, file, reason: decoded }, 'damaged MTA-STS cache file ignored; the policy is fetched again');
-      return undefined;
+      signature = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      content = await handle.readFile('utf8');
     } catch (err) {
       this.warnOnce(domain, 'read', { domain, file, err: (err as Error).message }, 'cannot read the MTA-STS cache file; the policy is fetched again');
       return undefined;
     } finally {
       await handle.close();
     }
+    const decoded = decodeCacheFile(content, domain);
+    if (typeof decoded !== 'string') return decoded;
+    this.warnOnce(domain, signature, { domain, file, reason: decoded }, 'damaged MTA-STS cache file ignored; the policy is fetched again');
+    return undefined;
   }
 
   /** Replaces the file of `entry.domain` atomically. A failure is logged: the policy still counts in memory. */

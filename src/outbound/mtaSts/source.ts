@@ -144,10 +144,14 @@ export class MtaStsSource {
     return record.kind === 'none' || (entry.id === record.id && now - entry.fetchedAt.getTime() < REFRESH_AFTER_MS);
   }
 
-  /** The file's entry when it is newer than the one in memory: another relay, or this one before a restart, fetched it. */
+  /**
+   * The file's entry, which another relay — or this one before a restart — may have
+   * written since; the one in memory only when the file holds an older fetch (this
+   * process could not write its own).
+   */
   private async reload(domain: string, remembered: CachedPolicy | undefined): Promise<CachedPolicy | undefined> {
     const stored = await this.cache.read(domain);
-    if (!stored || (remembered && stored.fetchedAt <= remembered.fetchedAt)) return remembered;
+    if (!stored || (remembered && stored.fetchedAt < remembered.fetchedAt)) return remembered;
     this.known.set(domain, stored);
     return stored;
   }
