@@ -22,6 +22,8 @@ export const TLS_DEFAULTS = { generateIfMissing: false, minVersion: 'TLSv1.2', c
 
 export const DNS_PORT = 53;
 
+export const DNS_DEFAULTS = { dnssec: false } as const;
+
 export const QUEUE_DEFAULTS = {
   /** Relative to the config file's folder. */
   dir: '../var/spool',

@@ -1,7 +1,7 @@
 import * as type from './key-types.js';
 import { derived, fixed, list, none, REQUIRED, section, value } from './key-spec.js';
 import {
-  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS,
+  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
 import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, TLS_LEVELS, TLS_VERSIONS } from './types.js';
@@ -74,7 +74,13 @@ export const DNS_KEYS = {
   servers: value({
     type: type.listOf(type.hostPort(DNS_PORT, 'ip')),
     default: fixed([]),
-    meaning: 'The resolvers for every lookup the relay makes (MX, A, AAAA); empty: the system resolver. Addresses, not names: a name would need DNS first.',
+    meaning: 'The resolvers for every lookup the relay makes (MX, A, AAAA, TXT, TLSA); empty: the system resolver\'s (`/etc/resolv.conf`). Addresses, not names: a name would need DNS first.',
+  }),
+  dnssec: value({
+    type: type.boolean,
+    default: fixed(DNS_DEFAULTS.dnssec),
+    meaning:
+      'Trust the AD bit (DNSSEC-validated) of their answers, as Postfix\'s `smtp_dns_support_level = dnssec`: set it only when every server is a validating resolver you run, ideally on loopback, since anyone on the path to another can set the bit. Off: no answer counts as validated.',
   }),
 };
 
@@ -309,7 +315,7 @@ export const CONFIG_KEYS = {
       '  ciphers: ECDHE+AESGCM:ECDHE+CHACHA20',
     ].join('\n'),
   }),
-  dns: section({ keys: DNS_KEYS, meaning: 'Where names are looked up.', example: ['dns:', '  servers: [127.0.0.1, "[::1]:5353"]'].join('\n') }),
+  dns: section({ keys: DNS_KEYS, meaning: 'Where names are looked up.', example: ['dns:', '  servers: [127.0.0.1, "[::1]:5353"]', '  dnssec: true'].join('\n') }),
   queue: section({
     keys: QUEUE_KEYS,
     meaning: 'The spool and the retry schedule.',

@@ -139,7 +139,12 @@ export interface Config {
   server: { hostname: string };
   listeners: ListenerConfig[];
   tls: TlsConfig;
-  dns: { servers: HostPort[] };
+  dns: {
+    /** Empty: the system's resolvers. */
+    servers: HostPort[];
+    /** Trust the AD bit of their answers (a validating resolver the operator runs). */
+    dnssec: boolean;
+  };
   queue: QueueConfig;
   delivery: DeliveryConfig;
   smtp: SmtpConfig;

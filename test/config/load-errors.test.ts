@@ -70,6 +70,8 @@ const cases: Case[] = [
     ],
   },
   { name: 'booleans are true or false, not yes', yaml: ['tls: { cert: c.pem, key: k.pem, generateIfMissing: yes }'], expect: [['1:52', 'tls.generateIfMissing: expected true or false; got "yes"']] },
+  { name: 'dns.dnssec is true or false', yaml: [TLS_LINE, 'dns: { dnssec: on }'], expect: [['2:16', 'dns.dnssec: expected true or false; got "on"']] },
+  { name: 'dns.dnssec misspelt', yaml: [TLS_LINE, 'dns: { dnsec: true }'], expect: [['2:8', 'dns.dnsec: unknown key (did you mean "dnssec"?)']] },
   {
     name: 'bad durations',
     yaml: [TLS_LINE, 'queue:', '  retry: [1m, 0s, 1.5h, 90]', '  maxAge: 2 days', '  delayNotice: []', 'smtp: { idleTimeout: 30d }'],

@@ -33,15 +33,18 @@ export interface CaOptions {
   /** Signs the new CA, making it an intermediate; self-signed (a root) when absent. */
   issuer?: KeyPair;
   keyType?: 'ec' | 'rsa';
+  /** A day ago and VALIDITY_DAYS on when absent. */
+  notBefore?: Date;
+  notAfter?: Date;
 }
 
 /** A CA certificate that can sign leaves (and CRLs). */
-export async function makeCa(name = 'tlsrelay test CA', { issuer, keyType = 'ec' }: CaOptions = {}): Promise<KeyPair> {
+export async function makeCa(name = 'tlsrelay test CA', { issuer, keyType = 'ec', notBefore, notAfter }: CaOptions = {}): Promise<KeyPair> {
   const pems = await generate([{ name: 'commonName', value: name }], {
     keyType,
     algorithm: 'sha256',
-    notBeforeDate: new Date(Date.now() - DAY),
-    notAfterDate: new Date(Date.now() + VALIDITY_DAYS * DAY),
+    notBeforeDate: notBefore ?? new Date(Date.now() - DAY),
+    notAfterDate: notAfter ?? new Date(Date.now() + VALIDITY_DAYS * DAY),
     ...(issuer ? { ca: issuer } : {}),
     extensions: [
       { name: 'basicConstraints', cA: true, critical: true },

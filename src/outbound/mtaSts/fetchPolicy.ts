@@ -5,7 +5,7 @@ import type { MtaStsFailure, StsFailureType } from '../../policy/mtaSts.js';
 import type { TlsMaterial } from '../../tls/material.js';
 import { checkRevocation, peerChain } from '../../tls/revocation.js';
 import { describeVerifyError } from '../observeTls.js';
-import type { Lookup } from '../resolver.js';
+import type { DnsLookups } from '../resolver.js';
 
 // The HTTPS GET of a policy (RFC 8461 §3.3), strict where the RFC is: the certificate must
 // be valid for mta-sts.DOMAIN against the system roots and tls.trust (and tls.crl), a
@@ -20,9 +20,7 @@ export const MAX_POLICY_BYTES = 64 * 1024;
 export const FETCH_TIMEOUT_MS = 15_000;
 
 /** The lookup the fetch needs: the policy host's addresses (A and AAAA, IPv4 first). */
-export interface PolicyHostLookups {
-  addresses(name: string): Promise<Lookup<string>>;
-}
+export type PolicyHostLookups = Pick<DnsLookups, 'addresses'>;
 
 /** System roots plus tls.trust, and tls.crl: the WebPKI the policy host is judged by. */
 export type FetchTrust = Pick<TlsMaterial, 'ca' | 'crl'>;

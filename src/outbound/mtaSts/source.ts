@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { normalizeDomain } from '../../config/domain.js';
 import type { Logger } from '../../log.js';
 import type { MtaStsFailure, MtaStsOrigin, MtaStsPolicy, MtaStsState } from '../../policy/mtaSts.js';
-import type { Lookup } from '../resolver.js';
+import type { DnsLookups } from '../resolver.js';
 import { fetchPolicyText, FETCH_TIMEOUT_MS, policyHostOf, type FetchedPolicy, type FetchTrust, type PolicyHostLookups } from './fetchPolicy.js';
 import { expiryOf, PolicyCache, type CachedPolicy } from './policyCache.js';
 import { parseMtaStsPolicy } from './policyText.js';
@@ -14,9 +14,7 @@ export const FAILED_FETCH_HOLD_MS = 5 * 60_000;
 export const REFRESH_AFTER_MS = 24 * 3_600_000;
 
 /** The DNS lookups the source makes: `_mta-sts.DOMAIN` TXT (strings joined per record) and the policy host's addresses. */
-export interface MtaStsLookups extends PolicyHostLookups {
-  txt(name: string): Promise<Lookup<string>>;
-}
+export type MtaStsLookups = Pick<DnsLookups, 'txt'> & PolicyHostLookups;
 
 /** What the current config snapshot gives a lookup: its DNS servers and its trust anchors. */
 export interface MtaStsEnvironment {

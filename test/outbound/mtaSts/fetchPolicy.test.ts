@@ -4,10 +4,11 @@
 import t from 'tap';
 import { createServer, type Socket } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import { createDnsQuery } from '../../../src/outbound/dns/client.js';
 import { fetchPolicyText, MAX_POLICY_BYTES, type FetchTrust } from '../../../src/outbound/mtaSts/fetchPolicy.js';
+import { createDnsLookups } from '../../../src/outbound/resolver.js';
 import { parseCrlFile } from '../../../src/tls/crl.js';
 import { startDnsServer, type TestDnsServer } from '../../helpers/dnsServer.js';
-import { testMtaStsLookups } from '../../helpers/mtaStsLookups.js';
 import { makeCa, makeCert, makeCrl, type KeyPair } from '../../helpers/pki.js';
 import { startPolicyHost, type PolicyHost } from '../../helpers/policyHost.js';
 
@@ -28,7 +29,7 @@ async function hostFor(domain: string, cert?: KeyPair): Promise<PolicyHost> {
 }
 
 const fetchFrom = (domain: string, options: { timeoutMs?: number; trust?: FetchTrust } = {}) =>
-  fetchPolicyText(domain, { lookups: testMtaStsLookups(dns), trust: options.trust ?? trust, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+  fetchPolicyText(domain, { lookups: createDnsLookups(createDnsQuery({ servers: [{ host: '127.0.0.1', port: dns.port }], dnssec: false, timeout: 2_000, tries: 1 })), trust: options.trust ?? trust, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
 
 t.before(async () => {
   dns = await startDnsServer({});
