@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import type { MtaStsPolicy } from '../../policy/mtaSts.js';
 import { commitFile, DIR_MODE, fsyncDirectory } from '../../queue/durableFile.js';
 import { groupCommit } from '../../queue/groupCommit.js';
+import { LEFTOVER_GRACE_MS } from '../../queue/spoolRecovery.js';
 import { parseMtaStsPolicy } from './policyText.js';
 import { POLICY_ID } from './txtRecord.js';
 
@@ -28,6 +29,8 @@ export interface CachedPolicy {
 export const expiryOf = (entry: CachedPolicy): Date => new Date(entry.fetchedAt.getTime() + entry.policy.maxAge * 1000);
 
 const FORMAT = 1;
+/** `.DOMAIN.PID.RANDOM.tmp`: a write not yet renamed into place. */
+const TMP_FILE = /^\..+\.[0-9]+\.[0-9a-f]+\.tmp$/;
 
 /** The file's JSON: what a fetch learnt, in a form that outlives the process. */
 interface CacheFile {
@@ -115,7 +118,7 @@ export class PolicyCache {
     const file = this.fileOf(entry.domain);
     const tmp = join(this.dir, `.${entry.domain}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      this.created ??= mkdir(this.dir, { recursive: true, mode: DIR_MODE }).then(() => undefined);
+      this.created ??= mkdir(this.dir, { recursive: true, mode: DIR_MODE }).then(() => this.removeLeftovers());
       await this.created.catch((err: unknown) => {
         this.created = undefined;
         throw err;
@@ -124,6 +127,26 @@ export class PolicyCache {
       this.warned.delete(entry.domain);
     } catch (err) {
       this.logger.warn({ domain: entry.domain, file, err: (err as Error).message }, 'cannot write the MTA-STS cache file; the policy is kept in memory only');
+    }
+  }
+
+  /**
+   * Temporary files of writes a crash cut short, once per process. A younger one may be a
+   * write another relay on the spool is making right now: the spool's own grace applies.
+   */
+  private async removeLeftovers(): Promise<void> {
+    const now = Date.now();
+    for (const name of (await readdir(this.dir)).filter((entry) => TMP_FILE.test(entry))) {
+      const file = join(this.dir, name);
+      const found = await lstat(file).catch(() => undefined);
+      // gone meanwhile: its write was renamed into place
+      if (!found || now - found.mtimeMs < LEFTOVER_GRACE_MS) continue;
+      try {
+        await rm(file, { force: true });
+        this.logger.info({ file, reason: 'unfinished write' }, 'MTA-STS cache leftover removed');
+      } catch (err) {
+        this.logger.warn({ file, err: (err as Error).message }, 'MTA-STS cache leftover cannot be removed');
+      }
     }
   }
 

@@ -2,13 +2,14 @@
 // and §5.1, the durable cache shared by sources on one folder (a restart, a second
 // relay), and one fetch for a burst of lookups.
 import t from 'tap';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { createLogger } from '../../../src/log.js';
 import { createDnsQuery } from '../../../src/outbound/dns/client.js';
 import { createDnsLookups } from '../../../src/outbound/resolver.js';
+import { LEFTOVER_GRACE_MS } from '../../../src/queue/spoolRecovery.js';
 import { FAILED_FETCH_HOLD_MS, MtaStsSource, mtaStsCacheDir, REFRESH_AFTER_MS } from '../../../src/outbound/mtaSts/source.js';
 import type { MtaStsState } from '../../../src/policy/mtaSts.js';
 import { startDnsServer, type TestDnsServer } from '../../helpers/dnsServer.js';
@@ -355,4 +356,23 @@ t.test('a cache that cannot be read or written costs a fetch, never the policy',
   t.equal(policyOf(await second.policyFor(unwritable.domain)).origin, 'fetched');
   t.match(unwritable.log, [{ level: 40, msg: 'cannot read the MTA-STS cache file; the policy is fetched again', err: /ENOTDIR/ }, { level: 40, msg: 'cannot write the MTA-STS cache file; the policy is kept in memory only' }, { msg: 'MTA-STS policy fetched' }]);
   t.equal(policyOf(await second.policyFor(unwritable.domain)).origin, 'cache');
+});
+
+t.test('temporary files a crash left in the cache folder are removed at the first write; younger ones are left to their writer', async (t) => {
+  const s = await scenario();
+  await mkdir(s.cacheDir, { recursive: true });
+  const old = new Date(Date.now() - LEFTOVER_GRACE_MS - 60_000);
+  const leftover = join(s.cacheDir, `.${s.domain}.4242.0a1b2c.tmp`);
+  const stuck = join(s.cacheDir, '.other.test.4242.0a1b2d.tmp');
+  const young = join(s.cacheDir, '.other.test.4243.0a1b2e.tmp');
+  const notOurs = join(s.cacheDir, 'notes.tmp');
+  await writeFile(leftover, '{"format":1,');
+  await mkdir(stuck);
+  await writeFile(young, '{');
+  await writeFile(notOurs, 'an operator left this here');
+  for (const file of [leftover, stuck, notOurs]) await utimes(file, old, old);
+  const source = s.source({ realClock: true });
+  await source.policyFor(s.domain);
+  t.same((await readdir(s.cacheDir)).sort(), [basename(stuck), basename(young), `${s.domain}.json`, 'notes.tmp'].sort());
+  t.match(s.log, [{ msg: 'MTA-STS cache leftover removed', file: leftover }, { level: 40, msg: 'MTA-STS cache leftover cannot be removed', file: stuck }, { msg: 'MTA-STS policy fetched' }]);
 });
