@@ -31,7 +31,7 @@ const VERIFY_ERRORS: Record<string, string> = {
   CERT_NOT_YET_VALID: 'certificate is not yet valid',
 };
 
-function describeVerifyError(error: unknown): string {
+export function describeVerifyError(error: unknown): string {
   // typed as Error, but Node hands over the OpenSSL code as a string
   const code = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
   const words = VERIFY_ERRORS[code];

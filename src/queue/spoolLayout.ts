@@ -6,6 +6,8 @@ import { join } from 'node:path';
  * envelope's presence is the commit point. Damaged entries are moved to quarantine/.
  * lock/<id>.lock says which process may change a message now (messageLock.ts);
  * control/ is where `tlsrelay queue` tells a running relay that it changed the spool.
+ * cache/ is not the queue's: the outbound side keeps there what every relay on the spool
+ * shares between runs (cache/mta-sts/, see outbound/mtaSts/policyCache.ts).
  */
 export interface SpoolLayout {
   root: string;

@@ -62,6 +62,8 @@ export interface TestDnsServer {
   port: number;
   /** Every question received, in order (lower-cased names). */
   queries: DnsQuery[];
+  /** Changes what the server says about `name` from the next question on; undefined removes it (NXDOMAIN). */
+  set(name: string, entry: DnsEntry | undefined): void;
   close(): Promise<void>;
 }
 
@@ -245,6 +247,7 @@ export async function startDnsServer(table: DnsTable): Promise<TestDnsServer> {
   return {
     port: udp.address().port,
     queries,
+    set: (name, entry) => (entry === undefined ? entries.delete(name.toLowerCase()) : entries.set(name.toLowerCase(), entry)),
     close: async () => {
       for (const connection of connections) connection.destroy();
       await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
