@@ -38,8 +38,8 @@ export function readDelivery(root: MapReader): Config['delivery'] {
 
 export function readSmtp(root: MapReader): Config['smtp'] {
   const section = root.section('smtp', [
-    'maxMessageSize', 'maxRecipients', 'maxClients', 'maxConnectionsPerIp', 'maxMessagesPerConnection', 'idleTimeout', 'handshakeTimeout',
-    'bareLineEndings',
+    'maxMessageSize', 'maxRecipients', 'maxClients', 'maxConnectionsPerIp', 'maxMessagesPerConnection', 'maxHops', 'idleTimeout',
+    'handshakeTimeout', 'bareLineEndings',
   ]);
   return {
     maxMessageSize: section.optional('maxMessageSize', integer(1), SMTP_DEFAULTS.maxMessageSize),
@@ -47,6 +47,7 @@ export function readSmtp(root: MapReader): Config['smtp'] {
     maxClients: section.optional('maxClients', integer(1), SMTP_DEFAULTS.maxClients),
     maxConnectionsPerIp: section.optional('maxConnectionsPerIp', integer(1), SMTP_DEFAULTS.maxConnectionsPerIp),
     maxMessagesPerConnection: section.optional('maxMessagesPerConnection', integer(1), SMTP_DEFAULTS.maxMessagesPerConnection),
+    maxHops: section.optional('maxHops', integer(1), SMTP_DEFAULTS.maxHops),
     idleTimeout: section.optional('idleTimeout', duration(MAX_TIMER_MS), SMTP_DEFAULTS.idleTimeout),
     handshakeTimeout: section.optional('handshakeTimeout', duration(MAX_TIMER_MS), SMTP_DEFAULTS.handshakeTimeout),
     bareLineEndings: section.optional('bareLineEndings', oneOf(BARE_LINE_ENDING_MODES), SMTP_DEFAULTS.bareLineEndings),
