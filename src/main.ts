@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseCommandArgs, EXIT_USAGE, UsageError, type Command, type CommandIo } from './cli/args.js';
 import { checkConfigCommand } from './cli/checkConfig.js';
+import { configCommand } from './cli/config.js';
 import { hashPasswordCommand } from './cli/hashPassword.js';
 import { policyCommand } from './cli/policyExplain.js';
 import { queueCommand } from './cli/queue.js';
@@ -11,6 +12,9 @@ const USAGE = `usage: tlsrelay <command> [options]
 commands:
   start [-c FILE]          run the relay
   check-config [-c FILE]   validate the config file (exit 0 valid, 2 invalid)
+  config show [-n] [--json]
+                           every config key with its value after defaults (-n: only those the file sets)
+  config schema            the JSON Schema of the config file, for editors
   hash-password            read a password from stdin, print its hash for auth.users
   policy explain DOMAIN [--json]
                            the outbound connector, TLS level and route for a recipient domain
@@ -33,6 +37,7 @@ const commands: Record<string, Command> = {
   // a stopped relay exits even if a delivery that outlived the grace period still holds a socket
   start: async (args, io) => process.exit(await startCommand(parseCommandArgs(args, {}).configFile, io.stderr)),
   'check-config': (args, io) => checkConfigCommand(parseCommandArgs(args, {}).configFile, io.stdout, io.stderr),
+  config: (args, io) => configCommand(args, io),
   'hash-password': (args, io) => hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
   policy: (args, io) => policyCommand(args, io),
   queue: (args, io) => queueCommand(args, io),

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
-import { loadTlsMaterial } from '../tls/material.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, expiryWarning, loadConfigOrReport, tryLoadTls } from './loadOrExplain.js';
 
 /** Certificate files that will be generated at start are not there to be checked yet. */
 function certificatesToBeGenerated(config: Config): boolean {
@@ -14,12 +13,12 @@ export function checkConfigCommand(file: string, stdout: NodeJS.WritableStream, 
   const config = loadConfigOrReport(file, stderr);
   if (!config) return EXIT_INVALID_CONFIG;
   if (!certificatesToBeGenerated(config)) {
-    try {
-      loadTlsMaterial(config);
-    } catch (err) {
-      stderr.write(`${file}: ${(err as Error).message}\n`);
+    const tls = tryLoadTls(file, config);
+    if (!tls.ok) {
+      stderr.write(`${tls.problem}\n`);
       return EXIT_INVALID_CONFIG;
     }
+    if (tls.expiring) stderr.write(`${expiryWarning(file, tls.expiring)}\n`);
   }
   stdout.write(`${file}: configuration is valid\n`);
   return 0;

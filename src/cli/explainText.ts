@@ -62,6 +62,7 @@ export function outboundText(explanation: OutboundExplanation): string {
     ...(tls.plaintextFallback === null ? [] : [['plaintextFallback', tls.plaintextFallback ? 'yes' : 'no'] as Row]),
     ['route', routeText(explanation.route)],
     ['maxAge', `${explanation.maxAge}: a deferred message is retried on queue.retry, then bounced to its sender`],
+    ...(explanation.warnings.length > 0 ? [['warning', explanation.warnings] as Row] : []),
   ];
   const outcomes = explanation.outcomes.map(({ event, outcome }): Row => [EVENT_LABELS[event], outcomeText(outcome)]);
   // <host>, <reply> and <reason> stand for what a real attempt fills in

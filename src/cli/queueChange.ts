@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { deletedRecipients } from '../queue/deletion.js';
-import type { LockAttempt, LockHolder } from '../queue/messageLock.js';
+import { describeHolder, LostLockError, type LockAttempt, type LockHolder, type MessageLock } from '../queue/messageLock.js';
 import { queueDsn } from '../queue/queueBounce.js';
 import type { Spool } from '../queue/spool.js';
 import type { Envelope } from '../queue/types.js';
@@ -25,9 +25,9 @@ type Io = Pick<CommandIo, 'stdout' | 'stderr'>;
 
 /** `queue hold ID`: never delivered until released. */
 export async function holdMessage(spool: Spool, id: string, io: Io): Promise<number> {
-  const outcome = await changeMessage(spool, id, await lockWaiting(spool, id, io), async (envelope) => {
+  const outcome = await changeMessage(spool, id, await lockWaiting(spool, id, io), async (envelope, lock) => {
     if (envelope.heldAt !== undefined) return { kind: 'unchanged', text: `${id} is already held (since ${envelope.heldAt})` };
-    await spool.update({ ...envelope, heldAt: new Date().toISOString() });
+    await spool.update({ ...envelope, heldAt: new Date().toISOString() }, lock);
     return { kind: 'changed', text: `${id} held: it is not delivered until released` };
   });
   return finish(spool, [outcome], io);
@@ -35,10 +35,10 @@ export async function holdMessage(spool: Spool, id: string, io: Io): Promise<num
 
 /** `queue release ID`: back on its retry schedule — due at once if its next attempt has passed. */
 export async function releaseMessage(spool: Spool, id: string, io: Io): Promise<number> {
-  const outcome = await changeMessage(spool, id, await lockWaiting(spool, id, io), async (envelope) => {
+  const outcome = await changeMessage(spool, id, await lockWaiting(spool, id, io), async (envelope, lock) => {
     if (envelope.heldAt === undefined) return { kind: 'unchanged', text: `${id} is not held` };
     const { heldAt: _, ...released } = envelope;
-    await spool.update(released);
+    await spool.update(released, lock);
     const when = Date.parse(released.nextAttemptAt) <= Date.now() ? 'due now' : `next attempt ${released.nextAttemptAt}`;
     return { kind: 'changed', text: `${id} released: ${when}` };
   });
@@ -64,9 +64,9 @@ async function retryOne(spool: Spool, id: string): Promise<Outcome> {
   const attempt = await spool.lock(id);
   // The relay holds a message's lock while delivering it: that is the attempt asked for.
   if (attempt.kind === 'busy') return { kind: 'unchanged', text: `${id} is being delivered right now` };
-  return changeMessage(spool, id, attempt, async (envelope) => {
+  return changeMessage(spool, id, attempt, async (envelope, lock) => {
     if (envelope.heldAt !== undefined) return { kind: 'refused', text: `${id} is held: release it to deliver it` };
-    await spool.update({ ...envelope, nextAttemptAt: new Date().toISOString() });
+    await spool.update({ ...envelope, nextAttemptAt: new Date().toISOString() }, lock);
     return { kind: 'changed', text: `${id} will be attempted now` };
   });
 }
@@ -77,11 +77,11 @@ async function retryOne(spool: Spool, id: string): Promise<Outcome> {
  * as the relay does with its own bounces — unless --silent; never to the null sender.
  */
 export async function deleteMessage(spool: Spool, id: string, silent: boolean, reportingMta: string, io: Io): Promise<number> {
-  const outcome = await changeMessage(spool, id, await lockWaiting(spool, id, io), async (envelope) => {
+  const outcome = await changeMessage(spool, id, await lockWaiting(spool, id, io), async (envelope, lock) => {
     const now = new Date();
     const failed = deletedRecipients(envelope, now);
-    const bounce = silent ? undefined : await queueDsn(spool, envelope, { action: 'failed', recipients: failed }, reportingMta, now);
-    await spool.remove(id);
+    const bounce = silent ? undefined : await queueDsn(spool, envelope, lock, { action: 'failed', recipients: failed }, reportingMta, now);
+    await spool.remove(id, lock);
     const note = bounce ? `bounce ${bounce.id} queued to ${sender(envelope.from)}` : `no bounce: ${whyNoBounce(envelope, failed.length, silent)}`;
     return { kind: 'changed', text: `${id} deleted; ${note}` };
   });
@@ -95,8 +95,12 @@ function whyNoBounce(envelope: Envelope, failed: number, silent: boolean): strin
   return 'the sender asked for no failure notice (NOTIFY)';
 }
 
-/** Applies `change` to the message as it is now; the lock is released whatever happens. */
-async function changeMessage(spool: Spool, id: string, attempt: LockAttempt, change: (envelope: Envelope) => Promise<Outcome>): Promise<Outcome> {
+/**
+ * Applies `change` to the message as it is now; the lock is released whatever happens. A
+ * command stalled past the lock's stale age may have lost it to the relay: it changes
+ * nothing then (see messageLock.ts).
+ */
+async function changeMessage(spool: Spool, id: string, attempt: LockAttempt, change: (envelope: Envelope, lock: MessageLock) => Promise<Outcome>): Promise<Outcome> {
   if (attempt.kind === 'busy') return { kind: 'busy', text: `${id} is still locked by ${holderText(attempt.holder)}; try again later` };
   try {
     const checked = await spool.check(id);
@@ -106,8 +110,11 @@ async function changeMessage(spool: Spool, id: string, attempt: LockAttempt, cha
       case 'quarantined':
         return { kind: 'refused', text: `${id} is damaged (${checked.problem}) and was moved to quarantine` };
       case 'found':
-        return await change(checked.envelope);
+        return await change(checked.envelope, attempt.lock);
     }
+  } catch (err) {
+    if (err instanceof LostLockError) return { kind: 'busy', text: `${id} was not changed: ${err.message} while this command ran; try again` };
+    throw err;
   } finally {
     await attempt.lock.release();
   }
@@ -126,7 +133,7 @@ async function lockWaiting(spool: Spool, id: string, io: Io): Promise<LockAttemp
 }
 
 function holderText(holder: LockHolder | undefined): string {
-  return holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
+  return holder ? describeHolder(holder) : 'another process';
 }
 
 async function finish(spool: Spool, outcomes: Outcome[], io: Io): Promise<number> {

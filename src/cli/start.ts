@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
-import { loadTlsMaterial, type TlsMaterial } from '../tls/material.js';
-import { createLogger, type Logger } from '../log.js';
+import type { TlsMaterial } from '../tls/material.js';
+import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
 import { ConnectionSlots } from '../outbound/connectionSlots.js';
@@ -10,13 +10,19 @@ import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
 import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
 import type { Config } from '../config/types.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport, logExpiry, tryLoadConfig, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
-async function prepareCertificates(config: Config, logger: Logger): Promise<void> {
+/** Makes the development pair if asked to, then reads and checks the certificate files. */
+async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
   const { cert, key, generateIfMissing } = config.tls;
-  if (generateIfMissing && cert !== undefined && key !== undefined) {
-    await ensureDevCertificate(cert, key, config.server.hostname, logger);
+  try {
+    if (generateIfMissing && cert !== undefined && key !== undefined) await ensureDevCertificate(cert, key, config.server.hostname, logger);
+  } catch (err) {
+    return { ok: false, problem: `${file}: ${(err as Error).message}` };
   }
+  const tls = tryLoadTls(file, config);
+  if (tls.ok) logExpiry(logger, tls.expiring);
+  return tls;
 }
 
 /** A listener could not bind its address and port (in use, or a privileged port). */
@@ -47,13 +53,12 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
     return undefined;
   }
   const { config } = loaded;
-  try {
-    await prepareCertificates(config, logger);
-    return { config, tls: loadTlsMaterial(config) };
-  } catch (err) {
-    logger.error({ config: running.file, errors: [`${file}: ${(err as Error).message}`] }, 'configuration reload refused; the running configuration stays');
+  const tls = await prepareTls(file, config, logger);
+  if (!tls.ok) {
+    logger.error({ config: running.file, errors: [tls.problem] }, 'configuration reload refused; the running configuration stays');
     return undefined;
   }
+  return { config, tls: tls.material };
 }
 
 /**
@@ -63,16 +68,17 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
 export async function startCommand(file: string, stderr: NodeJS.WritableStream): Promise<number> {
   const config = loadConfigOrReport(file, stderr);
   if (!config) return EXIT_INVALID_CONFIG;
-  const logger = createLogger(config.log.level);
+  // a terminal is judged once: a reload cannot change where stdout goes
+  const terminal = process.stdout.isTTY === true;
+  const output = new LogOutput(logFormatFor(config.log.format, terminal), { colorize: terminal && !process.env.NO_COLOR });
+  const logger = createLogger(config.log.level, output);
 
-  let tls;
-  try {
-    await prepareCertificates(config, logger);
-    tls = loadTlsMaterial(config);
-  } catch (err) {
-    stderr.write(`${file}: ${(err as Error).message}\n`);
+  const loadedTls = await prepareTls(file, config, logger);
+  if (!loadedTls.ok) {
+    stderr.write(`${loadedTls.problem}\n`);
     return EXIT_INVALID_CONFIG;
   }
+  const tls = loadedTls.material;
 
   // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
   // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.
@@ -111,6 +117,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
       context = { ...context, config: next.config, tls: next.tls };
       logger.level = next.config.log.level;
+      output.format = logFormatFor(next.config.log.format, terminal);
       if (needRestart.length > 0) logger.warn({ needRestart }, 'configuration reloaded; some changes take effect only after a restart');
       else logger.info({ config: next.config.file }, 'configuration reloaded');
     });

@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { normalizeDomain } from './domain.js';
 import { DEFAULT_CIPHERS, type ListenerConfig, type OutboundConnector } from './types.js';
 
-// The values a key takes when the config leaves it out: ARCHITECTURE.md's config
-// contract, in one place. Durations are milliseconds.
+// The values a key takes when the config leaves it out, in one place; the key table
+// (keys.ts) hands them to the loader and shows them in the reference. Durations are milliseconds.
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -21,6 +21,8 @@ export const DEFAULT_LISTENER: Readonly<ListenerConfig> = { name: 'smtp', ...LIS
 export const TLS_DEFAULTS = { generateIfMissing: false, minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS } as const;
 
 export const DNS_PORT = 53;
+
+export const DNS_DEFAULTS = { dnssec: false } as const;
 
 export const QUEUE_DEFAULTS = {
   /** Relative to the config file's folder. */
@@ -46,7 +48,7 @@ export const SMTP_DEFAULTS = {
 
 export const AUTH_DEFAULTS = { maxFailuresPerIp: 5 } as const;
 
-export const LOG_DEFAULTS = { level: 'info' } as const;
+export const LOG_DEFAULTS = { level: 'info', format: undefined } as const;
 
 export const SMART_HOST_PORT = 25;
 

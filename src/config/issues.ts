@@ -19,6 +19,12 @@ export class Issues {
     this.found.push({ file: this.file, line, col, message });
   }
 
+  /** `FILE:LINE:COL` of a node: for problems found later, when what it names is read (certificate files). */
+  where(place: Node | undefined): string {
+    const { line, col } = this.lineCounter.linePos(place?.range?.[0] ?? 0);
+    return `${this.file}:${line}:${col}`;
+  }
+
   lineOf(place: Node | undefined): number {
     return this.lineCounter.linePos(place?.range?.[0] ?? 0).line;
   }

@@ -8,7 +8,10 @@ export interface PasswordHash {
   hash: Buffer;
 }
 
-const PHC_SCRYPT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,3}),p=(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
+/** The shape of the hash; the JSON Schema uses it as it is, parsePasswordHash checks the numbers too. */
+export const PHC_SCRYPT_PATTERN = String.raw`\$scrypt\$ln=(\d{1,2}),r=(\d{1,3}),p=(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})`;
+
+const PHC_SCRYPT = new RegExp(`^${PHC_SCRYPT_PATTERN}$`);
 
 // scrypt needs 128·r·N bytes per check; beyond this, every AUTH attempt would be a
 // denial of service against the relay itself. Callers pass at least this as maxmem.

@@ -6,11 +6,11 @@ import { readInbound } from './read-inbound.js';
 import { readOutbound } from './read-outbound.js';
 import { readAuth } from './read-auth.js';
 import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readServer, readSmtp } from './read-sections.js';
+import { keyNames } from './key-spec.js';
+import { CONFIG_KEYS } from './keys.js';
 import type { Config } from './types.js';
 
-const ROOT_KEYS = [
-  'server', 'listeners', 'tls', 'dns', 'queue', 'delivery', 'smtp', 'auth', 'acceptedDomains', 'inbound', 'outbound', 'log',
-] as const;
+const ROOT_KEYS = keyNames(CONFIG_KEYS);
 
 /**
  * The whole config from a parsed document, defaults applied. Problems go to ctx.issues;
@@ -25,11 +25,12 @@ export function readConfig(ctx: ReadContext, file: string): Config | undefined {
     return undefined;
   }
   const root = MapReader.open({ ctx, label: '' }, contents, ROOT_KEYS, undefined);
-  const { tls, certificateConfigured } = readTls(root);
+  const { tls, places, certificateConfigured } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
   const queue = readQueue(root, ctx.dir);
   return {
     file,
+    places,
     server: readServer(root),
     listeners,
     tls,

@@ -1,38 +1,24 @@
 import type { Node } from 'yaml';
 import { fail, MapReader, type Field } from './reader.js';
-import { boolean, cidr, domainPattern, listOf, text } from './values.js';
+import { listOf } from './values.js';
 import { FirstOccurrences } from './unique.js';
+import { readKey, readKeys } from './read-keys.js';
+import { keyNames } from './key-spec.js';
+import { CONFIG_KEYS, INBOUND_KEYS, MATCH_KEYS, REQUIRE_KEYS } from './keys.js';
 import type { InboundConnector, InboundMatch, InboundRequire } from './types.js';
-
-const INBOUND_KEYS = ['name', 'match', 'require', 'relay'] as const;
-const MATCH_KEYS = ['ips', 'certificateNames', 'senderDomains'] as const;
-const REQUIRE_KEYS = ['tls', 'certificateNames', 'ips'] as const;
-
-// An empty list would be a condition nothing meets; absent means "no condition".
-const NON_EMPTY = { nonEmpty: true };
-const ipRanges = listOf(cidr, NON_EMPTY);
-const certificateNames = listOf(domainPattern({ allowStar: false }), NON_EMPTY);
-const senderDomains = listOf(domainPattern({ allowStar: true }), NON_EMPTY);
 
 /** Omits absent keys: downstream reads "key present" as "condition given". */
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
+// An empty list would be a condition nothing meets (the key table says not empty); absent means "no condition".
 function readMatch(map: MapReader): InboundMatch {
-  return withoutUndefined({
-    ips: map.read('ips', ipRanges),
-    certificateNames: map.read('certificateNames', certificateNames),
-    senderDomains: map.read('senderDomains', senderDomains),
-  });
+  return withoutUndefined(readKeys(map, MATCH_KEYS));
 }
 
 function readRequire(map: MapReader): InboundRequire {
-  return withoutUndefined({
-    tls: map.optional('tls', boolean, false),
-    certificateNames: map.read('certificateNames', certificateNames),
-    ips: map.read('ips', ipRanges),
-  });
+  return withoutUndefined(readKeys(map, REQUIRE_KEYS));
 }
 
 /** Client certificates and require.tls only exist on a listener that speaks TLS. */
@@ -44,14 +30,14 @@ function checkTlsAvailable(map: MapReader, keys: readonly string[], anyTlsListen
 }
 
 function readConnector(node: Node, field: Field, anyTlsListener: boolean, names: FirstOccurrences): InboundConnector {
-  const map = MapReader.open(field, node, INBOUND_KEYS, node);
-  const name = map.required('name', text, '');
+  const map = MapReader.open(field, node, keyNames(INBOUND_KEYS), node);
+  const name = readKey(map, INBOUND_KEYS, 'name') ?? '';
   if (map.has('name')) names.claim(map.fieldOf('name'), map.placeOf('name'), name);
-  const matchMap = map.section('match', MATCH_KEYS);
-  const requireMap = map.section('require', REQUIRE_KEYS);
+  const matchMap = map.section('match', keyNames(MATCH_KEYS));
+  const requireMap = map.section('require', keyNames(REQUIRE_KEYS));
   const match = readMatch(matchMap);
   const require = readRequire(requireMap);
-  const relay = map.optional('relay', boolean, false);
+  const relay = readKey(map, INBOUND_KEYS, 'relay');
   checkTlsAvailable(matchMap, ['certificateNames'], anyTlsListener);
   checkTlsAvailable(requireMap, ['certificateNames', ...(require.tls ? ['tls'] : [])], anyTlsListener);
   // Anyone can claim any sender domain: relaying must rest on something a client cannot forge.
@@ -65,5 +51,5 @@ function readConnector(node: Node, field: Field, anyTlsListener: boolean, names:
 export function readInbound(root: MapReader, anyTlsListener: boolean): InboundConnector[] {
   const names = new FirstOccurrences('inbound connector name');
   const item = (node: Node, field: Field) => readConnector(node, field, anyTlsListener, names);
-  return root.optional('inbound', listOf(item), []);
+  return root.optional('inbound', listOf(item, { nonEmpty: CONFIG_KEYS.inbound.nonEmpty }), []);
 }

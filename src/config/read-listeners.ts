@@ -1,31 +1,29 @@
 import type { Node } from 'yaml';
 import { fail, MapReader, type Field } from './reader.js';
-import { integer, ipAddress, listOf, oneOf, text } from './values.js';
+import { listOf } from './values.js';
 import { FirstOccurrences } from './unique.js';
-import { DEFAULT_LISTENER, LISTENER_DEFAULTS } from './defaults.js';
-import { AUTH_MODES, LISTENER_TLS_MODES, type ListenerConfig } from './types.js';
-
-const LISTENER_KEYS = ['name', 'address', 'port', 'tls', 'auth'] as const;
+import { readKeys } from './read-keys.js';
+import { keyNames } from './key-spec.js';
+import { CONFIG_KEYS, LISTENER_KEYS } from './keys.js';
+import { ListenerEndpoints } from './listener-endpoints.js';
+import { DEFAULT_LISTENER } from './defaults.js';
+import type { ListenerConfig } from './types.js';
 
 const NEEDS_CERTIFICATE = 'set tls.cert and tls.key (or tls.generateIfMissing: true for a self-signed test pair)';
 
 interface ListenerChecks {
   certificateConfigured: boolean;
   names: FirstOccurrences;
-  /** Two listeners on one address and port: the second would fail to bind at start. */
-  endpoints: FirstOccurrences;
+  /** Two listeners that cannot both bind: the second would fail at start. */
+  endpoints: ListenerEndpoints;
 }
 
 function readListener(node: Node, field: Field, { certificateConfigured, names, endpoints }: ListenerChecks): ListenerConfig {
-  const map = MapReader.open(field, node, LISTENER_KEYS, node);
-  const name = map.required('name', text, '');
-  const address = map.optional('address', ipAddress, LISTENER_DEFAULTS.address);
+  const map = MapReader.open(field, node, keyNames(LISTENER_KEYS), node);
   // Port 0 asks the OS for a free port: tests and ephemeral setups rely on it.
-  const port = map.required('port', integer(0, 65535), 0);
-  const tls = map.optional('tls', oneOf(LISTENER_TLS_MODES), LISTENER_DEFAULTS.tls);
-  const auth = map.optional('auth', oneOf(AUTH_MODES), LISTENER_DEFAULTS.auth);
+  const { name = '', address, port = 0, tls, auth } = readKeys(map, LISTENER_KEYS);
   if (map.has('name')) names.claim(map.fieldOf('name'), map.placeOf('name'), name);
-  if (port !== 0 && map.has('port')) endpoints.claim(map.fieldOf('port'), map.placeOf('port'), `${address}:${port}`);
+  if (map.has('port') && !map.isInvalid('address')) endpoints.claim(map.fieldOf('port'), map.placeOf('port'), name, address, port);
   if (tls !== 'none' && !map.isInvalid('tls') && !certificateConfigured) {
     fail(map.fieldOf('tls'), map.placeOf('tls'), `${tls} needs our certificate: ${NEEDS_CERTIFICATE}`);
   }
@@ -46,8 +44,8 @@ export function readListeners(root: MapReader, certificateConfigured: boolean): 
   const checks: ListenerChecks = {
     certificateConfigured,
     names: new FirstOccurrences('listener name'),
-    endpoints: new FirstOccurrences('address and port'),
+    endpoints: new ListenerEndpoints(),
   };
   const item = (node: Node, field: Field) => readListener(node, field, checks);
-  return root.optional('listeners', listOf(item, { nonEmpty: true }), []);
+  return root.optional('listeners', listOf(item, { nonEmpty: CONFIG_KEYS.listeners.nonEmpty }), []);
 }

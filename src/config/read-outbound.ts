@@ -1,21 +1,14 @@
 import type { Node } from 'yaml';
 import { fail, MapReader, type Field, type ValueReader } from './reader.js';
-import { boolean, cipherList, domainPattern, duration, fingerprint, hostName, hostPort, listOf, oneOf, readableFile, text } from './values.js';
+import { listOf } from './values.js';
 import { FirstOccurrences } from './unique.js';
-import { outboundDefaults, SMART_HOST_PORT } from './defaults.js';
-import { TLS_LEVELS, TLS_VERSIONS, type OutboundConnector, type TlsLevel } from './types.js';
-
-const OUTBOUND_KEYS = [
-  'name', 'domains', 'smartHosts', 'tls', 'tlsNames', 'fingerprints', 'minVersion',
-  'ciphers', 'crl', 'clientCertificate', 'plaintextFallback', 'maxAge',
-] as const;
+import { readKey, readKeys } from './read-keys.js';
+import { except, keyNames, onlyWithRules } from './key-spec.js';
+import { CONFIG_KEYS, OUTBOUND_KEYS } from './keys.js';
+import type { OutboundConnector } from './types.js';
 
 /** Keys that mean something at one TLS level only; elsewhere they would be silently ignored. */
-const LEVEL_ONLY_KEYS: ReadonlyArray<{ key: string; level: TlsLevel }> = [
-  { key: 'tlsNames', level: 'verify' },
-  { key: 'fingerprints', level: 'fingerprint' },
-  { key: 'plaintextFallback', level: 'opportunistic' },
-];
+const LEVEL_ONLY_KEYS = onlyWithRules(OUTBOUND_KEYS);
 
 export interface OutboundContext {
   certificateConfigured: boolean;
@@ -25,48 +18,37 @@ export interface OutboundContext {
   domains: FirstOccurrences;
 }
 
-function readDomains(map: MapReader, name: string, context: OutboundContext): string[] {
-  const pattern = domainPattern({ allowStar: true });
+/** The domains, each claimed by this connector: a second connector naming one is an error. */
+function claimedDomains(name: string, context: OutboundContext): ValueReader<string[]> {
+  const { item, nonEmpty } = OUTBOUND_KEYS.domains.type;
   const claimed: ValueReader<string> = (node, field) => {
-    const domain = pattern(node, field);
+    const domain = item.read(node, field);
     if (domain !== undefined) context.domains.claim(field, node, domain, `outbound connector "${name}"`);
     return domain;
   };
-  return map.required('domains', listOf(claimed, { nonEmpty: true }), []);
+  return listOf(claimed, { nonEmpty });
 }
 
 function checkLevelKeys(map: MapReader, connector: OutboundConnector): void {
   if (map.isInvalid('tls')) return;
-  for (const { key, level } of LEVEL_ONLY_KEYS) {
-    if (map.has(key) && connector.tls !== level) {
-      fail(map.fieldOf(key), map.keyPlaceOf(key), `only applies with tls: ${level}, and this connector has tls: ${connector.tls}`);
+  const values = connector as unknown as Record<string, unknown>;
+  for (const { key, onlyWith } of LEVEL_ONLY_KEYS) {
+    const level = values[onlyWith.key];
+    if (map.has(key) && level !== onlyWith.value) {
+      fail(map.fieldOf(key), map.keyPlaceOf(key), `only applies with ${onlyWith.key}: ${onlyWith.value}, and this connector has ${onlyWith.key}: ${String(level)}`);
     }
-  }
-  if (connector.tls === 'fingerprint' && !map.has('fingerprints') && !map.isInvalid('fingerprints')) {
-    fail(map.fieldOf('fingerprints'), map.placeOf('tls'), 'tls: fingerprint needs fingerprints: the sha256: pins of the certificates to accept');
+    if (onlyWith.needed !== undefined && level === onlyWith.value && !map.has(key) && !map.isInvalid(key)) {
+      fail(map.fieldOf(key), map.placeOf(onlyWith.key), `${onlyWith.key}: ${onlyWith.value} needs ${key}: ${onlyWith.needed}`);
+    }
   }
 }
 
 function readConnector(node: Node, field: Field, context: OutboundContext): OutboundConnector {
-  const map = MapReader.open(field, node, OUTBOUND_KEYS, node);
-  const defaults = outboundDefaults(context.queueMaxAge);
-  const name = map.required('name', text, '');
+  const map = MapReader.open(field, node, keyNames(OUTBOUND_KEYS), node);
+  const name = readKey(map, OUTBOUND_KEYS, 'name') ?? '';
   if (map.has('name')) context.names.claim(map.fieldOf('name'), map.placeOf('name'), name);
-  const connector: OutboundConnector = {
-    name,
-    domains: readDomains(map, name, context),
-    smartHosts: map.optional('smartHosts', listOf(hostPort(SMART_HOST_PORT, 'name-or-ip')), defaults.smartHosts),
-    tls: map.optional('tls', oneOf(TLS_LEVELS), defaults.tls),
-    tlsNames: map.optional('tlsNames', listOf(hostName), defaults.tlsNames),
-    fingerprints: map.optional('fingerprints', listOf(fingerprint, { nonEmpty: true }), defaults.fingerprints),
-    minVersion: map.optional('minVersion', oneOf(TLS_VERSIONS), defaults.minVersion),
-    ciphers: map.read('ciphers', cipherList),
-    crl: map.optional('crl', listOf(readableFile), defaults.crl),
-    clientCertificate: map.optional('clientCertificate', boolean, defaults.clientCertificate),
-    plaintextFallback: map.optional('plaintextFallback', boolean, defaults.plaintextFallback),
-    maxAge: map.optional('maxAge', duration(), defaults.maxAge),
-    implicit: defaults.implicit,
-  };
+  const { domains = [], maxAge, ...values } = readKeys(map, except(OUTBOUND_KEYS, 'name'), { domains: claimedDomains(name, context) });
+  const connector: OutboundConnector = { ...values, name, domains, maxAge: maxAge ?? context.queueMaxAge, implicit: false };
   checkLevelKeys(map, connector);
   if (connector.clientCertificate && !context.certificateConfigured) {
     fail(map.fieldOf('clientCertificate'), map.placeOf('clientCertificate'), 'true needs our certificate: set tls.cert and tls.key');
@@ -81,5 +63,5 @@ export function readOutbound(root: MapReader, certificateConfigured: boolean, qu
     names: new FirstOccurrences('outbound connector name'),
     domains: new FirstOccurrences('domain'),
   };
-  return root.optional('outbound', listOf((node, field) => readConnector(node, field, context)), []);
+  return root.optional('outbound', listOf((node, field) => readConnector(node, field, context), { nonEmpty: CONFIG_KEYS.outbound.nonEmpty }), []);
 }

@@ -1,12 +1,14 @@
-import { fail, type MapReader, type ValueReader } from './reader.js';
-import { boolean, cipherList, existingFile, listOf, oneOf, readableFile } from './values.js';
-import { TLS_DEFAULTS } from './defaults.js';
-import { TLS_VERSIONS, type TlsConfig } from './types.js';
-
-const TLS_KEYS = ['cert', 'key', 'generateIfMissing', 'trust', 'crl', 'minVersion', 'ciphers'] as const;
+import { fail, type MapReader } from './reader.js';
+import { path } from './values.js';
+import { checkFile, type FileCheck } from './file-check.js';
+import { readKey } from './read-keys.js';
+import { keyNames } from './key-spec.js';
+import { TLS_KEYS } from './keys.js';
+import type { ConfigPlaces, TlsConfig } from './types.js';
 
 export interface TlsSection {
   tls: TlsConfig;
+  places: ConfigPlaces;
   /**
    * Whether the admin set up our certificate at all. Checks that need one ask this, not
    * whether the files are fine, so a bad path is reported once, not again by every user.
@@ -14,22 +16,48 @@ export interface TlsSection {
   certificateConfigured: boolean;
 }
 
-/** Our own cert and key must exist, unless the tls room is told to generate them. */
-function ownFile(generateIfMissing: boolean): ValueReader<string> {
-  const hint = ' (set tls.generateIfMissing: true to create a self-signed pair for testing)';
-  return existingFile(generateIfMissing ? { allowed: true } : { allowed: false, hint });
+type PairKey = 'cert' | 'key';
+
+const WHAT: Record<PairKey, string> = { cert: 'certificate', key: 'key' };
+
+/**
+ * Our certificate and key go together: both files must be there, or — with
+ * generateIfMissing — both missing, to be made at start. Half a pair is the same error
+ * for check-config and start: a new half would not fit the other.
+ */
+function checkPair(section: MapReader, files: Record<PairKey, string | undefined>, generateIfMissing: boolean): void {
+  const checks: Record<PairKey, FileCheck | undefined> = {
+    cert: files.cert === undefined ? undefined : checkFile(files.cert),
+    key: files.key === undefined ? undefined : checkFile(files.key),
+  };
+  for (const [key, other] of [['cert', 'key'], ['key', 'cert']] as const) {
+    const check = checks[key];
+    if (check === undefined || check.state === 'readable') continue;
+    const field = section.fieldOf(key);
+    const place = section.placeOf(key);
+    if (check.state === 'unusable') {
+      fail(field, place, `cannot read ${files[key]}: ${check.reason}`);
+    } else if (checks[other]?.state === 'readable') {
+      fail(field, place, `file not found: ${files[key]}, but tls.${other} ${files[other]} exists: it needs the ${WHAT[key]} it belongs with (tls.generateIfMissing makes a pair only when both files are missing)`);
+    } else if (!generateIfMissing) {
+      fail(field, place, `file not found: ${files[key]} (set tls.generateIfMissing: true to create a self-signed pair for testing)`);
+    }
+  }
 }
 
 export function readTls(root: MapReader): TlsSection {
-  const section = root.section('tls', TLS_KEYS);
-  const generateIfMissing = section.optional('generateIfMissing', boolean, TLS_DEFAULTS.generateIfMissing);
-  const cert = section.read('cert', ownFile(generateIfMissing));
-  const key = section.read('key', ownFile(generateIfMissing));
+  const section = root.section('tls', keyNames(TLS_KEYS));
+  const generateIfMissing = readKey(section, TLS_KEYS, 'generateIfMissing');
+  // checked as a pair below, so that half a pair is one message whatever the command
+  const cert = readKey(section, TLS_KEYS, 'cert', path);
+  const key = readKey(section, TLS_KEYS, 'key', path);
   const hasCert = section.has('cert') || section.isInvalid('cert');
   const hasKey = section.has('key') || section.isInvalid('key');
   if (hasCert !== hasKey) {
     const [given, missing] = hasCert ? ['cert', 'key'] : ['key', 'cert'];
     fail(section.fieldOf(given), section.keyPlaceOf(given), `needs tls.${missing} too: the two go together`);
+  } else {
+    checkPair(section, { cert, key }, generateIfMissing);
   }
   if (generateIfMissing && !hasCert && !hasKey) {
     fail(section.fieldOf('generateIfMissing'), section.placeOf('generateIfMissing'), 'needs tls.cert and tls.key: the files to create');
@@ -39,10 +67,14 @@ export function readTls(root: MapReader): TlsSection {
       cert,
       key,
       generateIfMissing,
-      trust: section.optional('trust', listOf(readableFile), []),
-      crl: section.optional('crl', listOf(readableFile), []),
-      minVersion: section.optional('minVersion', oneOf(TLS_VERSIONS), TLS_DEFAULTS.minVersion),
-      ciphers: section.optional('ciphers', cipherList, TLS_DEFAULTS.ciphers),
+      trust: readKey(section, TLS_KEYS, 'trust'),
+      crl: readKey(section, TLS_KEYS, 'crl'),
+      minVersion: readKey(section, TLS_KEYS, 'minVersion'),
+      ciphers: readKey(section, TLS_KEYS, 'ciphers'),
+    },
+    places: {
+      ...(section.has('cert') ? { 'tls.cert': section.whereOf('cert') } : {}),
+      ...(section.has('key') ? { 'tls.key': section.whereOf('key') } : {}),
     },
     certificateConfigured: hasCert || hasKey || generateIfMissing || root.isInvalid('tls'),
   };

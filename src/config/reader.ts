@@ -75,23 +75,25 @@ export class MapReader {
     private readonly field: Field,
     /** The mapping, or where it would be when absent: the place for "missing" messages. */
     readonly place: Node | undefined,
+    private readonly keys: readonly string[],
     private readonly entries: Map<string, Entry>,
   ) {}
 
-  /** `node` undefined or empty (`key:`) reads as an empty mapping. */
+  /** `node` undefined or empty (`key:`) reads as an empty mapping. `keys` come from the key table (keys.ts). */
   static open(field: Field, node: Node | undefined, keys: readonly string[], placeWhenAbsent: Node | undefined): MapReader {
     const entries = new Map<string, Entry>();
-    if (node === undefined || isNull(node)) return new MapReader(field, placeWhenAbsent, entries);
+    if (node === undefined || isNull(node)) return new MapReader(field, placeWhenAbsent, keys, entries);
     if (!isMap(node)) {
       fail(field, node, `expected a mapping with keys ${keys.join(', ')}; got ${describeNode(node)}`);
-      return new MapReader(field, node, entries);
+      return new MapReader(field, node, keys, entries);
     }
-    const reader = new MapReader(field, node, entries);
-    for (const pair of node.items) reader.addEntry(pair.key as Node | null, pair.value as Node | null, keys);
+    const reader = new MapReader(field, node, keys, entries);
+    for (const pair of node.items) reader.addEntry(pair.key as Node | null, pair.value as Node | null);
     return reader;
   }
 
-  private addEntry(keyNode: Node | null, valueNode: Node | null, keys: readonly string[]): void {
+  private addEntry(keyNode: Node | null, valueNode: Node | null): void {
+    const keys = this.keys;
     if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
       fail(this.field, keyNode ?? this.place, `keys must be plain words; got ${describeNode(keyNode)}`);
       return;
@@ -126,13 +128,27 @@ export class MapReader {
     return entry?.value ?? entry?.key ?? this.place;
   }
 
+  /** `FILE:LINE:COL` of a key's value, for what is found out about it after loading. */
+  whereOf(key: string): string {
+    return this.field.ctx.issues.where(this.placeOf(key));
+  }
+
   /** Where to point at a key that is not allowed in this combination. */
   keyPlaceOf(key: string): Node | undefined {
     return this.entries.get(key)?.key ?? this.place;
   }
 
+  /**
+   * A key the loader reads must be one the file may set: one missing from the key table
+   * would be refused as unknown in every file, so reading it is a bug, found at once.
+   */
+  private known(key: string): void {
+    if (!this.keys.includes(key)) throw new Error(`${this.fieldOf(key).label} is read but is not in its key list (src/config/keys.ts)`);
+  }
+
   /** The value, or undefined when the key is absent or its value bad (reported). */
   read<T>(key: string, reader: ValueReader<T>): T | undefined {
+    this.known(key);
     const value = this.entries.get(key)?.value;
     if (value === undefined) return undefined;
     const result = reader(value, this.fieldOf(key));
@@ -144,17 +160,16 @@ export class MapReader {
     return this.read(key, reader) ?? fallback;
   }
 
-  /** Like optional, but an absent key is reported; the fallback only lets reading go on. */
-  required<T>(key: string, reader: ValueReader<T>, fallback: T): T {
-    if (!this.has(key) && !this.isInvalid(key)) {
-      const entry = this.entries.get(key);
-      fail(this.fieldOf(key), entry?.key ?? this.place, entry ? 'needs a value' : 'missing; this key is required');
-    }
-    return this.read(key, reader) ?? fallback;
+  /** Reports a required key that is absent or has no value; a bad value is reported when read. */
+  reportMissing(key: string): void {
+    if (this.has(key) || this.isInvalid(key)) return;
+    const entry = this.entries.get(key);
+    fail(this.fieldOf(key), entry?.key ?? this.place, entry ? 'needs a value' : 'missing; this key is required');
   }
 
   /** A nested mapping; an absent one reads as empty and points at this mapping. */
   section(key: string, keys: readonly string[]): MapReader {
+    this.known(key);
     const value = this.entries.get(key)?.value;
     if (value !== undefined && !isMap(value)) this.invalidKeys.add(key);
     return MapReader.open(this.fieldOf(key), value, keys, this.placeOf(key));

@@ -19,6 +19,9 @@ export type BareLineEndingMode = (typeof BARE_LINE_ENDING_MODES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Forward-secret suites only; TLS 1.3 suites are always forward secret. */
 export const DEFAULT_CIPHERS = 'ECDHE+AESGCM:ECDHE+CHACHA20';
 
@@ -29,6 +32,8 @@ export interface ListenerConfig {
   tls: ListenerTlsMode;
   auth: AuthMode;
 }
+
+export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key', string>>;
 
 export interface TlsConfig {
   /** Absolute paths; absent only when no listener or connector needs our certificate. */
@@ -131,10 +136,17 @@ export interface OutboundConnector {
 export interface Config {
   /** Absolute path of the file this came from. */
   file: string;
+  /** `FILE:LINE:COL` of values whose files the tls room reads, for what it finds in them. */
+  places: ConfigPlaces;
   server: { hostname: string };
   listeners: ListenerConfig[];
   tls: TlsConfig;
-  dns: { servers: HostPort[] };
+  dns: {
+    /** Empty: the system's resolvers. */
+    servers: HostPort[];
+    /** Trust the AD bit of their answers (a validating resolver the operator runs). */
+    dnssec: boolean;
+  };
   queue: QueueConfig;
   delivery: DeliveryConfig;
   smtp: SmtpConfig;
@@ -143,5 +155,9 @@ export interface Config {
   inbound: InboundConnector[];
   /** The configured connectors, in file order; the implicit default is not in this list. */
   outbound: OutboundConnector[];
-  log: { level: LogLevel };
+  log: {
+    level: LogLevel;
+    /** Left out: pretty when stdout is a terminal, JSON otherwise (decided when the relay starts). */
+    format: LogFormat | undefined;
+  };
 }

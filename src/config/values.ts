@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { isScalar, isSeq, type Node } from 'yaml';
 import { childField, describeNode, fail, resolveAlias, type Field, type ValueReader } from './reader.js';
 import { parseDuration } from './duration.js';
-import { parseCidr } from './cidr.js';
+import { parseCidr, type CidrParse } from './cidr.js';
 import { parseDomainPattern, parseHostName } from './domain-name.js';
 import { parseFingerprint } from './fingerprint.js';
 import { parseHostPort, type HostKind } from './host-port.js';
@@ -70,28 +70,26 @@ export const path: ValueReader<string> = (node, field) => {
   return value === undefined ? undefined : resolve(field.ctx.dir, value);
 };
 
-/** What a missing file means: an error, or fine because something will create it. */
-export type MissingFile = { allowed: true } | { allowed: false; hint: string };
-
-/** A path to a file that must be readable now (or, if allowed, not exist yet). */
-export function existingFile(missing: MissingFile = { allowed: false, hint: '' }): ValueReader<string> {
-  return (node, field) => {
-    const file = path(node, field);
-    if (file === undefined) return undefined;
-    const check = checkFile(file);
-    if (check.state === 'readable' || (check.state === 'missing' && missing.allowed)) return file;
-    if (check.state === 'unusable') return fail(field, node, `cannot read ${file}: ${check.reason}`);
-    return fail(field, node, `file not found: ${file}${missing.allowed ? '' : missing.hint}`);
-  };
-}
-
-export const readableFile = existingFile();
+/** A path to a file that must be readable now. */
+export const readableFile: ValueReader<string> = (node, field) => {
+  const file = path(node, field);
+  if (file === undefined) return undefined;
+  const check = checkFile(file);
+  if (check.state === 'readable') return file;
+  return fail(field, node, check.state === 'unusable' ? `cannot read ${file}: ${check.reason}` : `file not found: ${file}`);
+};
 
 export const hostName = parsedText(parseHostName, 'a host name such as mail.example.test');
 
 export const ipAddress = parsedText((value) => (isIP(value) === 0 ? undefined : value.toLowerCase()), 'an IP address');
 
-export const cidr = parsedText(parseCidr, 'an IP address or CIDR range such as 192.0.2.0/24 or 2001:db8::/32');
+const CIDR_EXPECTED = 'an IP address or CIDR range such as 192.0.2.0/24 or 2001:db8::/32';
+
+export const cidr: ValueReader<string> = (node, field) => {
+  const parsed: CidrParse = isScalar(node) && typeof node.value === 'string' ? parseCidr(node.value) : { ok: false };
+  if (parsed.ok) return parsed.range;
+  return fail(field, node, parsed.why === undefined ? `expected ${CIDR_EXPECTED}; got ${describeNode(node)}` : `${describeNode(node)}: ${parsed.why}`);
+};
 
 export const fingerprint = parsedText(parseFingerprint, 'sha256: followed by 64 hex digits (colons allowed)');
 

@@ -4,6 +4,7 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
+import { commandObservingLogger } from './commandObserver.js';
 import { drainListener } from './drain.js';
 import { HandshakeDeadlines } from './handshakeDeadline.js';
 import { RelaySessionHooks, type InboundDependencies } from './relaySession.js';
@@ -93,7 +94,8 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
     hideDSN: false,
     // RFC 8689 is not honoured yet: do not advertise what we cannot keep
     hideREQUIRETLS: true,
-    logger: false,
+    // smtp-server's own log stays off; only the commands and replies are taken, for the disconnect line
+    logger: commandObservingLogger(hooks.log),
     onConnect: (session, done) => hooks.onConnect(session, done),
     onClose: (session) => hooks.onClose(session),
     onSecure: (socket, session, done) => {

@@ -20,6 +20,7 @@ import { clientCertificateFacts } from './clientCertificate.js';
 import { HopLimit } from './hopLimit.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
 import { receivedHeader } from './receivedHeader.js';
+import { SessionLog } from './sessionLog.js';
 import { newSessionState, type SessionState } from './sessionState.js';
 import type { SmtpAuthenticator } from './smtpAuth.js';
 import { smtpError } from './smtpError.js';
@@ -49,6 +50,8 @@ export class RelaySessionHooks {
   private readonly connectionsPerIp = new Map<string, number>();
   /** The snapshot new sessions take; sessions already open keep theirs. */
   private config: Config;
+  /** Connect and disconnect lines, and the fields every line about a session carries. */
+  readonly log: SessionLog;
 
   constructor(
     private readonly listener: ListenerConfig,
@@ -58,6 +61,7 @@ export class RelaySessionHooks {
     private revocationLists: readonly RevocationList[],
   ) {
     this.config = deps.config;
+    this.log = new SessionLog(listener.name, deps.logger);
   }
 
   /** SIGHUP: later sessions use the new config and CRLs (the shared authenticator is reconfigured by its owner). */
@@ -87,11 +91,12 @@ export class RelaySessionHooks {
   }
 
   onConnect(session: SMTPServerSession, done: Done): void {
+    this.log.connected(session);
     const ip = unmapIpv4(session.remoteAddress);
     const open = this.connectionsPerIp.get(ip) ?? 0;
     const limit = this.config.smtp.maxConnectionsPerIp;
     if (open >= limit) {
-      this.deps.logger.warn({ listener: this.listener.name, client: ip, limit }, 'too many connections from one client');
+      this.deps.logger.warn({ ...this.log.fields(session), limit }, 'too many connections from one client');
       done(smtpError(421, `4.7.0 Too many connections from ${ip}, try again later`));
       return;
     }
@@ -104,6 +109,8 @@ export class RelaySessionHooks {
   }
 
   onClose(session: SMTPServerSession): void {
+    const state = this.sessions.get(session.id);
+    this.log.disconnected(session, { tls: state?.tls, messagesAccepted: state?.messagesAccepted ?? 0 });
     if (!this.sessions.delete(session.id)) return;
     const ip = unmapIpv4(session.remoteAddress);
     const open = (this.connectionsPerIp.get(ip) ?? 1) - 1;
@@ -124,9 +131,7 @@ export class RelaySessionHooks {
     };
     this.deps.logger.info(
       {
-        listener: this.listener.name,
-        session: session.id,
-        client: unmapIpv4(session.remoteAddress),
+        ...this.log.fields(session),
         tls: { protocol: state.tls.protocol, cipher: state.tls.cipher },
         clientCertificate: state.certificate ?? null,
       },
@@ -140,14 +145,16 @@ export class RelaySessionHooks {
     const { smtp } = state.config;
     if (state.messagesAccepted >= smtp.maxMessagesPerConnection) {
       // 421 closes the connection; Postfix and Exchange clients reconnect for the rest
-      const client = unmapIpv4(session.remoteAddress);
-      this.deps.logger.info({ listener: this.listener.name, session: session.id, client, limit: smtp.maxMessagesPerConnection }, 'too many messages in one connection');
-      done(smtpError(421, '4.7.0 Too many messages in this session, try again later'));
+      const response = '4.7.0 Too many messages in this session, try again later';
+      this.deps.logger.info({ ...this.log.fields(session), from: address.address, limit: smtp.maxMessagesPerConnection, code: 421, response }, 'too many messages in one connection');
+      done(smtpError(421, response));
       return;
     }
     // smtp-server checked SIZE= syntax; the limit is ours (see leaveSizeLimitToHooks)
     if (address.args && Number(address.args.SIZE) > smtp.maxMessageSize) {
-      done(smtpError(552, '5.3.4 Message size exceeds fixed maximum message size'));
+      const response = '5.3.4 Message size exceeds fixed maximum message size';
+      this.deps.logger.info({ ...this.log.fields(session), from: address.address, size: Number(address.args.SIZE), limit: smtp.maxMessageSize, code: 552, response }, 'sender refused: declared size over the limit');
+      done(smtpError(552, response));
       return;
     }
     const senderDomain = address.address === '' ? undefined : domainOfAddress(address.address);
@@ -155,7 +162,7 @@ export class RelaySessionHooks {
     const authVerdict = checkListenerAuth(this.listener.auth, facts);
     if (!authVerdict.ok) {
       this.deps.logger.info(
-        { listener: this.listener.name, session: session.id, client: facts.ip, from: address.address, code: authVerdict.code, response: authVerdict.message },
+        { ...this.log.fields(session), from: address.address, code: authVerdict.code, response: authVerdict.message },
         'sender refused: listener requires AUTH',
       );
       done(smtpError(authVerdict.code, authVerdict.message));
@@ -166,7 +173,7 @@ export class RelaySessionHooks {
     const verdict = selection.connector ? checkInboundRequirements(selection.connector, facts) : { ok: true as const };
     if (!verdict.ok) {
       this.deps.logger.info(
-        { listener: this.listener.name, session: session.id, client: facts.ip, from: address.address, code: verdict.code, response: verdict.message, reason: selection.reason },
+        { ...this.log.fields(session), from: address.address, code: verdict.code, response: verdict.message, reason: selection.reason },
         'sender refused by inbound connector',
       );
       done(smtpError(verdict.code, verdict.message));
@@ -182,7 +189,7 @@ export class RelaySessionHooks {
   ): void {
     const username = auth.username ?? '';
     // who and from where, never what they sent as a secret
-    const context = { listener: this.listener.name, session: session.id, client: unmapIpv4(session.remoteAddress), user: username, method: auth.method };
+    const context = { ...this.log.fields(session), user: username, method: auth.method };
     const { logger } = this.deps;
     this.authenticator.check(context.client, username, auth.password ?? '').then(
       (outcome) => {
@@ -214,16 +221,16 @@ export class RelaySessionHooks {
     const key = address.address.toLowerCase();
     // a repeated recipient replaces its earlier entry (smtp-server), so it does not count twice
     if (rcptTo.length >= state.config.smtp.maxRecipients && !rcptTo.some((rcpt) => rcpt.address.toLowerCase() === key)) {
-      done(smtpError(452, '4.5.3 Error: too many recipients'));
+      const response = '4.5.3 Error: too many recipients';
+      this.deps.logger.info({ ...this.log.fields(session), to: address.address, limit: state.config.smtp.maxRecipients, code: 452, response }, 'recipient refused');
+      done(smtpError(452, response));
       return;
     }
     const verdict = checkRecipient(state.config, state.connector, domainOfAddress(address.address), Boolean(session.user));
     if (!verdict.ok) {
       this.deps.logger.info(
         {
-          listener: this.listener.name,
-          session: session.id,
-          client: unmapIpv4(session.remoteAddress),
+          ...this.log.fields(session),
           to: address.address,
           connector: state.connector?.name ?? null,
           code: verdict.code,
@@ -299,11 +306,8 @@ export class RelaySessionHooks {
         await streamDone;
         logger.info(
           {
-            listener: this.listener.name,
-            session: session.id,
+            ...this.log.fields(session),
             queueId: queued.id,
-            client: unmapIpv4(session.remoteAddress),
-            from: message.from,
             recipients: recipients.length,
             size: queued.size,
             tls: state.tls ? { protocol: state.tls.protocol, cipher: state.tls.cipher } : null,
@@ -323,11 +327,11 @@ export class RelaySessionHooks {
           return;
         }
         if (err instanceof DataRefusal) {
-          logger.info({ listener: this.listener.name, session: session.id, code: err.responseCode, response: err.message }, 'message refused');
+          logger.info({ ...this.log.fields(session), recipients: recipients.length, code: err.responseCode, response: err.message }, 'message refused');
           done(smtpError(err.responseCode, err.message));
           return;
         }
-        logger.error({ listener: this.listener.name, session: session.id, err: err.message }, 'cannot write message to the spool');
+        logger.error({ ...this.log.fields(session), recipients: recipients.length, err: err.message }, 'cannot write message to the spool');
         done(smtpError(452, '4.3.1 Insufficient system storage'));
       },
     );

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
 import { markDelivered, recordResults } from '../queue/bookkeeping.js';
-import type { MessageLock } from '../queue/messageLock.js';
+import { LOCK_STALE_MS, LostLockError, type MessageLock } from '../queue/messageLock.js';
 import { messageState } from '../queue/messageState.js';
 import { decideDelayNotice } from '../queue/notices.js';
 import { queueDsn } from '../queue/queueBounce.js';
@@ -26,7 +26,10 @@ interface DomainOutcome {
   attempts: AttemptRecord[];
 }
 
-/** A message of ours from claim to write-back: read under its lock, which nobody else gets meanwhile. */
+/**
+ * A message of ours from claim to write-back: read under its lock, which nobody else gets
+ * meanwhile — unless this process stalls past LOCK_STALE_MS, and then its writes are refused.
+ */
 interface Claim {
   envelope: Envelope;
   lock: MessageLock;
@@ -149,8 +152,7 @@ export class DeliveryAgent {
       // a claim of a message with unwritten results writes them (and delivers nothing)
       await this.claim(id, Date.now(), this.context());
       if (this.unrecorded.has(id)) {
-        const delivered = round.outcomes.flatMap((outcome) => outcome.recipients.filter((r) => r.outcome === 'delivered').map((r) => r.address));
-        this.logger.error({ queueId: id, delivered }, 'delivery results still unwritten at shutdown; these recipients will get the message again after the restart');
+        this.logger.error({ queueId: id, delivered: deliveredIn(round.outcomes) }, 'delivery results still unwritten at shutdown; these recipients will get the message again after the restart');
       }
     }
   }
@@ -259,7 +261,7 @@ export class DeliveryAgent {
     }
     for (const [id, claim] of claims) {
       const pending = outcomes.get(id);
-      const recorded = pending ? this.recordAsDomainsFinish(claim.envelope, pending, context) : Promise.resolve();
+      const recorded = pending ? this.recordAsDomainsFinish(claim, pending, context) : Promise.resolve();
       this.track(recorded.then(() => this.unclaim(id, claim.lock)).finally(() => this.wake()));
     }
   }
@@ -271,7 +273,7 @@ export class DeliveryAgent {
    * schedule — is recorded from the envelope as claimed once every domain has reported
    * (so a "relayed" notice is not lost to the early write; only a crash in between loses it).
    */
-  private async recordAsDomainsFinish(original: Envelope, pending: Array<Promise<DomainOutcome>>, context: DeliveryContext): Promise<void> {
+  private async recordAsDomainsFinish({ envelope: original, lock }: Claim, pending: Array<Promise<DomainOutcome>>, context: DeliveryContext): Promise<void> {
     let written = original;
     let writes = Promise.resolve();
     let unfinished = pending.length;
@@ -281,7 +283,7 @@ export class DeliveryAgent {
           // the last domain to finish is written with the round
           if (--unfinished > 0) {
             writes = writes.then(async () => {
-              written = await this.recordDeliveries(written, domainOutcome);
+              written = await this.recordDeliveries(written, domainOutcome, lock);
             });
           }
           return domainOutcome;
@@ -289,11 +291,11 @@ export class DeliveryAgent {
       ),
     );
     await writes;
-    await this.record(original, outcomes, context);
+    await this.record(original, outcomes, context, lock);
   }
 
   /** Marks the domain's delivered recipients in the spool now; on a write failure the round's record does it. */
-  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome): Promise<Envelope> {
+  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome, lock: MessageLock): Promise<Envelope> {
     const delivered = outcome.recipients.filter((recipient) => recipient.outcome === 'delivered');
     if (delivered.length === 0) return envelope;
     // no attempts and no deferrals here: the round's record adds them, and the schedule is its
@@ -302,21 +304,40 @@ export class DeliveryAgent {
       delivered.map((recipient) => recipient.address),
     );
     try {
-      await this.spool.update(marked);
+      await this.spool.update(marked, lock);
       this.logger.info({ queueId: envelope.id, domain: outcome.domain, recipients: delivered.length }, 'deliveries recorded while other domains are still being tried');
       return marked;
     } catch (err) {
+      if (err instanceof LostLockError) {
+        // the round's record finds the lock lost too, and discards the whole round
+        this.logger.warn({ queueId: envelope.id, domain: outcome.domain, lock: err.message }, 'deliveries of one domain not recorded: another process took over the message lock');
+        return envelope;
+      }
       this.logger.warn({ queueId: envelope.id, domain: outcome.domain, err: (err as Error).message }, 'cannot record the deliveries of one domain yet; they are recorded with the rest of the round');
       return envelope;
     }
   }
 
-  /** Writes a round's results back; if the spool will not take them, keeps them to write again later. */
-  private async record(envelope: Envelope, outcomes: DomainOutcome[], context: DeliveryContext): Promise<void> {
+  /**
+   * Writes a round's results back; if the spool will not take them, keeps them to write
+   * again later. Results whose lock was taken over meanwhile are discarded: the message
+   * is another process's now, and what it recorded stands.
+   */
+  private async record(envelope: Envelope, outcomes: DomainOutcome[], context: DeliveryContext, lock: MessageLock): Promise<void> {
     try {
-      await this.settle(envelope, outcomes, context);
+      await this.settle(envelope, outcomes, context, lock);
       if (this.unrecorded.delete(envelope.id)) this.logger.info({ queueId: envelope.id }, 'delivery results recorded after an earlier failure');
     } catch (err) {
+      if (err instanceof LostLockError) {
+        this.unrecorded.delete(envelope.id);
+        // its envelope as the new holder leaves it comes with the next rescan
+        this.known.delete(envelope.id);
+        this.logger.error(
+          { queueId: envelope.id, lock: err.message, delivered: deliveredIn(outcomes) },
+          `delivery results discarded: another process took over the message lock (this one had not refreshed it for ${LOCK_STALE_MS / 1000} s: stopped, paused or blocked); that process's record stands, and the recipients delivered here may get the message again`,
+        );
+        return;
+      }
       this.unrecorded.set(envelope.id, { outcomes, retryAt: Date.now() + RECORD_RETRY_MS });
       this.logger.error(
         { queueId: envelope.id, err: (err as Error).message },
@@ -345,7 +366,7 @@ export class DeliveryAgent {
         const unrecorded = this.unrecorded.get(id);
         if (unrecorded !== undefined) {
           // gone meanwhile (`tlsrelay queue delete`): nothing left to write
-          if (checked.kind === 'found') await this.record(checked.envelope, unrecorded.outcomes, context);
+          if (checked.kind === 'found') await this.record(checked.envelope, unrecorded.outcomes, context, lock);
           else this.unrecorded.delete(id);
         } else if (checked.kind === 'found' && isDue(checked.envelope, now)) {
           return { envelope: checked.envelope, lock };
@@ -385,7 +406,7 @@ export class DeliveryAgent {
   }
 
   /** Writes what happened back to the spool: DSNs first, so a crash can repeat one but never lose it. */
-  private async settle(original: Envelope, outcomes: DomainOutcome[], context: DeliveryContext): Promise<void> {
+  private async settle(original: Envelope, outcomes: DomainOutcome[], context: DeliveryContext, lock: MessageLock): Promise<void> {
     const now = new Date();
     let envelope = original;
     let finished = false;
@@ -411,7 +432,7 @@ export class DeliveryAgent {
       { action: 'relayed', recipients: relayed },
     ];
     for (const report of reports.filter((r) => r.recipients.length > 0)) {
-      const queued = await queueDsn(this.spool, envelope, report, context.config.server.hostname, now);
+      const queued = await queueDsn(this.spool, envelope, lock, report, context.config.server.hostname, now);
       const addresses = report.recipients.map((r) => r.address);
       if (queued) {
         const what = { failed: 'bounce queued', delayed: 'delay notice queued', relayed: 'relayed notice queued' }[report.action];
@@ -423,13 +444,18 @@ export class DeliveryAgent {
       }
     }
     if (finished) {
-      await this.spool.remove(envelope.id);
+      await this.spool.remove(envelope.id, lock);
       this.known.delete(envelope.id);
     } else {
-      await this.spool.update(envelope);
+      await this.spool.update(envelope, lock);
       this.known.set(envelope.id, envelope);
     }
   }
+}
+
+/** The recipients the round's next hops took: they would get the message again if its results are not written. */
+function deliveredIn(outcomes: DomainOutcome[]): string[] {
+  return outcomes.flatMap((outcome) => outcome.recipients.filter((recipient) => recipient.outcome === 'delivered').map((recipient) => recipient.address));
 }
 
 /** A domain job that crashed still tells every recipient something: deferred, with why. */

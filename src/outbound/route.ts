@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { normalizeDomain } from '../config/domain.js';
 import type { Config, OutboundConnector } from '../config/types.js';
-import { createDnsLookups, type DnsLookups, type Lookup, type MxRecord } from './resolver.js';
+import { dnsLookupsFor, type DnsLookups, type Lookup, type MxRecord } from './resolver.js';
 
 export interface NextHop {
   /** The name dialled (MX host, smart host or the domain itself) or an IP literal: for logs, SNI and verification. */
@@ -109,11 +109,12 @@ async function mxRoute(domain: string, port: number, lookups: DnsLookups): Promi
 
 /**
  * Where mail for `domain` goes under `connector`: its smart hosts, else the domain's MX
- * hosts on `delivery.port`. Every lookup goes through `config.dns.servers` when set.
+ * hosts on `delivery.port`. Every lookup goes through `config.dns.servers` when set, and
+ * through the process's DNS cache.
  * Lookups never throw: a DNS failure comes back as a `failed` route with its reply.
  */
 export async function resolveRoute(connector: OutboundConnector, domain: string, config: Config): Promise<Route> {
-  const lookups = createDnsLookups(config);
+  const lookups = dnsLookupsFor(config);
   if (connector.smartHosts.length > 0) return smartHostRoute(connector, lookups);
   const name = normalizeDomain(domain);
   if (name === undefined) return permanentFailure(550, `5.1.2 Bad destination domain name "${domain}"`);

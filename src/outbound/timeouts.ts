@@ -15,5 +15,5 @@ export const SMTP_TIMEOUTS = {
   socketCloseTimeout: 5 * SECOND,
 } as const;
 
-/** Per query; c-ares retries each server `tries` times. */
+/** Per question to one server (and again over TCP when truncated); a server that does not reply is asked `tries` times. */
 export const DNS_TIMEOUTS = { timeout: 5 * SECOND, tries: 2 } as const;

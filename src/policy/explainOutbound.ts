@@ -61,6 +61,8 @@ export interface OutboundExplanation {
   /** How long a deferred message is retried before it bounces, as a config duration. */
   maxAge: string;
   outcomes: Array<{ event: NextHopEvent; outcome: NextHopOutcome }>;
+  /** What the operator should know is weaker than it looks; empty when nothing is. */
+  warnings: string[];
 }
 
 /** Stand-ins for what only a real connection would tell, so the texts read as templates. */
@@ -134,6 +136,20 @@ function levelMeaning(connector: OutboundConnector): string {
   }
 }
 
+/**
+ * `verify` without tlsNames on an MX route checks the certificate against the MX host name,
+ * and that name comes from DNS: without DNSSEC whoever can answer the MX query (an attacker
+ * on the path) names a host of theirs that has a valid certificate for its own name, as
+ * Postfix's documentation warns of its own `verify` level.
+ */
+export const MX_NAME_FROM_DNS_WARNING =
+  'verify without tlsNames checks the certificate against the MX host name, and that name comes from DNS: without DNSSEC an attacker on the path can answer the MX query with a host of their own that has a valid certificate for its name; set tlsNames to the names the partner\'s certificates carry';
+
+function warningsOf(connector: OutboundConnector): string[] {
+  const nameFromDns = connector.tls === 'verify' && connector.tlsNames.length === 0 && connector.smartHosts.length === 0;
+  return nameFromDns ? [MX_NAME_FROM_DNS_WARNING] : [];
+}
+
 function routeOf(connector: OutboundConnector, domain: string, config: Config): ExplainedRoute {
   if (connector.smartHosts.length > 0) return { kind: 'smart-hosts', hosts: connector.smartHosts.map(formatHostPort) };
   return { kind: 'mx', domain, port: config.delivery.port };
@@ -166,5 +182,6 @@ export function explainOutbound(config: Config, domain: string, asGiven: string)
     route: routeOf(connector, domain, config),
     maxAge: formatDuration(connector.maxAge),
     outcomes: eventsOf(connector.tls).map((event) => ({ event, outcome: outcomeOf(connector, event) })),
+    warnings: warningsOf(connector),
   };
 }

@@ -1,7 +1,6 @@
 import type { Config, InboundConnector } from '../config/types.js';
-import { normalizeDomain } from '../config/domain.js';
 import { ipInRanges } from './ipRanges.js';
-import { certificateNameMatches } from './names.js';
+import { certificateNameMatches, domainPatternMatches } from './names.js';
 
 /** What the client presented after STARTTLS; absent when it sent no certificate. */
 export interface ClientCertificateFacts {
@@ -37,15 +36,9 @@ function trustedNameMatch(patterns: readonly string[], certificate: ClientCertif
   return patterns.some((pattern) => certificateNameMatches(pattern, certificate.names));
 }
 
+/** Patterns as the loader normalised them; the domain normalised by the caller. */
 function senderDomainMatches(patterns: readonly string[], domain: string | undefined): boolean {
-  if (domain === undefined) return false;
-  return patterns.some((pattern) => {
-    const wanted = normalizeDomain(pattern);
-    if (wanted === undefined) return false;
-    if (wanted === '*') return true;
-    if (wanted.startsWith('*.')) return domain.endsWith(wanted.slice(1));
-    return domain === wanted;
-  });
+  return domain !== undefined && patterns.some((pattern) => domainPatternMatches(pattern, domain));
 }
 
 /** Every `match` field the connector gives must hold; an empty match holds for everyone. */
@@ -89,9 +82,7 @@ export function checkInboundRequirements(connector: InboundConnector, facts: Inb
 }
 
 function isAcceptedDomain(config: Config, domain: string): boolean {
-  return config.acceptedDomains.some((accepted) =>
-    accepted.startsWith('*.') ? domain.endsWith(accepted.slice(1)) : accepted === domain,
-  );
+  return config.acceptedDomains.some((accepted) => domainPatternMatches(accepted, domain));
 }
 
 /**

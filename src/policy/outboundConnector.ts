@@ -1,26 +1,12 @@
 import { implicitOutboundConnector } from '../config/defaults.js';
 import { normalizeDomain } from '../config/domain.js';
 import type { Config, OutboundConnector } from '../config/types.js';
+import { domainPatternSpecificity } from './names.js';
 
 export interface ConnectorSelection {
   connector: OutboundConnector;
   /** Why this connector, in words, for logs and `policy explain`. */
   reason: string;
-}
-
-/**
- * How specifically a pattern names a domain, or undefined when it does not match.
- * An exact name beats any wildcard; a wildcard with a longer base beats a shorter one
- * (`*.x.b.test` over `*.b.test`); `*` matches everything and is the weakest.
- */
-function specificity(pattern: string, domain: string): number | undefined {
-  if (pattern === '*') return 0;
-  if (pattern.startsWith('*.')) {
-    const base = pattern.slice(1); // '.b.test': a label boundary, so 'xb.test' does not match
-    return domain.endsWith(base) ? base.length : undefined;
-  }
-  // exact names outrank every wildcard, whatever their length
-  return pattern === domain ? Number.MAX_SAFE_INTEGER : undefined;
 }
 
 /**
@@ -50,7 +36,7 @@ export function selectOutboundConnector(config: Config, domain: string): Connect
   let best: { connector: OutboundConnector; pattern: string; score: number } | undefined;
   for (const connector of config.outbound) {
     for (const pattern of connector.domains) {
-      const score = specificity(pattern, name);
+      const score = domainPatternSpecificity(pattern, name);
       if (score !== undefined && (best === undefined || score > best.score)) best = { connector, pattern, score };
     }
   }

@@ -168,7 +168,7 @@ function deliveryStatus(envelope: Envelope, report: DsnReport, mta: string): str
       ...(orcpt ? [`Original-Recipient: ${originalRecipient(orcpt)}`] : []),
       `Action: ${report.action}`,
       `Status: ${recipient.status}`,
-      ...(recipient.remoteMta ? [`Remote-MTA: dns; ${field(recipient.remoteMta)}`] : []),
+      ...(recipient.remoteMta ? [`Remote-MTA: dns; ${field(remoteMtaName(recipient.remoteMta))}`] : []),
       `Diagnostic-Code: ${/^[2-5]\d\d(?:[ -]|$)/.test(recipient.diagnostic) ? 'smtp' : 'X-tlsrelay'}; ${field(recipient.diagnostic)}`,
       `Last-Attempt-Date: ${mailDate(new Date(recipient.lastAttemptAt))}`,
       ...('willRetryUntil' in recipient ? [`Will-Retry-Until: ${mailDate(new Date(recipient.willRetryUntil))}`] : []),
@@ -189,6 +189,16 @@ function addressType(address: string): string {
 }
 
 /** One line of printable text, bounded, so that no value can break the report's structure. */
+/**
+ * RFC 3464 §2.3.5: Remote-MTA of type dns names the host — `mx.b.test` — without the
+ * address and port the attempt record gives it (`mx.b.test[192.0.2.1]:25`). A host dialled
+ * by its address is that address (`192.0.2.1`, `2001:db8::1`), as Postfix writes it.
+ */
+export function remoteMtaName(host: string): string {
+  const named = /^([^[\]]+)\[[^\]]*\](?::\d+)?$/.exec(host) ?? /^\[([^\]]+)\](?::\d+)?$/.exec(host) ?? /^([^:[\]]+)(?::\d+)?$/.exec(host);
+  return named?.[1] ?? host;
+}
+
 function field(value: string): string {
   const line = value.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
   return line.length > MAX_FIELD_LENGTH ? `${line.slice(0, MAX_FIELD_LENGTH)}...` : line;

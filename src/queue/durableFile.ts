@@ -10,7 +10,8 @@ type Chunk = Buffer | Uint8Array | string;
  * Writes `chunks` to `tmpPath` (a new file), fsyncs it, renames it to `finalPath` and
  * fsyncs the directory of `finalPath` with `syncFinalDirectory` (a groupCommit of
  * fsyncDirectory, shared by the writers of that directory), so that once this resolves the file survives
- * a crash under its final name. On failure the tmp file is gone; a final file that was
+ * a crash under its final name. `beforeRename` runs last before the rename and may refuse
+ * it by throwing (a lock that must still be held). On failure the tmp file is gone; a final file that was
  * already renamed is the caller's to undo. Resolves to the number of bytes written.
  */
 export async function commitFile(
@@ -18,10 +19,12 @@ export async function commitFile(
   finalPath: string,
   chunks: AsyncIterable<Chunk> | Iterable<Chunk>,
   syncFinalDirectory: () => Promise<void>,
+  beforeRename?: () => Promise<void>,
 ): Promise<number> {
   let size: number;
   try {
     size = await writeNewFile(tmpPath, chunks);
+    await beforeRename?.();
     await rename(tmpPath, finalPath);
   } catch (err) {
     await rm(tmpPath, { force: true }).catch(() => undefined);

@@ -17,6 +17,22 @@ import { FILE_MODE } from './durableFile.js';
  * refresh theirs every LOCK_REFRESH_MS, so that a holder in another container, whose
  * process IDs mean nothing here, keeps its lock. Locks are never fsync'd: they matter
  * only while their holder lives.
+ *
+ * A live holder can still lose its lock: frozen (SIGSTOP, a paused VM, a blocked event
+ * loop) for longer than LOCK_STALE_MS, it stops refreshing, and another process — on
+ * another host the age is all it can judge by — breaks the lock and takes the message. So
+ * every write a holder makes on the message's behalf (envelope, removal, a DSN about it)
+ * is preceded by confirm(), last before the rename or unlink, and a holder that finds its
+ * lock lost writes nothing (LostLockError). What remains:
+ * - a holder frozen for LOCK_STALE_MS between its confirm() and its write (a rename a
+ *   moment later) still writes over the new holder. Only a store that compares the token
+ *   in the write itself closes that (a fencing token: `UPDATE … WHERE lock_token = $1`);
+ *   a rename on a shared file system cannot;
+ * - confirm() can find the lock moved aside by a taker that then puts it back (a refresh
+ *   it saw, in breakStale): the holder then drops results it could have written, which
+ *   costs a second delivery, never a message;
+ * - hosts judge each other's locks by file times: their clocks must agree to well within
+ *   LOCK_STALE_MS.
  */
 export const LOCK_REFRESH_MS = 10_000;
 export const LOCK_STALE_MS = 60_000;
@@ -30,7 +46,29 @@ export interface LockHolder {
 }
 
 export interface MessageLock {
+  /**
+   * Whether the lock is still this holder's, asked right before a write on its behalf:
+   * refreshes the lock, then reads its token back. Refreshing first matters: a taker
+   * that judged the lock stale before the refresh sees it fresh when it moves it aside
+   * (breakStale) and puts it back. A lock found lost is never refreshed again.
+   */
+  confirm(): Promise<LockCheck>;
   release(): Promise<void>;
+}
+
+export type LockCheck = { kind: 'held' } | { kind: 'lost'; holder: LockHolder | undefined };
+
+/** A write refused because the writer's lock was taken over (or removed) since it was taken. */
+export class LostLockError extends Error {
+  constructor(readonly holder: LockHolder | undefined) {
+    super(holder ? `the message lock was taken over by ${describeHolder(holder)}` : 'the message lock is no longer there');
+    this.name = 'LostLockError';
+  }
+}
+
+/** The holder as people read it: `pid 1234 on relay-b since 2026-…`. */
+export function describeHolder(holder: LockHolder): string {
+  return `pid ${holder.pid} on ${holder.host} since ${holder.since}`;
 }
 
 export type LockAttempt = { kind: 'locked'; lock: MessageLock } | { kind: 'busy'; holder: LockHolder | undefined };
@@ -84,18 +122,38 @@ function keep(path: string, holder: LockHolder): MessageLock {
   held.set(path, holder);
   refresher ??= setInterval(refreshAll, LOCK_REFRESH_MS).unref();
   return {
+    async confirm() {
+      const ours = held.get(path) === holder;
+      if (ours) {
+        const now = new Date();
+        try {
+          await utimes(path, now, now);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      const seen = await look(path);
+      if (ours && seen.kind === 'found' && seen.holder?.token === holder.token) return { kind: 'held' };
+      forget(path, holder);
+      return { kind: 'lost', holder: seen.kind === 'found' ? seen.holder : undefined };
+    },
     async release() {
       if (held.get(path) !== holder) return;
-      held.delete(path);
-      if (held.size === 0) {
-        clearInterval(refresher);
-        refresher = undefined;
-      }
+      forget(path, holder);
       // Had we been taken for dead (a stall longer than LOCK_STALE_MS), the file may be a new holder's now.
       const seen = await look(path);
       if (seen.kind === 'found' && seen.holder?.token === holder.token) await rm(path, { force: true });
     },
   };
+}
+
+function forget(path: string, holder: LockHolder): void {
+  if (held.get(path) !== holder) return;
+  held.delete(path);
+  if (held.size === 0) {
+    clearInterval(refresher);
+    refresher = undefined;
+  }
 }
 
 function refreshAll(): void {
@@ -146,7 +204,8 @@ function isAlive(pid: number): boolean {
 
 /**
  * Moves the stale lock aside and checks it is the one judged: if another process broke
- * and took it in between, its fresh lock was moved instead and goes back.
+ * and took it in between, its fresh lock was moved instead and goes back; so does one its
+ * holder refreshed meanwhile (alive after all: a refresh, or confirm() before a write).
  */
 async function breakStale(path: string, tmpDir: string, judged: Extract<SeenLock, { kind: 'found' }>): Promise<void> {
   const aside = join(tmpDir, `${basename(path)}.${randomBytes(8).toString('hex')}.stale`);
@@ -157,7 +216,8 @@ async function breakStale(path: string, tmpDir: string, judged: Extract<SeenLock
     throw err;
   }
   try {
-    if ((await readFile(aside, 'utf8')) !== judged.text) await link(aside, path).catch(() => undefined);
+    const [text, { mtimeMs }] = await Promise.all([readFile(aside, 'utf8'), stat(aside)]);
+    if (text !== judged.text || mtimeMs !== judged.mtimeMs) await link(aside, path).catch(() => undefined);
   } finally {
     await rm(aside, { force: true });
   }

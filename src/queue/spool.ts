@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { commitFile, DIR_MODE, FILE_MODE, fsyncDirectory, pathExists } from './durableFile.js';
 import { groupCommit } from './groupCommit.js';
 import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
-import { tryLock, type LockAttempt } from './messageLock.js';
+import { LostLockError, tryLock, type LockAttempt, type MessageLock } from './messageLock.js';
 import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
 import { dataPath, envelopePath, idOfEnvelopeFile, lockPath, spoolLayout, type SpoolLayout } from './spoolLayout.js';
 import { inspectEntry, quarantineMessage, recoverSpool } from './spoolRecovery.js';
@@ -57,8 +57,10 @@ export class Spool {
   /**
    * Streams the message to disk and commits it with its envelope. Rejects — leaving
    * nothing behind — when `data` errors or closes early, or when a write fails.
+   * `onBehalfOf`: the lock of the message this one reports on (a DSN), which must still
+   * be held when the new envelope is committed (else LostLockError).
    */
-  async store(message: NewMessage, data: Readable): Promise<Envelope> {
+  async store(message: NewMessage, data: Readable, onBehalfOf?: MessageLock): Promise<Envelope> {
     const receivedAt = new Date();
     const draft = newEnvelope(newQueueId(receivedAt.getTime()), receivedAt, message);
     const problem = envelopeProblem(draft);
@@ -70,7 +72,7 @@ export class Spool {
       // destroyOnReturn: false — the stream is the caller's; on a failed write it is drained, not destroyed.
       const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), data.iterator({ destroyOnReturn: false }), this.syncDataDirectory);
       const envelope = { ...draft, size };
-      await this.writeEnvelope(envelope);
+      await this.writeEnvelope(envelope, onBehalfOf);
       return envelope;
     } catch (err) {
       abandon(data);
@@ -141,26 +143,35 @@ export class Spool {
     return createReadStream(dataPath(this.layout, id));
   }
 
-  /** Replaces the envelope atomically. Only for a message still in the queue. */
-  async update(envelope: Envelope): Promise<void> {
+  /**
+   * Replaces the envelope atomically. Only for a message still in the queue, by the
+   * holder of its lock: a lock taken over since (see messageLock.ts) refuses the write
+   * with LostLockError, checked last before the new envelope is renamed into place.
+   */
+  async update(envelope: Envelope, lock: MessageLock): Promise<void> {
     assertQueueId(envelope.id);
     const problem = envelopeProblem(envelope);
     if (problem !== undefined) throw new Error(`refusing to write envelope ${envelope.id}: ${problem}`);
     // Writing the envelope of a removed message would bring back a message without data.
     if (!(await pathExists(envelopePath(this.layout, envelope.id)))) throw new Error(`message ${envelope.id} is not in the queue`);
-    await this.writeEnvelope(envelope);
+    await this.writeEnvelope(envelope, lock);
   }
 
-  /** Envelope first: a crash before the data file goes leaves only an orphan that open() removes. */
-  async remove(id: string): Promise<void> {
+  /**
+   * By the holder of the message's lock, as update(). Envelope first: a crash before the
+   * data file goes leaves only an orphan that open() removes.
+   */
+  async remove(id: string, lock: MessageLock): Promise<void> {
     assertQueueId(id);
+    await stillHeld(lock);
     await rm(envelopePath(this.layout, id), { force: true });
     await this.syncEnvelopeDirectory();
     await rm(dataPath(this.layout, id), { force: true });
   }
 
-  private async writeEnvelope(envelope: Envelope): Promise<void> {
-    await commitFile(this.tmpPath(envelope.id, 'json'), envelopePath(this.layout, envelope.id), [encodeEnvelope(envelope)], this.syncEnvelopeDirectory);
+  private async writeEnvelope(envelope: Envelope, lock?: MessageLock): Promise<void> {
+    const confirm = lock && (() => stillHeld(lock));
+    await commitFile(this.tmpPath(envelope.id, 'json'), envelopePath(this.layout, envelope.id), [encodeEnvelope(envelope)], this.syncEnvelopeDirectory, confirm);
   }
 
   /** Unique per write, so that two updates of one envelope never share a tmp file. */
@@ -201,6 +212,11 @@ export class Spool {
       });
     }
   }
+}
+
+async function stillHeld(lock: MessageLock): Promise<void> {
+  const check = await lock.confirm();
+  if (check.kind === 'lost') throw new LostLockError(check.holder);
 }
 
 function newEnvelope(id: string, receivedAt: Date, message: NewMessage): Envelope {

@@ -71,6 +71,8 @@ const cases: Case[] = [
     ],
   },
   { name: 'booleans are true or false, not yes', yaml: ['tls: { cert: c.pem, key: k.pem, generateIfMissing: yes }'], expect: [['1:52', 'tls.generateIfMissing: expected true or false; got "yes"']] },
+  { name: 'dns.dnssec is true or false', yaml: [TLS_LINE, 'dns: { dnssec: on }'], expect: [['2:16', 'dns.dnssec: expected true or false; got "on"']] },
+  { name: 'dns.dnssec misspelt', yaml: [TLS_LINE, 'dns: { dnsec: true }'], expect: [['2:8', 'dns.dnsec: unknown key (did you mean "dnssec"?)']] },
   {
     name: 'bad durations',
     yaml: [TLS_LINE, 'queue:', '  retry: [1m, 0s, 1.5h, 90]', '  maxAge: 2 days', '  delayNotice: []', 'smtp: { idleTimeout: 30d }'],
@@ -92,7 +94,7 @@ const cases: Case[] = [
       'tls: { cert: c.pem, key: k.pem, minVersion: TLSv1.1 }',
       'listeners: [{ name: mx, port: 25, tls: STARTTLS, auth: yes }]',
       'smtp: { bareLineEndings: fix }',
-      'log: { level: verbose }',
+      'log: { level: verbose, format: text }',
       'outbound: [{ name: p, domains: [p.test], tls: verfy }]',
     ],
     expect: [
@@ -101,6 +103,7 @@ const cases: Case[] = [
       ['2:56', 'listeners[0].auth: expected one of none, optional, required; got "yes"'],
       ['3:26', 'smtp.bareLineEndings: expected one of reject, normalize; got "fix"'],
       ['4:15', 'log.level: expected one of fatal, error, warn, info, debug, trace, silent; got "verbose"'],
+      ['4:32', 'log.format: expected one of json, pretty; got "text"'],
       ['5:47', 'outbound[0].tls: expected one of none, opportunistic, encrypt, verify-ca, verify, fingerprint; got "verfy"'],
     ],
   },
@@ -115,6 +118,8 @@ const cases: Case[] = [
       '  - name: a',
       '    match: { ips: [10.0.0.0/8, 10.0.0.0/33, 300.1.1.1, "::1/129"] }',
       '    require: { ips: [] }',
+      '  - name: b',
+      '    match: { ips: ["::ffff:10.0.0.0/104", "::ffff:10.0.0.0/88"] }',
     ],
     expect: [
       ['2:34', 'listeners[0].address: expected an IP address; got "localhost"'],
@@ -122,6 +127,7 @@ const cases: Case[] = [
       ['5:45', 'inbound[0].match.ips[2]: expected an IP address or CIDR range'],
       ['5:56', 'inbound[0].match.ips[3]: expected an IP address or CIDR range'],
       ['6:21', 'inbound[0].require.ips: must not be empty'],
+      ['8:43', 'inbound[1].match.ips[1]: "::ffff:10.0.0.0/88": an IPv4-mapped range needs a prefix of /96 or more'],
     ],
   },
   {
@@ -174,6 +180,43 @@ const cases: Case[] = [
   },
 
   // duplicates
+  {
+    name: 'listeners that cannot both bind: one address, or a wildcard address and one it takes',
+    yaml: [
+      'listeners:',
+      '  - { name: all-v4, address: 0.0.0.0, port: 2525, tls: none }',
+      '  - { name: loopback, address: 127.0.0.1, port: 2525, tls: none }',
+      '  - { name: dual, address: "::", port: 2526, tls: none }',
+      '  - { name: all-v4-too, address: 0.0.0.0, port: 2526, tls: none }',
+      '  - { name: v6-loopback, address: "::1", port: 2526, tls: none }',
+      '  - { name: one, address: 127.0.0.1, port: 2527, tls: none }',
+      '  - { name: mapped, address: "::ffff:127.0.0.1", port: 2527, tls: none }',
+      '  - { name: all-v4-again, address: 0.0.0.0, port: 2525, tls: none }',
+      '  - { name: dual-again, address: "0:0::0", port: 2526, tls: none }',
+    ],
+    expect: [
+      ['3:49', 'listeners[1].port: 127.0.0.1:2525 overlaps 0.0.0.0:2525 of listener "all-v4" at line 2: 0.0.0.0:2525 takes every IPv4 address on its port, so the two cannot both listen'],
+      ['5:49', 'listeners[3].port: 0.0.0.0:2526 overlaps [::]:2526 of listener "dual" at line 4: [::]:2526 takes every IPv6 and IPv4 address on its port (Node listens dual-stack)'],
+      ['6:48', 'listeners[4].port: [::1]:2526 overlaps [::]:2526 of listener "dual" at line 4'],
+      ['8:56', 'listeners[6].port: address and port "[::ffff:127.0.0.1]:2527" is already used at line 7 (listener "one")'],
+      ['9:51', 'listeners[7].port: address and port "0.0.0.0:2525" is already used at line 2 (listener "all-v4")'],
+      ['10:50', 'listeners[8].port: address and port "[0:0::0]:2526" is already used at line 4 (listener "dual")'],
+    ],
+  },
+  {
+    name: 'listeners that can both bind: two addresses of one family, one of each, or port 0',
+    yaml: [
+      'listeners:',
+      '  - { name: a, address: 127.0.0.1, port: 2525, tls: none }',
+      '  - { name: b, address: 127.0.0.2, port: 2525, tls: none }',
+      '  - { name: c, address: "::1", port: 2525, tls: none }',
+      '  - { name: d, address: 0.0.0.0, port: 2526, tls: none }',
+      '  - { name: e, address: "::1", port: 2526, tls: none }',
+      '  - { name: f, address: "::", port: 0, tls: none }',
+      '  - { name: g, address: 0.0.0.0, port: 0, tls: none }',
+    ],
+    expect: [],
+  },
   {
     name: 'duplicate names of listeners, connectors and users',
     yaml: [

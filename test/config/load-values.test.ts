@@ -16,10 +16,11 @@ t.test('absent keys take the contract defaults', async (t) => {
   const dir = t.testdirName;
   const expected: Config = {
     file: join(dir, 'tlsrelay.yaml'),
+    places: { 'tls.cert': `${join(dir, 'tlsrelay.yaml')}:1:14`, 'tls.key': `${join(dir, 'tlsrelay.yaml')}:1:26` },
     server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
-    dns: { servers: [] },
+    dns: { servers: [], dnssec: false },
     queue: { dir: join(dir, '..', 'var', 'spool'), retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
     smtp: { maxMessageSize: 52_428_800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: 5 * MINUTE, handshakeTimeout: 30_000, bareLineEndings: 'reject' },
@@ -27,7 +28,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     acceptedDomains: [],
     inbound: [],
     outbound: [],
-    log: { level: 'info' },
+    log: { level: 'info', format: undefined },
   };
   t.strictSame(config, expected);
 });
@@ -72,7 +73,7 @@ t.test('every value read and converted', async (t) => {
     '  - { name: submission, address: "::", port: 587, tls: implicit, auth: required }',
     '  - { name: lan, address: 10.1.2.3, port: 26, tls: none }',
     'tls: { cert: c.pem, key: k.pem, trust: [ca.pem], crl: [ca.crl], minVersion: TLSv1.3, ciphers: "ECDHE+AESGCM" }',
-    'dns: { servers: [192.0.2.53, "[2001:db8::53]:5353"] }',
+    'dns: { servers: [192.0.2.53, "[2001:db8::53]:5353"], dnssec: true }',
     'queue: { dir: /var/spool/tlsrelay, retry: [30s, 2h], maxAge: 1d, delayNotice: 30m }',
     'delivery: { port: 2626, concurrency: 5, perHost: 1 }',
     'smtp: { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: 1m, handshakeTimeout: 5s, bareLineEndings: normalize }',
@@ -80,7 +81,7 @@ t.test('every value read and converted', async (t) => {
     'acceptedDomains: [Contoso.TEST., bücher.test, "*.Contoso.test"]',
     'inbound:',
     '  - name: exchange',
-    '    match: { ips: [10.0.0.1, "::1"], certificateNames: [Exchange.Contoso.test, "*.Contoso.test"] }',
+    '    match: { ips: [10.0.0.1, "::1", "::ffff:192.0.2.0/120"], certificateNames: [Exchange.Contoso.test, "*.Contoso.test"] }',
     '    relay: true',
     '  - name: partner',
     '    match: { senderDomains: [FABRIKAM.test, "*"] }',
@@ -98,7 +99,7 @@ t.test('every value read and converted', async (t) => {
     '    maxAge: 12h',
     '  - { name: pinned, domains: ["*"], tls: fingerprint, fingerprints: ["SHA256:' + pin + '"] }',
     '  - { name: legacy, domains: [legacy.test], tls: opportunistic, plaintextFallback: false }',
-    'log: { level: debug }',
+    'log: { level: debug, format: pretty }',
   ], { 'ca.pem': 'ca', 'ca.crl': 'crl' });
   const dir = t.testdirName;
   t.equal(config.server.hostname, 'relay.contoso.test');
@@ -107,15 +108,17 @@ t.test('every value read and converted', async (t) => {
     { name: 'submission', address: '::', port: 587, tls: 'implicit', auth: 'required' },
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
+  const file = join(dir, 'tlsrelay.yaml');
+  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26` });
   t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
-  t.strictSame(config.dns.servers, [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }]);
+  t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
   t.strictSame(config.delivery, { port: 2626, concurrency: 5, perHost: 1 });
   t.strictSame(config.smtp, { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: MINUTE, handshakeTimeout: 5000, bareLineEndings: 'normalize' });
   t.strictSame(config.auth, { users: [{ name: 'scanner', passwordHash: hash }], maxFailuresPerIp: 3 });
   t.strictSame(config.acceptedDomains, ['contoso.test', 'xn--bcher-kva.test', '*.contoso.test']);
   t.strictSame(config.inbound, [
-    { name: 'exchange', match: { ips: ['10.0.0.1/32', '::1/128'], certificateNames: ['exchange.contoso.test', '*.contoso.test'] }, require: { tls: false }, relay: true },
+    { name: 'exchange', match: { ips: ['10.0.0.1/32', '::1/128', '192.0.2.0/24'], certificateNames: ['exchange.contoso.test', '*.contoso.test'] }, require: { tls: false }, relay: true },
     { name: 'partner', match: { senderDomains: ['fabrikam.test', '*'] }, require: { tls: true, certificateNames: ['mail.fabrikam.test'], ips: ['198.51.100.0/24'] }, relay: false },
   ]);
   const [exchange, pinned, legacy] = config.outbound;
@@ -137,7 +140,7 @@ t.test('every value read and converted', async (t) => {
   t.strictSame(pinned?.fingerprints, ['ab'.repeat(32)]);
   t.strictSame(pinned?.domains, ['*']);
   t.equal(legacy?.plaintextFallback, false);
-  t.equal(config.log.level, 'debug');
+  t.strictSame(config.log, { level: 'debug', format: 'pretty' });
 });
 
 t.test('relative paths resolve against the config file, not the working directory', async (t) => {

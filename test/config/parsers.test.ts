@@ -36,12 +36,27 @@ t.test('CIDR ranges', async (t) => {
     ['::1/128', '::1/128'],
     ['::1', '::1/128'],
     ['2001:DB8::/32', '2001:db8::/32'],
+    ['2001:db8:0:0::0/48', '2001:db8::/48'],
     ['0.0.0.0/0', '0.0.0.0/0'],
+    ['::/0', '::/0'],
+    // IPv4-mapped ranges are the IPv4 ranges they name, in either spelling
+    ['::ffff:10.0.0.0/104', '10.0.0.0/8'],
+    ['::FFFF:a00:0/104', '10.0.0.0/8'],
+    ['0:0:0:0:0:ffff:c000:200/120', '192.0.2.0/24'],
+    ['::ffff:0:0/96', '0.0.0.0/0'],
+    ['::ffff:127.0.0.1', '127.0.0.1/32'],
+    ['::ffff:127.0.0.1/128', '127.0.0.1/32'],
+    // IPv4-compatible (deprecated) addresses are plain IPv6
+    ['::10.0.0.0/104', '::a00:0/104'],
   ];
-  for (const [text, want] of good) t.equal(parseCidr(text), want, text);
-  for (const text of ['10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/8/8', '10.0.0/8', '300.1.1.1', 'fe80::1%eth0/64', '10.0.0.0/-1', '10.0.0.0/0x8', 'localhost']) {
-    t.equal(parseCidr(text), undefined, text);
+  for (const [text, want] of good) t.match(parseCidr(text), { ok: true, range: want }, text);
+  for (const text of ['10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/8/8', '10.0.0/8', '300.1.1.1', 'fe80::1%eth0/64', '10.0.0.0/-1', '10.0.0.0/0x8', 'localhost', '::ffff:10.0.0.0/129']) {
+    t.same(parseCidr(text), { ok: false }, text);
   }
+  t.same(parseCidr('::ffff:10.0.0.0/95'), {
+    ok: false,
+    why: 'an IPv4-mapped range needs a prefix of /96 or more (::ffff:0:0/96 is every IPv4 address); /95 also covers IPv6 addresses',
+  }, 'a mapped range that would spill into IPv6 is refused with the reason');
 });
 
 t.test('sha256 fingerprints', async (t) => {

@@ -5,11 +5,11 @@
 import { randomInt } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startSink } from '../helpers/peers.js';
 import { startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
+import { until } from '../helpers/until.js';
 
 const CLIENTS = 4;
 const MESSAGES_PER_CLIENT = 50;
@@ -20,10 +20,6 @@ interface Generation {
   /** Resolves when the next relay process has taken over the spool. */
   replaced: Promise<void>;
   markReplaced: () => void;
-}
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await sleep(50);
 }
 
 t.test('every message that got 250 is delivered across three kill -9 and restarts', async (t) => {

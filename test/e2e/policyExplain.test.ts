@@ -26,6 +26,9 @@ outbound:
   - name: idn
     domains: [bücher.test]
     tls: encrypt
+  - name: partner-by-mx
+    domains: [litware.test]
+    tls: verify
 `;
 
 t.test('outbound, for a person: connector, why, level in words, route and the deferrals', async (t) => {
@@ -150,4 +153,16 @@ t.test("README's examples are what the command prints", async (t) => {
     t.equal(result.code, 0, result.stderr);
     t.equal(result.stdout, shown.replace(/\n\n$/, '\n'), command);
   }
+});
+
+t.test('verify without tlsNames on an MX route: text and --json warn that the name comes from DNS', async (t) => {
+  const file = writeConfig(t.testdir(), CONFIG);
+  const text = await runCli(['policy', 'explain', 'litware.test', '-c', file]);
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, /\n {2}warning +verify without tlsNames checks the certificate against the MX host name, and that name comes from DNS: without DNSSEC an attacker on the path can answer the MX query/);
+  const json = await runCli(['policy', 'explain', '--json', 'litware.test', '-c', file]);
+  t.match(JSON.parse(json.stdout), { warnings: [/^verify without tlsNames checks the certificate against the MX host name/] });
+  const named = await runCli(['policy', 'explain', '--json', 'fabrikam.test', '-c', file]);
+  t.same((JSON.parse(named.stdout) as { warnings: string[] }).warnings, [], 'with tlsNames: none');
+  t.notMatch((await runCli(['policy', 'explain', 'fabrikam.test', '-c', file])).stdout, /warning/);
 });

@@ -54,6 +54,17 @@ interface QueuedSpool {
   held: Envelope;
 }
 
+/** Writes `envelope` as a holder of its lock does, and lets the lock go for the commands under test. */
+async function changeLocked(spool: Spool, envelope: Envelope): Promise<void> {
+  const attempt = await spool.lock(envelope.id);
+  if (attempt.kind !== 'locked') throw new Error(`${envelope.id} is locked already`);
+  try {
+    await spool.update(envelope, attempt.lock);
+  } finally {
+    await attempt.lock.release();
+  }
+}
+
 async function queuedSpool(dir: string): Promise<QueuedSpool> {
   const config = writeConfig(
     dir,
@@ -78,11 +89,11 @@ log: { level: warn }
     nextAttemptAt: new Date(Date.now() + HOUR).toISOString(),
     deferrals: 1,
   };
-  await spool.update(deferred);
+  await changeLocked(spool, deferred);
   const bounce = await spool.store({ from: '', recipients: [{ address: 'dave@other.test', domain: 'other.test' }] }, Readable.from([MESSAGE]));
   const toHold = await spool.store({ from: 'erin@a.test', recipients: [{ address: 'frank@partner.test', domain: 'partner.test' }] }, Readable.from([MESSAGE]));
   const held = { ...toHold, heldAt: new Date().toISOString() };
-  await spool.update(held);
+  await changeLocked(spool, held);
   return { dir, config, spool, deferred, bounce, held };
 }
 

@@ -25,21 +25,26 @@ export interface CertOptions {
 }
 
 const DAY = 86_400_000;
+/** Past the relay's 30-day expiry warning, so that only tests that ask for it see one. */
+const VALIDITY_DAYS = 90;
 const run = promisify(execFile);
 
 export interface CaOptions {
   /** Signs the new CA, making it an intermediate; self-signed (a root) when absent. */
   issuer?: KeyPair;
   keyType?: 'ec' | 'rsa';
+  /** A day ago and VALIDITY_DAYS on when absent. */
+  notBefore?: Date;
+  notAfter?: Date;
 }
 
 /** A CA certificate that can sign leaves (and CRLs). */
-export async function makeCa(name = 'tlsrelay test CA', { issuer, keyType = 'ec' }: CaOptions = {}): Promise<KeyPair> {
+export async function makeCa(name = 'tlsrelay test CA', { issuer, keyType = 'ec', notBefore, notAfter }: CaOptions = {}): Promise<KeyPair> {
   const pems = await generate([{ name: 'commonName', value: name }], {
     keyType,
     algorithm: 'sha256',
-    notBeforeDate: new Date(Date.now() - DAY),
-    notAfterDate: new Date(Date.now() + 30 * DAY),
+    notBeforeDate: notBefore ?? new Date(Date.now() - DAY),
+    notAfterDate: notAfter ?? new Date(Date.now() + VALIDITY_DAYS * DAY),
     ...(issuer ? { ca: issuer } : {}),
     extensions: [
       { name: 'basicConstraints', cA: true, critical: true },
@@ -60,7 +65,7 @@ export async function makeCert(opts: CertOptions = {}): Promise<KeyPair> {
     keyType: opts.keyType ?? 'ec',
     algorithm: 'sha256',
     notBeforeDate: opts.notBefore ?? new Date(Date.now() - DAY),
-    notAfterDate: opts.notAfter ?? new Date(Date.now() + 30 * DAY),
+    notAfterDate: opts.notAfter ?? new Date(Date.now() + VALIDITY_DAYS * DAY),
     ...(opts.ca ? { ca: opts.ca } : {}),
     extensions: [
       { name: 'basicConstraints', cA: false },

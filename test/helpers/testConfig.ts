@@ -5,6 +5,7 @@ import { rootCertificates } from 'node:tls';
 import {
   AUTH_DEFAULTS,
   DELIVERY_DEFAULTS,
+  DNS_DEFAULTS,
   LOG_DEFAULTS,
   outboundDefaults,
   QUEUE_DEFAULTS,
@@ -18,13 +19,17 @@ import { HostBackoff } from '../../src/outbound/hostBackoff.js';
 import { SessionCache } from '../../src/outbound/sessionCache.js';
 import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
 
-export function testConfig(overrides: Partial<Config> = {}): Config {
+/** `dns` may be given in part: the rest takes the defaults. */
+export type ConfigOverrides = Omit<Partial<Config>, 'dns'> & { dns?: Partial<Config['dns']> };
+
+export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config {
   return {
     file: '/nonexistent/tlsrelay.yaml',
+    places: {},
     server: { hostname: 'relay.test' },
     listeners: [],
     tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
-    dns: { servers: [] },
+    dns: { servers: [], ...DNS_DEFAULTS, ...dns },
     queue: { ...QUEUE_DEFAULTS, dir: '/nonexistent/spool', retry: [...QUEUE_DEFAULTS.retry] },
     delivery: { ...DELIVERY_DEFAULTS },
     smtp: { ...SMTP_DEFAULTS },

@@ -1,4 +1,4 @@
-// Interop tools from Debian (swaks, postfix, testssl): a test that needs one skips with a
+// Interop tools from Debian (swaks, postfix, testssl, unbound): a test that needs one skips with a
 // printed reason when it is missing — except under CI=true, where .ci/run installed them
 // and a missing tool must fail the run rather than hide that the test never ran.
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';

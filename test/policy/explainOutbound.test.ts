@@ -1,7 +1,7 @@
 import t from 'tap';
 import { normalizeDomain } from '../../src/config/domain.js';
 import type { OutboundConnector, TlsLevel } from '../../src/config/types.js';
-import { explainOutbound, type NextHopEvent, type NextHopOutcome } from '../../src/policy/explainOutbound.js';
+import { explainOutbound, MX_NAME_FROM_DNS_WARNING, type NextHopEvent, type NextHopOutcome } from '../../src/policy/explainOutbound.js';
 import { testConfig, testConnector } from '../helpers/testConfig.js';
 
 const PIN = 'ab'.repeat(32);
@@ -73,6 +73,7 @@ t.test('every setting of the chosen connector is shown, and the route lists the 
     },
     route: { kind: 'smart-hosts', hosts: ['gw.fabrikam.test:25', '192.0.2.25:2525', '[2001:db8::25]:26'] },
     maxAge: '1d',
+    warnings: [],
   });
 });
 
@@ -167,4 +168,15 @@ t.test('each level: its meaning in one line and what each next-hop failure leads
 t.test('pins are shown as the config writes them', async (t) => {
   const pinned = testConfig({ outbound: [testConnector({ name: 'pin', domains: ['p.test'], tls: 'fingerprint', fingerprints: [PIN] })] });
   t.same(explainDomain('p.test', pinned).tls.fingerprints, [`sha256:${PIN}`]);
+});
+
+t.test('verify without tlsNames on MX routes: the name checked comes from DNS, and explain says so', async (t) => {
+  const explainOne = (fields: Partial<OutboundConnector>) =>
+    explainDomain('c.test', testConfig({ outbound: [testConnector({ name: 'c', domains: ['c.test'], ...fields })] })).warnings;
+  t.same(explainOne({ tls: 'verify' }), [MX_NAME_FROM_DNS_WARNING], 'MX route, no tlsNames: warned');
+  t.match(MX_NAME_FROM_DNS_WARNING, /without DNSSEC an attacker on the path/);
+  t.same(explainOne({ tls: 'verify', tlsNames: ['mail.c.test'] }), [], 'tlsNames are the names checked: no warning');
+  t.same(explainOne({ tls: 'verify', smartHosts: [{ host: 'gw.c.test', port: 25 }] }), [], 'a smart host is named by the config, not by DNS');
+  for (const tls of ['opportunistic', 'encrypt', 'verify-ca'] as const) t.same(explainOne({ tls }), [], `${tls} checks no name`);
+  t.same(explainDomain('unknown.test').warnings, [], 'the implicit default');
 });

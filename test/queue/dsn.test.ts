@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { buildDsn, type DsnOptions } from '../../src/queue/dsn.js';
+import { buildDsn, remoteMtaName, type DsnOptions } from '../../src/queue/dsn.js';
 import { FULL_RETURN_LIMIT, HEADER_LIMIT } from '../../src/queue/returnedContent.js';
 import type { BouncedRecipient, DelayedRecipient, DsnReport, Envelope, NoticeRecipient } from '../../src/queue/types.js';
 
@@ -33,7 +33,7 @@ const bob: BouncedRecipient = {
   status: '5.1.1',
   diagnostic: '550 5.1.1 <bob@b.test>: user unknown',
   lastAttemptAt: '2025-11-28T11:59:00.000Z',
-  remoteMta: 'mx.b.test',
+  remoteMta: 'mx.b.test[192.0.2.25]:25',
   attempts: 1,
 };
 const carol: BouncedRecipient = {
@@ -42,7 +42,7 @@ const carol: BouncedRecipient = {
   status: '5.7.4',
   diagnostic: '450 4.7.4 TLS is required, but was not offered by host mx.c.test',
   lastAttemptAt: '2025-11-28T11:58:00.000Z',
-  remoteMta: 'mx.c.test',
+  remoteMta: 'mx.c.test[2001:db8::25]:2525',
   attempts: 9,
 };
 const options = (source: Readable = original()): DsnOptions => ({ reportingMta: 'relay.test', now, original: source });
@@ -110,8 +110,8 @@ t.test('a multipart/report with the notification, the status and the headers', a
   const [human, status, returned, ...extra] = parts(message);
   t.same(extra, [], 'three parts');
   t.match(human.headers.get('content-type'), /^text\/plain; charset=utf-8$/);
-  t.match(human.body, /<bob@b\.test>: host mx\.b\.test said: 550 5\.1\.1 <bob@b\.test>: user unknown/);
-  t.match(human.body, /<carol@c\.test>: delivery kept failing and was given up after 9 attempts; the last error was: host mx\.c\.test said: 450 4\.7\.4/);
+  t.match(human.body, /<bob@b\.test>: host mx\.b\.test\[192\.0\.2\.25\]:25 said: 550 5\.1\.1 <bob@b\.test>: user unknown/);
+  t.match(human.body, /<carol@c\.test>: delivery kept failing and was given up after 9 attempts; the last error was: host mx\.c\.test\[2001:db8::25\]:2525 said: 450 4\.7\.4/);
   t.notMatch(human.body, /dave/, 'a delivered recipient is not reported');
 
   t.equal(status.headers.get('content-type'), 'message/delivery-status');
@@ -373,4 +373,16 @@ t.test('NOTIFY decides each kind of notice; the null sender gets none', async (t
     t.ok(source.destroyed, `${what}: the original is released`);
     t.equal(await buildDsn(withNotify(notify, ''), report, options()), undefined, `${what}: never to the null sender`);
   }
+});
+
+t.test('Remote-MTA names the host, without address or port (RFC 3464 §2.3.5)', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['mx.b.test[192.0.2.1]:25', 'mx.b.test'],
+    ['mx.b.test[2001:db8::1]:2525', 'mx.b.test'],
+    ['192.0.2.1:2626', '192.0.2.1'],
+    ['[2001:db8::1]:25', '2001:db8::1'],
+    ['mx.b.test:25', 'mx.b.test'],
+    ['mx.b.test', 'mx.b.test'],
+  ];
+  for (const [host, name] of cases) t.equal(remoteMtaName(host), name, host);
 });

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { LOCK_STALE_MS, removeIfStale, tryLock, type LockHolder } from '../../src/queue/messageLock.js';
+import { describeHolder, LOCK_STALE_MS, LostLockError, removeIfStale, tryLock, type LockHolder } from '../../src/queue/messageLock.js';
 
 function lockDir(t: Test): { path: string; tmp: string } {
   const dir = t.testdir({ lock: {}, tmp: {} });
@@ -77,4 +77,51 @@ t.test('an unreadable lock file is stale', async (t) => {
   const { path, tmp } = lockDir(t);
   await writeFile(path, 'garbage');
   t.equal((await tryLock(path, tmp)).kind, 'locked');
+});
+
+/** What another process leaves after breaking a lock it judged stale and taking it: its own file. */
+async function takenOverBy(path: string, host: string): Promise<void> {
+  await writeFile(path, holderFile({ pid: process.ppid, host, token: 'beefbeefbeefbeef' }));
+}
+
+t.test('confirm: a lock still ours is refreshed and reported held', async (t) => {
+  const { path, tmp } = lockDir(t);
+  const attempt = await tryLock(path, tmp);
+  if (attempt.kind !== 'locked') throw new Error('the lock must be free');
+  // as a holder frozen for a while would have left it
+  const old = new Date(Date.now() - LOCK_STALE_MS / 2);
+  await utimes(path, old, old);
+  t.same(await attempt.lock.confirm(), { kind: 'held' });
+  t.ok((await stat(path)).mtimeMs > old.getTime() + 1_000, 'refreshed by the check');
+  await attempt.lock.release();
+  t.same(await attempt.lock.confirm(), { kind: 'lost', holder: undefined }, 'a released lock proves nothing');
+  t.same(await readdir(join(path, '..')), [], 'and is not made again');
+});
+
+t.test('confirm: a lock another process took over is lost, and stays that process\'s', async (t) => {
+  const { path, tmp } = lockDir(t);
+  const attempt = await tryLock(path, tmp);
+  if (attempt.kind !== 'locked') throw new Error('the lock must be free');
+  await takenOverBy(path, 'relay-b');
+  const taken = await readFile(path, 'utf8');
+  t.match(await attempt.lock.confirm(), { kind: 'lost', holder: { host: 'relay-b', token: 'beefbeefbeefbeef' } });
+  await attempt.lock.release();
+  t.equal(await readFile(path, 'utf8'), taken, 'release leaves the new holder\'s lock alone');
+});
+
+t.test('confirm: a lock that is gone is lost, and not made again', async (t) => {
+  const { path, tmp } = lockDir(t);
+  const attempt = await tryLock(path, tmp);
+  if (attempt.kind !== 'locked') throw new Error('the lock must be free');
+  // broken by another process that has since finished with the message
+  await rm(path);
+  t.same(await attempt.lock.confirm(), { kind: 'lost', holder: undefined });
+  t.same(await readdir(join(path, '..')), [], 'no lock file appears');
+});
+
+t.test('the lost-lock error names the new holder as people read it', async (t) => {
+  const holder: LockHolder = { pid: 4242, host: 'relay-b', token: 'beefbeefbeefbeef', since: '2026-01-02T03:04:05.000Z' };
+  t.equal(describeHolder(holder), 'pid 4242 on relay-b since 2026-01-02T03:04:05.000Z');
+  t.equal(new LostLockError(holder).message, 'the message lock was taken over by pid 4242 on relay-b since 2026-01-02T03:04:05.000Z');
+  t.equal(new LostLockError(undefined).message, 'the message lock is no longer there');
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { createLogger } from '../../src/log.js';
+import type { MessageLock } from '../../src/queue/messageLock.js';
 import { Spool } from '../../src/queue/spool.js';
 import type { NewMessage } from '../../src/queue/types.js';
 
@@ -39,6 +40,14 @@ function failingSource(first: string, error: Error): Readable {
       throw error;
     })(),
   );
+}
+
+/** The message's lock, which every change of it needs; released when the test ends. */
+async function lockOf(t: Test, spool: Spool, id: string): Promise<MessageLock> {
+  const attempt = await spool.lock(id);
+  if (attempt.kind !== 'locked') throw new Error(`${id} is locked already`);
+  t.teardown(() => attempt.lock.release());
+  return attempt.lock;
 }
 
 async function assertSpoolEmpty(t: Test, spool: Spool, dir: string): Promise<void> {
@@ -91,14 +100,15 @@ t.test('store, read, list, openData, update, remove round trip', async (t) => {
     recipients: stored.recipients.map((r) => (r.address === 'bob@b.test' ? { ...r, state: 'delivered' as const } : r)),
     deferrals: 1,
   };
-  await spool.update(updated);
+  const lock = await lockOf(t, spool, stored.id);
+  await spool.update(updated, lock);
   t.same(await spool.read(stored.id), updated);
   t.same(await filesIn(join(dir, 'tmp')), [], 'no tmp file is left by update');
 
-  await spool.remove(stored.id);
+  await spool.remove(stored.id, lock);
   t.equal(await spool.read(stored.id), undefined);
   await assertSpoolEmpty(t, spool, dir);
-  await spool.remove(stored.id);
+  await spool.remove(stored.id, lock);
   t.pass('removing twice is harmless');
 });
 
@@ -120,7 +130,7 @@ t.test('list is sorted by arrival', async (t) => {
   const spool = await Spool.open(dir, logger);
   const newer = await spool.store(message, Readable.from([body]));
   const older = await spool.store(message, Readable.from([body]));
-  await spool.update({ ...older, receivedAt: new Date(Date.parse(newer.receivedAt) - 60_000).toISOString() });
+  await spool.update({ ...older, receivedAt: new Date(Date.parse(newer.receivedAt) - 60_000).toISOString() }, await lockOf(t, spool, older.id));
   t.same((await spool.list()).map((e) => e.id), [older.id, newer.id]);
 });
 
@@ -242,23 +252,54 @@ t.test('a 20 MB message is streamed to disk, not buffered', async (t) => {
 t.test('IDs from callers are never paths', async (t) => {
   const dir = t.testdir();
   const spool = await Spool.open(dir, logger);
+  const stored = await spool.store(message, Readable.from([body]));
+  const lock = await lockOf(t, spool, stored.id);
   for (const id of ['../env/x', '/etc/passwd', '', 'ABCDEF0123456789abcdef01', '0123456789abcdef01234567.json']) {
     await t.rejects(spool.read(id), /not a queue ID/, `read(${JSON.stringify(id)})`);
-    await t.rejects(spool.remove(id), /not a queue ID/);
+    await t.rejects(spool.remove(id, lock), /not a queue ID/);
     t.throws(() => spool.openData(id), /not a queue ID/);
   }
-  const stored = await spool.store(message, Readable.from([body]));
-  await t.rejects(spool.update({ ...stored, id: '../../x' }), /not a queue ID/);
+  await t.rejects(spool.update({ ...stored, id: '../../x' }, lock), /not a queue ID/);
 });
 
 t.test('update refuses a removed message and an invalid envelope', async (t) => {
   const dir = t.testdir();
   const spool = await Spool.open(dir, logger);
   const stored = await spool.store(message, Readable.from([body]));
-  await t.rejects(spool.update({ ...stored, recipients: [] }), /refusing to write envelope .*recipients/);
-  await spool.remove(stored.id);
-  await t.rejects(spool.update(stored), /is not in the queue/);
+  const lock = await lockOf(t, spool, stored.id);
+  await t.rejects(spool.update({ ...stored, recipients: [] }, lock), /refusing to write envelope .*recipients/);
+  await spool.remove(stored.id, lock);
+  await t.rejects(spool.update(stored, lock), /is not in the queue/);
   t.same(await filesIn(join(dir, 'env')), [], 'the removed message did not come back');
+});
+
+t.test('a holder whose lock was taken over writes nothing: no update, no removal, no DSN on its behalf', async (t) => {
+  const dir = t.testdir();
+  const spool = await Spool.open(dir, logger);
+  const stored = await spool.store(message, Readable.from([body]));
+  const lock = await lockOf(t, spool, stored.id);
+  // what another host leaves that judged the lock stale (a holder frozen past LOCK_STALE_MS), broke it and took it
+  const other = { pid: process.ppid, host: 'relay-b', token: 'beefbeefbeefbeef', since: new Date().toISOString() };
+  await writeFile(join(dir, 'lock', `${stored.id}.lock`), JSON.stringify(other));
+  const envelopeBefore = await readFile(join(dir, 'env', `${stored.id}.json`), 'utf8');
+
+  const lost = { name: 'LostLockError', message: /taken over by pid \d+ on relay-b/, holder: { host: 'relay-b', token: 'beefbeefbeefbeef' } };
+  await t.rejects(spool.update({ ...stored, deferrals: 1 }, lock), lost);
+  await t.rejects(spool.remove(stored.id, lock), lost);
+  await t.rejects(spool.store({ from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, Readable.from([body]), lock), lost);
+
+  t.equal(await readFile(join(dir, 'env', `${stored.id}.json`), 'utf8'), envelopeBefore, 'the envelope is as the new holder found it');
+  t.same(await filesIn(join(dir, 'env')), [`${stored.id}.json`], 'still queued, and no DSN was queued');
+  t.same(await filesIn(join(dir, 'data')), [stored.id], 'the DSN\'s message file is gone again');
+  t.same(await filesIn(join(dir, 'tmp')), [], 'no draft is left behind');
+});
+
+t.test('a DSN stored on behalf of a message whose lock is still held is queued', async (t) => {
+  const dir = t.testdir();
+  const spool = await Spool.open(dir, logger);
+  const stored = await spool.store(message, Readable.from([body]));
+  const dsn = await spool.store({ from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, Readable.from([body]), await lockOf(t, spool, stored.id));
+  t.same((await spool.list()).map((e) => e.id).sort(), [stored.id, dsn.id].sort());
 });
 
 t.test('read reports a damaged envelope, list quarantines it', async (t) => {

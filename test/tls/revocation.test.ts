@@ -113,7 +113,7 @@ t.test('an indirect CRL is refused at load, even with its Certificate Issuer ent
 
 t.test('tls.crl is read at load: a file that is no CRL stops the start, naming it', async (t) => {
   const dir = t.testdir({ 'good.crl': await makeCrl(root), 'bad.crl': leaf.cert });
-  const material = loadTlsMaterial(testConfig({ tls: { ...testConfig().tls, crl: [join(dir, 'good.crl')] } }));
+  const { material } = loadTlsMaterial(testConfig({ tls: { ...testConfig().tls, crl: [join(dir, 'good.crl')] } }));
   t.equal(material.crl.length, 1);
   t.throws(() => loadTlsMaterial(testConfig({ tls: { ...testConfig().tls, crl: [join(dir, 'bad.crl')] } })), {
     message: `${join(dir, 'bad.crl')}: no PEM CRL ("-----BEGIN X509 CRL-----") found`,
