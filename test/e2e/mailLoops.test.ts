@@ -6,30 +6,11 @@ import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { startSink } from '../helpers/peers.js';
 import { startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
-import { openDialog } from '../helpers/smtpDialog.js';
+import { sendOneMessage } from '../helpers/smtpDialog.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
 
 const received = (n: number): string =>
   Array.from({ length: n }, (_, i) => `Received: from hop${i}.test (hop${i}.test [192.0.2.${i}])\r\n\tby hop${i + 1}.test; Mon, 1 Jan 2024 00:00:00 +0000\r\n`).join('');
-
-/** One message over a raw dialog; resolves with the reply to the final dot, and checks that the session goes on. */
-async function sendData(port: number, data: string): Promise<string> {
-  const dialog = await openDialog(port);
-  try {
-    await dialog.command('EHLO client.test');
-    await dialog.command('MAIL FROM:<sender@client.test>');
-    await dialog.command('RCPT TO:<user@partner.test>');
-    const ready = await dialog.command('DATA');
-    if (!ready.startsWith('354')) return ready;
-    await dialog.write(`${data}.\r\n`);
-    const reply = await dialog.reply();
-    const rset = await dialog.command('RSET');
-    if (!rset.startsWith('250')) throw new Error(`the session did not go on after ${JSON.stringify(reply)}: ${rset}`);
-    return reply;
-  } finally {
-    dialog.close();
-  }
-}
 
 /** A new config file and SIGHUP, once the relay has started (before that it ignores SIGHUP). */
 async function reconfigure(relay: RelayProcess, file: string, yaml: string): Promise<void> {
@@ -65,9 +46,9 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"],
   const port = await relay.port();
   const body = 'Subject: hops\r\n\r\nbody\r\n';
 
-  t.equal(await sendData(port, received(51) + body), '554 5.4.6 Too many hops\r\n', '51: refused, and the session goes on');
-  t.equal(await sendData(port, received(26).replace(/^Received/gm, 'delivered-to') + received(25) + body), '554 5.4.6 Too many hops\r\n', 'Delivered-To counts too, in any case');
-  t.match(await sendData(port, received(50) + body), /^250 2\.0\.0 Ok: queued as /, '50: accepted');
+  t.equal(await sendOneMessage(port, [received(51) + body]), '554 5.4.6 Too many hops\r\n', '51: refused, and the session goes on');
+  t.equal(await sendOneMessage(port, [received(26).replace(/^Received/gm, 'delivered-to') + received(25) + body]), '554 5.4.6 Too many hops\r\n', 'Delivered-To counts too, in any case');
+  t.match(await sendOneMessage(port, [received(50) + body]), /^250 2\.0\.0 Ok: queued as /, '50: accepted');
 
   await relay.waitForLog((line) => line.msg === 'delivery attempt' && line.outcome === 'delivered', 'the delivery');
   // logged before the delivery, so read by now
