@@ -4,6 +4,7 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
+import { recordAddressCharsets } from './addressCharset.js';
 import { commandObservingLogger } from './commandObserver.js';
 import { drainListener } from './drain.js';
 import { HandshakeDeadlines } from './handshakeDeadline.js';
@@ -137,6 +138,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
       );
       server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
       leaveSizeLimitToHooks(server);
+      recordAddressCharsets(server);
       server.on('error', (err: NodeJS.ErrnoException) => {
         // a failed bind is listen()'s to report, as the reason the relay does not start
         if (err.syscall !== 'listen') deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error');

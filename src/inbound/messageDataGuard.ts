@@ -15,6 +15,8 @@ const NUL = 0x00;
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLF = Buffer.from('\r\n');
+/** RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets, its CRLF included. */
+export const MAX_LINE_OCTETS = 998;
 
 export interface MessageDataGuardOptions {
   bareLineEndings: BareLineEndingMode;
@@ -32,10 +34,16 @@ export interface MessageDataGuardOptions {
  * A NUL byte is refused in either mode: RFC 5321 forbids it in text, and a next hop that
  * strips NULs would read `<CRLF>NUL.<CRLF>` as `<CRLF>.<CRLF>`. Normalizing it away here
  * would change the message's content, not just its line endings.
+ *
+ * So is a line longer than 998 octets before its CRLF (RFC 5321 §4.5.3.1.6): next hops
+ * may refuse or cut it, and folding it on the way out, as Postfix does, would change the
+ * message under its DKIM signature. It is refused as soon as it is seen to be too long.
  */
 export class MessageDataGuard extends Transform {
   private pendingCr = false;
   private bytes = 0;
+  /** Octets of the line under way that have been passed on (a CR held back not counted). */
+  private lineOctets = 0;
 
   constructor(private readonly options: MessageDataGuardOptions) {
     super();
@@ -53,6 +61,7 @@ export class MessageDataGuard extends Transform {
     }
     const out = this.scan(chunk);
     if (out instanceof DataRefusal) done(out);
+    else if (!this.linesFit(out)) done(lineTooLongRefusal());
     else done(null, out);
   }
 
@@ -64,6 +73,22 @@ export class MessageDataGuard extends Transform {
     this.pendingCr = false;
     if (this.options.bareLineEndings === 'reject') done(bareLineEndingRefusal());
     else done(null, CRLF);
+  }
+
+  /**
+   * Whether every line in `out` (CRLF line ends only, by now) and the line it leaves
+   * open fit in MAX_LINE_OCTETS. Counted with native searches for LF, not byte by byte.
+   */
+  private linesFit(out: Buffer): boolean {
+    let start = 0;
+    for (let lf = out.indexOf(LF); lf >= 0; lf = out.indexOf(LF, start)) {
+      // the CR in front of the LF is no part of the line
+      if (this.lineOctets + (lf - start) - 1 > MAX_LINE_OCTETS) return false;
+      this.lineOctets = 0;
+      start = lf + 1;
+    }
+    this.lineOctets += out.length - start;
+    return this.lineOctets <= MAX_LINE_OCTETS;
   }
 
   /** Returns the bytes to pass on, or the refusal. */
@@ -107,6 +132,10 @@ export class MessageDataGuard extends Transform {
     if (start < chunk.length) parts.push(chunk.subarray(start));
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
+}
+
+function lineTooLongRefusal(): DataRefusal {
+  return new DataRefusal(550, `5.5.2 Error: message line longer than ${MAX_LINE_OCTETS + 2} octets, CRLF included (RFC 5321 4.5.3.1.6)`);
 }
 
 function bareLineEndingRefusal(): DataRefusal {

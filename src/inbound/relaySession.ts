@@ -11,14 +11,17 @@ import type {
 import type { Config, ListenerConfig } from '../config/types.js';
 import { domainOfAddress } from '../config/domain.js';
 import type { Logger } from '../log.js';
+import { checkAddressCharset } from '../policy/addressCharset.js';
 import { checkInboundRequirements, checkRecipient, selectInboundConnector, type InboundFacts } from '../policy/inbound.js';
 import { unmapIpv4 } from '../policy/ipRanges.js';
 import { checkListenerAuth } from '../policy/listenerAuth.js';
 import type { Envelope, NewMessage } from '../queue/types.js';
 import type { RevocationList } from '../tls/crl.js';
+import { addressCharset } from './addressCharset.js';
 import { clientCertificateFacts } from './clientCertificate.js';
 import { HopLimit } from './hopLimit.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
+import { newMessage } from './newMessage.js';
 import { receivedHeader } from './receivedHeader.js';
 import { SessionLog } from './sessionLog.js';
 import { newSessionState, type SessionState } from './sessionState.js';
@@ -39,6 +42,11 @@ export interface InboundDependencies {
 }
 
 type Done = (err?: Error | null) => void;
+
+/** MAIL FROM … SMTPUTF8 (smtp-server has checked that it carries no value). */
+function declaresSmtputf8(mailFrom: SMTPServerAddress): boolean {
+  return mailFrom.args !== false && mailFrom.args?.SMTPUTF8 === true;
+}
 
 /**
  * The relay's decisions at each step of one listener's SMTP sessions: facts are
@@ -157,6 +165,12 @@ export class RelaySessionHooks {
       done(smtpError(552, response));
       return;
     }
+    const charsetVerdict = checkAddressCharset(addressCharset(address), declaresSmtputf8(address));
+    if (!charsetVerdict.ok) {
+      this.deps.logger.info({ ...this.log.fields(session), from: address.address, code: charsetVerdict.code, response: charsetVerdict.message }, 'sender refused: address not in ASCII');
+      done(smtpError(charsetVerdict.code, charsetVerdict.message));
+      return;
+    }
     const senderDomain = address.address === '' ? undefined : domainOfAddress(address.address);
     const facts = this.facts(session, senderDomain);
     const authVerdict = checkListenerAuth(this.listener.auth, facts);
@@ -226,7 +240,9 @@ export class RelaySessionHooks {
       done(smtpError(452, response));
       return;
     }
-    const verdict = checkRecipient(state.config, state.connector, domainOfAddress(address.address), Boolean(session.user));
+    const { mailFrom } = session.envelope;
+    const charsetVerdict = checkAddressCharset(addressCharset(address), mailFrom !== false && declaresSmtputf8(mailFrom));
+    const verdict = charsetVerdict.ok ? checkRecipient(state.config, state.connector, domainOfAddress(address.address), Boolean(session.user)) : charsetVerdict;
     if (!verdict.ok) {
       this.deps.logger.info(
         {
@@ -248,19 +264,8 @@ export class RelaySessionHooks {
     const state = this.state(session);
     const { store, logger } = this.deps;
     const { config } = state;
-    const envelope = session.envelope;
-    const recipients = envelope.rcptTo.map((rcpt) => rcpt.address);
-    const message: NewMessage = {
-      from: envelope.mailFrom ? envelope.mailFrom.address : '',
-      recipients: envelope.rcptTo.map((rcpt) => ({
-        address: rcpt.address,
-        domain: domainOfAddress(rcpt.address) ?? '',
-        ...(rcpt.dsn?.notify ? { notify: rcpt.dsn.notify } : {}),
-        ...(rcpt.dsn?.orcpt ? { orcpt: rcpt.dsn.orcpt } : {}),
-      })),
-      ...(envelope.dsn?.ret === 'FULL' || envelope.dsn?.ret === 'HDRS' ? { ret: envelope.dsn.ret } : {}),
-      ...(envelope.dsn?.envid ? { envid: envelope.dsn.envid } : {}),
-    };
+    const message = newMessage(session.envelope);
+    const recipients = message.recipients.map((rcpt) => rcpt.address);
     const header = receivedHeader({
       heloName: session.hostNameAppearsAs,
       clientIp: unmapIpv4(session.remoteAddress),

@@ -9,6 +9,7 @@ import type { Spool } from '../queue/spool.js';
 import type { AttemptRecord, DsnReport, Envelope, RecipientResult } from '../queue/types.js';
 import { deliverDomain } from './deliverDomain.js';
 import { outgoingDsn } from './dsnParameters.js';
+import { extensionNeeds } from './mailExtensions.js';
 import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js';
 
 /** How often the spool is read again in full, to see changes made by other processes. */
@@ -386,14 +387,18 @@ export class DeliveryAgent {
   }
 
   private runDomainJob(domain: string, envelopes: Envelope[], context: DeliveryContext): Promise<MessageResult[]> {
-    const messages: OutgoingMessage[] = envelopes.map((envelope) => ({
-      queueId: envelope.id,
-      from: envelope.from,
-      recipients: pendingByDomain(envelope).get(domain) ?? [],
-      size: envelope.size,
-      dsn: outgoingDsn(envelope),
-      openData: () => this.spool.openData(envelope.id),
-    }));
+    const messages: OutgoingMessage[] = envelopes.map((envelope) => {
+      const recipients = pendingByDomain(envelope).get(domain) ?? [];
+      return {
+        queueId: envelope.id,
+        from: envelope.from,
+        recipients,
+        size: envelope.size,
+        dsn: outgoingDsn(envelope),
+        extensions: extensionNeeds(envelope, recipients),
+        openData: () => this.spool.openData(envelope.id),
+      };
+    });
     this.activeJobs++;
     return deliverDomain(domain, messages, context)
       .catch((err: Error) => {

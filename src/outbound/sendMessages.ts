@@ -1,6 +1,7 @@
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { Logger } from '../log.js';
 import { recordAttempt, type AttemptScope } from './attemptLog.js';
+import { mailParameters } from './mailExtensions.js';
 import type { MessageProgress } from './messageProgress.js';
 import { lostConnection, recipientResults, summarizeResults, type Disposition } from './replies.js';
 import type { SmtpClient } from './smtpClient.js';
@@ -63,7 +64,15 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     }
     const recipients = progress.pending;
     const { message } = progress;
-    const sent = await client.send({ from: message.from, to: recipients, size: message.size, dsn: message.dsn }, message.openData);
+    const parameters = mailParameters(message.extensions, client.offeredExtensions(), peer);
+    if (parameters.kind === 'refused') {
+      // decided before MAIL: the session is as fit for the next message as it was
+      recordAttempt(logger, progress, scope, parameters.result);
+      progress.apply(recipients.map((address) => ({ address, ...parameters.result })));
+      continue;
+    }
+    const envelope = { from: message.from, to: recipients, size: message.size, dsn: message.dsn, smtputf8: parameters.smtputf8, eightBitMime: parameters.eightBitMime };
+    const sent = await client.send(envelope, message.openData);
     const closedWithoutReply = sent.kind === 'failed' && sent.error.responseCode === undefined && !client.isOpen();
     if (index === 0 && session.refusedReply !== undefined && closedWithoutReply && client.lastReply() === session.refusedReply) {
       return { kind: 'closed-after-refusal', reply: session.refusedReply };

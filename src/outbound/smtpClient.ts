@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { TLSSocket, type ConnectionOptions } from 'node:tls';
 import SMTPConnection, { type SMTPConnectionEnvelope, type SMTPError } from 'nodemailer/lib/smtp-connection';
 import { rcptDsnParameters, type OutgoingDsn, type RecipientDsn } from './dsnParameters.js';
+import type { OfferedExtensions } from './mailExtensions.js';
 import { SMTP_TIMEOUTS } from './timeouts.js';
 
 // nodemailer's SMTPConnection reports one failure by several paths ('error', 'end', a
@@ -54,6 +55,9 @@ export interface OutgoingEnvelope {
   size: number;
   /** Passed on when the peer advertises DSN, each recipient with its own NOTIFY and ORCPT. */
   dsn?: OutgoingDsn;
+  /** MAIL FROM parameters as mailParameters() decided them for this peer. */
+  smtputf8: boolean;
+  eightBitMime: boolean;
 }
 
 function asSmtpError(err: unknown): SMTPError {
@@ -264,10 +268,34 @@ function writeRcptParametersPerRecipient(conn: SMTPConnection, parametersOf: (re
   return true;
 }
 
+/** The nodemailer method every command goes out by (index.js, _sendCommand). */
+interface CommandInternals {
+  _sendCommand?: (this: unknown, command: string | Buffer, logged?: string) => void;
+}
+
+/**
+ * nodemailer writes SMTPUTF8 on MAIL FROM only when an address is not ASCII, but a message
+ * whose client declared SMTPUTF8 may need it for its header alone (RFC 6532), and is to
+ * have it at a next hop that offers it: this connection adds the keyword to the MAIL FROM
+ * line when `wanted()` says so. A nodemailer without the method gets no keyword added
+ * (test/outbound/mailExtensions.test.ts notices).
+ */
+function addSmtputf8ToMailFrom(conn: SMTPConnection, wanted: () => boolean): void {
+  const internals = conn as unknown as CommandInternals;
+  const sendCommand = internals._sendCommand;
+  if (typeof sendCommand !== 'function') return;
+  internals._sendCommand = function (this: unknown, command: string | Buffer, logged?: string): void {
+    const add = typeof command === 'string' && /^MAIL FROM:/i.test(command) && !/ SMTPUTF8(?: |$)/i.test(command) && wanted();
+    sendCommand.call(this, add ? `${command} SMTPUTF8` : command, logged);
+  };
+}
+
 export class SmtpClient {
   /** The DSN parameters of the recipients of the transaction under way, when the peer takes them. */
   private rcptDsn: Map<string, RecipientDsn> | undefined;
   private readonly canPassDsn: boolean;
+  /** The transaction under way is to name SMTPUTF8. */
+  private smtputf8 = false;
 
   constructor(
     private readonly conn: SMTPConnection,
@@ -275,6 +303,7 @@ export class SmtpClient {
     readonly serverNames: readonly ServerName[],
   ) {
     this.canPassDsn = writeRcptParametersPerRecipient(conn, (recipient) => rcptDsnParameters(this.rcptDsn?.get(recipient)));
+    addSmtputf8ToMailFrom(conn, () => this.smtputf8);
   }
 
   get secure(): boolean {
@@ -295,8 +324,20 @@ export class SmtpClient {
    * lines also when STARTTLS was refused under opportunisticTLS, and none after HELO.
    */
   starttlsAdvertised(): boolean {
+    return this.advertises('STARTTLS');
+  }
+
+  /**
+   * SMTPUTF8 and 8BITMIME as the peer's last EHLO listed them — inside TLS, the one after
+   * STARTTLS (nodemailer's own list keeps what the plaintext EHLO said too).
+   */
+  offeredExtensions(): OfferedExtensions {
+    return { smtputf8: this.advertises('SMTPUTF8'), eightBitMime: this.advertises('8BITMIME') };
+  }
+
+  private advertises(keyword: string): boolean {
     const lines = (this.conn as unknown as EhloKeywords)._ehloLines;
-    return Array.isArray(lines) && lines.some((line) => typeof line === 'string' && /^STARTTLS\b/i.test(line));
+    return Array.isArray(lines) && lines.some((line) => typeof line === 'string' && new RegExp(`^${keyword}(?:\\s|$)`, 'i').test(line));
   }
 
   /** Whether DSN parameters go to this peer: it advertised DSN (in its last EHLO), and we can write them. */
@@ -316,7 +357,8 @@ export class SmtpClient {
    */
   send(envelope: OutgoingEnvelope, openData: () => Readable): Promise<SendResult> {
     // nodemailer fills in accepted/rejected on the envelope object it is given
-    const tracked: Partial<SMTPConnectionEnvelope> = { from: envelope.from, to: envelope.to, size: envelope.size };
+    const tracked: Partial<SMTPConnectionEnvelope> = { from: envelope.from, to: envelope.to, size: envelope.size, use8BitMime: envelope.eightBitMime };
+    this.smtputf8 = envelope.smtputf8;
     const dsn = this.passesDsn();
     // RET and ENVID through nodemailer (it writes them only to a peer that advertised DSN),
     // NOTIFY and ORCPT per recipient through writeRcptParametersPerRecipient

@@ -7,6 +7,7 @@ import type { ConnectionSlots } from './connectionSlots.js';
 import type { OutgoingDsn } from './dsnParameters.js';
 import type { HostBackoff } from './hostBackoff.js';
 import type { ThisHost } from './loopDetection.js';
+import type { ExtensionNeeds } from './mailExtensions.js';
 import type { SessionCache } from './sessionCache.js';
 
 export type { TlsMaterial };
@@ -20,6 +21,8 @@ export interface OutgoingMessage {
   size: number;
   /** The RFC 3461 parameters it arrived with, for a next hop that advertises DSN; absent when its client used none. */
   dsn?: OutgoingDsn;
+  /** What it asks of a next hop's SMTPUTF8 and 8BITMIME. */
+  extensions: ExtensionNeeds;
   /** A fresh stream of the stored message each time it is called (a retry on another host re-reads it). */
   openData: () => Readable;
 }

@@ -60,7 +60,8 @@ export async function buildDsn(envelope: Envelope, report: DsnReport, options: D
   // the same Action, fewer recipients: still the report it was
   const reported = { action: report.action, recipients: wanted } as DsnReport;
   return {
-    message: { from: '', recipients: [{ address: envelope.from, domain: senderDomain }] },
+    // to an address that is not ASCII, the report is itself internationalised mail (RFC 6533)
+    message: { from: '', recipients: [{ address: envelope.from, domain: senderDomain }], ...(isAscii(envelope.from) ? {} : { smtputf8: true as const }) },
     data: renderReport(envelope, reported, returned, options),
   };
 }

@@ -1,5 +1,5 @@
 import { isQueueId } from './queueId.js';
-import type { AttemptOutcome, CertVerdict, Envelope, RecipientState } from './types.js';
+import type { AttemptOutcome, BodyType, CertVerdict, Envelope, Octets, RecipientState } from './types.js';
 
 // Envelopes are read back from disk, where anything can happen to them (a full disk, a
 // hand edit, a bug in an older version): every field is checked before the relay acts
@@ -11,6 +11,8 @@ const RECIPIENT_STATES: readonly RecipientState[] = ['pending', 'delivered', 'bo
 const OUTCOMES: readonly AttemptOutcome[] = ['delivered', 'deferred', 'bounced'];
 const VERDICTS: readonly CertVerdict[] = ['verified', 'trusted', 'pinned', 'untrusted', 'none'];
 const RETURNS = ['FULL', 'HDRS'] as const;
+const BODY_TYPES: readonly BodyType[] = ['7BIT', '8BITMIME'];
+const OCTETS: readonly Octets[] = ['7bit', '8bit'];
 
 export function encodeEnvelope(envelope: Envelope): string {
   return JSON.stringify(envelope, null, 2) + '\n';
@@ -56,7 +58,15 @@ export function envelopeProblem(value: unknown): string | undefined {
   if (!isOptional(value.delayNoticeSent, isBoolean)) return 'delayNoticeSent is not a boolean';
   if (!isOptional(value.deferrals, isCount)) return 'deferrals is not a count';
   if (!isOptional(value.heldAt, isIsoTime)) return 'heldAt is not a time';
+  // absent in envelopes written before the relay kept them
+  if (!isOptional(value.body, (body) => isOneOf(body, BODY_TYPES))) return `body is not one of ${BODY_TYPES.join(', ')}`;
+  if (!isOptional(value.smtputf8, (flag) => flag === true)) return 'smtputf8 is not true';
+  if (!isOptional(value.content, isContent)) return `content is not {header, body}, each one of ${OCTETS.join(', ')}`;
   return undefined;
+}
+
+function isContent(value: unknown): boolean {
+  return isRecord(value) && isOneOf(value.header, OCTETS) && isOneOf(value.body, OCTETS);
 }
 
 function recipientProblem(value: unknown): string | undefined {

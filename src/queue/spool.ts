@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { commitFile, DIR_MODE, FILE_MODE, fsyncDirectory, pathExists } from './durableFile.js';
 import { groupCommit } from './groupCommit.js';
+import { ContentScan } from './messageContent.js';
 import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
 import { LostLockError, tryLock, type LockAttempt, type MessageLock } from './messageLock.js';
 import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
@@ -69,9 +70,11 @@ export class Spool {
       throw new Error(`cannot queue this message: ${problem}`);
     }
     try {
+      const content = new ContentScan();
       // destroyOnReturn: false — the stream is the caller's; on a failed write it is drained, not destroyed.
-      const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), data.iterator({ destroyOnReturn: false }), this.syncDataDirectory);
-      const envelope = { ...draft, size };
+      const chunks = scanned(data.iterator({ destroyOnReturn: false }), content);
+      const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), chunks, this.syncDataDirectory);
+      const envelope = { ...draft, size, content: content.result() };
       await this.writeEnvelope(envelope, onBehalfOf);
       return envelope;
     } catch (err) {
@@ -231,8 +234,19 @@ function newEnvelope(id: string, receivedAt: Date, message: NewMessage): Envelop
     attempts: [],
     ...(message.ret ? { ret: message.ret } : {}),
     ...(message.envid !== undefined ? { envid: message.envid } : {}),
+    ...(message.body ? { body: message.body } : {}),
+    ...(message.smtputf8 ? { smtputf8: message.smtputf8 } : {}),
     deferrals: 0,
   };
+}
+
+/** The chunks as they come, each shown to `scan` on its way to the disk. */
+async function* scanned(chunks: AsyncIterable<Buffer | string>, scan: ContentScan): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    scan.add(bytes);
+    yield bytes;
+  }
 }
 
 /**

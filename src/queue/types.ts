@@ -55,6 +55,21 @@ export interface AttemptRecord {
   response: string;
 }
 
+/** BODY= as given at MAIL FROM (RFC 6152). */
+export type BodyType = '7BIT' | '8BITMIME';
+
+/** Whether a part of a message has octets above 127. */
+export type Octets = '7bit' | '8bit';
+
+/**
+ * What the stored message is made of, as far as a next hop's 8BITMIME and SMTPUTF8 are
+ * concerned: the header section (up to the first empty line) and the body, each 7-bit or not.
+ */
+export interface MessageContent {
+  header: Octets;
+  body: Octets;
+}
+
 export interface Envelope {
   id: string;
   /** ISO time the message got its 250. */
@@ -79,6 +94,15 @@ export interface Envelope {
   deferrals?: number;
   /** ISO time an administrator held the message (`tlsrelay queue hold`): never delivered until released. */
   heldAt?: string;
+  /** BODY= given at MAIL FROM; absent when the client gave none. */
+  body?: BodyType;
+  /** The client gave SMTPUTF8 at MAIL FROM (RFC 6531). */
+  smtputf8?: true;
+  /**
+   * What the spool found in the bytes it stored (Received header included). Absent in
+   * envelopes written before the relay looked: those are delivered as they were then.
+   */
+  content?: MessageContent;
 }
 
 /** What inbound hands to the spool together with the message stream. */
@@ -87,6 +111,8 @@ export interface NewMessage {
   recipients: Array<Pick<QueuedRecipient, 'address' | 'domain' | 'notify' | 'orcpt'>>;
   ret?: 'FULL' | 'HDRS';
   envid?: string;
+  body?: BodyType;
+  smtputf8?: true;
 }
 
 /** Why a recipient bounced: the next hop refused it, it stayed deferred past maxAge, or an administrator deleted the message. */

@@ -94,7 +94,14 @@ outbound:
   );
   t.equal(evil.connections, 0, 'nothing ever reached the catch-all route');
   const recipients = contoso.received.flatMap((message) => message.to);
-  t.equal(recipients.length, acceptedCount, 'every accepted recipient went to the accepted domain route');
+  // user@bücher.test and user@XN--BCHER-KVA.TEST name one mailbox: queued once, in A-labels
+  // (which the sink, an smtp-server, shows in Unicode)
+  t.equal(recipients.length, acceptedCount - 1, 'every accepted recipient went to the accepted domain route, each mailbox once');
+  t.same(
+    recipients.filter((to) => to.toLowerCase() === 'user@bücher.test'),
+    ['user@bücher.test'],
+    'the two spellings of user@bücher.test arrived as one recipient',
+  );
   t.ok(
     relay.logs.some((line) => line.msg === 'recipient refused' && line.to === 'user@[127.0.0.1]' && line.code === 550),
     'an IP literal is refused by the relay policy, and logged',

@@ -1,9 +1,10 @@
 // A plaintext next hop that records every byte it receives, for tests that must judge
 // what goes over the wire rather than what an SMTP library makes of it (smtp-server and
 // smtp-sink rewrite line endings). It speaks just enough SMTP to take mail: greeting,
-// EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT — one command at a time, no extensions.
+// EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT — one command at a time, with no
+// extensions unless told to list some (it lists them, and acts on none).
 //
-//   const sink = await startRawSink();          // or { afterData: '451 4.3.0 Later' }
+//   const sink = await startRawSink();          // or { afterData: '451 4.3.0 Later' }, { extensions: ['8BITMIME'] }
 //   … deliver to 127.0.0.1:sink.port …
 //   await sink.received(2);
 //   sink.messages[0].data     // the bytes after the 354, up to the final <CRLF>.<CRLF>
@@ -43,10 +44,13 @@ const END_OF_DATA = '\r\n.\r\n';
 export interface RawSinkOptions {
   /** The answer to each final dot; default 250. A 4xx keeps the message in the sender's queue. */
   afterData?: string;
+  /** EHLO keywords to list, e.g. ['8BITMIME', 'SMTPUTF8']; none by default. */
+  extensions?: string[];
 }
 
 export async function startRawSink(options: RawSinkOptions = {}): Promise<RawSink> {
   const afterData = options.afterData ?? '250 2.0.0 Ok: taken by raw sink';
+  const ehlo = ['raw.test', ...(options.extensions ?? [])].map((line, index, all) => `250${index === all.length - 1 ? ' ' : '-'}${line}`).join('\r\n');
   const sockets = new Set<Socket>();
   const transcripts: string[] = [];
   const commands: RawCommand[] = [];
@@ -92,7 +96,8 @@ export async function startRawSink(options: RawSinkOptions = {}): Promise<RawSin
       buffer = buffer.slice(end + 2);
       commands.push({ connection, line });
       const verb = line.split(/[\s:]/, 1)[0]?.toUpperCase();
-      if (verb === 'EHLO' || verb === 'HELO') reply('250 raw.test');
+      if (verb === 'EHLO') reply(ehlo);
+      else if (verb === 'HELO') reply('250 raw.test');
       else if (verb === 'MAIL') {
         mail = line;
         reply('250 2.1.0 Ok');

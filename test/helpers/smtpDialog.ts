@@ -15,10 +15,11 @@ export interface SmtpDialog {
   /** Sends one line and resolves with the complete (possibly multi-line) reply. */
   command(line: string): Promise<string>;
   /**
-   * Writes raw bytes without waiting for a reply (message data, a partial line); resolves
-   * once they are handed to the OS, so the next write leaves in a packet of its own.
+   * Writes raw bytes without waiting for a reply (message data, a partial line; a string
+   * goes as UTF-8); resolves once they are handed to the OS, so the next write leaves in a
+   * packet of its own.
    */
-  write(raw: string): Promise<void>;
+  write(raw: string | Buffer): Promise<void>;
   /** The next complete reply, solicited or not (e.g. a 421 at shutdown). */
   reply(): Promise<string>;
   /**

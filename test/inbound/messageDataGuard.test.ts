@@ -84,3 +84,44 @@ t.test('a body over the size limit is refused with 552 5.3.4', async (t) => {
   t.match((result as DataRefusal).message, /^5\.3\.4 /);
   t.equal(await guard(['x'.repeat(998) + '\r\n'], 'reject', 1000), 'x'.repeat(998) + '\r\n', 'exactly the limit passes');
 });
+
+const LONG_LINE = '5.5.2 Error: message line longer than 1000 octets, CRLF included (RFC 5321 4.5.3.1.6)';
+
+/** Every way of reading `data` in two, and one byte per read. */
+function readings(data: string): string[][] {
+  return [[data], data.split(''), ...Array.from({ length: data.length - 1 }, (_, i) => [data.slice(0, i + 1), data.slice(i + 1)])];
+}
+
+for (const mode of ['reject', 'normalize'] as const) {
+  t.test(`${mode} mode: a line of 998 octets before its CRLF passes, however it is read`, async (t) => {
+    const data = `Subject: x\r\n\r\n${'a'.repeat(998)}\r\n${'b'.repeat(998)}\r\nend\r\n`;
+    const passed = await Promise.all(readings(data).map((chunks) => guard(chunks, mode)));
+    t.same(
+      passed.filter((result) => result !== data),
+      [],
+      'passed on unchanged',
+    );
+  });
+
+  t.test(`${mode} mode: a line of 999 octets is refused with 550 5.5.2, however it is read`, async (t) => {
+    for (const data of [`Subject: x\r\n\r\n${'a'.repeat(999)}\r\nend\r\n`, `X-Long: ${'h'.repeat(991)}\r\n\r\nbody\r\n`, `Subject: x\r\n\r\nlast line ${'z'.repeat(989)}\r\n`]) {
+      const results = await Promise.all(readings(data).map((chunks) => guard(chunks, mode)));
+      t.same(
+        results.filter((result) => !(result instanceof DataRefusal && result.responseCode === 550 && result.message === LONG_LINE)),
+        [],
+        `${JSON.stringify(data.slice(0, 12))}…: refused every time`,
+      );
+    }
+  });
+
+  t.test(`${mode} mode: a line that never ends is refused before the data does`, async (t) => {
+    const result = await guard(['Subject: x\r\n\r\n', 'x'.repeat(500), 'x'.repeat(500), 'x'.repeat(500)], mode);
+    t.type(result, DataRefusal);
+    t.equal((result as DataRefusal).message, LONG_LINE);
+  });
+}
+
+t.test('normalize mode counts a repaired line ending as the end of the line', async (t) => {
+  const data = `${'a'.repeat(998)}\n${'b'.repeat(998)}\r${'c'.repeat(998)}\r\n`;
+  t.equal(await guard(data.split(''), 'normalize'), `${'a'.repeat(998)}\r\n${'b'.repeat(998)}\r\n${'c'.repeat(998)}\r\n`);
+});

@@ -15,7 +15,7 @@ const T0 = Date.parse('2025-11-28T10:00:00.000Z');
 const BODY = 'Subject: backoff\r\n\r\nHello.\r\n';
 
 function message(queueId: string, recipient: string): OutgoingMessage {
-  return { queueId, from: 'a@sender.test', recipients: [recipient], size: BODY.length, openData: () => Readable.from([Buffer.from(BODY)]) };
+  return { queueId, from: 'a@sender.test', recipients: [recipient], size: BODY.length, extensions: { smtputf8: 'none', eightBitMime: 'none' }, openData: () => Readable.from([Buffer.from(BODY)]) };
 }
 
 const closers: Array<() => Promise<void>> = [];

@@ -15,7 +15,7 @@ import { testConfig, testConnector, testDeliveryContext, type CapturedLog } from
 const BODY = 'From: a@sender.test\r\nTo: b@dest.test\r\nSubject: hello\r\n\r\nHello there.\r\n.leading dot\r\n';
 
 function message(queueId: string, recipients: string[], body = BODY): OutgoingMessage {
-  return { queueId, from: 'a@sender.test', recipients, size: Buffer.byteLength(body), openData: () => Readable.from([Buffer.from(body)]) };
+  return { queueId, from: 'a@sender.test', recipients, size: Buffer.byteLength(body), extensions: { smtputf8: 'none', eightBitMime: 'none' }, openData: () => Readable.from([Buffer.from(body)]) };
 }
 
 const ca = await makeCa();

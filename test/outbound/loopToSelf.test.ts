@@ -61,7 +61,7 @@ t.test('a server elsewhere that names itself with our hostname is this relay, ca
 });
 
 const BODY = 'Subject: loop\r\n\r\nbody\r\n';
-const message = (): OutgoingMessage => ({ queueId: 'Q1', from: 'a@sender.test', recipients: ['b@dest.test'], size: BODY.length, openData: () => Readable.from([Buffer.from(BODY)]) });
+const message = (): OutgoingMessage => ({ queueId: 'Q1', from: 'a@sender.test', recipients: ['b@dest.test'], size: BODY.length, extensions: { smtputf8: 'none', eightBitMime: 'none' }, openData: () => Readable.from([Buffer.from(BODY)]) });
 const LOOP = '450 4.4.6 mail for dest.test loops back to myself';
 
 const peers: Array<Sink | ScriptedNextHop> = [];

@@ -14,7 +14,7 @@ import { testConfig, testConnector, testDeliveryContext } from '../helpers/testC
 const BODY = 'Subject: reuse\r\n\r\nHello.\r\n';
 
 function message(queueId: string, recipient: string): OutgoingMessage {
-  return { queueId, from: 'a@sender.test', recipients: [recipient], size: BODY.length, openData: () => Readable.from([Buffer.from(BODY)]) };
+  return { queueId, from: 'a@sender.test', recipients: [recipient], size: BODY.length, extensions: { smtputf8: 'none', eightBitMime: 'none' }, openData: () => Readable.from([Buffer.from(BODY)]) };
 }
 
 function via(name: string, domains: string[], port: number, fields: Partial<OutboundConnector> = {}): OutboundConnector {

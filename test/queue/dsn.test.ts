@@ -283,6 +283,14 @@ t.test('a non-ASCII recipient makes a global delivery status', async (t) => {
   t.equal(human.headers.get('content-transfer-encoding'), '8bit');
 });
 
+t.test('a report to a sender whose address is not ASCII is SMTPUTF8 mail; to others it is not', async (t) => {
+  const international = await failedDsn(envelope({ from: 'jörg@a.test' }), [bob], options());
+  t.equal(international?.message.smtputf8, true);
+  t.same(international?.message.recipients, [{ address: 'jörg@a.test', domain: 'a.test' }]);
+  const plain = await failedDsn(envelope(), [bob], options());
+  t.equal(plain?.message.smtputf8, undefined);
+});
+
 t.test('a sender without a domain is a clear error', async (t) => {
   await t.rejects(failedDsn(envelope({ from: 'postmaster' }), [bob], options()), /cannot return a DSN for 019ac9a0b5c0aabbccddeeff to "postmaster": the sender has no valid domain/);
 });

@@ -27,6 +27,9 @@ const good: Envelope = {
   envid: 'x',
   delayNoticeSent: false,
   deferrals: 1,
+  body: '8BITMIME',
+  smtputf8: true,
+  content: { header: '8bit', body: '7bit' },
 };
 
 t.test('an envelope survives encoding', async (t) => {
@@ -64,6 +67,12 @@ t.test('every damaged field is named', async (t) => {
     ['bad envid', { ...good, envid: 1 }, /^envid/],
     ['bad delay notice', { ...good, delayNoticeSent: 'no' }, /^delayNoticeSent/],
     ['bad deferrals', { ...good, deferrals: 1.5 }, /^deferrals is not a count$/],
+    ['bad body', { ...good, body: 'BINARYMIME' }, /^body is not one of 7BIT, 8BITMIME$/],
+    ['lower-case body', { ...good, body: '8bitmime' }, /^body is not one of/],
+    ['smtputf8 false', { ...good, smtputf8: false }, /^smtputf8 is not true$/],
+    ['content not an object', { ...good, content: '8bit' }, /^content is not \{header, body\}/],
+    ['content without body', { ...good, content: { header: '7bit' } }, /^content is not/],
+    ['content with a bad value', { ...good, content: { header: 'utf8', body: '7bit' } }, /^content is not/],
   ];
   for (const [name, value, problem] of cases) {
     const decoded = decodeEnvelope(JSON.stringify(value));
@@ -83,6 +92,26 @@ t.test('host and tls may be null, optional fields absent', async (t) => {
     deferrals: undefined,
   };
   t.equal(decodeEnvelope(JSON.stringify(minimal)).ok, true);
+});
+
+t.test('an envelope written before BODY=, SMTPUTF8 and the content were kept still loads', async (t) => {
+  // as the relay wrote them until then, field for field
+  const older = `{
+  "id": "019ac9a0b5c0aabbccddeeff",
+  "receivedAt": "2025-11-28T10:00:00.000Z",
+  "from": "alice@a.test",
+  "recipients": [{ "address": "bob@b.test", "domain": "b.test", "state": "pending" }],
+  "size": 120,
+  "nextAttemptAt": "2025-11-28T10:00:00.000Z",
+  "attempts": [],
+  "deferrals": 0
+}`;
+  const decoded = decodeEnvelope(older, '019ac9a0b5c0aabbccddeeff');
+  t.equal(decoded.ok, true);
+  if (!decoded.ok) return;
+  t.equal(decoded.envelope.body, undefined);
+  t.equal(decoded.envelope.smtputf8, undefined);
+  t.equal(decoded.envelope.content, undefined, 'its content stays unknown');
 });
 
 t.test('truncated JSON and a mismatched ID are reported', async (t) => {

@@ -80,6 +80,9 @@ t.test('store, read, list, openData, update, remove round trip', async (t) => {
   t.equal(stored.envid, 'env-1');
   t.equal(stored.deferrals, 0);
   t.same(stored.attempts, []);
+  t.equal(stored.body, undefined, 'no BODY= given');
+  t.equal(stored.smtputf8, undefined, 'no SMTPUTF8 given');
+  t.same(stored.content, { header: '7bit', body: '7bit' });
   t.same(
     stored.recipients.map((r) => [r.address, r.domain, r.state, r.notify, r.orcpt]),
     [
@@ -110,6 +113,22 @@ t.test('store, read, list, openData, update, remove round trip', async (t) => {
   await assertSpoolEmpty(t, spool, dir);
   await spool.remove(stored.id, lock);
   t.pass('removing twice is harmless');
+});
+
+t.test('BODY=, SMTPUTF8 and what the stored bytes are made of are kept in the envelope', async (t) => {
+  const spool = await Spool.open(t.testdir(), logger);
+  const international: NewMessage = { ...message, body: '8BITMIME', smtputf8: true };
+  const data = Buffer.from('Subject: Grüße\r\n\r\nGrüße\r\n', 'utf8');
+  // the empty line split across two chunks
+  const stored = await spool.store(international, Readable.from([data.subarray(0, 16), data.subarray(16)]));
+  t.equal(stored.body, '8BITMIME');
+  t.equal(stored.smtputf8, true);
+  t.same(stored.content, { header: '8bit', body: '8bit' });
+  t.same(await spool.read(stored.id), stored, 'as read back from disk');
+
+  const bodyOnly = await spool.store({ ...message, body: '7BIT' }, Readable.from([Buffer.from('Subject: x\r\n\r\nGr\xfc\xdfe\r\n', 'latin1')]));
+  t.equal(bodyOnly.body, '7BIT', 'BODY=7BIT is kept as given');
+  t.same(bodyOnly.content, { header: '7bit', body: '8bit' }, 'whatever BODY= said');
 });
 
 t.test('a reopened spool keeps what it had', async (t) => {
