@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
@@ -5,6 +6,7 @@ import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
 import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
+import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
 import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
 import type { Config } from '../config/types.js';
@@ -88,7 +90,9 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   process.on('SIGHUP', () => applyReload());
 
   const spool = await Spool.open(config.queue.dir, logger);
-  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache() };
+  // filled once the listeners are bound: their ports are known only then (a configured 0)
+  const ownListeners: OwnListener[] = [];
+  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces } };
   const agent = new DeliveryAgent(spool, () => context, logger);
   let inbound;
   try {
@@ -104,6 +108,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
     stderr.write(`tlsrelay: ${(err as Error).message}\n`);
     return EXIT_CANNOT_LISTEN;
   }
+  ownListeners.push(...inbound.listeners.map(({ name, address, port }) => ({ name, address, port })));
   await agent.start();
   applyReload = () => {
     void reload(file, context.config, logger).then((next) => {

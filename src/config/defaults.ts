@@ -40,6 +40,7 @@ export const SMTP_DEFAULTS = {
   maxClients: 1000,
   maxConnectionsPerIp: 20,
   maxMessagesPerConnection: 100,
+  maxHops: 50,
   idleTimeout: 5 * MINUTE,
   handshakeTimeout: 30 * SECOND,
   bareLineEndings: 'reject',

@@ -127,6 +127,12 @@ export const SMTP_KEYS = {
     default: fixed(SMTP_DEFAULTS.maxMessagesPerConnection),
     meaning: "Messages taken in one connection; then the next MAIL FROM gets `421 4.7.0` and the connection closes (Exchange's MaxMessagesPerConnection).",
   }),
+  maxHops: value({
+    type: type.integer(1),
+    default: fixed(SMTP_DEFAULTS.maxHops),
+    meaning:
+      'Trace fields (`Received`, `Delivered-To`) a message may arrive with; more is a mail loop and gets `554 5.4.6 Too many hops` at the end of DATA. Our own `Received` is not counted. Postfix\'s `hopcount_limit`, which counts `Received` only, its own included.',
+  }),
   idleTimeout: value({
     type: type.duration(MAX_TIMER_MS),
     default: fixed(SMTP_DEFAULTS.idleTimeout),
@@ -336,6 +342,7 @@ export const CONFIG_KEYS = {
       '  maxClients: 1000',
       '  maxConnectionsPerIp: 20',
       '  maxMessagesPerConnection: 100',
+      '  maxHops: 50',
       '  idleTimeout: 5m',
       '  handshakeTimeout: 30s',
       '  bareLineEndings: reject',

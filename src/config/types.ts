@@ -73,6 +73,8 @@ export interface SmtpConfig {
   maxConnectionsPerIp: number;
   /** Transactions accepted in one connection before the next MAIL FROM gets 421 and the connection closes. */
   maxMessagesPerConnection: number;
+  /** Received and Delivered-To fields a message may arrive with; more is a loop: 554 5.4.6 Too many hops. */
+  maxHops: number;
   idleTimeout: number;
   handshakeTimeout: number;
   bareLineEndings: BareLineEndingMode;

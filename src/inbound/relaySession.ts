@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type {
@@ -19,6 +19,7 @@ import type { Envelope, NewMessage } from '../queue/types.js';
 import type { RevocationList } from '../tls/crl.js';
 import { addressCharset } from './addressCharset.js';
 import { clientCertificateFacts } from './clientCertificate.js';
+import { HopLimit } from './hopLimit.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
 import { newMessage } from './newMessage.js';
 import { receivedHeader } from './receivedHeader.js';
@@ -295,12 +296,15 @@ export class RelaySessionHooks {
     });
     stream.on('error', (err) => guard.destroy(err));
     stream.pipe(guard);
+    // counts the hops the message arrived with: the Received header prepended below is not
+    // among them; a refusal destroys the guard, so the client's data is drained as above
+    const checked = pipeline(guard, new HopLimit(config.smtp.maxHops), () => undefined);
 
     const streamDone = new Promise<void>((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
     });
-    const stored = store.store(message, prependText(header, guard));
+    const stored = store.store(message, prependText(header, checked));
 
     stored.then(
       async (queued) => {

@@ -1,9 +1,10 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { recordAttempt } from './attemptLog.js';
+import { recordAttempt, type AttemptScope } from './attemptLog.js';
 import type { Outage, Pass } from './hostBackoff.js';
+import { loopEvidence, ownListenerAt } from './loopDetection.js';
 import { stillOpen, type MessageProgress } from './messageProgress.js';
-import { suspendedDelivery, type Disposition } from './replies.js';
+import { loopsBackToMyself, suspendedDelivery, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
 import { recordForAll, sendMessages } from './sendMessages.js';
 import { addressKey, cacheKey, sessionOrSlot, takeSlot, type SessionSource } from './sessionSource.js';
@@ -77,6 +78,10 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     } else {
       left = opened;
     }
+    if (left.kind === 'loop') {
+      recordLoop(ctx, messages, scope, left.evidence);
+      return ANSWERED;
+    }
     if (left.kind === 'deferred') {
       recordForAll(logger, messages, { ...scope, tls: left.tls, verdict: left.verdict }, left.result);
       return healthOf(left);
@@ -90,6 +95,13 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     else source.session.client.close();
     throw err;
   }
+}
+
+/** The next hop is this relay: a warning with the evidence, and every message deferred (see loopsBackToMyself). */
+function recordLoop(ctx: DeliveryContext, messages: MessageProgress[], scope: Omit<AttemptScope, 'tls' | 'verdict'>, evidence: string): void {
+  ctx.logger.warn({ domain: scope.domain, connector: scope.connector.name, host: scope.host, evidence }, 'mail loops back to myself: the next hop is this relay');
+  // nothing was sent, so no TLS was judged
+  recordForAll(ctx.logger, messages, { ...scope, tls: null, verdict: 'none' }, loopsBackToMyself(scope.domain));
 }
 
 /** One line when a backoff period begins and one when the address works again: operators see outages, not every skipped message. */
@@ -136,6 +148,12 @@ async function runUntilDone(target: HopAddress, messages: MessageProgress[], set
  */
 export async function deliverToAddress(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, domain: string, ctx: DeliveryContext): Promise<void> {
   const { connector } = settings;
+  const listener = ownListenerAt(target.address, target.hop.port, ctx.thisHost);
+  if (listener) {
+    // not even dialled: the relay would take the message from itself and route it here again
+    recordLoop(ctx, messages, { domain, connector, host: peerWithPort(target) }, loopEvidence(peerName(target), { listener }));
+    return;
+  }
   const source = await sessionOrSlot(target, settings, ctx);
   // asked only now: while this delivery waited for its slot, another may have found the address down
   const scopes = backoffScopes(target, connector);

@@ -50,6 +50,15 @@ export function suspendedDelivery(lastError: Disposition): Disposition {
   return { outcome: 'deferred', code: lastError.code, response };
 }
 
+/**
+ * The next hop is this relay, in Postfix's words. Deferred, with 4.4.6 — a routing loop,
+ * the code RFC 3463 gives to persistent transient errors — so that `maxAge` turns it into
+ * a 5.4.6 bounce; meanwhile the operator can fix the route and nothing circulates.
+ */
+export function loopsBackToMyself(domain: string): Disposition {
+  return { outcome: 'deferred', code: 450, response: `450 4.4.6 mail for ${domain} loops back to myself` };
+}
+
 export function lostConnection(host: string, error: SMTPError): Disposition {
   return { outcome: 'deferred', code: 451, response: `451 4.4.2 lost connection with host ${host}: ${describeError(error)}` };
 }

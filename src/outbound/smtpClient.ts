@@ -132,6 +132,35 @@ function guardedStep<T>(conn: SMTPConnection, start: (done: (result: T) => void)
   });
 }
 
+/** The name a server gave itself: the first word of its greeting or of its EHLO or HELO reply, after the code. */
+export interface ServerName {
+  reply: 'greeting' | 'EHLO' | 'HELO';
+  name: string;
+}
+
+/** nodemailer's handlers of the replies that name the server (index.js, _actionGreeting and the rest). */
+const NAMING_REPLIES = { _actionGreeting: 'greeting', _actionEHLO: 'EHLO', _actionHELO: 'HELO' } as const;
+
+type ReplyHandlers = Partial<Record<keyof typeof NAMING_REPLIES, (this: unknown, reply: string) => void>>;
+
+/**
+ * nodemailer reads the server's name out of none of these replies (its EHLO keywords
+ * leave the first line out), so its handlers are wrapped to note each name that a
+ * positive reply gives — the EHLO after STARTTLS included. Must run before connect().
+ */
+function recordServerNames(conn: SMTPConnection, names: ServerName[]): void {
+  const handlers = conn as unknown as ReplyHandlers;
+  for (const [method, reply] of Object.entries(NAMING_REPLIES) as Array<[keyof typeof NAMING_REPLIES, ServerName['reply']]>) {
+    const handle = handlers[method];
+    if (typeof handle !== 'function') continue;
+    handlers[method] = function (this: unknown, text: string): void {
+      const name = /^2\d\d[ -](\S+)/.exec(text)?.[1];
+      if (name !== undefined) names.push({ reply, name });
+      handle.call(this, text);
+    };
+  }
+}
+
 /** While dialling: STARTTLS was accepted, so whatever fails now fails the TLS setup. */
 function inTlsSetup(conn: SMTPConnection): boolean {
   return conn.upgrading === true || conn.secure;
@@ -163,13 +192,15 @@ export function dial(options: DialOptions): Promise<DialResult> {
   }
   // for the whole life of the connection: later errors arrive through the step that is running
   conn.on('error', () => {});
+  const names: ServerName[] = [];
+  recordServerNames(conn, names);
   let unsolicited: string | undefined;
   return guardedStep<DialResult>(
     conn,
     (done) => {
       try {
         conn.connect((err) => {
-          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: inTlsSetup(conn) } : { kind: 'open', client: new SmtpClient(conn) });
+          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: inTlsSetup(conn) } : { kind: 'open', client: new SmtpClient(conn, names) });
         });
       } finally {
         // an IP address needs no lookup, so the socket exists now; after STARTTLS it still
@@ -266,7 +297,11 @@ export class SmtpClient {
   /** The transaction under way is to name SMTPUTF8. */
   private smtputf8 = false;
 
-  constructor(private readonly conn: SMTPConnection) {
+  constructor(
+    private readonly conn: SMTPConnection,
+    /** What the server called itself while the session was set up, in order. */
+    readonly serverNames: readonly ServerName[],
+  ) {
     this.canPassDsn = writeRcptParametersPerRecipient(conn, (recipient) => rcptDsnParameters(this.rcptDsn?.get(recipient)));
     addSmtputf8ToMailFrom(conn, () => this.smtputf8);
   }

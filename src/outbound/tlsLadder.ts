@@ -6,6 +6,7 @@ import { parseCrlFile, type RevocationList } from '../tls/crl.js';
 import { decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import { observeHandshakeFailure, observeSession } from './observeTls.js';
+import { loopEvidence, namedAsMyself, type ThisHost } from './loopDetection.js';
 import { secureContextFor } from './secureContextCache.js';
 import { oneLine, unreachable, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
@@ -43,6 +44,8 @@ export interface SessionSettings {
   tls: ConnectionOptions;
   /** tls.crl and the connector's own CRLs. */
   revocationLists: RevocationList[];
+  /** To tell a next hop that is this relay. */
+  thisHost: ThisHost;
 }
 
 export type SessionSetup = { kind: 'ready'; settings: SessionSettings } | { kind: 'failed'; result: Disposition };
@@ -93,7 +96,7 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
     checkServerIdentity: () => undefined,
   };
   const revocationLists = [...ctx.tls.crl, ...connectorCrls];
-  return { kind: 'ready', settings: { connector, clientName: ctx.config.server.hostname, tls, revocationLists } };
+  return { kind: 'ready', settings: { connector, clientName: ctx.config.server.hostname, tls, revocationLists, thisHost: ctx.thisHost } };
 }
 
 export type SessionOutcome =
@@ -102,7 +105,9 @@ export type SessionOutcome =
   /** Opportunistic TLS broke the session: try this address again without STARTTLS. */
   | { kind: 'fallback'; result: Disposition }
   /** Nothing goes over this connection; the next address may do better. */
-  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; result: Disposition };
+  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; result: Disposition }
+  /** The server named itself with our hostname: it is this relay, and the session was ended before MAIL. */
+  | { kind: 'loop'; evidence: string };
 
 /**
  * Why a connection carried nothing: `unreachable` — no SMTP session came about (refused,
@@ -150,6 +155,12 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', result: unreachable(peerName(target), dialed.error) };
   }
   const client = dialed.kind === 'open' ? dialed.client : undefined;
+  // before the TLS verdict: a loop is the news, whatever our own certificate would have shown
+  const myself = client === undefined ? undefined : namedAsMyself(target.address, client.serverNames, settings.clientName, settings.thisHost);
+  if (client !== undefined && myself !== undefined) {
+    client.quit();
+    return { kind: 'loop', evidence: loopEvidence(peerName(target), { named: myself }) };
+  }
   let observed: TlsObservation;
   if (dialed.kind === 'failed') observed = observeHandshakeFailure(dialed.error);
   else if (!startTls) observed = { kind: 'no-tls-attempted' };

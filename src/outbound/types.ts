@@ -6,6 +6,7 @@ import type { TlsMaterial } from '../tls/material.js';
 import type { ConnectionSlots } from './connectionSlots.js';
 import type { OutgoingDsn } from './dsnParameters.js';
 import type { HostBackoff } from './hostBackoff.js';
+import type { ThisHost } from './loopDetection.js';
 import type { ExtensionNeeds } from './mailExtensions.js';
 import type { SessionCache } from './sessionCache.js';
 
@@ -45,4 +46,6 @@ export interface DeliveryContext {
   slots: ConnectionSlots;
   /** Idle sessions waiting for the next delivery to their next hop. */
   sessions: SessionCache;
+  /** Where this relay listens and the host's addresses: how a next hop that is the relay itself is told. */
+  thisHost: ThisHost;
 }

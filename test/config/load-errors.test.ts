@@ -59,13 +59,14 @@ const cases: Case[] = [
   },
   {
     name: 'zero or negative where that is nonsense',
-    yaml: [TLS_LINE, 'delivery: { concurrency: 0, perHost: -1 }', 'smtp: { maxMessageSize: 0, maxRecipients: 1.5, maxMessagesPerConnection: 0 }', 'auth: { maxFailuresPerIp: 0 }'],
+    yaml: [TLS_LINE, 'delivery: { concurrency: 0, perHost: -1 }', 'smtp: { maxMessageSize: 0, maxRecipients: 1.5, maxMessagesPerConnection: 0, maxHops: 0 }', 'auth: { maxFailuresPerIp: 0 }'],
     expect: [
       ['2:26', 'delivery.concurrency: expected an integer 1 or more; got 0'],
       ['2:38', 'delivery.perHost: expected an integer 1 or more; got -1'],
       ['3:25', 'smtp.maxMessageSize: expected an integer 1 or more; got 0'],
       ['3:43', 'smtp.maxRecipients: expected an integer 1 or more; got 1.5'],
       ['3:74', 'smtp.maxMessagesPerConnection: expected an integer 1 or more; got 0'],
+      ['3:86', 'smtp.maxHops: expected an integer 1 or more; got 0'],
       ['4:27', 'auth.maxFailuresPerIp: expected an integer 1 or more; got 0'],
     ],
   },

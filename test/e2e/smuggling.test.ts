@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { dataPath, spoolLayout } from '../../src/queue/spoolLayout.js';
 import { startRawSink } from '../helpers/rawSink.js';
 import { startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
-import { openDialog } from '../helpers/smtpDialog.js';
+import { sendOneMessage } from '../helpers/smtpDialog.js';
 
 interface Payload {
   name: string;
@@ -73,23 +73,8 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
 }
 
 /** One DATA from a fresh connection, in two writes split at `cut`; resolves with the reply to the final dot. */
-async function attempt(port: number, data: string, cut: number): Promise<string> {
-  const dialog = await openDialog(port);
-  try {
-    await dialog.command('EHLO client.test');
-    await dialog.command('MAIL FROM:<a@client.test>');
-    await dialog.command('RCPT TO:<user@partner.test>');
-    const ready = await dialog.command('DATA');
-    if (!ready.startsWith('354')) return ready;
-    await dialog.write(data.slice(0, cut));
-    await dialog.write(`${data.slice(cut)}.\r\n`);
-    const reply = await dialog.reply();
-    const rset = await dialog.command('RSET');
-    if (!rset.startsWith('250')) throw new Error(`the session did not go on after ${JSON.stringify(reply)}: ${rset}`);
-    return reply;
-  } finally {
-    dialog.close();
-  }
+function attempt(port: number, data: string, cut: number): Promise<string> {
+  return sendOneMessage(port, [data.slice(0, cut), data.slice(cut)]);
 }
 
 const count = (relay: RelayProcess, msg: string): number => relay.logs.filter((line) => line.msg === msg).length;

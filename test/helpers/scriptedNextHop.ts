@@ -64,6 +64,8 @@ export interface ScriptedNextHopOptions {
   ehlo?: string;
   /** The reply to HELO instead of `250 scripted.test`. */
   helo?: string;
+  /** The name it gives in its EHLO replies (the one inside TLS too) and its default HELO reply, instead of scripted.test. */
+  name?: string;
   /** Replies to RCPT TO by address, e.g. { 'nobody@x.test': '550 5.1.1 No such user' }; others get 250. */
   rcptReplies?: Record<string, string>;
   /** Messages one connection takes; the MAIL after them gets `421 4.7.0 Too many messages…` and the connection is closed. */
@@ -73,7 +75,7 @@ export interface ScriptedNextHopOptions {
 }
 
 export async function startScriptedNextHop(options: ScriptedNextHopOptions): Promise<ScriptedNextHop> {
-  const { starttls } = options;
+  const { starttls, name = 'scripted.test' } = options;
   const { key, cert } = options.cert ?? (await makeCert({ names: ['localhost'] }));
   const commands: RecordedCommand[] = [];
   const received: ScriptedMessage[] = [];
@@ -151,9 +153,9 @@ export async function startScriptedNextHop(options: ScriptedNextHopOptions): Pro
       switch (verb) {
         case 'EHLO':
           if (!secure && options.ehlo !== undefined) return reply(options.ehlo);
-          return reply(`250-scripted.test\r\n250-8BITMIME${!secure && starttls.kind !== 'not-offered' ? '\r\n250-STARTTLS' : ''}\r\n250 HELP`);
+          return reply(`250-${name}\r\n250-8BITMIME${!secure && starttls.kind !== 'not-offered' ? '\r\n250-STARTTLS' : ''}\r\n250 HELP`);
         case 'HELO':
-          return reply(options.helo ?? '250 scripted.test');
+          return reply(options.helo ?? `250 ${name}`);
         case 'STARTTLS':
           return secure ? reply('503 5.5.1 TLS already active') : onStarttls();
         case 'MAIL':

@@ -88,3 +88,27 @@ export async function openDialog(port: number, options: { host?: string; localAd
     },
   };
 }
+
+/**
+ * One message from a fresh connection (a@client.test to user@partner.test): the message
+ * data — ending in CRLF, without the final dot — goes out in the writes given, each in a
+ * packet of its own, the dot behind the last. Resolves with the reply to the dot, or to
+ * DATA when that is not 354, once RSET has shown that the session goes on.
+ */
+export async function sendOneMessage(port: number, writes: string[]): Promise<string> {
+  const dialog = await openDialog(port);
+  try {
+    await dialog.command('EHLO client.test');
+    await dialog.command('MAIL FROM:<a@client.test>');
+    await dialog.command('RCPT TO:<user@partner.test>');
+    const ready = await dialog.command('DATA');
+    if (!ready.startsWith('354')) return ready;
+    for (const [index, raw] of writes.entries()) await dialog.write(index === writes.length - 1 ? `${raw}.\r\n` : raw);
+    const reply = await dialog.reply();
+    const rset = await dialog.command('RSET');
+    if (!rset.startsWith('250')) throw new Error(`the session did not go on after ${JSON.stringify(reply)}: ${rset}`);
+    return reply;
+  } finally {
+    dialog.close();
+  }
+}

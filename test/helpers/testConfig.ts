@@ -1,5 +1,6 @@
 // A complete, already validated Config built in code from the contract's defaults, for
 // unit tests that should not depend on YAML loading (see config.ts for that).
+import { networkInterfaces } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import {
   AUTH_DEFAULTS,
@@ -70,6 +71,7 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
     backoff: new HostBackoff(),
     slots: new ConnectionSlots(),
     sessions: new SessionCache(),
+    thisHost: { listeners: [], interfaces: networkInterfaces },
   };
   return { ctx, log };
 }
