@@ -2,6 +2,7 @@ import type { SMTPServer, SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import type { InboundVerdict } from '../policy/inbound.js';
+import type { Reply } from './oneStatusCode.js';
 
 /**
  * Asked once per DATA, when the 354 is due, whether message text had already arrived;
@@ -52,8 +53,8 @@ export function judgeTextBefore354(server: SMTPServer, judge: TextBefore354Judge
     const judged = judges.get(this._server);
     const parser = this._parser;
     if (!judged || !parser) return handleData.call(this, command, callback);
-    let goAhead: Parameters<SMTPConnection['send']> | undefined;
-    this.send = (...reply) => {
+    let goAhead: Reply | undefined;
+    this.send = (...reply: Reply) => {
       if (reply[0] === 354) goAhead = reply;
       else SMTPConnection.prototype.send.apply(this, reply);
     };
