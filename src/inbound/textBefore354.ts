@@ -36,7 +36,7 @@ let installed = false;
  * leaves unread until its replies drain — a client that reads none of them — counts as
  * later.) The 354 to DATA is smtp-server's last word; its other replies to it pass at once.
  * This relies on smtp-server 3.x internals (`handler_DATA`, `_feedDataStream`), as
- * sizeDeclaration.ts does; test/e2e/pipelining.test.ts fails if an upgrade changes them.
+ * sizeDeclaration.ts does; test/e2e/pipeliningAndRouting.test.ts fails if an upgrade changes them.
  */
 export function judgeTextBefore354(server: SMTPServer, judge: TextBefore354Judge): void {
   judges.set(server, judge);

@@ -1,8 +1,13 @@
-// Message text sent before the relay's 354 (RFC 2920 §3.1), through the real relay over
-// raw sockets: from a client that may not relay it gets Postfix's 554 5.5.0 in place of
-// the 354 and the connection is closed, and nothing of it is queued; MAIL, RCPT and DATA
-// in one packet (legitimate PIPELINING) still work; a client that may relay — by its
-// connector or by AUTH — has its early text taken as if it had waited.
+// What a client may send, through the real relay over raw sockets.
+// Message text sent before the relay's 354 (RFC 2920 §3.1): from a client that may not
+// relay it gets Postfix's 554 5.5.0 in place of the 354 and the connection is closed, and
+// nothing of it is queued; MAIL, RCPT and DATA in one packet (legitimate PIPELINING) still
+// work; a client that may relay — by its connector or by AUTH — has its early text taken
+// as if it had waited.
+// Sender-specified routing: a client that may not relay gets 550 5.7.1 Relaying denied for
+// recipients whose local part routes on (`%`, `!`, quoted too), even at an accepted domain,
+// as Postfix does with allow_untrusted_routing = no; a source route is dropped and the
+// mailbox behind it taken; a relaying client's routed recipients pass on as they came.
 import t, { type Test } from 'tap';
 import { runCli, PROJECT_ROOT, startRelay, writeConfig, type LogLine } from '../helpers/relayProcess.js';
 import { startRawSink } from '../helpers/rawSink.js';
@@ -13,8 +18,9 @@ const PASSWORD = 'Correct-Horse-Battery-9';
 const SYNCHRONIZATION = '554 5.5.0 Error: SMTP protocol synchronization\r\n';
 const ENVELOPE = (to: string): string => `MAIL FROM:<a@client.test>\r\nRCPT TO:<${to}>\r\n`;
 const text = (subject: string): string => `Subject: ${subject}\r\n\r\nsent before the 354\r\n`;
+const ROUTED = ['user%evil.test@victim.test', 'evil.test!user@victim.test', '"user%evil.test"@victim.test', '"evil.test!user"@victim.test'];
 
-t.test('message text before the 354', async (t) => {
+t.test('what clients may send', async (t) => {
   const hashed = await runCli(['hash-password'], PROJECT_ROOT, `${PASSWORD}\n`);
   const sink = await startRawSink();
   const dir = t.testdir();
@@ -137,6 +143,43 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"],
     t.equal(await dialog.reply(), '250 2.1.0 Ok\r\n');
     t.equal(await dialog.reply(), '250 2.1.5 Ok\r\n');
     await accepted(t, dialog, 'early from an authenticated client');
+  });
+
+  /** The RCPT lines the next hop got with each message, in order (it takes one command at a time). */
+  const recipientsOf = (message: number): string[] => {
+    const transactions: string[][] = [];
+    for (const { line } of sink.commands) {
+      if (line.startsWith('MAIL ')) transactions.push([]);
+      else if (line.startsWith('RCPT ')) transactions.at(-1)?.push(line);
+    }
+    return transactions[message] ?? [];
+  };
+
+  await t.test('routing from a client that may not relay: refused at RCPT, the plain mailbox accepted', async (t) => {
+    const dialog = await session(t, smtp, '127.0.0.2');
+    t.teardown(() => dialog.close());
+    t.equal(await dialog.command('MAIL FROM:<a@client.test>'), '250 2.1.0 Ok\r\n');
+    for (const address of ROUTED) t.equal(await dialog.command(`RCPT TO:<${address}>`), '550 5.7.1 Relaying denied\r\n', address);
+    t.equal(await dialog.command('RCPT TO:<@a.test,@b.test:user@victim.test>'), '250 2.1.5 Ok\r\n', 'a source route is dropped, the mailbox behind it accepted');
+    t.equal(await dialog.command('RCPT TO:<other@victim.test>'), '250 2.1.5 Ok\r\n');
+    t.match(await dialog.command('DATA'), /^354 /);
+    t.match(await dialog.command('Subject: routing\r\n\r\nbody\r\n.'), /^250 2\.0\.0 Ok: queued as /);
+    for (const address of ROUTED) {
+      t.match(relay.logs.find((line) => line.msg === 'recipient refused' && line.to === address), { client: '127.0.0.2', connector: null, code: 550, response: '5.7.1 Relaying denied' }, `${address} logged`);
+    }
+    await sink.received(++delivered);
+    t.same(recipientsOf(delivered - 1), ['RCPT TO:<user@victim.test>', 'RCPT TO:<other@victim.test>'], 'only the accepted mailboxes reach the next hop');
+  });
+
+  await t.test('routing from a client that may relay: accepted and passed on unchanged', async (t) => {
+    const dialog = await session(t, smtp, '127.0.0.1');
+    t.teardown(() => dialog.close());
+    await dialog.command('MAIL FROM:<a@client.test>');
+    for (const address of ROUTED) t.equal(await dialog.command(`RCPT TO:<${address}>`), '250 2.1.5 Ok\r\n', address);
+    t.match(await dialog.command('DATA'), /^354 /);
+    t.match(await dialog.command('Subject: routing\r\n\r\nbody\r\n.'), /^250 2\.0\.0 Ok: queued as /);
+    await sink.received(++delivered);
+    t.same(recipientsOf(delivered - 1), ROUTED.map((address) => `RCPT TO:<${address}>`));
   });
 
   t.equal(sink.messages.length, delivered, 'no refused message reached the next hop');
