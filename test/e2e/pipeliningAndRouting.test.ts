@@ -9,43 +9,27 @@
 // as Postfix does with allow_untrusted_routing = no; a source route is dropped and the
 // mailbox behind it taken; a relaying client's routed recipients pass on as they came.
 import t, { type Test } from 'tap';
-import { runCli, PROJECT_ROOT, startRelay, writeConfig, type LogLine } from '../helpers/relayProcess.js';
+import type { LogLine } from '../helpers/relayProcess.js';
 import { startRawSink } from '../helpers/rawSink.js';
 import { openDialog, type SmtpDialog } from '../helpers/smtpDialog.js';
+import { authPlain, startSubmissionRelay, SUBMISSION_PASSWORD, SUBMISSION_USER } from '../helpers/submissionRelay.js';
 
-const USER = 'alice';
-const PASSWORD = 'Correct-Horse-Battery-9';
 const SYNCHRONIZATION = '554 5.5.0 Error: SMTP protocol synchronization\r\n';
 const ENVELOPE = (to: string): string => `MAIL FROM:<a@client.test>\r\nRCPT TO:<${to}>\r\n`;
 const text = (subject: string): string => `Subject: ${subject}\r\n\r\nsent before the 354\r\n`;
 const ROUTED = ['user%evil.test@victim.test', 'evil.test!user@victim.test', '"user%evil.test"@victim.test', '"evil.test!user"@victim.test'];
 
 t.test('what clients may send', async (t) => {
-  const hashed = await runCli(['hash-password'], PROJECT_ROOT, `${PASSWORD}\n`);
   const sink = await startRawSink();
-  const dir = t.testdir();
-  const relay = startRelay(
-    writeConfig(
-      dir,
-      `server: { hostname: relay.test }
-listeners:
-  - { name: smtp, port: 0, tls: none }
-  - { name: submission, port: 0, tls: starttls, auth: optional }
-tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
-queue: { dir: spool, retry: [1h] }
-auth: { users: [{ name: ${USER}, passwordHash: "${hashed.stdout.trim()}" }] }
-acceptedDomains: [victim.test]
+  const { relay, smtp, submission } = await startSubmissionRelay(
+    t,
+    'optional',
+    `acceptedDomains: [victim.test]
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"], tls: none }]
 `,
-    ),
   );
-  t.teardown(async () => {
-    await relay.stop();
-    await sink.close();
-  });
-  const smtp = await relay.port('smtp');
-  const submission = await relay.port('submission');
+  t.teardown(() => sink.close());
   let delivered = 0;
 
   /** EHLO from `localAddress` (after STARTTLS and AUTH when asked), then the writes given, each a packet of its own. */
@@ -56,7 +40,7 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"],
       t.match(await dialog.startTls(), /^220 /, 'STARTTLS');
     }
     t.match(await dialog.command('EHLO client.test'), /^250-/);
-    if (how.auth) t.match(await dialog.command(`AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64')}`), /^235 /, 'authenticated');
+    if (how.auth) t.match(await dialog.command(`AUTH PLAIN ${authPlain(SUBMISSION_USER, SUBMISSION_PASSWORD)}`), /^235 /, 'authenticated');
     return dialog;
   }
 

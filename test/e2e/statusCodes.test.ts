@@ -4,11 +4,9 @@
 // own class, never a doubled `550 5.1.1 5.7.1`. The greeting, EHLO and the 3xx
 // intermediate replies carry none, as RFC 2034 §3 has it.
 import t, { type Test } from 'tap';
-import { runCli, PROJECT_ROOT, startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { openDialog, type SmtpDialog } from '../helpers/smtpDialog.js';
+import { authPlain, startSubmissionRelay, SUBMISSION_PASSWORD as PASSWORD, SUBMISSION_USER as USER } from '../helpers/submissionRelay.js';
 
-const USER = 'alice';
-const PASSWORD = 'Correct-Horse-Battery-9';
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 /** A reply whose every line is `ddd`, a space or hyphen, one status code whose class is the reply's first digit, and text. */
@@ -25,27 +23,15 @@ async function exchange(t: Test, dialog: SmtpDialog, steps: Array<[string, strin
 }
 
 t.test('enhanced status codes', async (t) => {
-  const hashed = await runCli(['hash-password'], PROJECT_ROOT, `${PASSWORD}\n`);
-  const relay = startRelay(
-    writeConfig(
-      t.testdir(),
-      `server: { hostname: relay.test }
-listeners:
-  - { name: smtp, port: 0, tls: none }
-  - { name: submission, port: 0, tls: starttls, auth: required }
-tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
-queue: { dir: spool, retry: [1h] }
-smtp: { maxRecipients: 2, maxMessageSize: 100000, maxMessagesPerConnection: 1 }
-auth: { users: [{ name: ${USER}, passwordHash: "${hashed.stdout.trim()}" }] }
+  const { smtp, submission } = await startSubmissionRelay(
+    t,
+    'required',
+    `smtp: { maxRecipients: 2, maxMessageSize: 100000, maxMessagesPerConnection: 1 }
 acceptedDomains: [victim.test]
 inbound: [{ name: partner, match: { senderDomains: [partner.test] }, require: { tls: true } }]
 outbound: [{ name: nowhere, domains: ["*"], smartHosts: ["127.0.0.1:9"], tls: none }]
 `,
-    ),
   );
-  t.teardown(() => relay.stop());
-  const smtp = await relay.port('smtp');
-  const submission = await relay.port('submission');
 
   await t.test('a transaction, its refusals and smtp-server\'s own replies', async (t) => {
     const dialog = await openDialog(smtp, { localAddress: '127.0.0.2' });
@@ -96,7 +82,7 @@ outbound: [{ name: nowhere, domains: ["*"], smartHosts: ["127.0.0.1:9"], tls: no
     await exchange(t, dialog, [
       ['MAIL FROM:<a@client.test>', '530 5.7.0 Authentication required'],
       ['AUTH CRAM-MD5', /^504 5\.5\.4 /],
-      [`AUTH PLAIN ${b64(`\0${USER}\0wrong`)}`, '535 5.7.8 Authentication credentials invalid'],
+      [`AUTH PLAIN ${authPlain(USER, 'wrong')}`, '535 5.7.8 Authentication credentials invalid'],
       ['AUTH LOGIN', '334 VXNlcm5hbWU6'],
       [b64(USER), '334 UGFzc3dvcmQ6'],
       [b64(PASSWORD), '235 2.7.0 Authentication successful'],
