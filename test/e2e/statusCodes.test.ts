@@ -52,6 +52,7 @@ outbound: [{ name: nowhere, domains: ["*"], smartHosts: ["127.0.0.1:9"], tls: no
       ['MAIL FROM:<jörg@client.test>', '553 5.6.7 Must declare SMTPUTF8 to send unicode address'],
       ['MAIL FROM:<a@client.test>', '250 2.1.0 Ok'],
       ['MAIL FROM:<a@client.test>', '503 5.5.1 Error: nested MAIL command'],
+      ['DATA', '503 5.5.1 Error: need RCPT command'],
       ['RCPT TO:<someone@elsewhere.test>', '550 5.7.1 Relaying denied'],
       ['RCPT TO:<user%evil.test@victim.test>', '550 5.7.1 Relaying denied'],
       ['RCPT TO:<bad', '501 5.1.3 Error: Bad recipient address syntax'],
