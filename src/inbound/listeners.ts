@@ -11,6 +11,8 @@ import { HandshakeDeadlines } from './handshakeDeadline.js';
 import { RelaySessionHooks, type InboundDependencies } from './relaySession.js';
 import { leaveSizeLimitToHooks } from './sizeDeclaration.js';
 import { SmtpAuthenticator } from './smtpAuth.js';
+import { sendOneStatusCode } from './statusCodes.js';
+import { judgeTextBefore354 } from './textBefore354.js';
 
 export interface RunningListener {
   config: ListenerConfig;
@@ -93,6 +95,8 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
     // no reverse lookup: it costs up to 1.5 s per connection and decides nothing here
     disableReverseLookup: true,
     hideDSN: false,
+    // advertised, and on every reply: one code each (see statusCodes.ts)
+    hideENHANCEDSTATUSCODES: false,
     // RFC 8689 is not honoured yet: do not advertise what we cannot keep
     hideREQUIRETLS: true,
     // smtp-server's own log stays off; only the commands and replies are taken, for the disconnect line
@@ -139,6 +143,8 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
       server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
       leaveSizeLimitToHooks(server);
       recordAddressCharsets(server);
+      sendOneStatusCode(server);
+      judgeTextBefore354(server, (session, textBefore354) => hooks.judgeTextBefore354(session, textBefore354));
       server.on('error', (err: NodeJS.ErrnoException) => {
         // a failed bind is listen()'s to report, as the reason the relay does not start
         if (err.syscall !== 'listen') deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error');

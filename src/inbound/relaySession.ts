@@ -12,9 +12,10 @@ import type { Config, ListenerConfig } from '../config/types.js';
 import { domainOfAddress } from '../config/domain.js';
 import type { Logger } from '../log.js';
 import { checkAddressCharset } from '../policy/addressCharset.js';
-import { checkInboundRequirements, checkRecipient, selectInboundConnector, type InboundFacts } from '../policy/inbound.js';
+import { checkInboundRequirements, checkRecipient, mayRelay, selectInboundConnector, type InboundFacts, type InboundVerdict } from '../policy/inbound.js';
 import { unmapIpv4 } from '../policy/ipRanges.js';
 import { checkListenerAuth } from '../policy/listenerAuth.js';
+import { checkTextBefore354 } from '../policy/pipelining.js';
 import type { Envelope, NewMessage } from '../queue/types.js';
 import type { RevocationList } from '../tls/crl.js';
 import { addressCharset } from './addressCharset.js';
@@ -27,6 +28,7 @@ import { SessionLog } from './sessionLog.js';
 import { newSessionState, type SessionState } from './sessionState.js';
 import type { SmtpAuthenticator } from './smtpAuth.js';
 import { smtpError } from './smtpError.js';
+import { goAheadOf, RefusedBefore354 } from './textBefore354.js';
 
 /** Where accepted messages go: the spool (or anything that makes them as durable). */
 export interface MessageStore {
@@ -242,7 +244,7 @@ export class RelaySessionHooks {
     }
     const { mailFrom } = session.envelope;
     const charsetVerdict = checkAddressCharset(addressCharset(address), mailFrom !== false && declaresSmtputf8(mailFrom));
-    const verdict = charsetVerdict.ok ? checkRecipient(state.config, state.connector, domainOfAddress(address.address), Boolean(session.user)) : charsetVerdict;
+    const verdict = charsetVerdict.ok ? checkRecipient(state.config, state.connector, address.address, Boolean(session.user)) : charsetVerdict;
     if (!verdict.ok) {
       this.deps.logger.info(
         {
@@ -258,6 +260,18 @@ export class RelaySessionHooks {
       return;
     }
     done();
+  }
+
+  /** When the 354 to DATA is due (see textBefore354.ts): text sent sooner is refused unless the session may relay. */
+  judgeTextBefore354(session: SMTPServerSession, textBefore354: boolean): InboundVerdict {
+    const state = this.state(session);
+    const verdict = checkTextBefore354(textBefore354, mayRelay(state.connector, Boolean(session.user)));
+    if (!textBefore354) return verdict;
+    const fields = { ...this.log.fields(session), connector: state.connector?.name ?? null };
+    // the text itself is not logged: it is the client's message
+    if (verdict.ok) this.deps.logger.info(fields, 'message text sent before 354: accepted, the client may relay');
+    else this.deps.logger.warn({ ...fields, code: verdict.code, response: verdict.message }, 'improper command pipelining after DATA: message text sent before 354');
+    return verdict;
   }
 
   onData(stream: SMTPServerDataStream, session: SMTPServerSession, done: (err?: Error | null, message?: string) => void): void {
@@ -304,7 +318,12 @@ export class RelaySessionHooks {
       stream.once('end', resolve);
       stream.once('close', resolve);
     });
-    const stored = store.store(message, prependText(header, checked));
+    // nothing reaches the spool before the 354 went out; in its place the session was refused and closed
+    const stored = goAheadOf(session).then((goAhead) => {
+      if (goAhead.ok) return store.store(message, prependText(header, checked));
+      guard.destroy();
+      throw new RefusedBefore354(goAhead);
+    });
 
     stored.then(
       async (queued) => {
@@ -327,7 +346,7 @@ export class RelaySessionHooks {
       },
       async (err: Error) => {
         await streamDone;
-        if (!received) {
+        if (!received || err instanceof RefusedBefore354) {
           done(err);
           return;
         }

@@ -1,6 +1,8 @@
+import { domainOfAddress } from '../config/domain.js';
 import type { Config, InboundConnector } from '../config/types.js';
 import { ipInRanges } from './ipRanges.js';
 import { certificateNameMatches, domainPatternMatches } from './names.js';
+import { hasSenderSpecifiedRouting } from './senderRouting.js';
 
 /** What the client presented after STARTTLS; absent when it sent no certificate. */
 export interface ClientCertificateFacts {
@@ -85,20 +87,23 @@ function isAcceptedDomain(config: Config, domain: string): boolean {
   return config.acceptedDomains.some((accepted) => domainPatternMatches(accepted, domain));
 }
 
+/** Whether the session may send to any domain: its connector relays, or it authenticated. */
+export function mayRelay(connector: InboundConnector | undefined, authenticated: boolean): boolean {
+  return Boolean(connector?.relay) || authenticated;
+}
+
 /**
  * Whether a recipient may be accepted: mail for an accepted domain from anyone, any
- * domain only for a relaying connector or an authenticated user. `rcptDomain` is the
- * normalised domain after the last '@' (undefined when there is none: never relayed).
+ * domain only from a session that may relay. The domain is the one after the last '@'
+ * (an address without one is never accepted); a session that may not relay is also
+ * refused an address that routes on from its local part (`user%evil.test@contoso.test`).
  */
-export function checkRecipient(
-  config: Config,
-  connector: InboundConnector | undefined,
-  rcptDomain: string | undefined,
-  authenticated: boolean,
-): InboundVerdict {
-  if (rcptDomain !== undefined && isAcceptedDomain(config, rcptDomain)) return OK;
-  if (connector?.relay || authenticated) return rcptDomain === undefined ? RELAY_DENIED : OK;
-  return RELAY_DENIED;
+export function checkRecipient(config: Config, connector: InboundConnector | undefined, recipient: string, authenticated: boolean): InboundVerdict {
+  const domain = domainOfAddress(recipient);
+  if (domain === undefined) return RELAY_DENIED;
+  if (mayRelay(connector, authenticated)) return OK;
+  if (hasSenderSpecifiedRouting(recipient)) return RELAY_DENIED;
+  return isAcceptedDomain(config, domain) ? OK : RELAY_DENIED;
 }
 
 export const RELAY_DENIED: InboundVerdict = { ok: false, code: 550, message: '5.7.1 Relaying denied' };

@@ -94,7 +94,7 @@ outbound: [{ name: all, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"], 
     for (const method of ['PLAIN', 'LOGIN']) {
       const sent = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--auth', method, '--auth-user', USER, '--auth-password', PASSWORD, '--from', 'a@client.test', '--to', 'someone@example.com', '--header', `Subject: swaks ${method}`]);
       t.equal(sent.code, 0, `swaks ${method} exits 0`);
-      t.match(sent.output, /<~\s+235 Authentication successful/, `${method} accepted`);
+      t.match(sent.output, /<~\s+235 2\.7\.0 Authentication successful/, `${method} accepted`);
       t.match(sent.output, /<~\s+250 2\.0\.0 Ok: queued as/);
     }
     const wrong = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--auth', 'LOGIN', '--auth-user', USER, '--auth-password', WRONG_PASSWORD, '--from', 'a@client.test', '--to', 'someone@example.com']);

@@ -27,6 +27,8 @@ export interface SmtpDialog {
    * STARTTLS. `pipelined` is written in the same packet right behind STARTTLS (injection).
    */
   startTls(pipelined?: string): Promise<string>;
+  /** Resolves once the connection is closed (by the server, or by close()). */
+  closed(): Promise<void>;
   close(): void;
 }
 
@@ -83,6 +85,7 @@ export async function openDialog(port: number, options: { host?: string; localAd
       listen(secure);
       return answer;
     },
+    closed: () => (socket.destroyed ? Promise.resolve() : once(socket, 'close').then(() => undefined)),
     close() {
       socket.destroy();
     },

@@ -3,6 +3,7 @@ import { configFromYaml } from '../helpers/config.js';
 import {
   checkInboundRequirements,
   checkRecipient,
+  mayRelay,
   selectInboundConnector,
   type InboundFacts,
 } from '../../src/policy/inbound.js';
@@ -71,12 +72,31 @@ t.test('requirements: TLS, certificate, source IPs', async (t) => {
 t.test('relaying: accepted domains for anyone, other domains only for relay connectors or authenticated users', async (t) => {
   const relaying = config.inbound[3]!;
   const denied = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
-  t.same(checkRecipient(config, undefined, 'contoso.test', false), { ok: true });
-  t.same(checkRecipient(config, undefined, 'x.sub.contoso.test', false), { ok: true }, 'wildcard accepted domain');
-  t.same(checkRecipient(config, undefined, 'sub.contoso.test', false), denied, 'wildcard does not cover its base');
-  t.same(checkRecipient(config, undefined, 'example.com', false), denied);
-  t.same(checkRecipient(config, config.inbound[1], 'example.com', false), denied, 'a non-relay connector does not open relaying');
-  t.same(checkRecipient(config, relaying, 'example.com', false), { ok: true });
-  t.same(checkRecipient(config, undefined, 'example.com', true), { ok: true }, 'authenticated');
-  t.same(checkRecipient(config, relaying, undefined, false), denied, 'no domain at all is never relayed');
+  t.same(checkRecipient(config, undefined, 'user@contoso.test', false), { ok: true });
+  t.same(checkRecipient(config, undefined, 'user@Contoso.Test.', false), { ok: true }, 'the domain is normalised');
+  t.same(checkRecipient(config, undefined, 'user@x.sub.contoso.test', false), { ok: true }, 'wildcard accepted domain');
+  t.same(checkRecipient(config, undefined, 'user@sub.contoso.test', false), denied, 'wildcard does not cover its base');
+  t.same(checkRecipient(config, undefined, 'user@example.com', false), denied);
+  t.same(checkRecipient(config, config.inbound[1], 'user@example.com', false), denied, 'a non-relay connector does not open relaying');
+  t.same(checkRecipient(config, relaying, 'user@example.com', false), { ok: true });
+  t.same(checkRecipient(config, undefined, 'user@example.com', true), { ok: true }, 'authenticated');
+  t.same(checkRecipient(config, relaying, 'postmaster', false), denied, 'no domain at all is never relayed');
+});
+
+t.test('sender-specified routing to an accepted domain: refused unless the session may relay', async (t) => {
+  const relaying = config.inbound[3]!;
+  const denied = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
+  for (const address of ['user%evil.test@contoso.test', 'evil.test!user@contoso.test', '"user%evil.test"@contoso.test']) {
+    t.same(checkRecipient(config, undefined, address, false), denied, `${address} from a client that may not relay`);
+    t.same(checkRecipient(config, config.inbound[1], address, false), denied, `${address} through a connector that does not relay`);
+    t.same(checkRecipient(config, relaying, address, false), { ok: true }, `${address} through a relaying connector`);
+    t.same(checkRecipient(config, undefined, address, true), { ok: true }, `${address} from an authenticated client`);
+  }
+});
+
+t.test('who may relay: a relaying connector or an authenticated session', async (t) => {
+  t.equal(mayRelay(undefined, false), false);
+  t.equal(mayRelay(config.inbound[1], false), false, 'a connector without relay');
+  t.equal(mayRelay(config.inbound[3], false), true);
+  t.equal(mayRelay(undefined, true), true);
 });
