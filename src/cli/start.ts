@@ -82,9 +82,11 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
 
   // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
   // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.
+  // Watched for good, not once: a second SIGTERM or SIGINT must not cut the drain short —
+  // Ctrl-C on `npm start` reaches npm and the relay both, and npm passes its copy on.
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
+    process.on('SIGINT', resolve);
   });
   let applyReload: () => void = () => logger.warn('SIGHUP during start-up ignored');
   process.on('SIGHUP', () => applyReload());
