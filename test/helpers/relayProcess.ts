@@ -68,9 +68,13 @@ export function startRelay(configFile: string, cwd = PROJECT_ROOT): RelayProcess
   return startRelayCommand(relayCommand(configFile), cwd);
 }
 
-/** Starts the relay with a command line of the caller's (e.g. wrapped in `unshare -m`). */
-export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT): RelayProcess {
-  const child = spawn(command!, process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF, ...args] : args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the relay with a command line of the caller's (e.g. wrapped in `unshare -m`, or
+ * `npm start`). `detached`: in a process group of its own, which a test can signal as a
+ * terminal's Ctrl-C does, and clean up whole.
+ */
+export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT, { detached = false } = {}): RelayProcess {
+  const child = spawn(command!, process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF, ...args] : args, { cwd, detached, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';
