@@ -3,7 +3,7 @@
 // has to run before anything is compiled. Says nothing on stdout: that is the relay's
 // JSON log. A forced build is `npm run build`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -37,4 +37,7 @@ if (reason) {
   // tsc writes its errors on stdout: they go to stderr with the rest of this script's words
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 2, 'inherit'] });
   process.exitCode = build.status ?? 1;
+  // tsc writes its output despite type errors: dated back, it counts as stale at the next
+  // start, which tries again and shows the errors again rather than run what they are in
+  if (build.status !== 0 && existsSync(built)) utimesSync(built, 0, 0);
 }
