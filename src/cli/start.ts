@@ -8,7 +8,8 @@ import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
 import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
-import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
+import { startListeners } from '../inbound/listeners.js';
+import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, logExpiry, tryLoadConfig, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
