@@ -6,6 +6,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readmeBlock } from '../helpers/docText.js';
 import { PROJECT_ROOT } from '../helpers/relayProcess.js';
 import { runTool } from '../helpers/tools.js';
 
@@ -48,6 +49,10 @@ t.test('npm pack, then npm install -g of the tarball: a copy that runs on its ow
   const schema = await runTool(bin, ['config', 'schema']);
   t.equal(schema.code, 0, schema.output);
   t.equal(schema.output, readFileSync(join(PROJECT_ROOT, 'config', 'tlsrelay.schema.json'), 'utf8'));
+  // README's install lines name this tarball and copy the unit from `npm root -g`, the lib/node_modules here
+  const readme = readmeBlock('## Running under systemd', 'sh');
+  t.match(readme, `npm install -g ./tlsrelay-${version}.tgz`, "README's tarball is this version's");
+  t.match(readme, 'cp "$(npm root -g)/tlsrelay/contrib/tlsrelay.service" /etc/systemd/system/');
   const installed = join(dir, 'prefix', 'lib', 'node_modules', 'tlsrelay');
   for (const file of ['contrib/tlsrelay.service', 'config/tlsrelay.yaml', 'docs/configuration.md', 'README.md']) {
     t.equal(readFileSync(join(installed, file), 'utf8'), readFileSync(join(PROJECT_ROOT, file), 'utf8'), `${file} ships in the package`);
