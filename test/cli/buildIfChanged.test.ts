@@ -4,24 +4,15 @@
 // project of its own in a temp folder (this checkout's script, build command, tsconfig and
 // node_modules), so that the checkout's dist/, which other tests run, is never rebuilt.
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../helpers/relayProcess.js';
+import { PROJECT_ROOT, runNodeScript } from '../helpers/relayProcess.js';
 
 const checkout = (path: string): string => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 const { scripts } = JSON.parse(checkout('package.json')) as { scripts: { build: string } };
 
-async function buildIfChanged(dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(dir, 'scripts', 'build-if-changed.js')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const buildIfChanged = (dir: string) => runNodeScript(join(dir, 'scripts', 'build-if-changed.js'), [], dir);
 
 /** Writes a source file, as an editor does (its time is now, after the last build). */
 function writeSource(dir: string, path: string, text: string): void {

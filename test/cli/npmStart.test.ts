@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { connect } from 'node:net';
 import { freePort } from '../helpers/ports.js';
 import { PROJECT_ROOT, startRelayCommand, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
-import { openDialog } from '../helpers/smtpDialog.js';
+import { idleAndSendingSessions } from '../helpers/shutdownSessions.js';
 
 /** Relays from 127.0.0.1 to partner.test at a next hop that is down: nothing leaves during the test. */
 const relayConfig = async (dir: string): Promise<string> =>
@@ -61,14 +61,7 @@ for (const { signal, to } of cases) {
   t.test(`${signal} to ${to}: the relay drains, exits, and frees its port`, async (t) => {
     const relay = npmStart(t, await relayConfig(t.testdir()));
     const port = await relay.port();
-    const idle = await openDialog(port);
-    t.match(await idle.command('EHLO idle.test'), /^250/);
-    const sending = await openDialog(port);
-    t.match(await sending.command('EHLO busy.test'), /^250/);
-    t.match(await sending.command('MAIL FROM:<a@client.test>'), /^250/);
-    t.match(await sending.command('RCPT TO:<user@partner.test>'), /^250/);
-    t.match(await sending.command('DATA'), /^354/);
-    await sending.write('Subject: sent during shutdown\r\n\r\nfirst half\r\n');
+    const { idle, sending } = await idleAndSendingSessions(port, 'user@partner.test');
 
     const npm = relay.child.pid!;
     process.kill(to === 'npm' ? npm : -npm, signal);

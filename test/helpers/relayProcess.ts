@@ -28,8 +28,13 @@ export interface RelayProcess {
 }
 
 /** Runs a tlsrelay CLI command to completion; `input` is its stdin (empty by default). */
-export async function runCli(args: string[], cwd = PROJECT_ROOT, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export function runCli(args: string[], cwd = PROJECT_ROOT, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNodeScript(MAIN, args, cwd, input);
+}
+
+/** Runs a JavaScript file with this Node to completion, its stdout and stderr apart. */
+export async function runNodeScript(script: string, args: string[], cwd: string, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(input);
   let stdout = '';
   let stderr = '';
