@@ -1,39 +1,15 @@
 #!/usr/bin/env node
-import { parseCommandArgs, EXIT_USAGE, UsageError, type Command, type CommandIo } from './cli/args.js';
+import { parseCommandArgs, EXIT_USAGE, HelpRequested, UsageError, type Command, type CommandIo } from './cli/args.js';
 import { checkConfigCommand } from './cli/checkConfig.js';
 import { configCommand } from './cli/config.js';
 import { hashPasswordCommand } from './cli/hashPassword.js';
 import { policyCommand } from './cli/policyExplain.js';
 import { queueCommand } from './cli/queue.js';
 import { startCommand } from './cli/start.js';
+import { commandUsage, isCommandName, overallUsage, type CommandName } from './cli/usage.js';
+import { packageVersion } from './cli/version.js';
 
-const USAGE = `usage: tlsrelay <command> [options]
-
-commands:
-  start [-c FILE]          run the relay
-  check-config [-c FILE]   validate the config file (exit 0 valid, 2 invalid)
-  config show [-n] [--json]
-                           every config key with its value after defaults (-n: only those the file sets)
-  config schema            the JSON Schema of the config file, for editors
-  hash-password            read a password from stdin, print its hash for auth.users
-  policy explain DOMAIN [--json]
-                           the outbound connector, TLS level and route for a recipient domain
-  policy explain --inbound IP [--sender ADDR] [--cert-name NAME] [--json]
-                           the inbound connector and the replies a session with these facts gets
-  queue list [--domain D] [--json]
-                           the queued messages, one line each
-  queue show ID [--json]   a message's envelope, its attempts with their TLS, its errors
-  queue retry ID|--all|--domain D
-                           attempt now
-  queue delete ID [--silent]
-                           remove a message, bouncing it to the sender unless --silent
-  queue hold ID            never deliver it until released
-  queue release ID         back on its retry schedule
-
-every command takes -c FILE (default config/tlsrelay.yaml)
-`;
-
-const commands: Record<string, Command> = {
+const commands: Record<CommandName, Command> = {
   // a stopped relay exits even if a delivery that outlived the grace period still holds a socket
   start: async (args, io) => process.exit(await startCommand(parseCommandArgs(args, {}).configFile, io.stderr)),
   'check-config': (args, io) => checkConfigCommand(parseCommandArgs(args, {}).configFile, io.stdout, io.stderr),
@@ -43,22 +19,46 @@ const commands: Record<string, Command> = {
   queue: (args, io) => queueCommand(args, io),
 };
 
+/** `tlsrelay help [COMMAND]`: the overall usage, or that command's. */
+function helpCommand(topics: string[], io: CommandIo): number {
+  const [topic, ...extra] = topics;
+  if (topic === undefined) {
+    io.stdout.write(overallUsage());
+    return 0;
+  }
+  if (!isCommandName(topic) || extra.length > 0) {
+    io.stderr.write(`tlsrelay help: ${isCommandName(topic) ? `unexpected argument "${extra[0]}"` : `unknown command "${topic}"`}\n${overallUsage()}`);
+    return EXIT_USAGE;
+  }
+  io.stdout.write(commandUsage(topic));
+  return 0;
+}
+
 async function main(argv: string[], io: CommandIo): Promise<number> {
   const [name, ...args] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(USAGE);
-    return name === undefined ? EXIT_USAGE : 0;
+  if (name === undefined) {
+    io.stderr.write(overallUsage());
+    return EXIT_USAGE;
   }
-  const command = commands[name];
-  if (!command) {
-    io.stderr.write(`tlsrelay: unknown command "${name}"\n${USAGE}`);
+  if (name === '--version') {
+    io.stdout.write(`tlsrelay ${packageVersion()}\n`);
+    return 0;
+  }
+  if (name === '-h' || name === '--help' || name === 'help') return helpCommand(args, io);
+  if (!isCommandName(name)) {
+    io.stderr.write(`tlsrelay: unknown command "${name}"\n${overallUsage()}`);
     return EXIT_USAGE;
   }
   try {
-    return await command(args, io);
+    return await commands[name](args, io);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.stdout.write(commandUsage(name));
+      return 0;
+    }
     if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`tlsrelay ${name}: ${err.message}\n${USAGE}`);
+    // that command's usage only: the twenty lines of all of them would bury the reason
+    io.stderr.write(`tlsrelay ${name}: ${err.message}\n${commandUsage(name)}`);
     return EXIT_USAGE;
   }
 }

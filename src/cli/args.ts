@@ -15,23 +15,29 @@ export const DEFAULT_CONFIG_FILE = 'config/tlsrelay.yaml';
 
 export class UsageError extends Error {}
 
+/** `-h` / `--help` among a command's arguments: its usage is the answer, and nothing runs. */
+export class HelpRequested extends Error {}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /**
- * Parses one command's arguments; every command takes `-c FILE`. Throws UsageError with
- * node's own message for an unknown option or a missing value.
+ * Parses one command's arguments; every command takes `-c FILE` and `--help`. Throws
+ * UsageError with node's own message for an unknown option or a missing value, and
+ * HelpRequested for `--help`.
  */
 export function parseCommandArgs<O extends Options>(args: string[], options: O) {
+  let parsed;
   try {
-    const parsed = parseArgs({
+    parsed = parseArgs({
       args,
       allowPositionals: true,
       strict: true,
-      options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE }, ...options },
+      options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE }, help: { type: 'boolean', short: 'h' }, ...options },
     });
-    const values = parsed.values as Record<string, unknown>;
-    return { ...parsed, configFile: typeof values.config === 'string' ? values.config : DEFAULT_CONFIG_FILE };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const values = parsed.values as Record<string, unknown>;
+  if (values.help === true) throw new HelpRequested();
+  return { ...parsed, configFile: typeof values.config === 'string' ? values.config : DEFAULT_CONFIG_FILE };
 }

@@ -8,7 +8,8 @@ import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
 import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
-import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
+import { startListeners } from '../inbound/listeners.js';
+import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, logExpiry, tryLoadConfig, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
@@ -82,9 +83,11 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
 
   // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
   // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.
+  // Watched for good, not once: a second SIGTERM or SIGINT must not cut the drain short —
+  // Ctrl-C on `npm start` reaches npm and the relay both, and npm passes its copy on.
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
+    process.on('SIGINT', resolve);
   });
   let applyReload: () => void = () => logger.warn('SIGHUP during start-up ignored');
   process.on('SIGHUP', () => applyReload());

@@ -7,6 +7,7 @@ import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
 import { recordAddressCharsets } from './addressCharset.js';
 import { commandObservingLogger } from './commandObserver.js';
 import { drainListener } from './drain.js';
+import { SHUTDOWN_GRACE_MS } from './shutdownGrace.js';
 import { HandshakeDeadlines } from './handshakeDeadline.js';
 import { RelaySessionHooks, type InboundDependencies } from './relaySession.js';
 import { leaveSizeLimitToHooks } from './sizeDeclaration.js';
@@ -36,9 +37,6 @@ export interface InboundServers {
    */
   reload(config: Config, tls: TlsMaterial): string[];
 }
-
-/** At shutdown, sessions in DATA and deliveries in flight get this long to finish. */
-export const SHUTDOWN_GRACE_MS = 30_000;
 
 /** Client certificates are asked for only when some connector judges sessions by them. */
 function wantsClientCertificates(config: Config): boolean {

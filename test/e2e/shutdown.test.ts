@@ -7,7 +7,7 @@ import { startSink } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { runCli, startRelay, writeConfig } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
-import { openDialog } from '../helpers/smtpDialog.js';
+import { idleAndSendingSessions } from '../helpers/shutdownSessions.js';
 
 /** Relays from 127.0.0.1 to partner.test, in plaintext, at the next hop on `nextHopPort`. */
 const relayConfig = (dir: string, nextHopPort: number, retry: string): string =>
@@ -26,14 +26,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const relay = startRelay(relayConfig(dir, await freePort(), '1s'));
     const port = await relay.port();
 
-    const idle = await openDialog(port);
-    t.match(await idle.command('EHLO idle.test'), /^250/);
-    const sending = await openDialog(port);
-    t.match(await sending.command('EHLO busy.test'), /^250/);
-    t.match(await sending.command('MAIL FROM:<a@client.test>'), /^250/);
-    t.match(await sending.command('RCPT TO:<user@partner.test>'), /^250/);
-    t.match(await sending.command('DATA'), /^354/);
-    sending.write('Subject: sent during shutdown\r\n\r\nfirst half\r\n');
+    const { idle, sending } = await idleAndSendingSessions(port, 'user@partner.test');
 
     relay.child.kill(signal);
     t.match(await idle.reply(), /^421 4\.3\.2 Service shutting down/, 'the idle session is told at once');

@@ -28,8 +28,13 @@ export interface RelayProcess {
 }
 
 /** Runs a tlsrelay CLI command to completion; `input` is its stdin (empty by default). */
-export async function runCli(args: string[], cwd = PROJECT_ROOT, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export function runCli(args: string[], cwd = PROJECT_ROOT, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNodeScript(MAIN, args, cwd, input);
+}
+
+/** Runs a JavaScript file with this Node to completion, its stdout and stderr apart. */
+export async function runNodeScript(script: string, args: string[], cwd: string, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(input);
   let stdout = '';
   let stderr = '';
@@ -68,9 +73,13 @@ export function startRelay(configFile: string, cwd = PROJECT_ROOT): RelayProcess
   return startRelayCommand(relayCommand(configFile), cwd);
 }
 
-/** Starts the relay with a command line of the caller's (e.g. wrapped in `unshare -m`). */
-export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT): RelayProcess {
-  const child = spawn(command!, process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF, ...args] : args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the relay with a command line of the caller's (e.g. wrapped in `unshare -m`, or
+ * `npm start`). `detached`: in a process group of its own, which a test can signal as a
+ * terminal's Ctrl-C does, and clean up whole.
+ */
+export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT, { detached = false } = {}): RelayProcess {
+  const child = spawn(command!, process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF, ...args] : args, { cwd, detached, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';

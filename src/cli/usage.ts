@@ -1,0 +1,70 @@
+import { DEFAULT_CONFIG_FILE } from './args.js';
+
+export type CommandName = 'start' | 'check-config' | 'config' | 'hash-password' | 'policy' | 'queue';
+
+/** One way to call a command, and what it does. */
+interface Synopsis {
+  call: string;
+  what: string;
+}
+
+/**
+ * Every command line the CLI understands: the overall usage lists them all, a command's
+ * own usage (`--help`, or after a usage error) only its own.
+ */
+const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
+  start: [{ call: 'start [-c FILE]', what: 'run the relay' }],
+  'check-config': [{ call: 'check-config [-c FILE]', what: 'validate the config file (exit 0 valid, 2 invalid)' }],
+  config: [
+    { call: 'config show [-n] [--json]', what: 'every config key with its value after defaults (-n: only those the file sets)' },
+    { call: 'config schema', what: 'the JSON Schema of the config file, for editors' },
+  ],
+  'hash-password': [{ call: 'hash-password', what: 'read a password from stdin, print its hash for auth.users' }],
+  policy: [
+    { call: 'policy explain DOMAIN [--json]', what: 'the outbound connector, TLS level and route for a recipient domain' },
+    {
+      call: 'policy explain --inbound IP [--sender ADDR] [--cert-name NAME] [--json]',
+      what: 'the inbound connector and the replies a session with these facts gets',
+    },
+  ],
+  queue: [
+    { call: 'queue list [--domain D] [--json]', what: 'the queued messages, one line each' },
+    { call: 'queue show ID [--json]', what: "a message's envelope, its attempts with their TLS, its errors" },
+    { call: 'queue retry ID|--all|--domain D', what: 'attempt now' },
+    { call: 'queue delete ID [--silent]', what: 'remove a message, bouncing it to the sender unless --silent' },
+    { call: 'queue hold ID', what: 'never deliver it until released' },
+    { call: 'queue release ID', what: 'back on its retry schedule' },
+  ],
+};
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(SYNOPSES, name);
+}
+
+/** The call padded to a column with its meaning beside it, or below it when it is too long. */
+function listed({ call, what }: Synopsis): string {
+  const column = 25;
+  return call.length < column - 1 ? `  ${call.padEnd(column)}${what}\n` : `  ${call}\n${' '.repeat(column + 2)}${what}\n`;
+}
+
+/** `tlsrelay` without a command, `tlsrelay --help`, an unknown command. */
+export function overallUsage(): string {
+  const commands = Object.values(SYNOPSES).flat().map(listed).join('');
+  return `usage: tlsrelay <command> [options]
+
+commands:
+${commands}
+every command takes -c FILE (default ${DEFAULT_CONFIG_FILE}) and --help (its own usage);
+tlsrelay --version prints the version
+`;
+}
+
+/** `tlsrelay COMMAND --help`, and what a usage error of that command shows. */
+export function commandUsage(name: CommandName): string {
+  const calls = SYNOPSES[name].map(({ call, what }, i) => `${i === 0 ? 'usage:' : '      '} tlsrelay ${call}\n${' '.repeat(10)}${what}\n`);
+  return `${calls.join('')}
+options:
+  -c, --config FILE  the config file (default ${DEFAULT_CONFIG_FILE})
+  -h, --help         print this usage
+`;
+}
