@@ -5,6 +5,7 @@ import { configCommand } from './cli/config.js';
 import { hashPasswordCommand } from './cli/hashPassword.js';
 import { policyCommand } from './cli/policyExplain.js';
 import { queueCommand } from './cli/queue.js';
+import { reportCommand } from './cli/report.js';
 import { startCommand } from './cli/start.js';
 
 const USAGE = `usage: tlsrelay <command> [options]
@@ -29,6 +30,9 @@ commands:
                            remove a message, bouncing it to the sender unless --silent
   queue hold ID            never deliver it until released
   queue release ID         back on its retry schedule
+  report tls [--since 24h] [--domain D] [--json]
+                           delivery sessions per recipient domain by TLS version, certificate
+                           verdict and policy; failures by reason; the share verified
 
 every command takes -c FILE (default config/tlsrelay.yaml)
 `;
@@ -41,6 +45,7 @@ const commands: Record<string, Command> = {
   'hash-password': (args, io) => hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
   policy: (args, io) => policyCommand(args, io),
   queue: (args, io) => queueCommand(args, io),
+  report: (args, io) => reportCommand(args, io),
 };
 
 async function main(argv: string[], io: CommandIo): Promise<number> {
