@@ -3,7 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import { scanTransit } from '../transit/reader.js';
 import { TransitTally } from '../transit/summary.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 import { reportText } from './reportText.js';
 
 const OPTIONS = {

@@ -11,7 +11,8 @@ import { SessionCache } from '../outbound/sessionCache.js';
 import { TransitWriter } from '../transit/writer.js';
 import { SHUTDOWN_GRACE_MS, startListeners } from '../inbound/listeners.js';
 import type { Config } from '../config/types.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport, logExpiry, tryLoadConfig, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
+import { logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {

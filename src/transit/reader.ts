@@ -39,7 +39,8 @@ export async function scanTransit(queueDir: string, query: TransitQuery, visit: 
   for (const name of files) {
     let text: string;
     try {
-      text = await readFile(join(dir, name), 'utf8');
+      // read whole, then decoded at once: faster than readFile's chunked utf8 decoding of a large file
+      text = (await readFile(join(dir, name))).toString('utf8');
     } catch (err) {
       // deleted by a relay's retention between the listing and now
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
