@@ -281,7 +281,7 @@ export const REPORT_KEYS = {
     type: type.duration(),
     default: fixed(REPORT_DEFAULTS.retention),
     meaning:
-      'How long the transit record keeps delivery sessions (`tlsrelay report tls` reads it). It is kept in one file per UTC day under `<queue.dir>/transit/`; a day file is deleted, whole, once its last record is older than this. Follows SIGHUP.',
+      'How long the transit record keeps delivery sessions (`tlsrelay report tls` reads it). It is kept in one file per UTC day under `<queue.dir>/transit/`; a day file is deleted, whole, once its day ended longer ago than this (every relay on the spool looks at its start and hourly). Follows SIGHUP.',
   }),
 };
 
