@@ -66,6 +66,14 @@ t.test('--json: one document on stdout', async (t) => {
   t.equal(Date.parse(report.until) - Date.parse(report.since), 86_400_000, '--since defaults to 24h');
 });
 
+t.test('a transit folder that cannot be read: exit 1, saying why', async (t) => {
+  const dir = t.testdir({ spool: { transit: 'a file where the folder should be' } });
+  const run = await runCli(['report', 'tls', '-c', configIn(dir)]);
+  t.equal(run.code, 1);
+  t.match(run.stderr, /^tlsrelay report tls: cannot read the transit record: ENOTDIR/);
+  t.equal(run.stdout, '');
+});
+
 t.test('arguments are checked before anything is read', async (t) => {
   const config = configIn(t.testdir());
   const cases: Array<[string[], string]> = [

@@ -107,6 +107,31 @@ t.test('a folder that cannot be written keeps the records and says so once', asy
   t.match(lines.at(-1), { msg: 'transit record written again', dropped: 0 });
 });
 
+t.test('records that cannot be written: the oldest beyond 100,000 are dropped, and what is left at close() is said to be lost', async (t) => {
+  const queue = t.testdir();
+  const { logger, lines } = capturedLogger();
+  const writer = await TransitWriter.open(queue, logger, 30 * DAY);
+  writeFileSync(transitDir(queue), 'not a folder');
+  const first = sessionRecord({ domain: 'first.test' });
+  writer.add(first);
+  for (let n = 0; n < 100_000; n++) writer.add(sessionRecord({ domain: `d${n}.test` }));
+  await writer.flush();
+  t.match(lines.at(-1), { msg: 'cannot write the transit record; its records are kept and written again', kept: 100_000 });
+  rmSync(transitDir(queue));
+  await writer.flush();
+  const [name] = readdirSync(transitDir(queue));
+  const written = linesOf(join(transitDir(queue), name!)) as Array<{ domain: string }>;
+  t.equal(written.length, 100_000);
+  t.equal(written[0]!.domain, 'd0.test', 'the oldest record was dropped');
+  t.match(lines.at(-1), { msg: 'transit record written again', dropped: 1 });
+
+  rmSync(transitDir(queue), { recursive: true });
+  writeFileSync(transitDir(queue), 'not a folder');
+  writer.add(sessionRecord());
+  await writer.close();
+  t.match(lines.at(-1), { level: 50, msg: 'transit records not written at shutdown are lost (the mail is not)', records: 1 });
+});
+
 t.test('retention deletes whole day files past it, of any instance, and nothing else', async (t) => {
   const queue = t.testdir();
   const { logger, lines } = capturedLogger();
