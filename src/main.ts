@@ -1,22 +1,22 @@
 #!/usr/bin/env node
 import { parseCommandArgs, EXIT_USAGE, HelpRequested, UsageError, type Command, type CommandIo } from './cli/args.js';
-import { checkConfigCommand } from './cli/checkConfig.js';
-import { configCommand } from './cli/config.js';
-import { hashPasswordCommand } from './cli/hashPassword.js';
-import { policyCommand } from './cli/policyExplain.js';
-import { queueCommand } from './cli/queue.js';
-import { startCommand } from './cli/start.js';
 import { commandUsage, isCommandName, overallUsage, type CommandName } from './cli/usage.js';
 import { packageVersion } from './cli/version.js';
 
+// Each command's code is loaded when it runs: a `report tls` or a `queue list` does not
+// pay for loading the SMTP server and client, which took half a second of every start.
 const commands: Record<CommandName, Command> = {
-  // a stopped relay exits even if a delivery that outlived the grace period still holds a socket
-  start: async (args, io) => process.exit(await startCommand(parseCommandArgs(args, {}).configFile, io.stderr)),
-  'check-config': (args, io) => checkConfigCommand(parseCommandArgs(args, {}).configFile, io.stdout, io.stderr),
-  config: (args, io) => configCommand(args, io),
-  'hash-password': (args, io) => hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
-  policy: (args, io) => policyCommand(args, io),
-  queue: (args, io) => queueCommand(args, io),
+  start: async (args, io) => {
+    const { startCommand } = await import('./cli/start.js');
+    // a stopped relay exits even if a delivery that outlived the grace period still holds a socket
+    process.exit(await startCommand(parseCommandArgs(args, {}).configFile, io.stderr));
+  },
+  'check-config': async (args, io) => (await import('./cli/checkConfig.js')).checkConfigCommand(parseCommandArgs(args, {}).configFile, io.stdout, io.stderr),
+  config: async (args, io) => (await import('./cli/config.js')).configCommand(args, io),
+  'hash-password': async (args, io) => (await import('./cli/hashPassword.js')).hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
+  policy: async (args, io) => (await import('./cli/policyExplain.js')).policyCommand(args, io),
+  queue: async (args, io) => (await import('./cli/queue.js')).queueCommand(args, io),
+  report: async (args, io) => (await import('./cli/report.js')).reportCommand(args, io),
 };
 
 /** `tlsrelay help [COMMAND]`: the overall usage, or that command's. */

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
-import { EXIT_INVALID_CONFIG, expiryWarning, loadConfigOrReport, tryLoadTls } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
+import { expiryWarning, tryLoadTls } from './loadOrExplain.js';
 
 /** Certificate files that will be generated at start are not there to be checked yet. */
 function certificatesToBeGenerated(config: Config): boolean {

@@ -3,7 +3,7 @@ import { Document, isScalar, parse, visit } from 'yaml';
 import { configSchemaText } from '../config/schema.js';
 import { effectiveConfig } from '../config/show.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 
 const OPTIONS = {
   json: { type: 'boolean' },

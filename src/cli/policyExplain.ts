@@ -6,7 +6,7 @@ import { explainOutbound } from '../policy/explainOutbound.js';
 import { unmapIpv4 } from '../policy/ipRanges.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
 import { inboundText, outboundText } from './explainText.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 
 const OPTIONS = {
   json: { type: 'boolean' },

@@ -1,7 +1,7 @@
 import { createLogger } from '../log.js';
 import { Spool } from '../queue/spool.js';
 import { parseCommandArgs, type CommandIo } from './args.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 import { deleteMessage, holdMessage, releaseMessage, retryMessages } from './queueChange.js';
 import { EXIT_NOT_DONE } from './queueExit.js';
 import { listQueue } from './queueList.js';

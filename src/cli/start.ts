@@ -8,10 +8,12 @@ import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
 import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
+import { TransitWriter } from '../transit/writer.js';
 import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
-import { EXIT_INVALID_CONFIG, loadConfigOrReport, logExpiry, tryLoadConfig, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
+import { logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
@@ -93,9 +95,10 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   process.on('SIGHUP', () => applyReload());
 
   const spool = await Spool.open(config.queue.dir, logger);
+  const transit = await TransitWriter.open(config.queue.dir, logger, config.report.retention);
   // filled once the listeners are bound: their ports are known only then (a configured 0)
   const ownListeners: OwnListener[] = [];
-  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces } };
+  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit };
   const agent = new DeliveryAgent(spool, () => context, logger);
   let inbound;
   try {
@@ -109,6 +112,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
     // a port in use or one that needs privileges: said once, plainly, and nothing runs
     logger.fatal({ err: (err as Error).message }, 'cannot start the listeners');
     stderr.write(`tlsrelay: ${(err as Error).message}\n`);
+    await transit.close();
     return EXIT_CANNOT_LISTEN;
   }
   ownListeners.push(...inbound.listeners.map(({ name, address, port }) => ({ name, address, port })));
@@ -119,6 +123,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
       const needRestart = inbound.reload(next.config, next.tls);
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
       context = { ...context, config: next.config, tls: next.tls };
+      transit.retainFor(next.config.report.retention);
       logger.level = next.config.log.level;
       output.format = logFormatFor(next.config.log.format, terminal);
       if (needRestart.length > 0) logger.warn({ needRestart }, 'configuration reloaded; some changes take effect only after a restart');
@@ -130,6 +135,8 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
+  // after the deliveries: their sessions' records are the last batch
+  await transit.close();
   logger.info('tlsrelay stopped');
   return 0;
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_FILE } from './args.js';
 
-export type CommandName = 'start' | 'check-config' | 'config' | 'hash-password' | 'policy' | 'queue';
+export type CommandName = 'start' | 'check-config' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report';
 
 /** One way to call a command, and what it does. */
 interface Synopsis {
@@ -34,6 +34,12 @@ const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
     { call: 'queue delete ID [--silent]', what: 'remove a message, bouncing it to the sender unless --silent' },
     { call: 'queue hold ID', what: 'never deliver it until released' },
     { call: 'queue release ID', what: 'back on its retry schedule' },
+  ],
+  report: [
+    {
+      call: 'report tls [--since 24h] [--domain D] [--json]',
+      what: 'delivery sessions per recipient domain by TLS version, certificate verdict and policy; failures by reason; the share verified',
+    },
   ],
 };
 

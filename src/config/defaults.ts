@@ -32,6 +32,8 @@ export const QUEUE_DEFAULTS = {
   delayNotice: 4 * HOUR,
 } as const;
 
+export const REPORT_DEFAULTS = { retention: 30 * DAY } as const;
+
 export const DELIVERY_DEFAULTS = { port: 25, concurrency: 100, perHost: 10 } as const;
 
 export const SMTP_DEFAULTS = {

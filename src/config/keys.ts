@@ -1,7 +1,7 @@
 import * as type from './key-types.js';
 import { derived, fixed, list, none, REQUIRED, section, value } from './key-spec.js';
 import {
-  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS,
+  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
 import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, TLS_LEVELS, TLS_VERSIONS } from './types.js';
@@ -276,6 +276,15 @@ export const OUTBOUND_KEYS = {
   }),
 };
 
+export const REPORT_KEYS = {
+  retention: value({
+    type: type.duration(),
+    default: fixed(REPORT_DEFAULTS.retention),
+    meaning:
+      'How long the transit record keeps delivery sessions (`tlsrelay report tls` reads it). It is kept in one file per UTC day under `<queue.dir>/transit/`; a day file is deleted, whole, once its day ended longer ago than this (every relay on the spool looks at its start and hourly). Follows SIGHUP.',
+  }),
+};
+
 export const LOG_KEYS = {
   level: value({ type: type.oneOf(LOG_LEVELS), default: fixed(LOG_DEFAULTS.level), meaning: 'The least severe level written (pino levels). Follows SIGHUP.' }),
   format: value({
@@ -404,6 +413,11 @@ export const CONFIG_KEYS = {
       '    plaintextFallback: false',
       '    ciphers: ECDHE+AESGCM',
     ].join('\n'),
+  }),
+  report: section({
+    keys: REPORT_KEYS,
+    meaning: 'The transit record: one record per delivery session (policy, TLS, certificate verdict, failure, outcome), for `tlsrelay report tls`.',
+    example: ['report:', '  retention: 30d'].join('\n'),
   }),
   log: section({ keys: LOG_KEYS, meaning: 'The log on stdout.', example: ['log:', '  level: info', '  format: json'].join('\n') }),
 };

@@ -5,7 +5,7 @@ import { readListeners } from './read-listeners.js';
 import { readInbound } from './read-inbound.js';
 import { readOutbound } from './read-outbound.js';
 import { readAuth } from './read-auth.js';
-import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readServer, readSmtp } from './read-sections.js';
+import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp } from './read-sections.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS } from './keys.js';
 import type { Config } from './types.js';
@@ -43,6 +43,7 @@ export function readConfig(ctx: ReadContext, file: string): Config | undefined {
     // A bad listeners list was reported already; do not add "no TLS listener" on top.
     inbound: readInbound(root, root.isInvalid('listeners') || listeners.some((listener) => listener.tls !== 'none')),
     outbound: readOutbound(root, certificateConfigured, queue.maxAge),
+    report: readReport(root),
     log: readLog(root),
   };
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { MapReader } from './reader.js';
 import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
-import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, SERVER_KEYS, SMTP_KEYS } from './keys.js';
+import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS } from './keys.js';
 import { defaultHostname } from './defaults.js';
 import type { Config } from './types.js';
 
@@ -33,6 +33,10 @@ export function readSmtp(root: MapReader): Config['smtp'] {
 
 export function readAcceptedDomains(root: MapReader): string[] {
   return readKey(root, CONFIG_KEYS, 'acceptedDomains');
+}
+
+export function readReport(root: MapReader): Config['report'] {
+  return readKeys(root.section('report', keyNames(REPORT_KEYS)), REPORT_KEYS);
 }
 
 export function readLog(root: MapReader): Config['log'] {

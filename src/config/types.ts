@@ -60,6 +60,11 @@ export interface QueueConfig {
   delayNotice: number;
 }
 
+export interface ReportConfig {
+  /** ms: the transit record's day files are deleted once all their records are older. */
+  retention: number;
+}
+
 export interface DeliveryConfig {
   port: number;
   concurrency: number;
@@ -155,6 +160,7 @@ export interface Config {
   inbound: InboundConnector[];
   /** The configured connectors, in file order; the implicit default is not in this list. */
   outbound: OutboundConnector[];
+  report: ReportConfig;
   log: {
     level: LogLevel;
     /** Left out: pretty when stdout is a terminal, JSON otherwise (decided when the relay starts). */

@@ -1,6 +1,6 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { recordAttempt, type AttemptScope } from './attemptLog.js';
+import { recordAttempt, recordSession, type AttemptScope, type DeliverySession, type SessionJudgement } from './attemptLog.js';
 import type { Outage, Pass } from './hostBackoff.js';
 import { loopEvidence, ownListenerAt } from './loopDetection.js';
 import { stillOpen, type MessageProgress } from './messageProgress.js';
@@ -56,9 +56,15 @@ function healthOf(left: Extract<LeftSession, { kind: 'deferred' }>): AddressHeal
  * One connection to one address under one ladder mode, carrying every message that is
  * still open; afterwards a sound session under the connector's policy is parked for the
  * next delivery. Returns 'fallback' when opportunistic TLS asks to try again in plaintext.
+ * A connection the next hop answered gets its transit record (one that never came about,
+ * or led back to this relay, says nothing about transit security and gets none).
  */
 async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback' | 'reconnect'> {
   const { logger } = ctx;
+  const session: DeliverySession = { startedAt: new Date(), domain, connector: settings.connector, host: target.hop.name, ip: target.address, port: target.hop.port, reused: source.kind === 'reused' };
+  const triedBefore = messages.map((progress) => progress.attempts.length);
+  const recordTransit = (judgement: SessionJudgement): void =>
+    recordSession(ctx.transit, session, judgement, messages.flatMap((progress, index) => progress.attempts.slice(triedBefore[index])));
   try {
     const scope = { domain, connector: settings.connector, host: peerWithPort(target) };
     const opened: SessionOutcome & { carried?: boolean } = source.kind === 'reused' ? { kind: 'ready', ...source.session, carried: true } : await openSession(target, settings, mode, source.slot);
@@ -66,9 +72,10 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     let left: LeftSession;
     if (opened.kind === 'ready') {
       const end = await sendMessages(opened, messages, { ...scope, tls: opened.tls, verdict: opened.verdict }, peerName(target), logger);
+      if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: null });
       if (end.kind === 'finished') {
         // a plaintext fallback is not the connector's policy: it is tried afresh next time
-        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict });
+        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict, policy: opened.policy });
         else opened.client.quit();
         return ANSWERED;
       }
@@ -84,10 +91,12 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     }
     if (left.kind === 'deferred') {
       recordForAll(logger, messages, { ...scope, tls: left.tls, verdict: left.verdict }, left.result);
+      if (left.cause !== 'unreachable') recordTransit(left);
       return healthOf(left);
     }
     // the broken TLS connection is an attempt of its own; the plaintext one that follows decides
     for (const progress of messages) recordAttempt(logger, progress, { ...scope, tls: null, verdict: 'none' }, left.result);
+    recordTransit({ policy: left.policy, tls: null, verdict: 'none', failure: left.failure });
     return 'fallback';
   } catch (err) {
     // a connection we lost track of must not keep its slot for ever

@@ -1,8 +1,15 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { TlsResultType } from '../policy/resultTypes.js';
 import type { AttemptRecord, CertVerdict, TlsFacts } from '../queue/types.js';
+import { RECORD_FORMAT, type TransitSink } from '../transit/record.js';
 import type { MessageProgress } from './messageProgress.js';
 import type { Disposition } from './replies.js';
+
+// The two records of a delivery: one per message and attempt (kept with the message and
+// logged as `delivery attempt`), and one per session in the transit record. Both are
+// written here, so whatever a delivery learns of a session reaches both.
 
 /** Everything an attempt record says that is the same for all messages on one connection. */
 export interface AttemptScope {
@@ -34,4 +41,58 @@ export function recordAttempt(logger: Logger, progress: MessageProgress, scope: 
   progress.attempts.push(record);
   const { domain, connector, tlsLevel, host, tls, verdict, outcome, code, response } = record;
   logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, outcome, code, response }, 'delivery attempt');
+}
+
+/** One connection to one address of a next hop that answered, as dialled or taken up again. */
+export interface DeliverySession {
+  startedAt: Date;
+  domain: string;
+  connector: OutboundConnector;
+  /** The name dialled (MX, smart host, or an IP), the address and the port. */
+  host: string;
+  ip: string;
+  port: number;
+  reused: boolean;
+}
+
+/** What the TLS ladder made of a session: the policy that governed it, its TLS, and what fell short. */
+export interface SessionJudgement {
+  policy: AppliedPolicy;
+  tls: TlsFacts | null;
+  verdict: CertVerdict;
+  failure: TlsResultType | null;
+}
+
+/** The session's outcome from its attempts (one per message): delivered if all were, else the first that was not, deferrals first. */
+function sessionOutcome(attempts: [AttemptRecord, ...AttemptRecord[]]): AttemptRecord {
+  return attempts.find((attempt) => attempt.outcome === 'deferred') ?? attempts.find((attempt) => attempt.outcome === 'bounced') ?? attempts[attempts.length - 1]!;
+}
+
+/**
+ * Hands the session's transit record to the writer: `attempts` are those made over it,
+ * one per message. A session over which no message was tried (a parked one the next hop
+ * had ended meanwhile) carried nothing and is not recorded.
+ */
+export function recordSession(transit: TransitSink, session: DeliverySession, judgement: SessionJudgement, attempts: AttemptRecord[]): void {
+  const [first, ...rest] = attempts;
+  if (first === undefined) return;
+  const { outcome, response } = sessionOutcome([first, ...rest]);
+  transit.add({
+    v: RECORD_FORMAT,
+    at: session.startedAt.toISOString(),
+    domain: session.domain,
+    connector: session.connector.name,
+    host: session.host,
+    ip: session.ip,
+    port: session.port,
+    reused: session.reused,
+    policy: judgement.policy,
+    tls: judgement.tls,
+    verdict: judgement.verdict,
+    failure: judgement.failure,
+    outcome,
+    reply: response,
+    messages: attempts.length,
+    delivered: attempts.filter((attempt) => attempt.outcome === 'delivered').length,
+  });
 }

@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
+import type { ChainFailure } from '../policy/resultTypes.js';
 import type { EstablishedTls, TlsObservation } from '../policy/tlsDecision.js';
 import type { RevocationList } from '../tls/crl.js';
 import { checkRevocation, peerChain } from '../tls/revocation.js';
@@ -20,22 +21,29 @@ export interface CertificateExpectations {
   revocationLists: RevocationList[];
 }
 
-/** OpenSSL's verify codes in words; the code stays in the text for searching. */
-const VERIFY_ERRORS: Record<string, string> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
-  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in the chain',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'issuer not trusted',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'issuer not trusted',
-  UNABLE_TO_GET_ISSUER_CERT: 'issuer not trusted',
-  CERT_HAS_EXPIRED: 'certificate has expired',
-  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+/**
+ * OpenSSL's verify codes in words (the code stays in the text for searching), and the
+ * RFC 8460 result type of each; a code not listed is a `validation-failure`.
+ */
+const VERIFY_ERRORS: Record<string, { words: string; type: ChainFailure }> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: { words: 'self-signed certificate', type: 'certificate-not-trusted' },
+  SELF_SIGNED_CERT_IN_CHAIN: { words: 'self-signed certificate in the chain', type: 'certificate-not-trusted' },
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: { words: 'issuer not trusted', type: 'certificate-not-trusted' },
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: { words: 'issuer not trusted', type: 'certificate-not-trusted' },
+  UNABLE_TO_GET_ISSUER_CERT: { words: 'issuer not trusted', type: 'certificate-not-trusted' },
+  CERT_HAS_EXPIRED: { words: 'certificate has expired', type: 'certificate-expired' },
+  CERT_NOT_YET_VALID: { words: 'certificate is not yet valid', type: 'validation-failure' },
 };
 
-export function describeVerifyError(error: unknown): string {
+function verifyCode(error: unknown): string {
   // typed as Error, but Node hands over the OpenSSL code as a string
-  const code = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-  const words = VERIFY_ERRORS[code];
-  return words === undefined ? code : `${words} (${code})`;
+  return error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+}
+
+export function describeVerifyError(error: unknown): string {
+  const code = verifyCode(error);
+  const known = VERIFY_ERRORS[code];
+  return known === undefined ? code : `${known.words} (${code})`;
 }
 
 /** SHA-256 of the certificate and of its SubjectPublicKeyInfo, lower-case hex. */
@@ -46,10 +54,14 @@ function certificateFingerprints(der: Buffer): { certificate: string; publicKey:
 }
 
 /** The chain as OpenSSL verified it (without CRLs), then revocation per issuer. */
-function chainVerdict(socket: TLSSocket, revocationLists: RevocationList[]): Pick<EstablishedTls, 'chainValid' | 'chainError'> {
-  if (!socket.authorized) return { chainValid: false, chainError: describeVerifyError(socket.authorizationError) };
+function chainVerdict(socket: TLSSocket, revocationLists: RevocationList[]): Pick<EstablishedTls, 'chainValid' | 'chainError' | 'chainFailure'> {
+  if (!socket.authorized) {
+    const failure = VERIFY_ERRORS[verifyCode(socket.authorizationError)]?.type ?? 'validation-failure';
+    return { chainValid: false, chainError: describeVerifyError(socket.authorizationError), chainFailure: failure };
+  }
   const revocation = checkRevocation(peerChain(socket), revocationLists, new Date());
-  return revocation.kind === 'good' ? { chainValid: true } : { chainValid: false, chainError: revocation.reason };
+  // a revoked certificate chains to a trusted root: RFC 8460 has only the general type for it
+  return revocation.kind === 'good' ? { chainValid: true } : { chainValid: false, chainError: revocation.reason, chainFailure: 'validation-failure' };
 }
 
 function established(socket: TLSSocket, expected: CertificateExpectations): EstablishedTls {
@@ -59,7 +71,7 @@ function established(socket: TLSSocket, expected: CertificateExpectations): Esta
   // getPeerCertificate returns {} rather than null when there is none
   if (!cert || !Buffer.isBuffer(cert.raw)) {
     const missing = 'the server presented no certificate';
-    return { kind: 'established', protocol, cipher, chainValid: false, chainError: missing, nameMatched: false, nameError: missing, fingerprintMatched: false, fingerprint: '' };
+    return { kind: 'established', protocol, cipher, chainValid: false, chainError: missing, chainFailure: 'validation-failure', nameMatched: false, nameError: missing, fingerprintMatched: false, fingerprint: '' };
   }
   const chain = chainVerdict(socket, expected.revocationLists);
   const nameMatched = expected.names.some((name) => checkServerIdentity(name, cert) === undefined);

@@ -1,4 +1,5 @@
 import type { OutboundConnector } from '../config/types.js';
+import type { AppliedPolicy } from '../policy/appliedPolicy.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import type { SmtpClient } from './smtpClient.js';
 
@@ -14,6 +15,8 @@ export interface ParkedSession {
   client: SmtpClient;
   tls: TlsFacts | null;
   verdict: CertVerdict;
+  /** The policy it was judged under, for the transit record of each delivery it carries. */
+  policy: AppliedPolicy;
 }
 
 /** Where a session is parked and found: `id` for reuse, `address` (the connection slots' host) to free a slot. */

@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 import { type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { OutboundConnector } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from '../tls/crl.js';
+import { connectorPolicy, type AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { TlsResultType } from '../policy/resultTypes.js';
 import { decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import { observeHandshakeFailure, observeSession } from './observeTls.js';
@@ -99,13 +101,17 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
   return { kind: 'ready', settings: { connector, clientName: ctx.config.server.hostname, tls, revocationLists, thisHost: ctx.thisHost } };
 }
 
+/**
+ * Every outcome but a loop says which policy governed the connection; one that carries
+ * nothing also says what failed (RFC 8460), or null when no TLS was judged (unreachable).
+ */
 export type SessionOutcome =
   /** Ready for MAIL. `refusedReply`: STARTTLS was refused and the session went on in plaintext. */
-  | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; refusedReply?: string }
+  | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; refusedReply?: string }
   /** Opportunistic TLS broke the session: try this address again without STARTTLS. */
-  | { kind: 'fallback'; result: Disposition }
+  | { kind: 'fallback'; result: Disposition; policy: AppliedPolicy; failure: TlsResultType }
   /** Nothing goes over this connection; the next address may do better. */
-  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; result: Disposition }
+  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; result: Disposition }
   /** The server named itself with our hostname: it is this relay, and the session was ended before MAIL. */
   | { kind: 'loop'; evidence: string };
 
@@ -127,14 +133,16 @@ function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cau
   switch (decision.action) {
     case 'deliver':
       // the policy never delivers over a failed connection; if it ever did, nothing is lost
-      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' } };
+      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure: null, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' } };
     case 'plaintext-fallback':
       client?.close();
-      return { kind: 'fallback', result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` } };
-    case 'defer':
+      return { kind: 'fallback', policy: decision.policy, failure: decision.failure, result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` } };
+    case 'defer': {
       // never MAIL: say goodbye and leave
       client?.quit();
-      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, result: { outcome: 'deferred', code: decision.code, response: `${decision.code} ${decision.text}` } };
+      const { tls, verdict, policy, failure, code, text } = decision;
+      return { kind: 'deferred', cause, tls, verdict, policy, failure, result: { outcome: 'deferred', code, response: `${code} ${text}` } };
+    }
   }
 }
 
@@ -152,7 +160,8 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     onSocketClosed,
   });
   if (dialed.kind === 'failed' && !dialed.duringTlsUpgrade) {
-    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', result: unreachable(peerName(target), dialed.error) };
+    // no TLS was judged: the connector's policy stands for the record of the attempt
+    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: connectorPolicy(connector.tls), failure: null, result: unreachable(peerName(target), dialed.error) };
   }
   const client = dialed.kind === 'open' ? dialed.client : undefined;
   // before the TLS verdict: a loop is the news, whatever our own certificate would have shown
@@ -174,7 +183,7 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
   const decision = decideTls(connector, peerName(target), observed);
   if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy');
   const refused = observed.kind === 'starttls-refused' ? { refusedReply: client.lastReply() } : {};
-  return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, ...refused };
+  return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, ...refused };
 }
 
 /**

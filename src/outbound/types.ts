@@ -3,6 +3,7 @@ import type { Config } from '../config/types.js';
 import type { AttemptRecord, RecipientResult } from '../queue/types.js';
 import type { Logger } from '../log.js';
 import type { TlsMaterial } from '../tls/material.js';
+import type { TransitSink } from '../transit/record.js';
 import type { ConnectionSlots } from './connectionSlots.js';
 import type { OutgoingDsn } from './dsnParameters.js';
 import type { HostBackoff } from './hostBackoff.js';
@@ -48,4 +49,6 @@ export interface DeliveryContext {
   sessions: SessionCache;
   /** Where this relay listens and the host's addresses: how a next hop that is the relay itself is told. */
   thisHost: ThisHost;
+  /** Takes one record per delivery session (attemptLog.ts), for `report tls` and TLS-RPT. */
+  transit: TransitSink;
 }

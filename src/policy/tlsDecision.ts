@@ -1,5 +1,7 @@
 import type { OutboundConnector, TlsLevel } from '../config/types.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
+import { connectorPolicy, type AppliedPolicy } from './appliedPolicy.js';
+import type { ChainFailure, TlsResultType } from './resultTypes.js';
 
 /** What one connection attempt showed about TLS, as the outbound side saw it. */
 export type TlsObservation =
@@ -19,6 +21,8 @@ export interface EstablishedTls {
   /** The chain leads to a trust anchor (system roots + tls.trust) and passes the CRLs. */
   chainValid: boolean;
   chainError?: string;
+  /** How a chain that is not valid is reported (RFC 8460); set whenever chainValid is false. */
+  chainFailure?: ChainFailure;
   /** The certificate names one of the expected names (tlsNames, else the host dialled). */
   nameMatched: boolean;
   nameError?: string;
@@ -33,13 +37,17 @@ export type TlsPolicy = Pick<OutboundConnector, 'tls' | 'plaintextFallback'>;
 /** Code of the deferrals the relay makes itself (as opposed to relaying a peer's reply). */
 export const POLICY_DEFERRAL_CODE = 450;
 
+/**
+ * Every decision names the policy that made it; one that gives up on the connection also
+ * says what failed, as RFC 8460 words it (for the transit record and TLS-RPT).
+ */
 export type TlsDecision =
   /** Send the mail over the connection as it is. */
-  | { action: 'deliver'; verdict: CertVerdict; tls: TlsFacts | null }
+  | { action: 'deliver'; verdict: CertVerdict; tls: TlsFacts | null; policy: AppliedPolicy }
   /** Give up on this connection and try the same host again in plaintext on a new one. */
-  | { action: 'plaintext-fallback'; verdict: CertVerdict; tls: null; reason: string }
+  | { action: 'plaintext-fallback'; verdict: CertVerdict; tls: null; policy: AppliedPolicy; failure: TlsResultType; reason: string }
   /** QUIT without sending MAIL; `text` starts with the enhanced status code. */
-  | { action: 'defer'; verdict: CertVerdict; tls: TlsFacts | null; code: typeof POLICY_DEFERRAL_CODE; text: string };
+  | { action: 'defer'; verdict: CertVerdict; tls: TlsFacts | null; policy: AppliedPolicy; failure: TlsResultType; code: typeof POLICY_DEFERRAL_CODE; text: string };
 
 /** Levels under which a session without TLS must not carry mail. */
 export function requiresTls(level: TlsLevel): boolean {
@@ -58,10 +66,25 @@ export function certificateVerdict(observed: TlsObservation): CertVerdict {
   return 'untrusted';
 }
 
+/**
+ * Whether the certificate proves who the peer is: a chain to a trust anchor with the
+ * expected name, or the operator's pin. `trusted` (a chain, but not the name) does not.
+ */
+export const AUTHENTICATES: Record<CertVerdict, boolean> = { verified: true, pinned: true, trusted: false, untrusted: false, none: false };
+
+interface CertificateFailure {
+  text: string;
+  type: TlsResultType;
+}
+
 /** Why the certificate fails the level, or undefined when the level is content with it. */
-function certificateFailure(level: TlsLevel, tls: EstablishedTls): string | undefined {
-  const chain = tls.chainValid ? undefined : (tls.chainError ?? 'the certificate chain is not trusted');
-  const name = tls.nameMatched ? undefined : (tls.nameError ?? 'the certificate does not name the host');
+function certificateFailure(level: TlsLevel, tls: EstablishedTls): CertificateFailure | undefined {
+  const chain: CertificateFailure | undefined = tls.chainValid
+    ? undefined
+    : { text: tls.chainError ?? 'the certificate chain is not trusted', type: tls.chainFailure ?? 'certificate-not-trusted' };
+  const name: CertificateFailure | undefined = tls.nameMatched
+    ? undefined
+    : { text: tls.nameError ?? 'the certificate does not name the host', type: 'certificate-host-mismatch' };
   switch (level) {
     case 'none':
     case 'opportunistic':
@@ -72,13 +95,14 @@ function certificateFailure(level: TlsLevel, tls: EstablishedTls): string | unde
     case 'verify':
       return chain ?? name;
     case 'fingerprint':
+      // RFC 8460 has no type for a pin: the general one
       return tls.fingerprintMatched
         ? undefined
-        : `no configured fingerprint matches the certificate (sha256:${tls.fingerprint}) or its public key`;
+        : { text: `no configured fingerprint matches the certificate (sha256:${tls.fingerprint}) or its public key`, type: 'validation-failure' };
     default: {
       const unknown: never = level;
       // a level this code does not know must never be treated as weaker than asked
-      return `TLS level "${String(unknown)}" is not supported`;
+      return { text: `TLS level "${String(unknown)}" is not supported`, type: 'validation-failure' };
     }
   }
 }
@@ -90,29 +114,31 @@ function certificateFailure(level: TlsLevel, tls: EstablishedTls): string | unde
  */
 export function decideTls(policy: TlsPolicy, host: string, observed: TlsObservation): TlsDecision {
   const verdict = certificateVerdict(observed);
-  const deliver = (): TlsDecision => ({ action: 'deliver', verdict, tls: tlsFacts(observed) });
-  const defer = (text: string): TlsDecision => ({ action: 'defer', verdict, tls: tlsFacts(observed), code: POLICY_DEFERRAL_CODE, text });
+  const applied = connectorPolicy(policy.tls);
+  const deliver = (): TlsDecision => ({ action: 'deliver', verdict, tls: tlsFacts(observed), policy: applied });
+  const defer = (text: string, failure: TlsResultType): TlsDecision => ({ action: 'defer', verdict, tls: tlsFacts(observed), policy: applied, failure, code: POLICY_DEFERRAL_CODE, text });
   // the one reconnect there is: opportunistic TLS that broke the session, retried in plaintext
-  const fallBackOrDefer = (text: string): TlsDecision =>
-    policy.plaintextFallback ? { action: 'plaintext-fallback', verdict, tls: null, reason: text } : defer(text);
+  const fallBackOrDefer = (text: string, failure: TlsResultType): TlsDecision =>
+    policy.plaintextFallback ? { action: 'plaintext-fallback', verdict, tls: null, policy: applied, failure, reason: text } : defer(text, failure);
   const mandatory = requiresTls(policy.tls);
 
   switch (observed.kind) {
     case 'no-tls-attempted':
-      return mandatory ? defer(`4.7.4 TLS is required, but was not attempted with host ${host}`) : deliver();
+      return mandatory ? defer(`4.7.4 TLS is required, but was not attempted with host ${host}`, 'starttls-not-supported') : deliver();
     case 'starttls-not-offered':
-      return mandatory ? defer(`4.7.4 TLS is required, but was not offered by host ${host}`) : deliver();
+      return mandatory ? defer(`4.7.4 TLS is required, but was not offered by host ${host}`, 'starttls-not-supported') : deliver();
     case 'starttls-refused':
-      if (mandatory) return defer(`4.7.5 TLS is required, but host ${host} refused to start TLS: ${observed.reply}`);
+      if (mandatory) return defer(`4.7.5 TLS is required, but host ${host} refused to start TLS: ${observed.reply}`, 'starttls-not-supported');
       if (!observed.closed) return deliver();
-      return fallBackOrDefer(`4.7.5 Cannot start TLS: host ${host} refused to start TLS and closed the connection: ${observed.reply}`);
+      return fallBackOrDefer(`4.7.5 Cannot start TLS: host ${host} refused to start TLS and closed the connection: ${observed.reply}`, 'starttls-not-supported');
     case 'handshake-failed': {
+      // RFC 8460 names no handshake failure of its own: the general type
       const text = `4.7.5 Cannot start TLS: handshake failure: ${observed.reason}`;
-      return mandatory ? defer(text) : fallBackOrDefer(text);
+      return mandatory ? defer(text, 'validation-failure') : fallBackOrDefer(text, 'validation-failure');
     }
     case 'established': {
       const failure = certificateFailure(policy.tls, observed);
-      return failure === undefined ? deliver() : defer(`4.7.5 Server certificate not verified for host ${host}: ${failure}`);
+      return failure === undefined ? deliver() : defer(`4.7.5 Server certificate not verified for host ${host}: ${failure.text}`, failure.type);
     }
   }
 }

@@ -8,6 +8,9 @@ import { join } from 'node:path';
  * control/ is where `tlsrelay queue` tells a running relay that it changed the spool.
  * cache/ is not the queue's: the outbound side keeps there what every relay on the spool
  * shares between runs (cache/mta-sts/, see outbound/mtaSts/policyCache.ts).
+ * transit/ is not the queue's either: the transit record, one line per delivery session in
+ * append-only day files of each relay process (transit/YYYY-MM-DD.INSTANCE.jsonl, see
+ * transit/dayFiles.ts), which `report tls` reads; nothing in it is mail.
  */
 export interface SpoolLayout {
   root: string;

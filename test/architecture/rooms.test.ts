@@ -1,4 +1,5 @@
-// The rooms of src/ and who may import whom (ARCHITECTURE.md, "Rooms"): inbound and
+// The rooms of src/ and who may import whom (ARCHITECTURE.md, "Rooms", and transit/, the
+// transit record of delivery sessions, ARCHITECTURE.md "Where the next pieces go"): inbound and
 // outbound never import each other, the spool is the only hand-off, and the policy
 // engine stays free of I/O. Two things cross every wall: the logger, and — as types
 // only — the plain records of src/queue/types.ts that travel through the spool.
@@ -15,7 +16,9 @@ const allowed: Record<string, string[]> = {
   tls: ['config', 'log.ts'],
   inbound: ['policy', 'queue', 'tls', 'config', 'log.ts'],
   queue: ['config', 'log.ts'],
-  outbound: ['policy', 'queue', 'tls', 'config', 'log.ts'],
+  outbound: ['policy', 'queue', 'tls', 'transit', 'config', 'log.ts'],
+  // the transit record: written by outbound, read by the CLI (and TLS-RPT); it lies in the spool folder
+  transit: ['policy', 'queue', 'config', 'log.ts'],
   cli: ['*'],
   'main.ts': ['*'],
   'log.ts': [],

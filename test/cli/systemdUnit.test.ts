@@ -7,7 +7,7 @@ import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_USAGE } from '../../src/cli/args.js';
-import { EXIT_INVALID_CONFIG } from '../../src/cli/loadOrExplain.js';
+import { EXIT_INVALID_CONFIG } from '../../src/cli/loadConfigFile.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { SHUTDOWN_GRACE_MS } from '../../src/inbound/shutdownGrace.js';
 import { MAIN, PROJECT_ROOT } from '../helpers/relayProcess.js';

@@ -22,7 +22,7 @@ const cases: Case[] = [
   // YAML itself
   { name: 'YAML syntax errors, all of them', yaml: ['a: [1, 2', 'b: : :'], expect: [['2:1', 'YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'], ['2:4', 'YAML: Nested mappings'], ['2:6', 'YAML: Nested mappings']] },
   { name: 'duplicate key', yaml: [TLS_LINE, 'log: { level: info }', 'log: { level: warn }'], expect: [['3:1', 'YAML: Map keys must be unique']] },
-  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, log); got a list']] },
+  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, report, log); got a list']] },
   { name: 'an unquoted wildcard reads as an alias', yaml: [TLS_LINE, 'acceptedDomains: [*.contoso.test]'], expect: [['2:19', 'acceptedDomains[0]: *.contoso.test is a YAML alias with no anchor; a value that starts with * must be quoted']] },
 
   // unknown keys
@@ -85,6 +85,13 @@ const cases: Case[] = [
       ['6:22', 'smtp.idleTimeout: must be at most 24d (a Node.js timer limit)'],
     ],
   },
+  {
+    name: 'report.retention is a duration',
+    yaml: [TLS_LINE, 'report: { retention: 30 days }'],
+    expect: [['2:22', 'report.retention: expected a duration such as 30s, 5m, 2h or 2d; got "30 days"']],
+  },
+  { name: 'report.retention longer than 0', yaml: [TLS_LINE, 'report:', '  retention: 0d'], expect: [['3:14', 'report.retention: must be longer than 0']] },
+  { name: 'report.retention misspelt', yaml: [TLS_LINE, 'report: { retension: 7d }'], expect: [['2:11', 'report.retension: unknown key (did you mean "retention"?)']] },
   { name: 'an empty retry schedule', yaml: [TLS_LINE, 'queue: { retry: [] }'], expect: [['2:17', 'queue.retry: must not be empty']] },
 
   // enums

@@ -28,6 +28,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     acceptedDomains: [],
     inbound: [],
     outbound: [],
+    report: { retention: 30 * DAY },
     log: { level: 'info', format: undefined },
   };
   t.strictSame(config, expected);

@@ -9,6 +9,7 @@ import {
   LOG_DEFAULTS,
   outboundDefaults,
   QUEUE_DEFAULTS,
+  REPORT_DEFAULTS,
   SMTP_DEFAULTS,
   TLS_DEFAULTS,
 } from '../../src/config/defaults.js';
@@ -18,6 +19,7 @@ import { ConnectionSlots } from '../../src/outbound/connectionSlots.js';
 import { HostBackoff } from '../../src/outbound/hostBackoff.js';
 import { SessionCache } from '../../src/outbound/sessionCache.js';
 import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
+import type { TransitRecord } from '../../src/transit/record.js';
 
 /** `dns` may be given in part: the rest takes the defaults. */
 export type ConfigOverrides = Omit<Partial<Config>, 'dns'> & { dns?: Partial<Config['dns']> };
@@ -37,6 +39,7 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
     acceptedDomains: [],
     inbound: [],
     outbound: [],
+    report: { ...REPORT_DEFAULTS },
     log: { ...LOG_DEFAULTS },
     ...overrides,
   };
@@ -52,12 +55,14 @@ export interface CapturedLog {
 }
 
 /**
- * A delivery context whose logger writes JSON lines into `log.lines`. `ca` defaults to
- * the system roots plus the given test CAs, as the relay builds it. Its backoff and
- * connection slots are fresh, so deliveries with another context know nothing of them.
+ * A delivery context whose logger writes JSON lines into `log.lines` and whose transit
+ * records go to `transit`. `ca` defaults to the system roots plus the given test CAs, as
+ * the relay builds it. Its backoff and connection slots are fresh, so deliveries with
+ * another context know nothing of them.
  */
-export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[] } = {}): { ctx: DeliveryContext; log: CapturedLog } {
+export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[] } = {}): { ctx: DeliveryContext; log: CapturedLog; transit: TransitRecord[] } {
   const log: CapturedLog = { lines: [] };
+  const transit: TransitRecord[] = [];
   const destination = {
     write(text: string): void {
       log.lines.push(JSON.parse(text) as Record<string, unknown>);
@@ -72,6 +77,7 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
     slots: new ConnectionSlots(),
     sessions: new SessionCache(),
     thisHost: { listeners: [], interfaces: networkInterfaces },
+    transit: { add: (record) => transit.push(record) },
   };
-  return { ctx, log };
+  return { ctx, log, transit };
 }

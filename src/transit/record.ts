@@ -1,0 +1,76 @@
+import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import { TLS_RESULT_TYPES, type TlsResultType } from '../policy/resultTypes.js';
+import type { AttemptOutcome, CertVerdict, TlsFacts } from '../queue/types.js';
+
+// One line of the transit record: a delivery session — one connection to one address of a
+// next hop that answered, carrying one or more messages (or refusing to) — with the policy
+// that governed it, what its TLS showed and what came of it. `report tls` and TLS-RPT are
+// counts over these lines; nothing else keeps a copy.
+
+/** Bumped when a field changes meaning; a reader skips lines of a format it does not know. */
+export const RECORD_FORMAT = 1;
+
+export interface TransitRecord {
+  v: typeof RECORD_FORMAT;
+  /** ISO time the session began (the connection was dialled, or a parked one taken up). */
+  at: string;
+  /** The recipient domain, normalised. */
+  domain: string;
+  connector: string;
+  /** The next hop as dialled: the MX or smart-host name, or an IP address. */
+  host: string;
+  ip: string;
+  port: number;
+  /** The session was parked by an earlier delivery and carried this one too. */
+  reused: boolean;
+  policy: AppliedPolicy;
+  /** Null: the session ran in plaintext. */
+  tls: TlsFacts | null;
+  verdict: CertVerdict;
+  /** What fell short of the policy, as RFC 8460 words it; null when nothing did. */
+  failure: TlsResultType | null;
+  /** `delivered` when every message was; otherwise the first that was not (deferred before bounced). */
+  outcome: AttemptOutcome;
+  /** The reply or reason behind `outcome`. */
+  reply: string;
+  /** Messages the session was to carry, and how many of them it delivered. */
+  messages: number;
+  delivered: number;
+}
+
+/** Anything that keeps records; delivery hands them over and never waits. */
+export interface TransitSink {
+  add(record: TransitRecord): void;
+}
+
+export function encodeRecord(record: TransitRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}
+
+const RESULT_TYPES: ReadonlySet<string> = new Set(TLS_RESULT_TYPES);
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/**
+ * The record on one line, or undefined for a line that is not one: torn by a crash in
+ * the middle of a write, or of a format this reader does not know. The checks are those
+ * the report relies on; they are cheap because a report reads every line of its period.
+ */
+export function decodeRecord(line: string): TransitRecord | undefined {
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || value.v !== RECORD_FORMAT) return undefined;
+  if (!isString(value.at) || !isString(value.domain) || !isString(value.verdict) || !isString(value.outcome)) return undefined;
+  if (!isCount(value.messages) || !isCount(value.delivered)) return undefined;
+  const policy = value.policy as { source?: unknown } | null;
+  if (typeof policy !== 'object' || policy === null || !isString(policy.source)) return undefined;
+  const tls = value.tls as { protocol?: unknown } | null;
+  if (tls !== null && (typeof tls !== 'object' || !isString(tls.protocol))) return undefined;
+  if (value.failure !== null && !RESULT_TYPES.has(value.failure as string)) return undefined;
+  return value as unknown as TransitRecord;
+}

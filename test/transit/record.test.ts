@@ -1,0 +1,31 @@
+import t from 'tap';
+import { decodeRecord, encodeRecord } from '../../src/transit/record.js';
+import { sessionRecord } from '../helpers/transitRecords.js';
+
+t.test('a record round-trips through its line', async (t) => {
+  const record = sessionRecord({ policy: { source: 'mta-sts', mode: 'testing', id: '20261201T000000' }, failure: 'sts-webpki-invalid' });
+  const line = encodeRecord(record);
+  t.match(line, /^\{.*\}\n$/, 'one line');
+  t.same(decodeRecord(line.trimEnd()), record);
+});
+
+t.test('lines that are not a record the report can count', async (t) => {
+  const good = sessionRecord();
+  const cases: Array<[string, unknown]> = [
+    ['not JSON', '{"v":1,"at"'],
+    ['null', null],
+    ['another format', { ...good, v: 2 }],
+    ['no time', { ...good, at: 5 }],
+    ['no domain', { ...good, domain: undefined }],
+    ['a verdict that is no string', { ...good, verdict: 1 }],
+    ['an outcome that is no string', { ...good, outcome: null }],
+    ['a negative count', { ...good, messages: -1 }],
+    ['a count that is no integer', { ...good, delivered: 0.5 }],
+    ['no policy', { ...good, policy: null }],
+    ['a policy without a source', { ...good, policy: { level: 'verify' } }],
+    ['tls without a protocol', { ...good, tls: { cipher: 'x' } }],
+    ['tls that is no object', { ...good, tls: 'TLSv1.3' }],
+    ['a failure RFC 8460 does not name', { ...good, failure: 'certificate-revoked' }],
+  ];
+  for (const [what, value] of cases) t.equal(decodeRecord(typeof value === 'string' ? value : JSON.stringify(value)), undefined, what);
+});
