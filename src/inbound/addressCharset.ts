@@ -1,11 +1,10 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { SMTPServer, SMTPServerAddress } from 'smtp-server';
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { AddressCharset } from '../policy/addressCharset.js';
+import { replaceConnectionStep } from './connectionStep.js';
 
 const charsets = new WeakMap<SMTPServerAddress, AddressCharset>();
-const recordedFor = new WeakSet<SMTPServer>();
-let installed = false;
 
 /**
  * smtp-server turns the A-labels of an address's domain into Unicode before any hook sees
@@ -13,18 +12,16 @@ let installed = false;
  * ASCII address, fine in any session, from one written in UTF-8, which needs SMTPUTF8
  * (RFC 6531 §3.4). For the servers given here the address as it came on the wire is
  * looked at once more and its charset kept for addressCharset(). (The parser is not
- * reachable per server in smtp-server's API, hence the wrapper; see also sizeDeclaration.ts.)
+ * reachable per server in smtp-server's API, hence the replacement.)
  */
 export function recordAddressCharsets(server: SMTPServer): void {
-  recordedFor.add(server);
-  if (installed) return;
-  installed = true;
-  const parse = SMTPConnection.prototype._parseAddressCommand;
-  SMTPConnection.prototype._parseAddressCommand = function (this: SMTPConnection, name, command) {
-    const parsed = parse.call(this, name, command);
-    if (parsed && recordedFor.has(this._server)) charsets.set(parsed, charsetAsSent(command));
-    return parsed;
-  };
+  replaceConnectionStep(server, '_parseAddressCommand', (parse) =>
+    function (this: SMTPConnection, name, command) {
+      const parsed = parse.call(this, name, command);
+      if (parsed) charsets.set(parsed, charsetAsSent(command));
+      return parsed;
+    },
+  );
 }
 
 /** The charset of the address between the command's angle brackets (the parser accepted it, so they are there). */

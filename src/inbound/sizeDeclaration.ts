@@ -1,27 +1,23 @@
 import type { SMTPServer } from 'smtp-server';
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-
-const judgedByHooks = new WeakSet<SMTPServer>();
-let installed = false;
+import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { replaceConnectionStep } from './connectionStep.js';
 
 /**
  * smtp-server refuses a MAIL FROM whose `SIZE=` is over its `size` option before any hook
- * runs, with a reply that has no enhanced status code (they are hidden, see REFERENCE) and
- * against the server-wide value, which a reload changes under sessions already open. For
+ * runs, in its own words and against the server-wide value, which a reload changes under
+ * sessions already open. For
  * the servers given here that one verdict is left to onMailFrom, which answers 552 5.3.4
  * against the session's own limit; smtp-server still checks every other parameter, and
  * still advertises `SIZE n` in EHLO. (The check is not reachable per server or per session
- * in smtp-server's API, hence the wrapper; other servers in the process keep its check.)
+ * in smtp-server's API, hence the replacement; other servers in the process keep its check.)
  */
 export function leaveSizeLimitToHooks(server: SMTPServer): void {
-  judgedByHooks.add(server);
-  if (installed) return;
-  installed = true;
-  const validate = SMTPConnection.prototype._validateMailParams;
-  SMTPConnection.prototype._validateMailParams = function (this: SMTPConnection, parsed) {
-    const verdict = validate.call(this, parsed);
-    if (verdict?.enhancedCode !== 'MESSAGE_TOO_BIG' || !judgedByHooks.has(this._server) || !parsed.args) return verdict;
-    const { SIZE: _declared, ...others } = parsed.args;
-    return validate.call(this, { ...parsed, args: others });
-  };
+  replaceConnectionStep(server, '_validateMailParams', (validate) =>
+    function (this: SMTPConnection, parsed) {
+      const verdict = validate.call(this, parsed);
+      if (verdict?.enhancedCode !== 'MESSAGE_TOO_BIG' || !parsed.args) return verdict;
+      const { SIZE: _declared, ...others } = parsed.args;
+      return validate.call(this, { ...parsed, args: others });
+    },
+  );
 }

@@ -2,6 +2,7 @@ import type { SMTPServer, SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import type { InboundVerdict } from '../policy/inbound.js';
+import { replaceConnectionStep } from './connectionStep.js';
 import type { Reply } from './oneStatusCode.js';
 
 /**
@@ -25,7 +26,6 @@ const held = new WeakMap<SMTPStream, { text: boolean }>();
 /** The verdict on each session's latest DATA, for its onData handler. */
 const goAheads = new WeakMap<SMTPServerSession, Promise<InboundVerdict>>();
 const AT_ONCE: Promise<InboundVerdict> = Promise.resolve({ ok: true });
-let installed = false;
 
 /**
  * smtp-server takes whatever follows the DATA line as message text, whether the client
@@ -40,50 +40,55 @@ let installed = false;
  */
 export function judgeTextBefore354(server: SMTPServer, judge: TextBefore354Judge): void {
   judges.set(server, judge);
-  if (installed) return;
-  installed = true;
+  replaceConnectionStep(server, 'handler_DATA', (handleData) => {
+    // the replacement is made once per process, and so is the parser's watch
+    watchMessageText();
+    return function (this: SMTPConnection, command, callback) {
+      const judged = judges.get(this._server)!;
+      const parser = this._parser;
+      if (!parser) return handleData.call(this, command, callback);
+      let goAhead: Reply | undefined;
+      this.send = (...reply: Reply) => {
+        if (reply[0] === 354) goAhead = reply;
+        else SMTPConnection.prototype.send.apply(this, reply);
+      };
+      let decided!: (verdict: InboundVerdict) => void;
+      goAheads.set(this.session, new Promise((resolve) => (decided = resolve)));
+      const watch = { text: false };
+      held.set(parser, watch);
+      try {
+        handleData.call(this, command, callback);
+      } finally {
+        delete (this as Partial<SMTPConnection>).send;
+      }
+      if (!goAhead) {
+        // refused before the 354 (no RCPT yet): no data mode, nothing to judge
+        held.delete(parser);
+        goAheads.delete(this.session);
+        return;
+      }
+      const reply = goAhead;
+      setImmediate(() => {
+        held.delete(parser);
+        const verdict = judged(this.session, watch.text);
+        if (verdict.ok) this.send(...reply);
+        else {
+          this.send(verdict.code, verdict.message);
+          this.close();
+        }
+        decided(verdict);
+      });
+    };
+  });
+}
+
+/** Marks the held parsers that message text reached (the parser is shared by every server's connections). */
+function watchMessageText(): void {
   const feed = SMTPStream.prototype._feedDataStream;
   SMTPStream.prototype._feedDataStream = function (this: SMTPStream, chunk, done) {
     const watch = held.get(this);
     if (watch) watch.text = true;
     feed.call(this, chunk, done);
-  };
-  const handleData = SMTPConnection.prototype.handler_DATA;
-  SMTPConnection.prototype.handler_DATA = function (this: SMTPConnection, command, callback) {
-    const judged = judges.get(this._server);
-    const parser = this._parser;
-    if (!judged || !parser) return handleData.call(this, command, callback);
-    let goAhead: Reply | undefined;
-    this.send = (...reply: Reply) => {
-      if (reply[0] === 354) goAhead = reply;
-      else SMTPConnection.prototype.send.apply(this, reply);
-    };
-    let decided!: (verdict: InboundVerdict) => void;
-    goAheads.set(this.session, new Promise((resolve) => (decided = resolve)));
-    const watch = { text: false };
-    held.set(parser, watch);
-    try {
-      handleData.call(this, command, callback);
-    } finally {
-      delete (this as Partial<SMTPConnection>).send;
-    }
-    if (!goAhead) {
-      // refused before the 354 (no RCPT yet): no data mode, nothing to judge
-      held.delete(parser);
-      goAheads.delete(this.session);
-      return;
-    }
-    const reply = goAhead;
-    setImmediate(() => {
-      held.delete(parser);
-      const verdict = judged(this.session, watch.text);
-      if (verdict.ok) this.send(...reply);
-      else {
-        this.send(verdict.code, verdict.message);
-        this.close();
-      }
-      decided(verdict);
-    });
   };
 }
 
