@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { unqualifiedHostnameWarning } from '../config/hostname.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 import { expiryWarning, tryLoadTls } from './loadOrExplain.js';
@@ -10,9 +11,10 @@ function certificatesToBeGenerated(config: Config): boolean {
 }
 
 /** `tlsrelay check-config`: the same checks `start` makes before it listens, and nothing else. */
-export function checkConfigCommand(file: string, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): number {
-  const config = loadConfigOrReport(file, stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+export async function checkConfigCommand(configOption: string | undefined, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
+  const loaded = await loadConfigOrReport(configOption, stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { file, config } = loaded;
   if (!certificatesToBeGenerated(config)) {
     const tls = tryLoadTls(file, config);
     if (!tls.ok) {
@@ -21,6 +23,8 @@ export function checkConfigCommand(file: string, stdout: NodeJS.WritableStream, 
     }
     if (tls.expiring) stderr.write(`${expiryWarning(file, tls.expiring)}\n`);
   }
+  const hostnameWarning = unqualifiedHostnameWarning(config.server.hostname, config.places['server.hostname'] !== undefined);
+  if (hostnameWarning !== undefined) stderr.write(`${config.places['server.hostname'] ?? file}: warning: ${hostnameWarning}\n`);
   stdout.write(`${file}: configuration is valid\n`);
   return 0;
 }

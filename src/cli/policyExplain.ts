@@ -73,11 +73,12 @@ function parseQuery(positionals: string[], values: { inbound?: string; sender?: 
  * session, for a person or (`--json`) for a script. Arguments are checked before the
  * config is read, so a typo is a usage error (64) whatever state the config is in.
  */
-export function policyCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): number {
-  const { positionals, values, configFile } = parseCommandArgs(args, OPTIONS);
+export async function policyCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+  const { positionals, values, configOption } = parseCommandArgs(args, OPTIONS);
   const query = parseQuery(positionals, values);
-  const config = loadConfigOrReport(configFile, io.stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+  const loaded = await loadConfigOrReport(configOption, io.stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { config } = loaded;
   const explanation = query.direction === 'outbound' ? explainOutbound(config, query.domain, query.asGiven) : explainInbound(config, query);
   if (values.json) io.stdout.write(`${JSON.stringify(explanation, null, 2)}\n`);
   else io.stdout.write(explanation.direction === 'outbound' ? outboundText(explanation) : inboundText(explanation));

@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
-import type { TlsMaterial } from '../tls/material.js';
+import { TlsFileError, type TlsMaterial } from '../tls/material.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
@@ -12,6 +12,7 @@ import { TransitWriter } from '../transit/writer.js';
 import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
+import { unqualifiedHostnameWarning } from '../config/hostname.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
 import { logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
@@ -19,9 +20,10 @@ import { logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
   const { cert, key, generateIfMissing } = config.tls;
   try {
-    if (generateIfMissing && cert !== undefined && key !== undefined) await ensureDevCertificate(cert, key, config.server.hostname, logger);
+    if (generateIfMissing && cert !== undefined && key !== undefined) await ensureDevCertificate(config, cert, key, logger);
   } catch (err) {
-    return { ok: false, problem: `${file}: ${(err as Error).message}` };
+    const place = err instanceof TlsFileError && err.place !== undefined ? err.place : file;
+    return { ok: false, problem: `${place}: ${(err as Error).message}` };
   }
   const tls = tryLoadTls(file, config);
   if (tls.ok) logExpiry(logger, tls.expiring);
@@ -50,7 +52,7 @@ async function stopDeliveries(agent: DeliveryAgent, logger: Logger): Promise<voi
  * wrong is logged and the running configuration keeps serving.
  */
 async function reload(file: string, running: Config, logger: Logger): Promise<{ config: Config; tls: TlsMaterial } | undefined> {
-  const loaded = tryLoadConfig(file);
+  const loaded = await tryLoadConfig(file);
   if (!loaded.ok) {
     logger.error({ config: running.file, errors: loaded.problems }, 'configuration reload refused; the running configuration stays');
     return undefined;
@@ -68,13 +70,16 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
  * `tlsrelay start`: validate everything, then open the spool, start delivery and only
  * then listen — a config or certificate problem exits 2 before any port is bound.
  */
-export async function startCommand(file: string, stderr: NodeJS.WritableStream): Promise<number> {
-  const config = loadConfigOrReport(file, stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+export async function startCommand(configOption: string | undefined, stderr: NodeJS.WritableStream): Promise<number> {
+  const loaded = await loadConfigOrReport(configOption, stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { file, config } = loaded;
   // a terminal is judged once: a reload cannot change where stdout goes
   const terminal = process.stdout.isTTY === true;
   const output = new LogOutput(logFormatFor(config.log.format, terminal), { colorize: terminal && !process.env.NO_COLOR });
   const logger = createLogger(config.log.level, output);
+  const hostnameWarning = unqualifiedHostnameWarning(config.server.hostname, config.places['server.hostname'] !== undefined);
+  if (hostnameWarning !== undefined) logger.warn({ hostname: config.server.hostname, where: config.places['server.hostname'] ?? file }, hostnameWarning);
 
   const loadedTls = await prepareTls(file, config, logger);
   if (!loadedTls.ok) {
@@ -94,7 +99,14 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   let applyReload: () => void = () => logger.warn('SIGHUP during start-up ignored');
   process.on('SIGHUP', () => applyReload());
 
-  const spool = await Spool.open(config.queue.dir, logger);
+  let spool: Spool;
+  try {
+    spool = await Spool.open(config.queue.dir, logger);
+  } catch (err) {
+    // a folder the relay's user cannot write (a volume, a missing ReadWritePaths=): one line, as for a config error
+    stderr.write(`${config.places['queue.dir'] ?? file}: queue.dir: ${(err as Error).message}\n`);
+    return EXIT_INVALID_CONFIG;
+  }
   const transit = await TransitWriter.open(config.queue.dir, logger, config.report.retention);
   // filled once the listeners are bound: their ports are known only then (a configured 0)
   const ownListeners: OwnListener[] = [];

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG_FILE } from './args.js';
+import { CHECKOUT_CONFIG, CONFIG_ENV, SYSTEM_CONFIG } from './configLocation.js';
 
 export type CommandName = 'start' | 'check-config' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report';
 
@@ -60,7 +60,8 @@ export function overallUsage(): string {
 
 commands:
 ${commands}
-every command takes -c FILE (default ${DEFAULT_CONFIG_FILE}) and --help (its own usage);
+every command takes -c FILE (without it: $${CONFIG_ENV}, else ./${CHECKOUT_CONFIG}
+when present, else ${SYSTEM_CONFIG}) and --help (its own usage);
 tlsrelay --version prints the version
 `;
 }
@@ -70,7 +71,8 @@ export function commandUsage(name: CommandName): string {
   const calls = SYNOPSES[name].map(({ call, what }, i) => `${i === 0 ? 'usage:' : '      '} tlsrelay ${call}\n${' '.repeat(10)}${what}\n`);
   return `${calls.join('')}
 options:
-  -c, --config FILE  the config file (default ${DEFAULT_CONFIG_FILE})
+  -c, --config FILE  the config file; without it, $${CONFIG_ENV}, else
+                     ./${CHECKOUT_CONFIG} when present, else ${SYSTEM_CONFIG}
   -h, --help         print this usage
 `;
 }

@@ -3,24 +3,29 @@ import type { MapReader } from './reader.js';
 import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS } from './keys.js';
-import { defaultHostname } from './defaults.js';
-import type { Config } from './types.js';
+import { qualifiedHostname } from './hostname.js';
+import type { Config, ConfigPlaces } from './types.js';
 
 // The sections made only of independent values: no checks across fields.
 
-export function readServer(root: MapReader): Config['server'] {
-  const { hostname } = readKeys(root.section('server', keyNames(SERVER_KEYS)), SERVER_KEYS);
-  return { hostname: hostname ?? defaultHostname() };
+/** `systemHostname`: the name the system goes by (the CLI finds its qualified form, systemHostname.ts). */
+export function readServer(root: MapReader, systemHostname: string): { server: Config['server']; places: ConfigPlaces } {
+  const section = root.section('server', keyNames(SERVER_KEYS));
+  const { hostname } = readKeys(section, SERVER_KEYS);
+  return {
+    server: { hostname: hostname ?? qualifiedHostname(systemHostname, []) },
+    places: section.placesOf('hostname', 'server.hostname'),
+  };
 }
 
 export function readDns(root: MapReader): Config['dns'] {
   return readKeys(root.section('dns', keyNames(DNS_KEYS)), DNS_KEYS);
 }
 
-export function readQueue(root: MapReader, configDir: string): Config['queue'] {
-  const queue = readKeys(root.section('queue', keyNames(QUEUE_KEYS)), QUEUE_KEYS);
-  // the default is relative to the config file's folder, as a path written there would be
-  return { ...queue, dir: resolve(configDir, queue.dir) };
+export function readQueue(root: MapReader, configDir: string): { queue: Config['queue']; places: ConfigPlaces } {
+  const section = root.section('queue', keyNames(QUEUE_KEYS));
+  const queue = readKeys(section, QUEUE_KEYS);
+  return { queue: { ...queue, dir: resolve(configDir, queue.dir) }, places: section.placesOf('dir', 'queue.dir') };
 }
 
 export function readDelivery(root: MapReader): Config['delivery'] {

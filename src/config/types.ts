@@ -33,7 +33,7 @@ export interface ListenerConfig {
   auth: AuthMode;
 }
 
-export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key', string>>;
+export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key' | 'server.hostname' | 'queue.dir', string>>;
 
 export interface TlsConfig {
   /** Absolute paths; absent only when no listener or connector needs our certificate. */
@@ -141,7 +141,7 @@ export interface OutboundConnector {
 export interface Config {
   /** Absolute path of the file this came from. */
   file: string;
-  /** `FILE:LINE:COL` of values whose files the tls room reads, for what it finds in them. */
+  /** `FILE:LINE:COL` of values judged after loading: files the tls room reads, the spool folder, the host name the commands warn about. */
   places: ConfigPlaces;
   server: { hostname: string };
   listeners: ListenerConfig[];

@@ -21,7 +21,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [], dnssec: false },
-    queue: { dir: join(dir, '..', 'var', 'spool'), retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
+    queue: { dir: '/var/spool/tlsrelay', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
     smtp: { maxMessageSize: 52_428_800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: 5 * MINUTE, handshakeTimeout: 30_000, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },
@@ -110,7 +110,7 @@ t.test('every value read and converted', async (t) => {
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
   const file = join(dir, 'tlsrelay.yaml');
-  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26` });
+  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26`, 'queue.dir': `${file}:8:15`, 'server.hostname': `${file}:1:21` });
   t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
@@ -145,7 +145,9 @@ t.test('every value read and converted', async (t) => {
 });
 
 t.test('relative paths resolve against the config file, not the working directory', async (t) => {
-  const dir = t.testdir({ etc: { 'tlsrelay.yaml': 'tls: { cert: ../certs/relay.crt, key: ../certs/relay.key, generateIfMissing: true, trust: [ca.pem] }\n', 'ca.pem': 'ca' } });
+  const dir = t.testdir({
+    etc: { 'tlsrelay.yaml': 'tls: { cert: ../certs/relay.crt, key: ../certs/relay.key, generateIfMissing: true, trust: [ca.pem] }\nqueue: { dir: ../spool }\n', 'ca.pem': 'ca', 'defaults.yaml': 'listeners: [{ name: a, port: 25, tls: none }]\n' },
+  });
   const cwd = process.cwd();
   mkdirSync(join(dir, 'elsewhere'));
   process.chdir(join(dir, 'elsewhere'));
@@ -155,7 +157,8 @@ t.test('relative paths resolve against the config file, not the working director
   t.equal(config.tls.cert, join(dir, 'certs', 'relay.crt'), 'a missing cert is fine with generateIfMissing');
   t.equal(config.tls.key, join(dir, 'certs', 'relay.key'));
   t.strictSame(config.tls.trust, [join(dir, 'etc', 'ca.pem')]);
-  t.equal(config.queue.dir, join(dir, 'var', 'spool'), 'the default spool is ../var/spool from the config folder');
+  t.equal(config.queue.dir, join(dir, 'spool'), 'queue.dir too');
+  t.equal(loadConfig('../etc/defaults.yaml').queue.dir, '/var/spool/tlsrelay', 'left out, the spool is /var/spool/tlsrelay wherever the config is');
 });
 
 t.test('YAML anchors and aliases are followed', async (t) => {
