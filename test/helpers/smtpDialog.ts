@@ -8,6 +8,7 @@
 import { once } from 'node:events';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SmtpDialog {
   /** The server's greeting. */
@@ -46,6 +47,9 @@ export async function openDialog(port: number, options: { host?: string; localAd
   const listen = (s: Socket): void => {
     s.on('data', onData);
     s.on('close', () => wake?.());
+    // a write after the server hung up fails that write's promise (and a pending reply
+    // sees the close) instead of bringing the test process down
+    s.on('error', () => wake?.());
   };
   listen(socket);
   await once(socket, 'connect');
@@ -114,4 +118,18 @@ export async function sendOneMessage(port: number, writes: string[]): Promise<st
   } finally {
     dialog.close();
   }
+}
+
+/**
+ * A slow client: writes `piece` again and again, `everyMs` apart, until the server answers
+ * (or hangs up); resolves with the answer. Writes after the server hung up are dropped.
+ */
+export async function dripUntilAnswered(dialog: SmtpDialog, piece: string, everyMs: number): Promise<string> {
+  let answered = false;
+  const answer = dialog.reply().finally(() => (answered = true));
+  while (!answered) {
+    await dialog.write(piece).catch(() => undefined);
+    await sleep(everyMs);
+  }
+  return answer;
 }
