@@ -5,19 +5,12 @@
 // session: what ends it is the relay's 421 4.4.2. The test waits for the reply and the close,
 // and never measures time.
 import { setTimeout as sleep } from 'node:timers/promises';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
-import { dripUntilAnswered, openDialog, type SmtpDialog } from '../helpers/smtpDialog.js';
+import { dripUntilAnswered, openDialog, startTransaction, type SmtpDialog } from '../helpers/smtpDialog.js';
 
 const DRIP_MS = 300;
 const TIMEOUT_REPLY = '421 4.4.2 relay.test Error: timeout exceeded\r\n';
-
-async function inTransaction(dialog: SmtpDialog, t: Test): Promise<void> {
-  t.match(await dialog.command('EHLO client.test'), /^250/);
-  t.match(await dialog.command('MAIL FROM:<a@client.test>'), /^250 /);
-  t.match(await dialog.command('RCPT TO:<user@contoso.test>'), /^250 /);
-  t.match(await dialog.command('DATA'), /^354 /);
-}
 
 /** The warning the relay logs for the session whose deadline passed. */
 function deadlineLogged(relay: RelayProcess, kind: 'command' | 'data', listener: string): Promise<Record<string, unknown>> {
@@ -58,7 +51,7 @@ smtp: { idleTimeout: 2s }
 
   await t.test('message data dripped a byte at a time is cut', async (t) => {
     const dialog = await open();
-    await inTransaction(dialog, t);
+    t.match(await startTransaction(dialog, 'user@contoso.test'), /^354 /);
     t.equal(await dripUntilAnswered(dialog, 'x', DRIP_MS), TIMEOUT_REPLY);
     await dialog.closed();
     const logged = await deadlineLogged(relay, 'data', 'smtp');
@@ -68,7 +61,7 @@ smtp: { idleTimeout: 2s }
 
   await t.test('message data in whole lines, but below minDataRate (100 bytes per 300 ms), is cut', async (t) => {
     const dialog = await open();
-    await inTransaction(dialog, t);
+    t.match(await startTransaction(dialog, 'user@contoso.test'), /^354 /);
     await dialog.write('Subject: slow\r\n\r\n');
     t.equal(await dripUntilAnswered(dialog, `${'x'.repeat(98)}\r\n`, DRIP_MS), TIMEOUT_REPLY);
     await dialog.closed();
@@ -76,7 +69,7 @@ smtp: { idleTimeout: 2s }
 
   await t.test('a large message at a normal rate, for longer than idleTimeout in all, is taken', async (t) => {
     const dialog = await open();
-    await inTransaction(dialog, t);
+    t.match(await startTransaction(dialog, 'user@contoso.test'), /^354 /);
     // 64,000 bytes every 300 ms: far above minDataRate, and about 9 s in all
     const chunk = `${'y'.repeat(998)}\r\n`.repeat(64);
     await dialog.write('Subject: large\r\n\r\n');

@@ -96,6 +96,14 @@ export async function openDialog(port: number, options: { host?: string; localAd
   };
 }
 
+/** EHLO, MAIL FROM a@client.test, RCPT TO `to` and DATA; resolves with the reply to DATA (a 354 when all went well). */
+export async function startTransaction(dialog: SmtpDialog, to: string): Promise<string> {
+  await dialog.command('EHLO client.test');
+  await dialog.command('MAIL FROM:<a@client.test>');
+  await dialog.command(`RCPT TO:<${to}>`);
+  return dialog.command('DATA');
+}
+
 /**
  * One message from a fresh connection (a@client.test to user@partner.test): the message
  * data — ending in CRLF, without the final dot — goes out in the writes given, each in a
@@ -105,10 +113,7 @@ export async function openDialog(port: number, options: { host?: string; localAd
 export async function sendOneMessage(port: number, writes: string[]): Promise<string> {
   const dialog = await openDialog(port);
   try {
-    await dialog.command('EHLO client.test');
-    await dialog.command('MAIL FROM:<a@client.test>');
-    await dialog.command('RCPT TO:<user@partner.test>');
-    const ready = await dialog.command('DATA');
+    const ready = await startTransaction(dialog, 'user@partner.test');
     if (!ready.startsWith('354')) return ready;
     for (const [index, raw] of writes.entries()) await dialog.write(index === writes.length - 1 ? `${raw}.\r\n` : raw);
     const reply = await dialog.reply();

@@ -9,7 +9,7 @@ import { startListeners } from '../../src/inbound/listeners.js';
 import type { MessageStore } from '../../src/inbound/relaySession.js';
 import { createLogger } from '../../src/log.js';
 import { Spool } from '../../src/queue/spool.js';
-import { dripUntilAnswered, openDialog } from '../helpers/smtpDialog.js';
+import { dripUntilAnswered, openDialog, startTransaction } from '../helpers/smtpDialog.js';
 import { testConfig } from '../helpers/testConfig.js';
 
 t.test('a message is not cut while the spool takes its time', async (t) => {
@@ -39,10 +39,7 @@ t.test('a message is not cut while the spool takes its time', async (t) => {
 
   const sender = await openDialog(port);
   t.teardown(() => sender.close());
-  t.match(await sender.command('EHLO client.test'), /^250/);
-  t.match(await sender.command('MAIL FROM:<a@client.test>'), /^250 /);
-  t.match(await sender.command('RCPT TO:<user@contoso.test>'), /^250 /);
-  t.match(await sender.command('DATA'), /^354 /);
+  t.match(await startTransaction(sender, 'user@contoso.test'), /^354 /);
   const accepted = sender.command('Subject: held\r\n\r\nwaits for the spool\r\n.');
   await held;
 
