@@ -3,9 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import type { TlsMaterial } from '../tls/material.js';
-import { unmapIpv4 } from '../policy/ipRanges.js';
 import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
-import { deadlineReply, type DeadlineLimits } from '../policy/requestDeadline.js';
+import type { DeadlineLimits } from '../policy/requestDeadline.js';
 import { recordAddressCharsets } from './addressCharset.js';
 import { commandObservingLogger } from './commandObserver.js';
 import { drainListener } from './drain.js';
@@ -141,11 +140,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
   try {
     for (const listener of config.listeners) {
       const hooks = new RelaySessionHooks(listener, deps, authenticator, tls.crl);
-      const requestDeadlines = new RequestDeadlines(deadlineLimits(config), (connection, kind) => {
-        deps.logger.warn({ ...hooks.log.fields(connection.session), deadline: kind }, 'request deadline exceeded: connection closed');
-        const { code, message } = deadlineReply(connection.name);
-        connection.send(code, message);
-      });
+      const requestDeadlines = new RequestDeadlines(deadlineLimits(config), deps.logger, hooks.log);
       let server: SMTPServer | undefined;
       const deadlines = new HandshakeDeadlines(
         config.smtp.handshakeTimeout,
@@ -164,12 +159,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
       });
       if (listener.tls !== 'none') {
         deadlines.watch(server.server, listener.tls);
-        reportHandshakeFailures(server, listener.tls, ({ client, clientPort, sessionId, reason, code }) =>
-          deps.logger.warn(
-            { listener: listener.name, ...(sessionId ? { session: sessionId } : {}), client: client ? unmapIpv4(client) : null, clientPort: clientPort ?? null, reason, code: code ?? null },
-            'inbound TLS handshake failed',
-          ),
-        );
+        reportHandshakeFailures(server, listener.name, listener.tls, deps.logger);
       }
       const port = await listen(server, listener);
       running.push({ config: listener, hooks, deadlines, requestDeadlines, name: listener.name, address: listener.address, port, server });

@@ -2,11 +2,10 @@ import { performance } from 'node:perf_hooks';
 import type { SMTPServer } from 'smtp-server';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
-import { afterRead, NOTHING_PENDING, type DeadlineLimits, type PendingRequest, type RequestKind } from '../policy/requestDeadline.js';
+import type { Logger } from '../log.js';
+import { afterRead, deadlineReply, NOTHING_PENDING, type DeadlineLimits, type PendingRequest, type RequestKind } from '../policy/requestDeadline.js';
 import { replaceConnectionStep } from './connectionStep.js';
-
-/** Told when a client's request ran out of time; the connection is still open. */
-export type DeadlineExpired = (connection: SMTPConnection, kind: RequestKind) => void;
+import type { SessionLog } from './sessionLog.js';
 
 const watchers = new WeakMap<SMTPServer, RequestDeadlines>();
 
@@ -26,7 +25,8 @@ const watchers = new WeakMap<SMTPServer, RequestDeadlines>();
 export class RequestDeadlines {
   constructor(
     private limits: DeadlineLimits,
-    private readonly onExpired: DeadlineExpired,
+    private readonly logger: Logger,
+    private readonly sessionLog: SessionLog,
   ) {}
 
   /** SIGHUP: requests that begin or go on after it are judged by the new limits. */
@@ -43,6 +43,13 @@ export class RequestDeadlines {
         return parser;
       },
     );
+  }
+
+  /** The client is told, the connection closed (smtp-server closes it behind a 421). */
+  private expired(connection: SMTPConnection, kind: RequestKind): void {
+    this.logger.warn({ ...this.sessionLog.fields(connection.session), deadline: kind }, 'request deadline exceeded: connection closed');
+    const { code, message } = deadlineReply(connection.name);
+    connection.send(code, message);
   }
 
   private watchParser(connection: SMTPConnection, parser: SMTPStream): void {
@@ -65,7 +72,7 @@ export class RequestDeadlines {
       const { kind, remainingMs } = pending;
       timer = setTimeout(() => {
         if (parsing || parser.isClosed || connection._closing || connection._closed) return;
-        this.onExpired(connection, kind);
+        this.expired(connection, kind);
       }, Math.max(0, remainingMs));
       timer.unref();
     };
