@@ -1,6 +1,7 @@
 import type { SMTPServer, SMTPServerSession } from 'smtp-server';
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+// without .js: tap's TypeScript loader maps the package's "./lib/*.js" export to *.js.js (Node maps both)
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection';
+import { SMTPStream } from 'smtp-server/lib/smtp-stream';
 import type { InboundVerdict } from '../policy/inbound.js';
 import { replaceConnectionStep } from './connectionStep.js';
 import type { Reply } from './oneStatusCode.js';
