@@ -1,5 +1,7 @@
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { Logger } from '../log.js';
+import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import { REQUIRETLS_REFUSAL_CODE, requireTlsFit, requireTlsRefusal } from '../policy/requireTls.js';
 import { recordAttempt, type AttemptScope } from './attemptLog.js';
 import { mailParameters } from './mailExtensions.js';
 import type { MessageProgress } from './messageProgress.js';
@@ -21,6 +23,8 @@ export type SessionEnd =
 
 export interface ReadySession {
   client: SmtpClient;
+  /** The policy the session was judged under: whether it authenticated the peer, for REQUIRETLS. */
+  policy: AppliedPolicy;
   /** Set when STARTTLS was refused and the session went on in plaintext. */
   refusedReply?: string;
   /** The session carried messages of an earlier delivery (a parked one). */
@@ -49,10 +53,14 @@ export function recordForAll(logger: Logger, messages: MessageProgress[], scope:
  * its still open recipients. When the session dies, the messages not yet sent are
  * deferred with why, and the next address may take them — unless it was 'ended': then
  * they are left open for a new connection. A session that is 'finished' is left open:
- * the caller parks it for the next delivery or ends it.
+ * the caller parks it for the next delivery or ends it. A REQUIRETLS message goes only
+ * over a session fit for it (with REQUIRETLS on its MAIL FROM); over any other it is
+ * skipped, for the next address — judged afresh for every session, parked ones included.
  */
-export async function sendMessages(session: ReadySession, messages: MessageProgress[], scope: AttemptScope, peer: string, logger: Logger): Promise<SessionEnd> {
+export async function sendMessages(session: ReadySession, messages: MessageProgress[], connection: AttemptScope, peer: string, logger: Logger): Promise<SessionEnd> {
   const { client } = session;
+  const fit = requireTlsFit({ policy: session.policy, tls: connection.tls, verdict: connection.verdict, advertised: client.requireTlsAdvertised() });
+  const scope: AttemptScope = { ...connection, requireTls: fit.ok ? 'met' : fit.shortfall };
   for (const [index, progress] of messages.entries()) {
     const carried = index > 0 || session.carried === true;
     if (index > 0) {
@@ -64,6 +72,13 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     }
     const recipients = progress.pending;
     const { message } = progress;
+    if (message.requireTls && !fit.ok) {
+      // decided before MAIL: the session is as fit for the next message as it was
+      const refusal = { outcome: 'bounced' as const, code: REQUIRETLS_REFUSAL_CODE, response: requireTlsRefusal(fit.shortfall, peer) };
+      recordAttempt(logger, progress, scope, refusal);
+      progress.skip(refusal);
+      continue;
+    }
     const parameters = mailParameters(message.extensions, client.offeredExtensions(), peer);
     if (parameters.kind === 'refused') {
       // decided before MAIL: the session is as fit for the next message as it was
@@ -71,7 +86,15 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
       progress.apply(recipients.map((address) => ({ address, ...parameters.result })));
       continue;
     }
-    const envelope = { from: message.from, to: recipients, size: message.size, dsn: message.dsn, smtputf8: parameters.smtputf8, eightBitMime: parameters.eightBitMime };
+    const envelope = {
+      from: message.from,
+      to: recipients,
+      size: message.size,
+      dsn: message.dsn,
+      smtputf8: parameters.smtputf8,
+      eightBitMime: parameters.eightBitMime,
+      requireTls: message.requireTls === true,
+    };
     const sent = await client.send(envelope, message.openData);
     const closedWithoutReply = sent.kind === 'failed' && sent.error.responseCode === undefined && !client.isOpen();
     if (index === 0 && session.refusedReply !== undefined && closedWithoutReply && client.lastReply() === session.refusedReply) {
