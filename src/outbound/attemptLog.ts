@@ -24,8 +24,8 @@ export interface AttemptScope {
 }
 
 /**
- * Keeps the attempt with the message and logs it as one line with a fixed set of fields
- * (`requireTls` is null for a message that did not ask for REQUIRETLS).
+ * Keeps the attempt with the message and logs it as one line with a fixed set of fields,
+ * and `requireTls` for a message that asked for REQUIRETLS.
  * Envelope addresses may appear in `response`; message content and secrets never do.
  */
 export function recordAttempt(logger: Logger, progress: MessageProgress, scope: AttemptScope, result: Disposition): void {
@@ -44,7 +44,8 @@ export function recordAttempt(logger: Logger, progress: MessageProgress, scope: 
   };
   progress.attempts.push(record);
   const { domain, connector, tlsLevel, host, tls, verdict, outcome, code, response } = record;
-  logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, requireTls: record.requireTls ?? null, outcome, code, response }, 'delivery attempt');
+  const requireTls = record.requireTls === undefined ? {} : { requireTls: record.requireTls };
+  logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, ...requireTls, outcome, code, response }, 'delivery attempt');
 }
 
 /** One connection to one address of a next hop that answered, as dialled or taken up again. */
