@@ -61,7 +61,18 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
   const { client } = session;
   const fit = requireTlsFit({ policy: session.policy, tls: connection.tls, verdict: connection.verdict, advertised: client.requireTlsAdvertised() });
   const scope: AttemptScope = { ...connection, requireTls: fit.ok ? 'met' : fit.shortfall };
-  for (const [index, progress] of messages.entries()) {
+  // skipped before anything is sent: what follows (the first MAIL after a refused STARTTLS,
+  // a session the peer ends) is about the messages that do go over this session
+  const unfit = fit.ok ? [] : messages.filter((progress) => progress.message.requireTls);
+  if (!fit.ok) {
+    const refusal = { outcome: 'bounced' as const, code: REQUIRETLS_REFUSAL_CODE, response: requireTlsRefusal(fit.shortfall, peer) };
+    for (const progress of unfit) {
+      recordAttempt(logger, progress, scope, refusal);
+      progress.skip(refusal);
+    }
+  }
+  const sendable = messages.filter((progress) => !unfit.includes(progress));
+  for (const [index, progress] of sendable.entries()) {
     const carried = index > 0 || session.carried === true;
     if (index > 0) {
       const failure = await client.reset();
@@ -72,13 +83,6 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     }
     const recipients = progress.pending;
     const { message } = progress;
-    if (message.requireTls && !fit.ok) {
-      // decided before MAIL: the session is as fit for the next message as it was
-      const refusal = { outcome: 'bounced' as const, code: REQUIRETLS_REFUSAL_CODE, response: requireTlsRefusal(fit.shortfall, peer) };
-      recordAttempt(logger, progress, scope, refusal);
-      progress.skip(refusal);
-      continue;
-    }
     const parameters = mailParameters(message.extensions, client.offeredExtensions(), peer);
     if (parameters.kind === 'refused') {
       // decided before MAIL: the session is as fit for the next message as it was
@@ -106,7 +110,7 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     progress.apply(results);
     if (!client.isOpen()) {
       const result = lostConnection(peer, sent.kind === 'failed' ? sent.error : new Error('the server closed the connection'));
-      const left = messages.slice(index + 1);
+      const left = sendable.slice(index + 1);
       recordForAll(logger, left, scope, result);
       // a message we could not read is closed on our side: that says nothing about the peer
       const closedByUs = sent.kind === 'failed' && sent.error.code === 'ESTREAM';

@@ -138,3 +138,26 @@ t.test('a parked session is judged again: one that falls short never carries a R
   t.same(capable.received.map((m) => m.requireTls), [false, true], 'the keyword only on the REQUIRETLS message');
   t.match(attemptsOf(log.lines, 'RTLS'), [{ requireTls: 'not-advertised' }]);
 });
+
+t.test('skipped before anything is sent: a next hop that refuses STARTTLS and hangs up still gets the ordinary message by the plaintext fallback', async (t) => {
+  // the REQUIRETLS message first: were it skipped in turn, the ordinary one would meet a
+  // closed session at its RSET and reconnect for ever, instead of falling back
+  const refusing = await hop(t, { tls: 'refuse-starttls-and-close' });
+  const { ctx, log } = delivery(t, 'opportunistic', [refusing]);
+
+  const results = await deliverDomain('partner.test', [message('RTLS', 'r@partner.test', true), message('ORD', 'o@partner.test', false)], ctx);
+
+  t.match(finalOf(results, 'ORD'), { outcome: 'delivered' });
+  t.match(finalOf(results, 'RTLS'), { outcome: 'bounced', response: /^550 5\.7\.30 .* is not encrypted$/ });
+  t.same(refusing.received.map((m) => [m.to, m.starttls, m.requireTls]), [[['o@partner.test'], false, false]], 'the ordinary message in plaintext, on the fallback connection');
+  t.equal(refusing.connections, 2);
+  t.match(
+    attemptsOf(log.lines, 'RTLS'),
+    [
+      { requireTls: 'no-tls', outcome: 'bounced' },
+      { requireTls: 'no-session', outcome: 'deferred', response: /; retrying in plaintext$/ },
+      { requireTls: 'no-tls', outcome: 'bounced' },
+    ],
+    'skipped on each of the two connections; the hang-up between is an attempt of its own, as for every message',
+  );
+});
