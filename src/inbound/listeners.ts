@@ -8,12 +8,12 @@ import type { DeadlineLimits } from '../policy/requestDeadline.js';
 import { recordAddressCharsets } from './addressCharset.js';
 import { commandObservingLogger } from './commandObserver.js';
 import { drainListener } from './drain.js';
+import { judgeMailParameters } from './mailParameters.js';
 import { SHUTDOWN_GRACE_MS } from './shutdownGrace.js';
 import { HandshakeDeadlines } from './handshakeDeadline.js';
 import { reportedAsHandshakeFailure, reportHandshakeFailures } from './handshakeFailures.js';
 import { RelaySessionHooks, type InboundDependencies } from './relaySession.js';
 import { RequestDeadlines } from './requestDeadlines.js';
-import { leaveSizeLimitToHooks } from './sizeDeclaration.js';
 import { SmtpAuthenticator } from './smtpAuth.js';
 import { sendOneStatusCode } from './statusCodes.js';
 import { judgeTextBefore354 } from './textBefore354.js';
@@ -104,8 +104,9 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
     hideDSN: false,
     // advertised, and on every reply: one code each (see statusCodes.ts)
     hideENHANCEDSTATUSCODES: false,
-    // RFC 8689 is not honoured yet: do not advertise what we cannot keep
-    hideREQUIRETLS: true,
+    // RFC 8689: smtp-server lists REQUIRETLS only inside TLS; outbound keeps the promise
+    // (policy/requireTls.ts), and MAIL FROM … REQUIRETLS in plaintext is refused (mailParameters.ts)
+    hideREQUIRETLS: false,
     // smtp-server's own log stays off; only the commands and replies are taken, for the disconnect line
     logger: commandObservingLogger(hooks.log),
     onConnect: (session, done) => hooks.onConnect(session, done),
@@ -148,7 +149,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
         (socket) => (server as unknown as { _pendingSockets?: Map<Socket, Socket> })?._pendingSockets?.get(socket) ?? socket,
       );
       server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
-      leaveSizeLimitToHooks(server);
+      judgeMailParameters(server);
       recordAddressCharsets(server);
       sendOneStatusCode(server);
       judgeTextBefore354(server, (session, textBefore354) => hooks.judgeTextBefore354(session, textBefore354));

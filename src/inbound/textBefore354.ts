@@ -37,7 +37,7 @@ const AT_ONCE: Promise<InboundVerdict> = Promise.resolve({ ok: true });
  * leaves unread until its replies drain — a client that reads none of them — counts as
  * later.) The 354 to DATA is smtp-server's last word; its other replies to it pass at once.
  * This relies on smtp-server 3.x internals (`handler_DATA`, `_feedDataStream`), as
- * sizeDeclaration.ts does; test/e2e/pipeliningAndRouting.test.ts fails if an upgrade changes them.
+ * mailParameters.ts does; test/e2e/pipeliningAndRouting.test.ts fails if an upgrade changes them.
  */
 export function judgeTextBefore354(server: SMTPServer, judge: TextBefore354Judge): void {
   judges.set(server, judge);
