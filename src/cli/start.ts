@@ -13,7 +13,7 @@ import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
-import { logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { logConfigWarnings, logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
@@ -24,7 +24,10 @@ async function prepareTls(file: string, config: Config, logger: Logger): Promise
     return { ok: false, problem: `${file}: ${(err as Error).message}` };
   }
   const tls = tryLoadTls(file, config);
-  if (tls.ok) logExpiry(logger, tls.expiring);
+  if (tls.ok) {
+    logConfigWarnings(logger, config);
+    logExpiry(logger, tls.expiring);
+  }
   return tls;
 }
 

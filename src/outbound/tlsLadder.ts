@@ -5,7 +5,7 @@ import type { OutboundConnector } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from '../tls/crl.js';
 import { connectorPolicy, type AppliedPolicy } from '../policy/appliedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
-import { decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
+import { connectorRule, decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import { observeHandshakeFailure, observeSession } from './observeTls.js';
 import { loopEvidence, namedAsMyself, type ThisHost } from './loopDetection.js';
@@ -180,7 +180,7 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
       revocationLists: settings.revocationLists,
     });
   }
-  const decision = decideTls(connector, peerName(target), observed);
+  const decision = decideTls(connectorRule(connector), peerName(target), observed);
   if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy');
   const refused = observed.kind === 'starttls-refused' ? { refusedReply: client.lastReply() } : {};
   return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, ...refused };
@@ -192,5 +192,5 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
  */
 export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string): LeftSession {
   const observed: TlsObservation = { kind: 'starttls-refused', reply: oneLine(reply), closed: true };
-  return leaveSession(decideTls(settings.connector, peerName(target), observed), undefined, 'policy');
+  return leaveSession(decideTls(connectorRule(settings.connector), peerName(target), observed), undefined, 'policy');
 }

@@ -23,5 +23,6 @@ export const POLICY_SOURCES = Object.keys(SOURCES) as PolicySource[];
 
 /** The policy of a session that only its connector's level governs. */
 export function connectorPolicy(level: TlsLevel): AppliedPolicy {
-  return level === 'none' || level === 'opportunistic' ? { source: 'none' } : { source: 'connector', level };
+  // `dane` demands nothing of a host that publishes nothing: it is opportunistic there
+  return level === 'none' || level === 'opportunistic' || level === 'dane' ? { source: 'none' } : { source: 'connector', level };
 }

@@ -28,6 +28,7 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
   return {
     file: '/nonexistent/tlsrelay.yaml',
     places: {},
+    warnings: [],
     server: { hostname: 'relay.test' },
     listeners: [],
     tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
