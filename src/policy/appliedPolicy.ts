@@ -13,7 +13,8 @@ export type AppliedPolicy =
   | { source: 'none' }
   | { source: 'connector'; level: TlsLevel }
   | { source: 'dane'; tlsa: string[] }
-  | { source: 'mta-sts'; mode: Exclude<MtaStsMode, 'none'>; id: string };
+  /** `mx`: the policy's patterns, `policyText`: its lines — TLS-RPT's mx-host and policy-string (RFC 8460 §4.4). */
+  | { source: 'mta-sts'; mode: Exclude<MtaStsMode, 'none'>; id: string; mx: string[]; policyText: string[] };
 
 export type PolicySource = AppliedPolicy['source'];
 

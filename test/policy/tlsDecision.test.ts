@@ -1,5 +1,6 @@
 import t from 'tap';
 import type { TlsLevel } from '../../src/config/types.js';
+import type { AppliedPolicy } from '../../src/policy/appliedPolicy.js';
 import { certificateVerdict, connectorRule, decideTls, type TlsObservation } from '../../src/policy/tlsDecision.js';
 
 const H = 'mx.test[192.0.2.1]';
@@ -119,7 +120,7 @@ t.test('the failures of dane-only are the DANE result types of RFC 8460', async 
 });
 
 t.test('a testing policy records what it would refuse and never refuses', async (t) => {
-  const testingPolicy = { source: 'mta-sts', mode: 'testing', id: 'p1', mx: ['mx.test'], policyText: ['version: STSv1', 'mode: testing'] } as const;
+  const testingPolicy: AppliedPolicy = { source: 'mta-sts', mode: 'testing', id: 'p1', mx: ['mx.test'], policyText: ['version: STSv1', 'mode: testing'] };
   const rule = { ...connectorRule({ tls: 'opportunistic', plaintextFallback: true }), testing: { tls: 'verify' as const, policy: testingPolicy } };
   t.same(decideTls(rule, H, observations.wrongName), {
     action: 'deliver', verdict: 'trusted', tls, policy: testingPolicy,
