@@ -27,7 +27,7 @@ export type TlsaFinding =
   | { kind: 'insecure'; reason: string }
   | { kind: 'failed'; error: string };
 
-export type PublishedConnector = Pick<OutboundConnector, 'tls' | 'plaintextFallback' | 'mtaSts'>;
+export type PublishedConnector = Pick<OutboundConnector, 'tls' | 'plaintextFallback' | 'mtaSts' | 'smartHosts'>;
 
 /** Which published sources a delivery asks: the lookups to make before it dials. */
 export interface Consulted {
@@ -45,7 +45,8 @@ export function consultedSources(connector: PublishedConnector, tlsRequiredNo: b
   const stsLevels: readonly TlsLevel[] = ['none', 'opportunistic', 'encrypt', 'dane'];
   return {
     dane: connector.tls === 'dane-only' || (connector.tls === 'dane' && !tlsRequiredNo),
-    mtaSts: connector.mtaSts && stsLevels.includes(connector.tls) && !tlsRequiredNo,
+    // a smart-host route has no MX hosts for a policy to name
+    mtaSts: connector.mtaSts && connector.smartHosts.length === 0 && stsLevels.includes(connector.tls) && !tlsRequiredNo,
   };
 }
 

@@ -22,7 +22,7 @@ const nothing: TlsaFinding = { kind: 'none' };
 const noSts: MtaStsState = { kind: 'none', reason: '_mta-sts.example.test does not exist (NXDOMAIN)' };
 
 function plan(level: TlsLevel, tlsa: TlsaFinding, mtaSts: MtaStsState, extra: Partial<PublishedFacts> = {}): HostPlan {
-  const connector = { tls: level, plaintextFallback: true, mtaSts: true };
+  const connector = { tls: level, plaintextFallback: true, mtaSts: true, smartHosts: [] };
   const consulted = consultedSources(connector, extra.tlsRequiredNo ?? false);
   return planHost({ connector, host: HOST, tlsa: consulted.dane ? tlsa : undefined, mtaSts: consulted.mtaSts ? mtaSts : undefined, tlsRequiredNo: false, ...extra });
 }
@@ -114,8 +114,8 @@ t.test('between the columns', async (t) => {
 
 t.test('TLS-Required: No switches published policies off, never the connector\'s own level', async (t) => {
   const waived = { tlsRequiredNo: true };
-  t.same(consultedSources({ tls: 'dane', plaintextFallback: true, mtaSts: true }, true), { dane: false, mtaSts: false });
-  t.same(consultedSources({ tls: 'dane-only', plaintextFallback: true, mtaSts: true }, true), { dane: true, mtaSts: false }, "dane-only's DANE is the operator's rule");
+  t.same(consultedSources({ tls: 'dane', plaintextFallback: true, mtaSts: true, smartHosts: [] }, true), { dane: false, mtaSts: false });
+  t.same(consultedSources({ tls: 'dane-only', plaintextFallback: true, mtaSts: true, smartHosts: [] }, true), { dane: true, mtaSts: false }, "dane-only's DANE is the operator's rule");
   t.equal(summary(plan('dane', usable, sts('enforce'), waived)), 'level opportunistic by none');
   t.equal(summary(plan('encrypt', nothing, sts('enforce'), waived)), 'level encrypt by connector');
   t.match(plan('opportunistic', nothing, sts('enforce'), waived).explanation, /^TLS-Required: No: published policies not applied to this message/);
@@ -124,12 +124,13 @@ t.test('TLS-Required: No switches published policies off, never the connector\'s
 });
 
 t.test('which sources are asked', async (t) => {
-  const ask = (tls: TlsLevel, mtaSts = true) => consultedSources({ tls, plaintextFallback: true, mtaSts }, false);
+  const ask = (tls: TlsLevel, mtaSts = true) => consultedSources({ tls, plaintextFallback: true, mtaSts, smartHosts: [] }, false);
   t.same(ask('opportunistic'), { dane: false, mtaSts: true });
   t.same(ask('none'), { dane: false, mtaSts: true }, 'none asks MTA-STS only to say it was overridden');
   t.same(ask('dane'), { dane: true, mtaSts: true });
   t.same(ask('dane-only'), { dane: true, mtaSts: false });
   t.same(ask('verify'), { dane: false, mtaSts: false });
   t.same(ask('opportunistic', false), { dane: false, mtaSts: false }, 'mtaSts: false');
+  t.same(consultedSources({ tls: 'dane', plaintextFallback: true, mtaSts: true, smartHosts: [{ host: 'relay.test', port: 25 }] }, false), { dane: true, mtaSts: false }, 'a smart-host route: its own level, DANE included');
   t.equal(noListedMxText('example.test', { source: 'mta-sts', mode: 'enforce', id: '1', mx: ['mail.other.test'], policyText: [] }), '4.7.5 None of the MX hosts of example.test matches its MTA-STS policy (mail.other.test)');
 });
