@@ -59,6 +59,8 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
   const { connector } = base;
   const { logger } = ctx;
   const consulted = consultedSources(connector, waived);
+  // what the header switched off is said too
+  const logged = waived || consulted.dane || consulted.mtaSts;
   const [route, dane, mtaSts] = await Promise.all([
     resolveRoute(connector, domain, ctx.config),
     consulted.dane ? daneStandings(connector, domain, ctx.config, dnsLookupsFor(ctx.config)) : undefined,
@@ -74,7 +76,7 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
   for (const hop of route.hosts) {
     const standing = dane ? daneStandingOf(dane, hop.name) : undefined;
     const plan = planHost({ connector, host: hop.name, tlsa: standing?.finding, mtaSts, tlsRequiredNo: waived });
-    if (consulted.dane || consulted.mtaSts) logPlan(ctx, domain, connector, hop, plan, waived);
+    if (logged) logPlan(ctx, domain, connector, hop, plan, waived);
     if (plan.kind === 'skip') continue;
     dialled = true;
     if (plan.kind === 'defer') {

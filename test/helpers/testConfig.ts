@@ -61,11 +61,11 @@ export interface CapturedLog {
 
 /**
  * A delivery context whose logger writes JSON lines into `log.lines`, whose transit
- * records go to `transit` and whose MTA-STS cache is a fresh temporary folder. `ca` defaults to the system roots plus the given test CAs, as
+ * records go to `transit` and whose MTA-STS cache is `mtaStsCacheDir`, else a fresh temporary folder. `ca` defaults to the system roots plus the given test CAs, as
  * the relay builds it. Its backoff and connection slots are fresh, so deliveries with
  * another context know nothing of them.
  */
-export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[] } = {}): { ctx: DeliveryContext; log: CapturedLog; transit: TransitRecord[] } {
+export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[]; mtaStsCacheDir?: string } = {}): { ctx: DeliveryContext; log: CapturedLog; transit: TransitRecord[] } {
   const log: CapturedLog = { lines: [] };
   const transit: TransitRecord[] = [];
   const destination = {
@@ -73,10 +73,10 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
       log.lines.push(JSON.parse(text) as Record<string, unknown>);
     },
   };
-  const { extraCa = [], ...material } = tls;
+  const { extraCa = [], mtaStsCacheDir, ...material } = tls;
   const logger = createLogger('info', destination);
-  // a cache of its own: what one test fetched is never another's
-  const cacheDir = join(mkdtempSync(join(tmpdir(), 'tlsrelay-mta-sts-')), 'mta-sts');
+  // a cache of its own unless given one (a restart): what one test fetched is never another's
+  const cacheDir = mtaStsCacheDir ?? join(mkdtempSync(join(tmpdir(), 'tlsrelay-mta-sts-')), 'mta-sts');
   const ctx: DeliveryContext = {
     config,
     tls: { key: undefined, cert: undefined, ca: [...rootCertificates, ...extraCa], crl: [], ...material },
