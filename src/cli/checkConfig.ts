@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { formatWarning } from '../config/errors.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 import { expiryWarning, tryLoadTls } from './loadOrExplain.js';
@@ -13,6 +14,7 @@ function certificatesToBeGenerated(config: Config): boolean {
 export function checkConfigCommand(file: string, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): number {
   const config = loadConfigOrReport(file, stderr);
   if (!config) return EXIT_INVALID_CONFIG;
+  for (const warning of config.warnings) stderr.write(`${formatWarning(warning)}\n`);
   if (!certificatesToBeGenerated(config)) {
     const tls = tryLoadTls(file, config);
     if (!tls.ok) {

@@ -24,6 +24,11 @@ export function expiryWarning(file: string, expiring: ExpiringCertificate): stri
   return `${expiring.place ?? file}: warning: tls.cert: the certificate ${expiring.cert} expires on ${expiring.notAfter.toISOString()} (in ${days}); renew it before then`;
 }
 
+/** What check-config prints as warnings, `start` and its reloads log. */
+export function logConfigWarnings(logger: Logger, config: Config): void {
+  for (const { file, line, col, message } of config.warnings) logger.warn({ where: `${file}:${line}:${col}` }, message);
+}
+
 /** `start` and its reloads say the same in the log. */
 export function logExpiry(logger: Logger, expiring: ExpiringCertificate | undefined): void {
   if (expiring === undefined) return;

@@ -6,6 +6,9 @@ import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
 import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
+import { MtaStsSource, mtaStsCacheDir } from '../outbound/mtaSts/source.js';
+import { dnsLookupsFor } from '../outbound/resolver.js';
+import type { DeliveryContext } from '../outbound/types.js';
 import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
 import { TransitWriter } from '../transit/writer.js';
@@ -13,7 +16,7 @@ import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
-import { logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { logConfigWarnings, logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
@@ -24,7 +27,10 @@ async function prepareTls(file: string, config: Config, logger: Logger): Promise
     return { ok: false, problem: `${file}: ${(err as Error).message}` };
   }
   const tls = tryLoadTls(file, config);
-  if (tls.ok) logExpiry(logger, tls.expiring);
+  if (tls.ok) {
+    logConfigWarnings(logger, config);
+    logExpiry(logger, tls.expiring);
+  }
   return tls;
 }
 
@@ -98,7 +104,9 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   const transit = await TransitWriter.open(config.queue.dir, logger, config.report.retention);
   // filled once the listeners are bound: their ports are known only then (a configured 0)
   const ownListeners: OwnListener[] = [];
-  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit };
+  // one MTA-STS cache for the process; each lookup reads the DNS servers and trust anchors of the current snapshot
+  const mtaSts = new MtaStsSource({ cacheDir: mtaStsCacheDir(config.queue.dir), logger, environment: () => ({ lookups: dnsLookupsFor(context.config), trust: context.tls }) });
+  let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit, mtaSts };
   const agent = new DeliveryAgent(spool, () => context, logger);
   let inbound;
   try {

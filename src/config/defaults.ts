@@ -67,6 +67,7 @@ export function outboundDefaults(maxAge: number): Omit<OutboundConnector, 'name'
     crl: [],
     clientCertificate: false,
     plaintextFallback: true,
+    mtaSts: true,
     maxAge,
     implicit: false,
   };

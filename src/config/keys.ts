@@ -80,7 +80,7 @@ export const DNS_KEYS = {
     type: type.boolean,
     default: fixed(DNS_DEFAULTS.dnssec),
     meaning:
-      'Trust the AD bit (DNSSEC-validated) of their answers, as Postfix\'s `smtp_dns_support_level = dnssec`: set it only when every server is a validating resolver you run, ideally on loopback, since anyone on the path to another can set the bit. Off: no answer counts as validated.',
+      'Trust the AD bit (DNSSEC-validated) of their answers, as Postfix\'s `smtp_dns_support_level = dnssec`: set it only when every server is a validating resolver you run, ideally on loopback, since anyone on the path to another can set the bit. Off: no answer counts as validated, so `tls: dane` finds no TLSA records and `tls: dane-only` is refused.',
   }),
 };
 
@@ -244,7 +244,7 @@ export const OUTBOUND_KEYS = {
     type: type.oneOf(TLS_LEVELS),
     default: fixed(OUTBOUND_DEFAULTS.tls),
     meaning:
-      'The TLS level. `none`: never TLS; `opportunistic`: TLS when offered, else plaintext, certificates not checked; `encrypt`: TLS required, the certificate not checked; `verify-ca`: TLS and a certificate that chains to a trusted root; `verify`: that, and a name from `tlsNames` (else the host dialled); `fingerprint`: TLS and a certificate pinned in `fingerprints`. Above `opportunistic`, what falls short defers (`4.7.4`, `4.7.5`) and never goes in plaintext.',
+      'The TLS level. `none`: never TLS; `opportunistic`: TLS when offered, else plaintext, certificates not checked; `encrypt`: TLS required, the certificate not checked; `verify-ca`: TLS and a certificate that chains to a trusted root; `verify`: that, and a name from `tlsNames` (else the host dialled); `fingerprint`: TLS and a certificate pinned in `fingerprints`; `dane`: DANE (RFC 7672) where the MX host publishes secure, usable TLSA records, else MTA-STS, else `opportunistic`; `dane-only`: DANE or defer. Above `opportunistic`, what falls short defers (`4.7.4`, `4.7.5`) and never goes in plaintext. `dane` and `dane-only` need `dns.dnssec: true` (`dane-only` refuses to load without it, `dane` warns and acts as `opportunistic`).',
   }),
   tlsNames: value({
     type: type.listOf(type.hostName),
@@ -275,6 +275,13 @@ export const OUTBOUND_KEYS = {
     default: fixed(OUTBOUND_DEFAULTS.plaintextFallback),
     meaning: 'When STARTTLS fails (a failed handshake, or a refusal after which the server hangs up), deliver over a new plaintext connection to the same host; `false` defers instead.',
     onlyWith: { key: 'tls', value: 'opportunistic' },
+  }),
+  mtaSts: value({
+    type: type.boolean,
+    default: derived('`true` on MX routes; not allowed with `smartHosts`'),
+    notWith: 'smartHosts',
+    meaning:
+      "Honour the recipient domain's MTA-STS policy (RFC 8461) under `opportunistic`, `encrypt` and `dane` (for MX hosts without usable TLSA records): with `mode: enforce` only MX hosts the policy names are used and each must present a certificate that chains to the system roots or `tls.trust` and names it, else `4.7.5`; `mode: testing` delivers as the level says and logs what would have failed. Policies are cached under `<queue.dir>/cache/mta-sts/`. A `TLS-Required: No` header turns it off for that message.",
   }),
   maxAge: value({
     type: type.duration(),
@@ -420,6 +427,10 @@ export const CONFIG_KEYS = {
       '    tls: opportunistic',
       '    plaintextFallback: false',
       '    ciphers: ECDHE+AESGCM',
+      '  - name: published',
+      '    domains: [woodgrove.test]',
+      '    tls: dane',
+      '    mtaSts: true',
     ].join('\n'),
   }),
   report: section({

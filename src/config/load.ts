@@ -29,5 +29,5 @@ export function loadConfig(file: string): Config {
   const absolute = resolve(file);
   const config = readConfig({ issues, doc, dir: dirname(absolute) }, absolute);
   if (!config || issues.count > 0) throw new ConfigError(issues.sorted());
-  return config;
+  return { ...config, warnings: issues.warnings() };
 }

@@ -18,7 +18,7 @@ const ROOT_KEYS = keyNames(CONFIG_KEYS);
  * read first (tls before listeners, listeners before inbound, queue before outbound).
  * Undefined when the document is not a mapping: nothing else can be said about it.
  */
-export function readConfig(ctx: ReadContext, file: string): Config | undefined {
+export function readConfig(ctx: ReadContext, file: string): Omit<Config, 'warnings'> | undefined {
   const contents = isNull(ctx.doc.contents) ? undefined : ctx.doc.contents ?? undefined;
   if (contents !== undefined && !isMap(contents)) {
     ctx.issues.add(contents, `expected a mapping of sections (${ROOT_KEYS.join(', ')}); got ${describeNode(contents)}`);
@@ -28,13 +28,14 @@ export function readConfig(ctx: ReadContext, file: string): Config | undefined {
   const { tls, places, certificateConfigured } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
   const queue = readQueue(root, ctx.dir);
+  const dns = readDns(root);
   return {
     file,
     places,
     server: readServer(root),
     listeners,
     tls,
-    dns: readDns(root),
+    dns,
     queue,
     delivery: readDelivery(root),
     smtp: readSmtp(root),
@@ -42,7 +43,7 @@ export function readConfig(ctx: ReadContext, file: string): Config | undefined {
     acceptedDomains: readAcceptedDomains(root),
     // A bad listeners list was reported already; do not add "no TLS listener" on top.
     inbound: readInbound(root, root.isInvalid('listeners') || listeners.some((listener) => listener.tls !== 'none')),
-    outbound: readOutbound(root, certificateConfigured, queue.maxAge),
+    outbound: readOutbound(root, { certificateConfigured, queueMaxAge: queue.maxAge, dnssec: dns.dnssec }),
     report: readReport(root),
     log: readLog(root),
   };

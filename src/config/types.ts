@@ -1,7 +1,9 @@
+import type { ConfigIssue } from './errors.js';
+
 // The validated, defaulted configuration. Everything downstream reads only this shape:
 // paths are absolute, durations are milliseconds, domains are normalised (see domain.ts).
 
-export const TLS_LEVELS = ['none', 'opportunistic', 'encrypt', 'verify-ca', 'verify', 'fingerprint'] as const;
+export const TLS_LEVELS = ['none', 'opportunistic', 'encrypt', 'verify-ca', 'verify', 'fingerprint', 'dane', 'dane-only'] as const;
 export type TlsLevel = (typeof TLS_LEVELS)[number];
 
 export const LISTENER_TLS_MODES = ['starttls', 'implicit', 'none'] as const;
@@ -136,6 +138,8 @@ export interface OutboundConnector {
   clientCertificate: boolean;
   /** Only meaningful for opportunistic. */
   plaintextFallback: boolean;
+  /** Honour the recipient domain's MTA-STS policy; always false on smart-host routes. */
+  mtaSts: boolean;
   maxAge: number;
   /** True for the default connector the relay adds for domains no connector names. */
   implicit: boolean;
@@ -146,6 +150,8 @@ export interface Config {
   file: string;
   /** `FILE:LINE:COL` of values whose files the tls room reads, for what it finds in them. */
   places: ConfigPlaces;
+  /** What is valid but weaker than it looks (`tls: dane` without `dns.dnssec`): check-config prints them, start logs them. */
+  warnings: ConfigIssue[];
   server: { hostname: string };
   listeners: ListenerConfig[];
   tls: TlsConfig;

@@ -67,15 +67,15 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     recordSession(ctx.transit, session, judgement, messages.flatMap((progress, index) => progress.attempts.slice(triedBefore[index])));
   try {
     const scope = { domain, connector: settings.connector, host: peerWithPort(target) };
-    const opened: SessionOutcome & { carried?: boolean } = source.kind === 'reused' ? { kind: 'ready', ...source.session, carried: true } : await openSession(target, settings, mode, source.slot);
+    const opened: SessionOutcome & { carried?: boolean } = source.kind === 'reused' ? { kind: 'ready', ...source.session, carried: true } : await openSession(target, settings, mode, source.slot, logger);
     if (opened.kind === 'ready' && source.kind === 'dial') ctx.sessions.opened(opened.client);
     let left: LeftSession;
     if (opened.kind === 'ready') {
       const end = await sendMessages(opened, messages, { ...scope, tls: opened.tls, verdict: opened.verdict }, peerName(target), logger);
-      if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: null });
+      if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: opened.failure });
       if (end.kind === 'finished') {
         // a plaintext fallback is not the connector's policy: it is tried afresh next time
-        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict, policy: opened.policy });
+        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict, policy: opened.policy, failure: opened.failure });
         else opened.client.quit();
         return ANSWERED;
       }

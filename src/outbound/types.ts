@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config/types.js';
 import type { AttemptRecord, RecipientResult } from '../queue/types.js';
 import type { Logger } from '../log.js';
+import type { MtaStsState } from '../policy/mtaSts.js';
 import type { TlsMaterial } from '../tls/material.js';
 import type { TransitSink } from '../transit/record.js';
 import type { ConnectionSlots } from './connectionSlots.js';
@@ -53,4 +54,6 @@ export interface DeliveryContext {
   thisHost: ThisHost;
   /** Takes one record per delivery session (attemptLog.ts), for `report tls` and TLS-RPT. */
   transit: TransitSink;
+  /** Recipient domains' MTA-STS policies (mtaSts/source.ts): one cache for the process, on disk under the spool. */
+  mtaSts: { policyFor(domain: string): Promise<MtaStsState> };
 }

@@ -13,7 +13,8 @@ export type AppliedPolicy =
   | { source: 'none' }
   | { source: 'connector'; level: TlsLevel }
   | { source: 'dane'; tlsa: string[] }
-  | { source: 'mta-sts'; mode: Exclude<MtaStsMode, 'none'>; id: string };
+  /** `mx`: the policy's patterns, `policyText`: its lines — TLS-RPT's mx-host and policy-string (RFC 8460 §4.4). */
+  | { source: 'mta-sts'; mode: Exclude<MtaStsMode, 'none'>; id: string; mx: string[]; policyText: string[] };
 
 export type PolicySource = AppliedPolicy['source'];
 
@@ -23,5 +24,6 @@ export const POLICY_SOURCES = Object.keys(SOURCES) as PolicySource[];
 
 /** The policy of a session that only its connector's level governs. */
 export function connectorPolicy(level: TlsLevel): AppliedPolicy {
-  return level === 'none' || level === 'opportunistic' ? { source: 'none' } : { source: 'connector', level };
+  // `dane` demands nothing of a host that publishes nothing: it is opportunistic there
+  return level === 'none' || level === 'opportunistic' || level === 'dane' ? { source: 'none' } : { source: 'connector', level };
 }

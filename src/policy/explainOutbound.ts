@@ -3,7 +3,7 @@ import { formatHostPort } from '../config/host-port.js';
 import type { Config, OutboundConnector, TlsLevel, TlsVersion } from '../config/types.js';
 import type { CertVerdict } from '../queue/types.js';
 import { selectOutboundConnector } from './outboundConnector.js';
-import { decideTls, type TlsObservation } from './tlsDecision.js';
+import { connectorRule, decideTls, type TlsObservation } from './tlsDecision.js';
 
 // `tlsrelay policy explain DOMAIN`: what the outbound policy does for one recipient
 // domain, as data. Nothing here looks anything up: explain is about the policy, so the
@@ -96,7 +96,7 @@ function eventsOf(level: TlsLevel): NextHopEvent[] {
 }
 
 function outcomeOf(connector: OutboundConnector, event: NextHopEvent): NextHopOutcome {
-  const decision = decideTls(connector, HOST, OBSERVATIONS[event]);
+  const decision = decideTls(connectorRule(connector), HOST, OBSERVATIONS[event]);
   switch (decision.action) {
     case 'deliver':
       return decision.tls === null ? { action: 'deliver-in-plaintext' } : { action: 'deliver-over-tls', verdict: decision.verdict };
@@ -129,6 +129,10 @@ function levelMeaning(connector: OutboundConnector): string {
       const count = connector.fingerprints.length;
       return `STARTTLS required; the SHA-256 of the certificate or of its public key must be ${count === 1 ? 'the configured fingerprint' : `one of the ${count} configured fingerprints`}`;
     }
+    case 'dane':
+      return 'DANE (RFC 7672) for MX hosts with secure, usable TLSA records (the certificate must match one, else defer), else MTA-STS, else opportunistic';
+    case 'dane-only':
+      return 'DANE (RFC 7672): every MX host must have secure, usable TLSA records and the certificate must match one, else defer';
     default: {
       const unknown: never = connector.tls;
       return `TLS level "${String(unknown)}" is not supported`;

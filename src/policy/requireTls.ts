@@ -23,7 +23,7 @@ function authenticates(policy: AppliedPolicy): boolean {
     case 'none':
       return false;
     case 'connector':
-      return policy.level === 'verify-ca' || policy.level === 'verify' || policy.level === 'fingerprint';
+      return policy.level === 'verify-ca' || policy.level === 'verify' || policy.level === 'fingerprint' || policy.level === 'dane-only';
     case 'dane':
       return true;
     case 'mta-sts':
@@ -33,10 +33,10 @@ function authenticates(policy: AppliedPolicy): boolean {
 
 /**
  * What each certificate verdict can stand for when the policy authenticates: a chain to a
- * trust anchor (`trusted`, what `verify-ca` accepts), with the expected name, or the pin.
+ * trust anchor (`trusted`, what `verify-ca` accepts), with the expected name, the pin, or a TLSA match.
  * A Record, so that a new verdict has to be placed here.
  */
-const PROVES_IDENTITY: Record<CertVerdict, boolean> = { verified: true, trusted: true, pinned: true, untrusted: false, none: false };
+const PROVES_IDENTITY: Record<CertVerdict, boolean> = { verified: true, trusted: true, pinned: true, dane: true, untrusted: false, none: false };
 
 /** What a delivery session showed, as far as REQUIRETLS is concerned. */
 export interface RequireTlsSession {

@@ -9,7 +9,7 @@ export type DecodedEnvelope = { ok: true; envelope: Envelope } | { ok: false; pr
 
 const RECIPIENT_STATES: readonly RecipientState[] = ['pending', 'delivered', 'bounced'];
 const OUTCOMES: readonly AttemptOutcome[] = ['delivered', 'deferred', 'bounced'];
-const VERDICTS: readonly CertVerdict[] = ['verified', 'trusted', 'pinned', 'untrusted', 'none'];
+const VERDICTS: readonly CertVerdict[] = ['verified', 'trusted', 'pinned', 'dane', 'untrusted', 'none'];
 const RETURNS = ['FULL', 'HDRS'] as const;
 const BODY_TYPES: readonly BodyType[] = ['7BIT', '8BITMIME'];
 const OCTETS: readonly Octets[] = ['7bit', '8bit'];

@@ -20,7 +20,8 @@ export interface TlsFacts {
   cipher: string;
 }
 
-export type CertVerdict = 'verified' | 'trusted' | 'pinned' | 'untrusted' | 'none';
+/** `dane`: a usable, DNSSEC-validated TLSA record of the next hop matched its certificate chain (RFC 7672). */
+export type CertVerdict = 'verified' | 'trusted' | 'pinned' | 'dane' | 'untrusted' | 'none';
 
 export type AttemptOutcome = 'delivered' | 'deferred' | 'bounced';
 

@@ -17,7 +17,7 @@ import { PROJECT_ROOT } from '../helpers/relayProcess.js';
 const TABLE_PATHS = keyPaths(CONFIG_KEYS).map(({ path }) => path).sort();
 
 /** Values the loader adds that no file sets. */
-const NOT_FROM_THE_FILE = new Set(['file', 'places', 'outbound[].implicit']);
+const NOT_FROM_THE_FILE = new Set(['file', 'places', 'warnings', 'outbound[].implicit']);
 
 /**
  * The paths (`outbound[].tls`) of the properties of a loaded config or of parsed YAML,

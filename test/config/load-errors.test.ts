@@ -111,7 +111,7 @@ const cases: Case[] = [
       ['3:26', 'smtp.bareLineEndings: expected one of reject, normalize; got "fix"'],
       ['4:15', 'log.level: expected one of fatal, error, warn, info, debug, trace, silent; got "verbose"'],
       ['4:32', 'log.format: expected one of json, pretty; got "text"'],
-      ['5:47', 'outbound[0].tls: expected one of none, opportunistic, encrypt, verify-ca, verify, fingerprint; got "verfy"'],
+      ['5:47', 'outbound[0].tls: expected one of none, opportunistic, encrypt, verify-ca, verify, fingerprint, dane, dane-only; got "verfy"'],
     ],
   },
 
@@ -288,6 +288,21 @@ const cases: Case[] = [
       ['6:51', 'outbound[3].plaintextFallback: only applies with tls: opportunistic, and this connector has tls: verify-ca'],
       ['7:67', 'outbound[4].fingerprints: must not be empty'],
       ['8:61', 'outbound[5].tlsNames: only applies with tls: verify, and this connector has tls: opportunistic'],
+    ],
+  },
+  {
+    name: 'dane-only needs dns.dnssec; mtaSts belongs to MX routes',
+    yaml: [
+      TLS_LINE,
+      'outbound:',
+      '  - { name: a, domains: [a.test], tls: dane-only }',
+      '  - { name: b, domains: [b.test], smartHosts: [mx.b.test], mtaSts: true }',
+      '  - { name: c, domains: [c.test], smartHosts: [mx.c.test], mtaSts: false }',
+    ],
+    expect: [
+      ['3:40', 'outbound[0].tls: dane-only needs dns.dnssec: true'],
+      ['4:60', 'outbound[1].mtaSts: only applies to MX routes; a connector with smartHosts uses only its own TLS level'],
+      ['5:60', 'outbound[2].mtaSts: only applies to MX routes'],
     ],
   },
   {

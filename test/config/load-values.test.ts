@@ -17,6 +17,7 @@ t.test('absent keys take the contract defaults', async (t) => {
   const expected: Config = {
     file: join(dir, 'tlsrelay.yaml'),
     places: { 'tls.cert': `${join(dir, 'tlsrelay.yaml')}:1:14`, 'tls.key': `${join(dir, 'tlsrelay.yaml')}:1:26` },
+    warnings: [],
     server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
@@ -56,6 +57,7 @@ t.test('defaults inside listeners and connectors', async (t) => {
     crl: [],
     clientCertificate: false,
     plaintextFallback: true,
+    mtaSts: true,
     maxAge: 3 * DAY,
     implicit: false,
   });
@@ -135,6 +137,7 @@ t.test('every value read and converted', async (t) => {
     crl: [join(dir, 'ca.crl')],
     clientCertificate: true,
     plaintextFallback: true,
+    mtaSts: false,
     maxAge: 12 * HOUR,
     implicit: false,
   });
@@ -179,4 +182,13 @@ t.test('two loads share no arrays: one config cannot change another', async (t) 
   first.queue.retry.push(1);
   const second = loadConfig(first.file);
   t.equal(second.queue.retry.length, 7);
+});
+
+t.test('dane without dns.dnssec loads with a warning at its place; with dnssec, and dane-only, without', async (t) => {
+  const warned = load(t, [TLS_LINE, 'outbound:', '  - { name: d, domains: [d.test], tls: dane }']);
+  t.match(warned.warnings, [{ file: warned.file, line: 3, col: 40, message: /^outbound\[0\]\.tls: dane without dns\.dnssec: true acts as opportunistic/ }]);
+  t.equal(warned.warnings.length, 1);
+  const quiet = load(t, [TLS_LINE, 'dns: { dnssec: true }', 'outbound:', '  - { name: d, domains: [d.test], tls: dane }', '  - { name: e, domains: [e.test], tls: dane-only }']);
+  t.same(quiet.warnings, []);
+  t.same(quiet.outbound.map((connector) => [connector.tls, connector.mtaSts]), [['dane', true], ['dane-only', true]]);
 });

@@ -46,8 +46,8 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
     inbound: [{ name: 'lan', match: { ips: ['10.0.0.0/8'], certificateNames: null, senderDomains: null }, require: { tls: false, certificateNames: null, ips: null }, relay: false }],
     outbound: [
       // tlsNames only where it applies (tls: verify), fingerprints likewise
-      { name: 'p', domains: ['p.test'], smartHosts: [], tls: 'verify', tlsNames: [], minVersion: 'TLSv1.2', ciphers: null, crl: [], clientCertificate: false, maxAge: '2d' },
-      { name: 'q', domains: ['*.q.test'], smartHosts: [], tls: 'fingerprint', fingerprints: [`sha256:${'ab'.repeat(32)}`], minVersion: 'TLSv1.2', ciphers: null, crl: [], clientCertificate: false, maxAge: '2d' },
+      { name: 'p', domains: ['p.test'], smartHosts: [], tls: 'verify', tlsNames: [], minVersion: 'TLSv1.2', ciphers: null, crl: [], clientCertificate: false, mtaSts: true, maxAge: '2d' },
+      { name: 'q', domains: ['*.q.test'], smartHosts: [], tls: 'fingerprint', fingerprints: [`sha256:${'ab'.repeat(32)}`], minVersion: 'TLSv1.2', ciphers: null, crl: [], clientCertificate: false, mtaSts: true, maxAge: '2d' },
     ],
     report: { retention: '30d' },
     log: { level: 'info', format: null },

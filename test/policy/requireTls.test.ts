@@ -23,9 +23,10 @@ t.test('a session qualifies when a policy that insists on it authenticated the c
     ['verify-ca: chain and name', { source: 'connector', level: 'verify-ca' }, 'verified', OK],
     ['verify', { source: 'connector', level: 'verify' }, 'verified', OK],
     ['fingerprint', { source: 'connector', level: 'fingerprint' }, 'pinned', OK],
-    ['DANE', { source: 'dane', tlsa: ['3 1 1 aa'] }, 'verified', OK],
-    ['MTA-STS enforce', { source: 'mta-sts', mode: 'enforce', id: '1' }, 'verified', OK],
-    ['MTA-STS testing: it only reports', { source: 'mta-sts', mode: 'testing', id: '1' }, 'verified', short('not-authenticated')],
+    ['DANE', { source: 'dane', tlsa: ['3 1 1 aa'] }, 'dane', OK],
+    ['dane-only', { source: 'connector', level: 'dane-only' }, 'dane', OK],
+    ['MTA-STS enforce', { source: 'mta-sts', mode: 'enforce', id: '1', mx: ['mx.test'], policyText: [] }, 'verified', OK],
+    ['MTA-STS testing: it only reports', { source: 'mta-sts', mode: 'testing', id: '1', mx: ['mx.test'], policyText: [] }, 'verified', short('not-authenticated')],
     // a policy never lets such a session through; if one ever did, it still does not qualify
     ['verify with an untrusted certificate', { source: 'connector', level: 'verify' }, 'untrusted', short('not-authenticated')],
   ];
