@@ -5,7 +5,7 @@ import { readListeners } from './read-listeners.js';
 import { readInbound } from './read-inbound.js';
 import { readOutbound } from './read-outbound.js';
 import { readAuth } from './read-auth.js';
-import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp } from './read-sections.js';
+import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp, readTlsRpt } from './read-sections.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS } from './keys.js';
 import type { Config } from './types.js';
@@ -28,10 +28,11 @@ export function readConfig(ctx: ReadContext, file: string): Config | undefined {
   const { tls, places, certificateConfigured } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
   const queue = readQueue(root, ctx.dir);
+  const server = readServer(root);
   return {
     file,
     places,
-    server: readServer(root),
+    server,
     listeners,
     tls,
     dns: readDns(root),
@@ -44,6 +45,7 @@ export function readConfig(ctx: ReadContext, file: string): Config | undefined {
     inbound: readInbound(root, root.isInvalid('listeners') || listeners.some((listener) => listener.tls !== 'none')),
     outbound: readOutbound(root, certificateConfigured, queue.maxAge),
     report: readReport(root),
+    tlsRpt: readTlsRpt(root, server.hostname),
     log: readLog(root),
   };
 }
