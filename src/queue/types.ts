@@ -103,6 +103,8 @@ export interface Envelope {
    * envelopes written before the relay looked: those are delivered as they were then.
    */
   content?: MessageContent;
+  /** The relay's own TLS report (RFC 8460 §5.3): its sessions are never counted in a report. */
+  tlsReport?: true;
 }
 
 /** What inbound hands to the spool together with the message stream. */
@@ -113,6 +115,8 @@ export interface NewMessage {
   envid?: string;
   body?: BodyType;
   smtputf8?: true;
+  /** Set by the TLS-RPT sender only, never by inbound. */
+  tlsReport?: true;
 }
 
 /** Why a recipient bounced: the next hop refused it, it stayed deferred past maxAge, or an administrator deleted the message. */
