@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitFile, DIR_MODE, FILE_MODE, fsyncDirectory } from '../queue/durableFile.js';
@@ -46,17 +47,15 @@ function isMarker(value: unknown): value is SentMarker {
 }
 
 export class SentMarkers {
-  private sequence = 0;
-
   constructor(readonly dir: string) {}
 
   private path(period: ReportPeriod, domain: string): string {
     return join(this.dir, markerName(period, domain));
   }
 
+  /** Unique among every writer of the folder, this process's others included. */
   private tmpPath(): string {
-    this.sequence += 1;
-    return join(this.dir, `.tmp-${process.pid}-${this.sequence}`);
+    return join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
   /** The marker of a domain and period; undefined when none was made. A damaged one throws. */
