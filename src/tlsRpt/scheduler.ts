@@ -152,6 +152,7 @@ export class TlsRptScheduler {
       if (await this.report(group, reporter, now)) pending = true;
     });
     await this.markers.prune(periods[0]!.start);
+    this.env.logger.debug({ since: new Date(periods[0]!.start).toISOString(), until: new Date(until).toISOString(), domainPeriods: groups.size, pending }, 'TLS reports: run finished');
     return pending;
   }
 
