@@ -3,9 +3,12 @@
 // out, and the report valid against the RFC's schema; then as a file and as a mail.
 import { gunzipSync } from 'node:zlib';
 import t from 'tap';
+import { parse } from 'yaml';
+import { TLS_RPT_KEYS } from '../../src/config/keys.js';
 import { buildAggregateReport, reportIdentity, type Reporter } from '../../src/tlsRpt/aggregateReport.js';
 import { reportFile } from '../../src/tlsRpt/reportFile.js';
 import { reportMessage } from '../../src/tlsRpt/reportMessage.js';
+import { fencedBlocks, readmeSection } from '../helpers/docText.js';
 import { readReportMail, schemaErrors } from '../helpers/tlsReports.js';
 import { sessionRecord } from '../helpers/transitRecords.js';
 
@@ -96,4 +99,12 @@ t.test('the file: RFC 8460 §5.3 name, gzipped JSON; the mail around it', async 
   t.equal(mail.attachmentHeaders['content-type'], 'application/tlsrpt+gzip');
   t.equal(mail.fileName, file.name);
   t.same(mail.report, report);
+});
+
+t.test("README's example report is a valid RFC 8460 report, its YAML the keys the loader reads", async (t) => {
+  const section = readmeSection('## TLS reports (TLS-RPT)');
+  const [logLine, example] = fencedBlocks(section, 'json');
+  t.same(schemaErrors(JSON.parse(example!)), []);
+  t.match(JSON.parse(logLine!), { msg: 'TLS report not sent; it is tried again', reason: 'no answer within 30 s' }, 'the log line says what the relay logs with the default period');
+  t.same(Object.keys(parse(fencedBlocks(section, 'yaml')[0]!).tlsRpt), Object.keys(TLS_RPT_KEYS));
 });
