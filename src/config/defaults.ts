@@ -51,6 +51,7 @@ export const SMTP_DEFAULTS = {
   maxHops: 50,
   idleTimeout: 5 * MINUTE,
   handshakeTimeout: 30 * SECOND,
+  minDataRate: 500,
   bareLineEndings: 'reject',
 } as const;
 

@@ -136,12 +136,19 @@ export const SMTP_KEYS = {
   idleTimeout: value({
     type: type.duration(MAX_TIMER_MS),
     default: fixed(SMTP_DEFAULTS.idleTimeout),
-    meaning: 'A session that sends nothing for this long gets `421` and is closed.',
+    meaning:
+      "A session that sends nothing for this long gets `421` and is closed; and each request has this long from its first byte: a command line must be complete by then, the message data must keep up `minDataRate` (else `421 4.4.2 … Error: timeout exceeded`). Time the relay itself takes (its hooks, the spool) does not count. Postfix's `smtpd_timeout` with `smtpd_per_request_deadline = yes`.",
   }),
   handshakeTimeout: value({
     type: type.duration(MAX_TIMER_MS),
     default: fixed(SMTP_DEFAULTS.handshakeTimeout),
     meaning: 'A TLS handshake (implicit, or after STARTTLS) that has not finished by then is cut.',
+  }),
+  minDataRate: value({
+    type: type.integer(1),
+    default: fixed(SMTP_DEFAULTS.minDataRate),
+    meaning:
+      "Bytes per second the message data must arrive at, at least: each byte read in DATA adds 1/`minDataRate` s to the data's deadline, which never has more than `idleTimeout` left. Postfix's `smtpd_min_data_rate`.",
   }),
   bareLineEndings: value({
     type: type.oneOf(BARE_LINE_ENDING_MODES),
@@ -364,7 +371,7 @@ export const CONFIG_KEYS = {
   }),
   smtp: section({
     keys: SMTP_KEYS,
-    meaning: 'Limits of the SMTP sessions the listeners take. Each follows SIGHUP for new sessions; `idleTimeout` applies to open sessions from their next command.',
+    meaning: 'Limits of the SMTP sessions the listeners take. Each follows SIGHUP for new sessions; `idleTimeout` and `minDataRate` apply to open sessions from their next command.',
     example: [
       'smtp:',
       '  maxMessageSize: 52428800',
@@ -375,6 +382,7 @@ export const CONFIG_KEYS = {
       '  maxHops: 50',
       '  idleTimeout: 5m',
       '  handshakeTimeout: 30s',
+      '  minDataRate: 500',
       '  bareLineEndings: reject',
     ].join('\n'),
   }),

@@ -91,8 +91,11 @@ export interface SmtpConfig {
   maxMessagesPerConnection: number;
   /** Received and Delivered-To fields a message may arrive with; more is a loop: 554 5.4.6 Too many hops. */
   maxHops: number;
+  /** ms: a session silent this long is closed; and the most one command line, or the message data, has from its first byte (see minDataRate). */
   idleTimeout: number;
   handshakeTimeout: number;
+  /** bytes/second: each message byte in DATA earns the data 1/minDataRate s more, up to idleTimeout left. */
+  minDataRate: number;
   bareLineEndings: BareLineEndingMode;
 }
 

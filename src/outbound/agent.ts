@@ -397,6 +397,7 @@ export class DeliveryAgent {
         dsn: outgoingDsn(envelope),
         extensions: extensionNeeds(envelope, recipients),
         ...(envelope.tlsReport ? { tlsReport: true as const } : {}),
+        ...(envelope.requireTls ? { requireTls: envelope.requireTls } : {}),
         openData: () => this.spool.openData(envelope.id),
       };
     });

@@ -2,7 +2,7 @@ import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
-import type { AttemptRecord, CertVerdict, TlsFacts } from '../queue/types.js';
+import type { AttemptRecord, CertVerdict, RequireTlsAttempt, TlsFacts } from '../queue/types.js';
 import { RECORD_FORMAT, type TransitSink } from '../transit/record.js';
 import type { MessageProgress } from './messageProgress.js';
 import type { Disposition } from './replies.js';
@@ -19,10 +19,13 @@ export interface AttemptScope {
   host: string | null;
   tls: TlsFacts | null;
   verdict: CertVerdict;
+  /** What the session was found to be for REQUIRETLS messages; absent where no session was judged. */
+  requireTls?: Exclude<RequireTlsAttempt, 'no-session'>;
 }
 
 /**
- * Keeps the attempt with the message and logs it as one line with a fixed set of fields.
+ * Keeps the attempt with the message and logs it as one line with a fixed set of fields,
+ * and `requireTls` for a message that asked for REQUIRETLS.
  * Envelope addresses may appear in `response`; message content and secrets never do.
  */
 export function recordAttempt(logger: Logger, progress: MessageProgress, scope: AttemptScope, result: Disposition): void {
@@ -37,10 +40,12 @@ export function recordAttempt(logger: Logger, progress: MessageProgress, scope: 
     outcome: result.outcome,
     code: result.code,
     response: result.response,
+    ...(progress.message.requireTls ? { requireTls: scope.requireTls ?? 'no-session' } : {}),
   };
   progress.attempts.push(record);
   const { domain, connector, tlsLevel, host, tls, verdict, outcome, code, response } = record;
-  logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, outcome, code, response }, 'delivery attempt');
+  const requireTls = record.requireTls === undefined ? {} : { requireTls: record.requireTls };
+  logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, ...requireTls, outcome, code, response }, 'delivery attempt');
 }
 
 /** One connection to one address of a next hop that answered, as dialled or taken up again. */
@@ -105,5 +110,7 @@ export function recordSession(transit: TransitSink, session: DeliverySession, ju
     messages: attempts.length,
     delivered: attempts.filter((attempt) => attempt.outcome === 'delivered').length,
     ...(tlsReports > 0 ? { tlsReports } : {}),
+    // every REQUIRETLS message of one session was judged alike: by the session
+    requireTls: attempts.find((attempt) => attempt.requireTls !== undefined)?.requireTls ?? null,
   });
 }

@@ -59,6 +59,8 @@ export interface OutgoingEnvelope {
   /** MAIL FROM parameters as mailParameters() decided them for this peer. */
   smtputf8: boolean;
   eightBitMime: boolean;
+  /** MAIL FROM carries REQUIRETLS: only over a session requireTlsFit() found fit (nodemailer refuses it outside TLS or to a peer that did not advertise it). */
+  requireTls: boolean;
 }
 
 function asSmtpError(err: unknown): SMTPError {
@@ -344,6 +346,11 @@ export class SmtpClient {
     return { smtputf8: this.advertises('SMTPUTF8'), eightBitMime: this.advertises('8BITMIME') };
   }
 
+  /** Whether the peer's last EHLO — inside TLS, the one after STARTTLS — listed REQUIRETLS (RFC 8689). */
+  requireTlsAdvertised(): boolean {
+    return this.advertises('REQUIRETLS');
+  }
+
   private advertises(keyword: string): boolean {
     const lines = (this.conn as unknown as EhloKeywords)._ehloLines;
     return Array.isArray(lines) && lines.some((line) => typeof line === 'string' && new RegExp(`^${keyword}(?:\\s|$)`, 'i').test(line));
@@ -366,7 +373,13 @@ export class SmtpClient {
    */
   send(envelope: OutgoingEnvelope, openData: () => Readable): Promise<SendResult> {
     // nodemailer fills in accepted/rejected on the envelope object it is given
-    const tracked: Partial<SMTPConnectionEnvelope> = { from: envelope.from, to: envelope.to, size: envelope.size, use8BitMime: envelope.eightBitMime };
+    const tracked: Partial<SMTPConnectionEnvelope> = {
+      from: envelope.from,
+      to: envelope.to,
+      size: envelope.size,
+      use8BitMime: envelope.eightBitMime,
+      ...(envelope.requireTls ? { requireTLSExtensionEnabled: true } : {}),
+    };
     this.smtputf8 = envelope.smtputf8;
     const dsn = this.passesDsn();
     // RET and ENVID through nodemailer (it writes them only to a peer that advertised DSN),

@@ -26,6 +26,8 @@ export interface OutgoingMessage {
   extensions: ExtensionNeeds;
   /** One of the relay's own TLS reports: the transit record counts it apart (see TransitRecord.tlsReports). */
   tlsReport?: true;
+  /** It arrived with REQUIRETLS (RFC 8689): only a next hop that qualifies (policy/requireTls.ts) may take it. */
+  requireTls?: true;
   /** A fresh stream of the stored message each time it is called (a retry on another host re-reads it). */
   openData: () => Readable;
 }

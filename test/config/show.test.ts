@@ -40,7 +40,7 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
     dns: { servers: [], dnssec: false },
     queue: { dir: join(dir, '..', 'var', 'spool'), retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h' },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
-    smtp: { maxMessageSize: 52428800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: '5m', handshakeTimeout: '30s', bareLineEndings: 'reject' },
+    smtp: { maxMessageSize: 52428800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: '5m', handshakeTimeout: '30s', minDataRate: 500, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },
     acceptedDomains: [],
     inbound: [{ name: 'lan', match: { ips: ['10.0.0.0/8'], certificateNames: null, senderDomains: null }, require: { tls: false, certificateNames: null, ips: null }, relay: false }],
