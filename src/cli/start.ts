@@ -1,4 +1,5 @@
 import { networkInterfaces } from 'node:os';
+import { Readable } from 'node:stream';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
@@ -11,6 +12,7 @@ import { dnsLookupsFor } from '../outbound/resolver.js';
 import type { DeliveryContext } from '../outbound/types.js';
 import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
+import { TlsRptScheduler } from '../tlsRpt/scheduler.js';
 import { TransitWriter } from '../transit/writer.js';
 import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
@@ -125,6 +127,15 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   }
   ownListeners.push(...inbound.listeners.map(({ name, address, port }) => ({ name, address, port })));
   await agent.start();
+  // off the delivery path: it reads the transit record and queues its mail like any client
+  const tlsRpt = new TlsRptScheduler({
+    config: () => context.config,
+    lookups: () => dnsLookupsFor(context.config),
+    ca: () => context.tls.ca,
+    queue: async (message, data) => agent.enqueue(await spool.store(message, Readable.from([data]))),
+    logger,
+  });
+  tlsRpt.start();
   applyReload = () => {
     void reload(file, context.config, logger).then((next) => {
       if (!next) return;
@@ -142,6 +153,7 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
 
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
+  tlsRpt.stop();
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
   // after the deliveries: their sessions' records are the last batch
   await transit.close();

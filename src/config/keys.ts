@@ -1,7 +1,7 @@
 import * as type from './key-types.js';
 import { derived, fixed, list, none, REQUIRED, section, value } from './key-spec.js';
 import {
-  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS,
+  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
 import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, TLS_LEVELS, TLS_VERSIONS } from './types.js';
@@ -299,6 +299,27 @@ export const REPORT_KEYS = {
   }),
 };
 
+export const TLS_RPT_KEYS = {
+  enabled: value({
+    type: type.boolean,
+    default: fixed(TLS_RPT_DEFAULTS.enabled),
+    meaning:
+      'Send RFC 8460 aggregate TLS reports: once per period, to each recipient domain with delivery sessions in it that publishes `_smtp._tls.DOMAIN` TXT `v=TLSRPTv1; rua=…` (`mailto:` through the queue, `https:` as a POST). Counted from the transit record; reports are never counted in a report.',
+  }),
+  organization: value({ type: type.text, default: derived('`server.hostname`'), meaning: "The report's `organization-name`: who sends it." }),
+  contact: value({
+    type: type.mailAddress,
+    default: derived('`postmaster@` followed by `server.hostname`'),
+    meaning: "The report's `contact-info`, and the sender (envelope and `From:`) of the reports sent by mail.",
+  }),
+  interval: value({
+    type: type.dayDivisor(MIN_TLS_RPT_INTERVAL),
+    default: fixed(TLS_RPT_DEFAULTS.interval),
+    meaning:
+      'The reporting period, counted from 00:00 UTC. RFC 8460 asks for whole days: set a shorter one only to test, as it also shortens the `https:` timeout and the waits between retries. Changes only with a restart.',
+  }),
+};
+
 export const LOG_KEYS = {
   level: value({ type: type.oneOf(LOG_LEVELS), default: fixed(LOG_DEFAULTS.level), meaning: 'The least severe level written (pino levels). Follows SIGHUP.' }),
   format: value({
@@ -437,6 +458,11 @@ export const CONFIG_KEYS = {
     keys: REPORT_KEYS,
     meaning: 'The transit record: one record per delivery session (policy, TLS, certificate verdict, failure, outcome), for `tlsrelay report tls`.',
     example: ['report:', '  retention: 30d'].join('\n'),
+  }),
+  tlsRpt: section({
+    keys: TLS_RPT_KEYS,
+    meaning: 'TLS reporting (RFC 8460): daily reports to the domains that ask for them of how the sessions to them went.',
+    example: ['tlsRpt:', '  enabled: true', '  organization: Contoso Ltd', '  contact: tls-reports@contoso.test', '  interval: 1d'].join('\n'),
   }),
   log: section({ keys: LOG_KEYS, meaning: 'The log on stdout.', example: ['log:', '  level: info', '  format: json'].join('\n') }),
 };

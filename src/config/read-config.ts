@@ -5,7 +5,7 @@ import { readListeners } from './read-listeners.js';
 import { readInbound } from './read-inbound.js';
 import { readOutbound } from './read-outbound.js';
 import { readAuth } from './read-auth.js';
-import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp } from './read-sections.js';
+import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp, readTlsRpt } from './read-sections.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS } from './keys.js';
 import type { Config } from './types.js';
@@ -29,10 +29,11 @@ export function readConfig(ctx: ReadContext, file: string): Omit<Config, 'warnin
   const listeners = readListeners(root, certificateConfigured);
   const queue = readQueue(root, ctx.dir);
   const dns = readDns(root);
+  const server = readServer(root);
   return {
     file,
     places,
-    server: readServer(root),
+    server,
     listeners,
     tls,
     dns,
@@ -45,6 +46,7 @@ export function readConfig(ctx: ReadContext, file: string): Omit<Config, 'warnin
     inbound: readInbound(root, root.isInvalid('listeners') || listeners.some((listener) => listener.tls !== 'none')),
     outbound: readOutbound(root, { certificateConfigured, queueMaxAge: queue.maxAge, dnssec: dns.dnssec }),
     report: readReport(root),
+    tlsRpt: readTlsRpt(root, server.hostname),
     log: readLog(root),
   };
 }

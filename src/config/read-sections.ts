@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { MapReader } from './reader.js';
 import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
-import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS } from './keys.js';
+import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS, TLS_RPT_KEYS } from './keys.js';
 import { defaultHostname } from './defaults.js';
 import type { Config } from './types.js';
 
@@ -37,6 +37,12 @@ export function readAcceptedDomains(root: MapReader): string[] {
 
 export function readReport(root: MapReader): Config['report'] {
   return readKeys(root.section('report', keyNames(REPORT_KEYS)), REPORT_KEYS);
+}
+
+/** `hostname`: server.hostname, which organization and contact default to. */
+export function readTlsRpt(root: MapReader, hostname: string): Config['tlsRpt'] {
+  const { organization, contact, ...rest } = readKeys(root.section('tlsRpt', keyNames(TLS_RPT_KEYS)), TLS_RPT_KEYS);
+  return { ...rest, organization: organization ?? hostname, contact: contact ?? `postmaster@${hostname}` };
 }
 
 export function readLog(root: MapReader): Config['log'] {

@@ -67,6 +67,17 @@ export interface ReportConfig {
   retention: number;
 }
 
+/** RFC 8460 aggregate reports to the recipient domains that ask for them. */
+export interface TlsRptConfig {
+  enabled: boolean;
+  /** The report's organization-name. */
+  organization: string;
+  /** The report's contact-info, and the sender of the reports sent by mail. */
+  contact: string;
+  /** ms, dividing a day: the reporting period, counted from 00:00 UTC. */
+  interval: number;
+}
+
 export interface DeliveryConfig {
   port: number;
   concurrency: number;
@@ -170,6 +181,7 @@ export interface Config {
   /** The configured connectors, in file order; the implicit default is not in this list. */
   outbound: OutboundConnector[];
   report: ReportConfig;
+  tlsRpt: TlsRptConfig;
   log: {
     level: LogLevel;
     /** Left out: pretty when stdout is a terminal, JSON otherwise (decided when the relay starts). */

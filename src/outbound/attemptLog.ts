@@ -60,12 +60,19 @@ export interface DeliverySession {
   reused: boolean;
 }
 
-/** What the TLS ladder made of a session: the policy that governed it, its TLS, and what fell short. */
+/** What the TLS ladder made of a session: the policy that governed it, its TLS, and what fell short; and our address in it. */
 export interface SessionJudgement {
   policy: AppliedPolicy;
   tls: TlsFacts | null;
   verdict: CertVerdict;
   failure: TlsResultType | null;
+  sourceIp: string | undefined;
+}
+
+/** The attempts one session made for one message; `tlsReport`: the message was one of the relay's TLS reports. */
+export interface SessionAttempts {
+  attempts: AttemptRecord[];
+  tlsReport: boolean;
 }
 
 /** The session's outcome from its attempts (one per message): delivered if all were, else the first that was not, deferrals first. */
@@ -74,13 +81,15 @@ function sessionOutcome(attempts: [AttemptRecord, ...AttemptRecord[]]): AttemptR
 }
 
 /**
- * Hands the session's transit record to the writer: `attempts` are those made over it,
- * one per message. A session over which no message was tried (a parked one the next hop
+ * Hands the session's transit record to the writer: `carried` are the attempts made over
+ * it, per message. A session over which no message was tried (a parked one the next hop
  * had ended meanwhile) carried nothing and is not recorded.
  */
-export function recordSession(transit: TransitSink, session: DeliverySession, judgement: SessionJudgement, attempts: AttemptRecord[]): void {
+export function recordSession(transit: TransitSink, session: DeliverySession, judgement: SessionJudgement, carried: SessionAttempts[]): void {
+  const attempts = carried.flatMap((message) => message.attempts);
   const [first, ...rest] = attempts;
   if (first === undefined) return;
+  const tlsReports = carried.filter((message) => message.tlsReport && message.attempts.length > 0).length;
   const { outcome, response } = sessionOutcome([first, ...rest]);
   transit.add({
     v: RECORD_FORMAT,
@@ -90,6 +99,7 @@ export function recordSession(transit: TransitSink, session: DeliverySession, ju
     host: session.host,
     ip: session.ip,
     port: session.port,
+    ...(judgement.sourceIp === undefined ? {} : { sourceIp: judgement.sourceIp }),
     reused: session.reused,
     policy: judgement.policy,
     tls: judgement.tls,
@@ -99,6 +109,7 @@ export function recordSession(transit: TransitSink, session: DeliverySession, ju
     reply: response,
     messages: attempts.length,
     delivered: attempts.filter((attempt) => attempt.outcome === 'delivered').length,
+    ...(tlsReports > 0 ? { tlsReports } : {}),
     // every REQUIRETLS message of one session was judged alike: by the session
     requireTls: attempts.find((attempt) => attempt.requireTls !== undefined)?.requireTls ?? null,
   });

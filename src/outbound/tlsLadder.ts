@@ -117,15 +117,15 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
  */
 export type SessionOutcome =
   /**
-   * Ready for MAIL. `refusedReply`: STARTTLS was refused and the session went on in
-   * plaintext. `failure`: what an MTA-STS testing policy would have refused, or a policy
-   * that could not be fetched — recorded, not enforced.
+   * Ready for MAIL (our address in it: `client.localAddress`). `refusedReply`: STARTTLS was
+   * refused and the session went on in plaintext. `failure`: what an MTA-STS testing policy
+   * would have refused, or a policy that could not be fetched — recorded, not enforced.
    */
   | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; refusedReply?: string }
-  /** Opportunistic TLS broke the session: try this address again without STARTTLS. */
-  | { kind: 'fallback'; result: Disposition; policy: AppliedPolicy; failure: TlsResultType }
+  /** Opportunistic TLS broke the session: try this address again without STARTTLS. `sourceIp`: our address in it, when known. */
+  | { kind: 'fallback'; result: Disposition; policy: AppliedPolicy; failure: TlsResultType; sourceIp: string | undefined }
   /** Nothing goes over this connection; the next address may do better. */
-  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; result: Disposition }
+  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; result: Disposition; sourceIp: string | undefined }
   /** The server named itself with our hostname: it is this relay, and the session was ended before MAIL. */
   | { kind: 'loop'; evidence: string };
 
@@ -143,19 +143,19 @@ export type LadderMode = 'policy' | 'plaintext-fallback';
 export type LeftSession = Exclude<SessionOutcome, { kind: 'ready' }>;
 
 /** Any decision but delivering over an open connection: QUIT or close, and say why. */
-function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cause: DeferralCause): LeftSession {
+function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cause: DeferralCause, sourceIp: string | undefined): LeftSession {
   switch (decision.action) {
     case 'deliver':
       // the policy never delivers over a failed connection; if it ever did, nothing is lost
-      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure: null, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' } };
+      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure: null, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' }, sourceIp };
     case 'plaintext-fallback':
       client?.close();
-      return { kind: 'fallback', policy: decision.policy, failure: decision.failure, result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` } };
+      return { kind: 'fallback', policy: decision.policy, failure: decision.failure, result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` }, sourceIp };
     case 'defer': {
       // never MAIL: say goodbye and leave
       client?.quit();
       const { tls, verdict, policy, failure, code, text } = decision;
-      return { kind: 'deferred', cause, tls, verdict, policy, failure, result: { outcome: 'deferred', code, response: `${code} ${text}` } };
+      return { kind: 'deferred', cause, tls, verdict, policy, failure, result: { outcome: 'deferred', code, response: `${code} ${text}` }, sourceIp };
     }
   }
 }
@@ -185,7 +185,7 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
   });
   if (dialed.kind === 'failed' && !dialed.duringTlsUpgrade) {
     // no TLS was judged: the connector's policy stands for the record of the attempt
-    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: rule.policy, failure: null, result: unreachable(peerName(target), dialed.error) };
+    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: rule.policy, failure: null, result: unreachable(peerName(target), dialed.error), sourceIp: dialed.localAddress };
   }
   const client = dialed.kind === 'open' ? dialed.client : undefined;
   // before the TLS verdict: a loop is the news, whatever our own certificate would have shown
@@ -206,7 +206,8 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     });
   }
   const decision = decideTls(rule, peerName(target), observed);
-  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy');
+  const sourceIp = dialed.kind === 'open' ? dialed.client.localAddress : dialed.localAddress;
+  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy', sourceIp);
   const refused = observed.kind === 'starttls-refused' ? { refusedReply: client.lastReply() } : {};
   logPublishedOutcome(settings, target, observed, decision, logger);
   const failure = decision.wouldFail?.failure ?? settings.unreported ?? null;
@@ -217,7 +218,7 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
  * The peer refused STARTTLS, we went on in plaintext, and it hung up before answering
  * MAIL: it had closed after refusing, which the policy may treat differently.
  */
-export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string): LeftSession {
+export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string, sourceIp: string | undefined): LeftSession {
   const observed: TlsObservation = { kind: 'starttls-refused', reply: oneLine(reply), closed: true };
-  return leaveSession(decideTls(settings.rule, peerName(target), observed), undefined, 'policy');
+  return leaveSession(decideTls(settings.rule, peerName(target), observed), undefined, 'policy', sourceIp);
 }

@@ -25,6 +25,8 @@ export interface OutgoingMessage {
   dsn?: OutgoingDsn;
   /** What it asks of a next hop's SMTPUTF8 and 8BITMIME. */
   extensions: ExtensionNeeds;
+  /** One of the relay's own TLS reports: the transit record counts it apart (see TransitRecord.tlsReports). */
+  tlsReport?: true;
   /** It arrived with REQUIRETLS (RFC 8689): only a next hop that qualifies (policy/requireTls.ts) may take it. */
   requireTls?: true;
   /** A fresh stream of the stored message each time it is called (a retry on another host re-reads it). */

@@ -7,7 +7,9 @@ import type { MtaStsMode } from './mtaSts.js';
  *   and no published policy applied (TLS-RPT's `no-policy-found`);
  * - `connector`: the operator's connector demanded TLS at this level;
  * - `dane`: the MX host's secure TLSA records, in presentation form (TLS-RPT's `tlsa`);
- * - `mta-sts`: the recipient domain's MTA-STS policy with its mode and the id of its TXT record (TLS-RPT's `sts`).
+ * - `mta-sts`: the recipient domain's MTA-STS policy with its mode and the id of its TXT record (TLS-RPT's `sts`);
+ *   `mx` its mx patterns and `policyText` its lines, TLS-RPT's mx-host and policy-string
+ *   (absent in records written before they were kept).
  */
 export type AppliedPolicy =
   | { source: 'none' }

@@ -210,7 +210,7 @@ function field(value: string): string {
 }
 
 /** RFC 5322 date-time, e.g. "Fri, 28 Nov 2025 12:30:00 +0000". */
-function mailDate(date: Date): string {
+export function mailDate(date: Date): string {
   return date.toUTCString().replace(/GMT$/, '+0000');
 }
 

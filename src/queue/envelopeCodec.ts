@@ -62,6 +62,7 @@ export function envelopeProblem(value: unknown): string | undefined {
   // absent in envelopes written before the relay kept them
   if (!isOptional(value.body, (body) => isOneOf(body, BODY_TYPES))) return `body is not one of ${BODY_TYPES.join(', ')}`;
   if (!isOptional(value.smtputf8, (flag) => flag === true)) return 'smtputf8 is not true';
+  if (!isOptional(value.tlsReport, (flag) => flag === true)) return 'tlsReport is not true';
   if (!isOptional(value.content, isContent)) return `content is not {header, body}, each one of ${OCTETS.join(', ')}`;
   if (!isOptional(value.requireTls, (flag) => flag === true)) return 'requireTls is not true';
   return undefined;

@@ -121,6 +121,8 @@ export interface Envelope {
    * envelopes written before the relay looked: those are delivered as they were then.
    */
   content?: MessageContent;
+  /** The relay's own TLS report (RFC 8460 §5.3): its sessions are never counted in a report. */
+  tlsReport?: true;
   /**
    * The client gave REQUIRETLS at MAIL FROM (RFC 8689): the message goes only to a next hop
    * that authenticated and advertises REQUIRETLS, or bounces. Absent in envelopes written
@@ -137,6 +139,8 @@ export interface NewMessage {
   envid?: string;
   body?: BodyType;
   smtputf8?: true;
+  /** Set by the TLS-RPT sender only, never by inbound. */
+  tlsReport?: true;
   requireTls?: true;
 }
 

@@ -21,6 +21,8 @@ export interface TransitRecord {
   host: string;
   ip: string;
   port: number;
+  /** The relay's own address in the session (RFC 8460's sending-mta-ip); absent in records written before it was kept. */
+  sourceIp?: string;
   /** The session was parked by an earlier delivery and carried this one too. */
   reused: boolean;
   policy: AppliedPolicy;
@@ -36,6 +38,8 @@ export interface TransitRecord {
   /** Messages the session was to carry, and how many of them it delivered. */
   messages: number;
   delivered: number;
+  /** Of `messages`, those that were the relay's own TLS reports (RFC 8460 §5.3: never counted in a report); absent: none. */
+  tlsReports?: number;
   /**
    * Whether REQUIRETLS applied: null when no message of the session asked for it; else what
    * the session was for them — `met` (sent with REQUIRETLS), why they were skipped, or

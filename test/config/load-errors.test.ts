@@ -22,7 +22,7 @@ const cases: Case[] = [
   // YAML itself
   { name: 'YAML syntax errors, all of them', yaml: ['a: [1, 2', 'b: : :'], expect: [['2:1', 'YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'], ['2:4', 'YAML: Nested mappings'], ['2:6', 'YAML: Nested mappings']] },
   { name: 'duplicate key', yaml: [TLS_LINE, 'log: { level: info }', 'log: { level: warn }'], expect: [['3:1', 'YAML: Map keys must be unique']] },
-  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, report, log); got a list']] },
+  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, report, tlsRpt, log); got a list']] },
   { name: 'an unquoted wildcard reads as an alias', yaml: [TLS_LINE, 'acceptedDomains: [*.contoso.test]'], expect: [['2:19', 'acceptedDomains[0]: *.contoso.test is a YAML alias with no anchor; a value that starts with * must be quoted']] },
 
   // unknown keys
@@ -92,6 +92,17 @@ const cases: Case[] = [
   },
   { name: 'report.retention longer than 0', yaml: [TLS_LINE, 'report:', '  retention: 0d'], expect: [['3:14', 'report.retention: must be longer than 0']] },
   { name: 'report.retention misspelt', yaml: [TLS_LINE, 'report: { retension: 7d }'], expect: [['2:11', 'report.retension: unknown key (did you mean "retention"?)']] },
+  {
+    name: 'tlsRpt.interval divides a day, from 10s on; tlsRpt.contact is an address',
+    yaml: [TLS_LINE, 'tlsRpt:', '  interval: 7m', '  contact: postmaster', 'queue: { dir: q }', 'tlsRpt2: {}'],
+    expect: [
+      ['3:13', 'tlsRpt.interval: must divide a day evenly (such as 10s, 1m, 5m, 1h, 6h, 1d), so that its periods end at 00:00 UTC'],
+      ['4:12', 'tlsRpt.contact: expected a mail address such as tls-reports@example.test; got "postmaster"'],
+      ['6:1', 'tlsRpt2: unknown key (did you mean "tlsRpt"?)'],
+    ],
+  },
+  { name: 'tlsRpt.interval at least 10s', yaml: [TLS_LINE, 'tlsRpt: { interval: 5s }'], expect: [['2:21', 'tlsRpt.interval: must be at least 10s']] },
+  { name: 'tlsRpt.interval at most a day', yaml: [TLS_LINE, 'tlsRpt: { interval: 2d }'], expect: [['2:21', 'tlsRpt.interval: must be at most 1d (a Node.js timer limit)']] },
   { name: 'an empty retry schedule', yaml: [TLS_LINE, 'queue: { retry: [] }'], expect: [['2:17', 'queue.retry: must not be empty']] },
 
   // enums

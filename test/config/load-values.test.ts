@@ -30,6 +30,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     inbound: [],
     outbound: [],
     report: { retention: 30 * DAY },
+    tlsRpt: { enabled: false, organization: normalizeDomain(hostname()) ?? 'localhost', contact: `postmaster@${normalizeDomain(hostname()) ?? 'localhost'}`, interval: DAY },
     log: { level: 'info', format: undefined },
   };
   t.strictSame(config, expected);
@@ -102,6 +103,7 @@ t.test('every value read and converted', async (t) => {
     '    maxAge: 12h',
     '  - { name: pinned, domains: ["*"], tls: fingerprint, fingerprints: ["SHA256:' + pin + '"] }',
     '  - { name: legacy, domains: [legacy.test], tls: opportunistic, plaintextFallback: false }',
+    'tlsRpt: { enabled: true, organization: Contoso Ltd, contact: TLS-Reports@Contoso.TEST., interval: 1h }',
     'log: { level: debug, format: pretty }',
   ], { 'ca.pem': 'ca', 'ca.crl': 'crl' });
   const dir = t.testdirName;
@@ -144,7 +146,13 @@ t.test('every value read and converted', async (t) => {
   t.strictSame(pinned?.fingerprints, ['ab'.repeat(32)]);
   t.strictSame(pinned?.domains, ['*']);
   t.equal(legacy?.plaintextFallback, false);
+  t.strictSame(config.tlsRpt, { enabled: true, organization: 'Contoso Ltd', contact: 'TLS-Reports@contoso.test', interval: HOUR }, 'the local part as written, the domain normalised');
   t.strictSame(config.log, { level: 'debug', format: 'pretty' });
+});
+
+t.test('tlsRpt.organization and contact follow server.hostname', async (t) => {
+  const config = load(t, [TLS_LINE, 'server: { hostname: mx.contoso.test }', 'tlsRpt: { enabled: true }']);
+  t.strictSame(config.tlsRpt, { enabled: true, organization: 'mx.contoso.test', contact: 'postmaster@mx.contoso.test', interval: DAY });
 });
 
 t.test('relative paths resolve against the config file, not the working directory', async (t) => {

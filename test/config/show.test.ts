@@ -50,6 +50,7 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
       { name: 'q', domains: ['*.q.test'], smartHosts: [], tls: 'fingerprint', fingerprints: [`sha256:${'ab'.repeat(32)}`], minVersion: 'TLSv1.2', ciphers: null, crl: [], clientCertificate: false, mtaSts: true, maxAge: '2d' },
     ],
     report: { retention: '30d' },
+    tlsRpt: { enabled: false, organization: config.server.hostname, contact: `postmaster@${config.server.hostname}`, interval: '1d' },
     log: { level: 'info', format: null },
   });
 });

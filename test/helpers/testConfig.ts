@@ -14,6 +14,7 @@ import {
   REPORT_DEFAULTS,
   SMTP_DEFAULTS,
   TLS_DEFAULTS,
+  TLS_RPT_DEFAULTS,
 } from '../../src/config/defaults.js';
 import type { Config, OutboundConnector } from '../../src/config/types.js';
 import { createLogger } from '../../src/log.js';
@@ -45,6 +46,7 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
     inbound: [],
     outbound: [],
     report: { ...REPORT_DEFAULTS },
+    tlsRpt: { ...TLS_RPT_DEFAULTS, organization: 'relay.test', contact: 'postmaster@relay.test' },
     log: { ...LOG_DEFAULTS },
     ...overrides,
   };
