@@ -12,22 +12,25 @@ export function checkRequireTlsParameter(tls: boolean): InboundVerdict {
 }
 
 /**
- * Whether the policy that governed a session refuses to deliver unless the certificate
- * is authenticated — so that a session it let through proves the next hop's identity:
- * a connector at `verify-ca` (the chain), `verify` (chain and name) or `fingerprint` (the
- * pin), DANE, or MTA-STS in `enforce`. Opportunistic and `encrypt` sessions carry mail
- * whatever the certificate shows, and MTA-STS `testing` only reports.
+ * Whether the policy that governed a session refused to deliver unless the certificate
+ * was authenticated, and the verdict shows it was — so that the session proves the next
+ * hop's identity: a connector at `verify-ca` (the chain), `verify` (chain and name) or
+ * `fingerprint` (the pin), MTA-STS in `enforce`, or DANE with a TLSA match. Opportunistic
+ * and `encrypt` sessions carry mail whatever the certificate shows, MTA-STS `testing` only
+ * reports, and a DANE session whose TLSA records were all unusable is TLS without
+ * authentication (RFC 7672 §2.2) even when the chain happens to verify.
  */
-function authenticates(policy: AppliedPolicy): boolean {
+function authenticated(policy: AppliedPolicy, verdict: CertVerdict): boolean {
   switch (policy.source) {
     case 'none':
       return false;
     case 'connector':
-      return policy.level === 'verify-ca' || policy.level === 'verify' || policy.level === 'fingerprint' || policy.level === 'dane-only';
+      if (policy.level === 'dane-only') return verdict === 'dane';
+      return (policy.level === 'verify-ca' || policy.level === 'verify' || policy.level === 'fingerprint') && PROVES_IDENTITY[verdict];
     case 'dane':
-      return true;
+      return verdict === 'dane';
     case 'mta-sts':
-      return policy.mode === 'enforce';
+      return policy.mode === 'enforce' && PROVES_IDENTITY[verdict];
   }
 }
 
@@ -56,7 +59,7 @@ export type RequireTlsFit = { ok: true } | { ok: false; shortfall: RequireTlsSho
  */
 export function requireTlsFit(session: RequireTlsSession): RequireTlsFit {
   if (session.tls === null) return { ok: false, shortfall: 'no-tls' };
-  if (!authenticates(session.policy) || !PROVES_IDENTITY[session.verdict]) return { ok: false, shortfall: 'not-authenticated' };
+  if (!authenticated(session.policy, session.verdict)) return { ok: false, shortfall: 'not-authenticated' };
   if (!session.advertised) return { ok: false, shortfall: 'not-advertised' };
   return { ok: true };
 }

@@ -25,6 +25,9 @@ t.test('a session qualifies when a policy that insists on it authenticated the c
     ['fingerprint', { source: 'connector', level: 'fingerprint' }, 'pinned', OK],
     ['DANE', { source: 'dane', tlsa: ['3 1 1 aa'] }, 'dane', OK],
     ['dane-only', { source: 'connector', level: 'dane-only' }, 'dane', OK],
+    // RFC 7672 §2.2: only unusable TLSA records mean TLS without authentication, whatever the chain shows
+    ['DANE with only unusable TLSA records, the chain happens to verify', { source: 'dane', tlsa: ['1 1 1 aa'] }, 'verified', short('not-authenticated')],
+    ['DANE with only unusable TLSA records, a trusted chain', { source: 'dane', tlsa: ['0 0 1 aa'] }, 'trusted', short('not-authenticated')],
     ['MTA-STS enforce', { source: 'mta-sts', mode: 'enforce', id: '1', mx: ['mx.test'], policyText: [] }, 'verified', OK],
     ['MTA-STS testing: it only reports', { source: 'mta-sts', mode: 'testing', id: '1', mx: ['mx.test'], policyText: [] }, 'verified', short('not-authenticated')],
     // a policy never lets such a session through; if one ever did, it still does not qualify
