@@ -105,8 +105,8 @@ function policyText(policy: AppliedPolicy): string {
 }
 
 function ruleText(rule: TlsRule): string {
-  const testing = rule.testing ? `; MTA-STS testing would demand ${rule.testing.tls}` : '';
-  return `${rule.tls}, asked by ${policyText(rule.policy)}${testing}`;
+  const testing = rule.testing ? `; ${policyText(rule.testing.policy)} would demand ${rule.testing.tls}` : '';
+  return `${rule.tls} (${policyText(rule.policy)})${testing}`;
 }
 
 function planText(host: ExplainedHost): string {
