@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import t from 'tap';
 import { createLogger } from '../../src/log.js';
+import type { MtaStsState } from '../../src/policy/mtaSts.js';
 import { MtaStsSource, mtaStsCacheDir } from '../../src/outbound/mtaSts/source.js';
 import { dnsLookupsFor } from '../../src/outbound/resolver.js';
 import type { TlsaRecord } from '../../src/tls/dane.js';
 import { startDnsServer } from '../helpers/dnsServer.js';
 import { makeCa, makeCert, type KeyPair } from '../helpers/pki.js';
 import { startPolicyHost, type PolicyHost } from '../helpers/policyHost.js';
-import { runCli, writeConfig } from '../helpers/relayProcess.js';
+import { PROJECT_ROOT, runCli, writeConfig } from '../helpers/relayProcess.js';
 import { testConfig } from '../helpers/testConfig.js';
 
 const dns = await startDnsServer({});
@@ -190,6 +191,14 @@ t.test('MTA-STS testing: the connector level decides the session, and what enfor
   t.match(block, /\n {6}does not offer STARTTLS +deliver in plaintext; enforce would defer: 450 4\.7\.4 /);
 });
 
+/** The running relay's part: its MTA-STS source fetches the domain's policy into the cache of the spool in `dir`. */
+async function relayFetches(dir: string, domain: string): Promise<{ cacheDir: string; state: MtaStsState }> {
+  const cacheDir = mtaStsCacheDir(join(dir, 'spool'));
+  const relayConfig = testConfig({ dns: { servers: [{ host: '127.0.0.1', port: dns.port }] } });
+  const source = new MtaStsSource({ cacheDir, logger: createLogger('silent'), environment: () => ({ lookups: dnsLookupsFor(relayConfig), trust: { ca: [...rootCertificates, webCa.cert], crl: [] } }) });
+  return { cacheDir, state: await source.policyFor(domain) };
+}
+
 t.test("a policy in the spool's cache is read, never written, and shown as cached while its host is down", async (t) => {
   const domain = freshDomain('cached');
   const mx = `mx.${domain}`;
@@ -197,11 +206,7 @@ t.test("a policy in the spool's cache is read, never written, and shown as cache
   publish({ domain, mx: [mx], ad: false, stsId: 'c1' });
   const dir = t.testdir();
   const file = configFor(dir);
-  // the running relay's part: its MTA-STS source fetches the policy into the spool's cache
-  const cacheDir = mtaStsCacheDir(join(dir, 'spool'));
-  const relayConfig = testConfig({ dns: { servers: [{ host: '127.0.0.1', port: dns.port }] } });
-  const source = new MtaStsSource({ cacheDir, logger: createLogger('silent'), environment: () => ({ lookups: dnsLookupsFor(relayConfig), trust: { ca: [...rootCertificates, webCa.cert], crl: [] } }) });
-  const fetched = await source.policyFor(domain);
+  const { cacheDir, state: fetched } = await relayFetches(dir, domain);
   t.match(fetched, { kind: 'policy', origin: 'fetched', id: 'c1' });
   await host.stop();
   const cacheFile = join(cacheDir, `${domain}.json`);
@@ -218,6 +223,41 @@ t.test("a policy in the spool's cache is read, never written, and shown as cache
 
   const json = JSON.parse((await explain(domain, file, true)).stdout) as { lookup: { mtaSts: unknown } };
   t.match(json.lookup.mtaSts, { consulted: true, state: 'policy', origin: 'cache', mode: 'enforce', id: 'c1', maxAge: 86400, mx: [mx], cachedUntil, refreshFailure: null, cacheDir });
+
+  // a damaged file is the relay's to replace: explain says so on stderr and fetches for itself
+  writeFileSync(cacheFile, '{ not json');
+  const revived = await policyHost(domain, policyOf('enforce', [mx]));
+  const damaged = await explain(domain, file);
+  t.equal(damaged.code, 0, damaged.stderr);
+  t.match(damaged.stderr, /WARN.*damaged MTA-STS cache file ignored; the policy is fetched again/);
+  t.match(damaged.stdout, /\n {2}MTA-STS +policy fetched now over HTTPS, and not stored/);
+  t.equal(revived.requests.length, 1);
+  t.equal(readFileSync(cacheFile, 'utf8'), '{ not json', 'and leaves it as it is');
+});
+
+t.test("README's --lookup example is what the command prints, but for the times, the key's hash, the DNS port and the spool", async (t) => {
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const example = /^\$ tlsrelay policy explain (\S+) --lookup\n(?:.*\n)*?(looked up .*\n(?:(?!```).*\n)+)```/m.exec(readme);
+  if (!example) throw new Error('no --lookup example in README.md');
+  const [, domain = '', shown = ''] = example;
+  const mx = `mx1.${domain}`;
+  const host = await policyHost(domain, 'version: STSv1\nmode: enforce\nmx: *.woodgrove.test\nmax_age: 604800\n');
+  dns.set(domain, { MX: [{ preference: 10, exchange: mx }], ad: true });
+  dns.set(mx, { A: ['192.0.2.25'], ad: true });
+  dns.set(`_25._tcp.${mx}`, { TLSA: [daneEe(await makeCert({ names: [mx] }))], ad: true });
+  dns.set(`_mta-sts.${domain}`, { TXT: ['v=STSv1; id=20261201'] });
+  const dir = t.testdir();
+  const file = configFor(dir, ['  - name: published', '    domains: ["*"]', '    tls: dane']);
+  const { cacheDir } = await relayFetches(dir, domain);
+  await host.stop();
+  const { code, stdout, stderr } = await explain(domain, file);
+  t.equal(code, 0, stderr);
+  const printed = stdout.slice(stdout.indexOf('\nlooked up (') + 1);
+  const masked = (text: string): string => text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, '<time>').replace(/(3 1 1 )[0-9a-f]{16}…/, '$1<hash>…');
+  const local = masked(printed).replace(`127.0.0.1:${dns.port}`, '127.0.0.1:53').replace(cacheDir, '/var/spool/tlsrelay/cache/mta-sts');
+  t.equal(local, masked(shown));
+  t.match(readme, /^ {2}connector +published\n {2}… +\(the connector's settings, as without --lookup\)\n/m);
+  t.match(stdout, /^outbound mail for woodgrove\.test\n {2}connector +published\n/, 'the part the example leaves out begins as it says');
 });
 
 t.test('smart-host and none connectors: published policies are not consulted, or overridden, and say why', async (t) => {
