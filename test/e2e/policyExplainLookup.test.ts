@@ -109,6 +109,16 @@ t.test('a host with usable secure TLSA records: DANE decides; the records, the r
     dns.queries.some((query) => query.name === `_25._tcp.${mx}` && query.type === 'TLSA' && query.dnssecOk),
     'the TLSA records were asked of dns.servers, with the DO bit',
   );
+
+  // only records of a usage SMTP cannot use: TLS, not authenticated (RFC 7672 §2.2)
+  const pkixOnly = freshDomain('dane');
+  const pkixMx = `mx.${pkixOnly}`;
+  publish({ domain: pkixOnly, mx: [pkixMx] });
+  dns.set(`_25._tcp.${pkixMx}`, { TLSA: [pkix], ad: true });
+  const unusable = hostBlock((await explain(pkixOnly, configFor(t.testdir(), daneConnector(pkixOnly)))).stdout, pkixMx);
+  t.match(unusable, new RegExp(`\\n {4}TLSA +_25\\._tcp\\.${escape(pkixMx)}: DNSSEC-validated, none usable: TLS without authentication\\n +${escape(abbreviated(pkix))}  unusable`));
+  t.match(unusable, /\n {4}decided by +dane\n {4}plan +connect: DANE: TLSA records, none of a usage SMTP can use .*: TLS required, not authenticated\n {4}rule +encrypt \(DANE, 1 TLSA record\(s\)\)\n/);
+  t.match(unusable, /\n {6}presents a certificate that fails every check +deliver over TLS \(logged untrusted\)\n/);
 });
 
 t.test('an MX answer without the AD bit: no DANE for its hosts, the connector level as opportunistic', async (t) => {
@@ -233,6 +243,33 @@ t.test("a policy in the spool's cache is read, never written, and shown as cache
   t.match(damaged.stdout, /\n {2}MTA-STS +policy fetched now over HTTPS, and not stored/);
   t.equal(revived.requests.length, 1);
   t.equal(readFileSync(cacheFile, 'utf8'), '{ not json', 'and leaves it as it is');
+});
+
+t.test('a policy that cannot be fetched: none to apply, or the cached one while its refresh fails', async (t) => {
+  const domain = freshDomain('unfetched');
+  const mx = `mx.${domain}`;
+  const host = await policyHost(domain, policyOf('enforce', [mx]));
+  host.respond = (_req, res) => void res.writeHead(404).end();
+  publish({ domain, mx: [mx], ad: false, stsId: 'u1' });
+  const dir = t.testdir();
+  const file = configFor(dir);
+  const unavailable = await explain(domain, file);
+  t.equal(unavailable.code, 0, unavailable.stderr);
+  t.match(unavailable.stdout, /\n {2}MTA-STS +a v=STSv1 record, but no policy to be had \(sts-policy-fetch-error: mta-sts\.unfetched\d+\.test answered 404 Not Found\) and none cached: mail goes as without a policy\n/);
+  t.match(unavailable.stderr, /WARN.*MTA-STS policy fetch failed/, "the source's own warning, on stderr");
+  t.match(hostBlock(unavailable.stdout, mx), /\n {4}decided by +none\n {4}plan +connect: MTA-STS policy not available \(.*404 Not Found\): as without a policy, level opportunistic\n/);
+
+  // the relay holds the policy of id u1; the domain now names u2, and its host fails
+  host.respond = (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(policyOf('enforce', [mx]));
+  await relayFetches(dir, domain);
+  dns.set(`_mta-sts.${domain}`, { TXT: ['v=STSv1; id=u2'] });
+  host.respond = (_req, res) => void res.writeHead(404).end();
+  const refresh = await explain(domain, file);
+  t.equal(refresh.code, 0, refresh.stderr);
+  t.match(refresh.stdout, /\n {2}MTA-STS +policy read from the relay's cache \(/);
+  t.match(refresh.stdout, /\n {2}id +u1\n/);
+  t.match(refresh.stdout, /\n {2}refresh failed +mta-sts\.unfetched\d+\.test answered 404 Not Found \(sts-policy-fetch-error\): the cached policy stays in force until it expires\n/);
+  t.match(hostBlock(refresh.stdout, mx), /\n {4}decided by +mta-sts\n {4}plan +connect: MTA-STS enforce \(id u1/);
 });
 
 t.test("README's --lookup example is what the command prints, but for the times, the key's hash, the DNS port and the spool", async (t) => {
