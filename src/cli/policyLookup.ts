@@ -36,7 +36,7 @@ export type OutboundWithLookup = OutboundExplanation & { lookup?: LookupExplanat
 function unresolvedReason(found: Lookup<string>): string {
   switch (found.kind) {
     case 'found':
-      return 'resolved only now';
+      return 'an address appeared only after the route was resolved';
     case 'nodata':
       return 'no A or AAAA record';
     case 'nxdomain':
