@@ -22,9 +22,12 @@ export interface DaneHost {
 
 const insecure = (reason: string): DaneHost => ({ finding: { kind: 'insecure', reason }, usable: [], referenceNames: [] });
 
+/** Where a next hop's TLSA records are published (RFC 7672 §2.2): `_25._tcp.mx.example.net`. */
+export const tlsaOwner = (host: string, port: number): string => `_${port}._tcp.${host}`;
+
 /** One host's DANE standing, given whether the name itself came from a secure source (a secure MX answer, or the config). */
 async function daneHost(lookups: DnsLookups, host: string, port: number): Promise<DaneHost> {
-  const owner = `_${port}._tcp.${host}`;
+  const owner = tlsaOwner(host, port);
   const [addresses, tlsa] = await Promise.all([lookups.addresses(host), lookups.tlsa(owner)]);
   if (addresses.kind === 'found' && !addresses.secure) return insecure(`the address records of ${host} are not DNSSEC-validated`);
   const referenceNames = addresses.kind === 'found' && addresses.name !== host ? [host, addresses.name] : [host];
