@@ -12,6 +12,7 @@ const commands: Record<CommandName, Command> = {
     process.exit(await startCommand(parseCommandArgs(args, {}).configOption, io.stderr));
   },
   'check-config': async (args, io) => (await import('./cli/checkConfig.js')).checkConfigCommand(parseCommandArgs(args, {}).configOption, io.stdout, io.stderr),
+  health: async (args, io) => (await import('./cli/health.js')).healthCommand(parseCommandArgs(args, {}).configOption, io.stdout, io.stderr),
   config: async (args, io) => (await import('./cli/config.js')).configCommand(args, io),
   'hash-password': async (args, io) => (await import('./cli/hashPassword.js')).hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
   policy: async (args, io) => (await import('./cli/policyExplain.js')).policyCommand(args, io),

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { unqualifiedHostnameWarning } from '../config/hostname.js';
+import { formatWarning } from '../config/errors.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 import { expiryWarning, tryLoadTls } from './loadOrExplain.js';
@@ -15,6 +15,7 @@ export async function checkConfigCommand(configOption: string | undefined, stdou
   const loaded = await loadConfigOrReport(configOption, stderr);
   if (!loaded) return EXIT_INVALID_CONFIG;
   const { file, config } = loaded;
+  for (const warning of config.warnings) stderr.write(`${formatWarning(warning)}\n`);
   if (!certificatesToBeGenerated(config)) {
     const tls = tryLoadTls(file, config);
     if (!tls.ok) {
@@ -23,8 +24,6 @@ export async function checkConfigCommand(configOption: string | undefined, stdou
     }
     if (tls.expiring) stderr.write(`${expiryWarning(file, tls.expiring)}\n`);
   }
-  const hostnameWarning = unqualifiedHostnameWarning(config.server.hostname, config.places['server.hostname'] !== undefined);
-  if (hostnameWarning !== undefined) stderr.write(`${config.places['server.hostname'] ?? file}: warning: ${hostnameWarning}\n`);
   stdout.write(`${file}: configuration is valid\n`);
   return 0;
 }

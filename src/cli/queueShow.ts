@@ -28,11 +28,12 @@ export async function showMessage(spool: Spool, id: string, json: boolean, io: P
 }
 
 function messageText(envelope: Envelope, now: number): string {
-  const dsn = [envelope.ret ? `RET=${envelope.ret}` : '', envelope.envid !== undefined ? `ENVID=${envelope.envid}` : ''].filter(Boolean).join(' ');
+  // the MAIL FROM parameters the relay keeps and acts on
+  const parameters = [envelope.ret ? `RET=${envelope.ret}` : '', envelope.envid !== undefined ? `ENVID=${envelope.envid}` : '', envelope.requireTls ? 'REQUIRETLS' : ''].filter(Boolean).join(' ');
   return [
     `queue ID    ${envelope.id}`,
     `received    ${envelope.receivedAt} (${duration(now - Date.parse(envelope.receivedAt))} ago)`,
-    `from        ${sender(envelope.from)}${dsn ? `  ${dsn}` : ''}`,
+    `from        ${sender(envelope.from)}${parameters ? `  ${parameters}` : ''}`,
     `size        ${envelope.size} bytes`,
     `state       ${stateText(envelope, now)}`,
     'recipients',
@@ -55,6 +56,7 @@ function attemptLine(attempt: AttemptRecord): string {
     attempt.host === null ? 'no host reached' : `host ${attempt.host}`,
     attempt.tls === null ? 'no TLS' : `${attempt.tls.protocol} ${attempt.tls.cipher}`,
     `certificate ${attempt.verdict}`,
+    ...(attempt.requireTls === undefined ? [] : [`REQUIRETLS ${attempt.requireTls}`]),
     attempt.outcome,
     attempt.response,
   ].join('  ');

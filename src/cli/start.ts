@@ -1,20 +1,24 @@
 import { networkInterfaces } from 'node:os';
+import { Readable } from 'node:stream';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
-import { TlsFileError, type TlsMaterial } from '../tls/material.js';
+import type { TlsMaterial } from '../tls/material.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryAgent } from '../outbound/agent.js';
 import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
+import { MtaStsSource, mtaStsCacheDir } from '../outbound/mtaSts/source.js';
+import { dnsLookupsFor } from '../outbound/resolver.js';
+import type { DeliveryContext } from '../outbound/types.js';
 import type { OwnListener } from '../outbound/loopDetection.js';
 import { SessionCache } from '../outbound/sessionCache.js';
+import { TlsRptScheduler } from '../tlsRpt/scheduler.js';
 import { TransitWriter } from '../transit/writer.js';
 import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
-import { unqualifiedHostnameWarning } from '../config/hostname.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
-import { logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { logConfigWarnings, logExpiry, tlsProblemOf, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
@@ -22,11 +26,13 @@ async function prepareTls(file: string, config: Config, logger: Logger): Promise
   try {
     if (generateIfMissing && cert !== undefined && key !== undefined) await ensureDevCertificate(config, cert, key, logger);
   } catch (err) {
-    const place = err instanceof TlsFileError && err.place !== undefined ? err.place : file;
-    return { ok: false, problem: `${place}: ${(err as Error).message}` };
+    return { ok: false, problem: tlsProblemOf(err, file) };
   }
   const tls = tryLoadTls(file, config);
-  if (tls.ok) logExpiry(logger, tls.expiring);
+  if (tls.ok) {
+    logConfigWarnings(logger, config);
+    logExpiry(logger, tls.expiring);
+  }
   return tls;
 }
 
@@ -78,8 +84,6 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const terminal = process.stdout.isTTY === true;
   const output = new LogOutput(logFormatFor(config.log.format, terminal), { colorize: terminal && !process.env.NO_COLOR });
   const logger = createLogger(config.log.level, output);
-  const hostnameWarning = unqualifiedHostnameWarning(config.server.hostname, config.places['server.hostname'] !== undefined);
-  if (hostnameWarning !== undefined) logger.warn({ hostname: config.server.hostname, where: config.places['server.hostname'] ?? file }, hostnameWarning);
 
   const loadedTls = await prepareTls(file, config, logger);
   if (!loadedTls.ok) {
@@ -110,7 +114,9 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const transit = await TransitWriter.open(config.queue.dir, logger, config.report.retention);
   // filled once the listeners are bound: their ports are known only then (a configured 0)
   const ownListeners: OwnListener[] = [];
-  let context = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit };
+  // one MTA-STS cache for the process; each lookup reads the DNS servers and trust anchors of the current snapshot
+  const mtaSts = new MtaStsSource({ cacheDir: mtaStsCacheDir(config.queue.dir), logger, environment: () => ({ lookups: dnsLookupsFor(context.config), trust: context.tls }) });
+  let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit, mtaSts };
   const agent = new DeliveryAgent(spool, () => context, logger);
   let inbound;
   try {
@@ -129,6 +135,15 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   }
   ownListeners.push(...inbound.listeners.map(({ name, address, port }) => ({ name, address, port })));
   await agent.start();
+  // off the delivery path: it reads the transit record and queues its mail like any client
+  const tlsRpt = new TlsRptScheduler({
+    config: () => context.config,
+    lookups: () => dnsLookupsFor(context.config),
+    ca: () => context.tls.ca,
+    queue: async (message, data) => agent.enqueue(await spool.store(message, Readable.from([data]))),
+    logger,
+  });
+  tlsRpt.start();
   applyReload = () => {
     void reload(file, context.config, logger).then((next) => {
       if (!next) return;
@@ -146,6 +161,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
 
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
+  tlsRpt.stop();
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
   // after the deliveries: their sessions' records are the last batch
   await transit.close();

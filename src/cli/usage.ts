@@ -1,6 +1,6 @@
 import { CHECKOUT_CONFIG, CONFIG_ENV, SYSTEM_CONFIG } from './configLocation.js';
 
-export type CommandName = 'start' | 'check-config' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report';
+export type CommandName = 'start' | 'check-config' | 'health' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report';
 
 /** One way to call a command, and what it does. */
 interface Synopsis {
@@ -15,6 +15,7 @@ interface Synopsis {
 const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
   start: [{ call: 'start [-c FILE]', what: 'run the relay' }],
   'check-config': [{ call: 'check-config [-c FILE]', what: 'validate the config file (exit 0 valid, 2 invalid)' }],
+  health: [{ call: 'health [-c FILE]', what: "ask the first listener for its greeting and QUIT (exit 0 on 220, 1 otherwise): the container's HEALTHCHECK" }],
   config: [
     { call: 'config show [-n] [--json]', what: 'every config key with its value after defaults (-n: only those the file sets)' },
     { call: 'config schema', what: 'the JSON Schema of the config file, for editors' },
@@ -22,6 +23,10 @@ const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
   'hash-password': [{ call: 'hash-password', what: 'read a password from stdin, print its hash for auth.users' }],
   policy: [
     { call: 'policy explain DOMAIN [--json]', what: 'the outbound connector, TLS level and route for a recipient domain' },
+    {
+      call: 'policy explain DOMAIN --lookup [--json]',
+      what: "the same, with the domain's MX, TLSA and MTA-STS looked up: per MX host the deciding source, the plan and what each failure causes",
+    },
     {
       call: 'policy explain --inbound IP [--sender ADDR] [--cert-name NAME] [--json]',
       what: 'the inbound connector and the replies a session with these facts gets',

@@ -28,6 +28,12 @@ export const QUEUE_DEFAULTS = {
 
 export const REPORT_DEFAULTS = { retention: 30 * DAY } as const;
 
+/** organization and contact default to server.hostname and postmaster@ it. */
+export const TLS_RPT_DEFAULTS = { enabled: false, interval: DAY } as const;
+
+/** The shortest tlsRpt.interval: for tests, which cannot wait a day. */
+export const MIN_TLS_RPT_INTERVAL = 10 * SECOND;
+
 export const DELIVERY_DEFAULTS = { port: 25, concurrency: 100, perHost: 10 } as const;
 
 export const SMTP_DEFAULTS = {
@@ -39,6 +45,7 @@ export const SMTP_DEFAULTS = {
   maxHops: 50,
   idleTimeout: 5 * MINUTE,
   handshakeTimeout: 30 * SECOND,
+  minDataRate: 500,
   bareLineEndings: 'reject',
 } as const;
 
@@ -60,6 +67,7 @@ export function outboundDefaults(maxAge: number): Omit<OutboundConnector, 'name'
     crl: [],
     clientCertificate: false,
     plaintextFallback: true,
+    mtaSts: true,
     maxAge,
     implicit: false,
   };

@@ -13,6 +13,11 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${issue.file}:${issue.line}:${issue.col}: ${issue.message}`;
 }
 
+/** A warning as check-config prints it and start logs it: `FILE:LINE:COL: warning: message`. */
+export function formatWarning(issue: ConfigIssue): string {
+  return `${issue.file}:${issue.line}:${issue.col}: warning: ${issue.message}`;
+}
+
 /** Every problem of a config file at once: fixing them one run at a time wastes an admin's evening. */
 export class ConfigError extends Error {
   readonly issues: ConfigIssue[];

@@ -22,11 +22,11 @@ export function qualifiedHostname(osName: string, namesOfItsAddresses: readonly 
 }
 
 /**
- * The warning `check-config` and `start` give for a name without a domain, or undefined.
+ * The warning for a name without a domain, or undefined; said after `server.hostname: `.
  * `setInFile`: the operator wrote it, rather than the system's name being taken.
  */
 export function unqualifiedHostnameWarning(hostname: string, setInFile: boolean): string | undefined {
   if (isFullyQualified(hostname)) return undefined;
-  const what = setInFile ? `server.hostname: "${hostname}" has no domain` : `server.hostname is left out and the system's name "${hostname}" has no domain`;
+  const what = setInFile ? `"${hostname}" has no domain` : `left out, and the system's name "${hostname}" has no domain`;
   return `${what}; many receivers refuse such a name in EHLO: set server.hostname to the relay's fully qualified name (e.g. relay.example.com)`;
 }

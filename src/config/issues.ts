@@ -1,9 +1,13 @@
 import type { LineCounter, Node } from 'yaml';
 import type { ConfigIssue } from './errors.js';
 
-/** Collects problems with their line:col; a missing node means the file as a whole (1:1). */
+/**
+ * Collects problems with their line:col; a missing node means the file as a whole (1:1).
+ * Warnings are kept apart: they do not make the file invalid.
+ */
 export class Issues {
   private readonly found: ConfigIssue[] = [];
+  private readonly cautions: ConfigIssue[] = [];
 
   constructor(
     private readonly file: string,
@@ -15,8 +19,16 @@ export class Issues {
   }
 
   addAtOffset(offset: number, message: string): void {
+    this.found.push(this.at(offset, message));
+  }
+
+  warn(place: Node | undefined, message: string): void {
+    this.cautions.push(this.at(place?.range?.[0] ?? 0, message));
+  }
+
+  private at(offset: number, message: string): ConfigIssue {
     const { line, col } = this.lineCounter.linePos(offset);
-    this.found.push({ file: this.file, line, col, message });
+    return { file: this.file, line, col, message };
   }
 
   /** `FILE:LINE:COL` of a node: for problems found later, when what it names is read (certificate files). */
@@ -35,6 +47,12 @@ export class Issues {
 
   /** In file order, so the list reads top to bottom like the file. */
   sorted(): ConfigIssue[] {
-    return [...this.found].sort((a, b) => a.line - b.line || a.col - b.col);
+    return inFileOrder(this.found);
+  }
+
+  warnings(): ConfigIssue[] {
+    return inFileOrder(this.cautions);
   }
 }
+
+const inFileOrder = (issues: ConfigIssue[]): ConfigIssue[] => [...issues].sort((a, b) => a.line - b.line || a.col - b.col);

@@ -32,6 +32,8 @@ export interface ValueKey<T> {
   /** Markdown, for the reference and the schema's descriptions. */
   readonly meaning: string;
   readonly onlyWith?: OnlyWith;
+  /** A sibling list that, when not empty, makes this key meaningless (mtaSts beside smartHosts): setting it there is an error. */
+  readonly notWith?: string;
   /** YAML that sets this key, for a key of the top level: the reference shows it, a test loads it. */
   readonly example?: string;
 }
@@ -68,6 +70,7 @@ export function value<Ty extends KeyType<unknown>, D extends Default<TypeOf<Ty>>
   default: D;
   meaning: string;
   onlyWith?: OnlyWith;
+  notWith?: string;
   example?: string;
 }): ValueKey<TypeOf<Ty>> & { readonly type: Ty; readonly default: D } {
   return { node: 'value', ...spec } as ValueKey<TypeOf<Ty>> & { readonly type: Ty; readonly default: D };

@@ -91,17 +91,38 @@ export function oneOf<T extends string>(choices: readonly T[]): KeyType<T> {
   };
 }
 
+const DURATION_TERM = 'A whole number and a unit — `s`, `m`, `h` or `d`: `30s`, `5m`, `2h`, `2d`; longer than 0. Where the value ends up in a timer, at most 24 days.';
+
 /** Longer than 0 and at most `max` ms (a timer's limit where the value ends up in one). */
 export function duration(max = Number.MAX_SAFE_INTEGER): KeyType<number> {
   return textual({
     name: max < Number.MAX_SAFE_INTEGER ? `duration, at most ${formatDuration(Math.floor(max / 86_400_000) * 86_400_000)}` : 'duration',
     termName: 'duration',
-    term: 'A whole number and a unit — `s`, `m`, `h` or `d`: `30s`, `5m`, `2h`, `2d`; longer than 0. Where the value ends up in a timer, at most 24 days.',
+    term: DURATION_TERM,
     pattern: patterns.duration(max),
     read: values.duration(max),
     write: formatDuration,
   });
 }
+
+/** A duration from `min` to 1d that divides a day: a reporting period aligned to 00:00 UTC. */
+export function dayDivisor(min: number): KeyType<number> {
+  return textual({
+    name: `duration, ${formatDuration(min)} to 1d, dividing a day`,
+    termName: 'duration',
+    term: DURATION_TERM,
+    pattern: patterns.duration(86_400_000),
+    read: values.dayDivisor(min),
+    write: formatDuration,
+  });
+}
+
+export const mailAddress: KeyType<string> = textual({
+  name: 'mail address',
+  term: 'An address such as `tls-reports@example.test`: a local part of letters, digits, dots and ``!#$%&\'*+/=?^_`{|}~-``, `@`, a host name.',
+  pattern: patterns.MAIL_ADDRESS,
+  read: values.mailAddress,
+});
 
 export const hostName: KeyType<string> = textual({
   name: 'host name',

@@ -1,7 +1,7 @@
 import * as type from './key-types.js';
 import { derived, fixed, list, none, REQUIRED, section, value } from './key-spec.js';
 import {
-  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS,
+  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
 import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, TLS_LEVELS, TLS_VERSIONS } from './types.js';
@@ -80,7 +80,7 @@ export const DNS_KEYS = {
     type: type.boolean,
     default: fixed(DNS_DEFAULTS.dnssec),
     meaning:
-      'Trust the AD bit (DNSSEC-validated) of their answers, as Postfix\'s `smtp_dns_support_level = dnssec`: set it only when every server is a validating resolver you run, ideally on loopback, since anyone on the path to another can set the bit. Off: no answer counts as validated.',
+      'Trust the AD bit (DNSSEC-validated) of their answers, as Postfix\'s `smtp_dns_support_level = dnssec`: set it only when every server is a validating resolver you run, ideally on loopback, since anyone on the path to another can set the bit. Off: no answer counts as validated, so `tls: dane` finds no TLSA records and `tls: dane-only` is refused.',
   }),
 };
 
@@ -140,12 +140,19 @@ export const SMTP_KEYS = {
   idleTimeout: value({
     type: type.duration(MAX_TIMER_MS),
     default: fixed(SMTP_DEFAULTS.idleTimeout),
-    meaning: 'A session that sends nothing for this long gets `421` and is closed.',
+    meaning:
+      "A session that sends nothing for this long gets `421` and is closed; and each request has this long from its first byte: a command line must be complete by then, the message data must keep up `minDataRate` (else `421 4.4.2 … Error: timeout exceeded`). Time the relay itself takes (its hooks, the spool) does not count. Postfix's `smtpd_timeout` with `smtpd_per_request_deadline = yes`.",
   }),
   handshakeTimeout: value({
     type: type.duration(MAX_TIMER_MS),
     default: fixed(SMTP_DEFAULTS.handshakeTimeout),
     meaning: 'A TLS handshake (implicit, or after STARTTLS) that has not finished by then is cut.',
+  }),
+  minDataRate: value({
+    type: type.integer(1),
+    default: fixed(SMTP_DEFAULTS.minDataRate),
+    meaning:
+      "Bytes per second the message data must arrive at, at least: each byte read in DATA adds 1/`minDataRate` s to the data's deadline, which never has more than `idleTimeout` left. Postfix's `smtpd_min_data_rate`.",
   }),
   bareLineEndings: value({
     type: type.oneOf(BARE_LINE_ENDING_MODES),
@@ -241,7 +248,7 @@ export const OUTBOUND_KEYS = {
     type: type.oneOf(TLS_LEVELS),
     default: fixed(OUTBOUND_DEFAULTS.tls),
     meaning:
-      'The TLS level. `none`: never TLS; `opportunistic`: TLS when offered, else plaintext, certificates not checked; `encrypt`: TLS required, the certificate not checked; `verify-ca`: TLS and a certificate that chains to a trusted root; `verify`: that, and a name from `tlsNames` (else the host dialled); `fingerprint`: TLS and a certificate pinned in `fingerprints`. Above `opportunistic`, what falls short defers (`4.7.4`, `4.7.5`) and never goes in plaintext.',
+      'The TLS level. `none`: never TLS; `opportunistic`: TLS when offered, else plaintext, certificates not checked; `encrypt`: TLS required, the certificate not checked; `verify-ca`: TLS and a certificate that chains to a trusted root; `verify`: that, and a name from `tlsNames` (else the host dialled); `fingerprint`: TLS and a certificate pinned in `fingerprints`; `dane`: DANE (RFC 7672) where the MX host publishes secure, usable TLSA records, else MTA-STS, else `opportunistic`; `dane-only`: DANE or defer. Above `opportunistic`, what falls short defers (`4.7.4`, `4.7.5`) and never goes in plaintext. `dane` and `dane-only` need `dns.dnssec: true` (`dane-only` refuses to load without it, `dane` warns and acts as `opportunistic`).',
   }),
   tlsNames: value({
     type: type.listOf(type.hostName),
@@ -273,6 +280,13 @@ export const OUTBOUND_KEYS = {
     meaning: 'When STARTTLS fails (a failed handshake, or a refusal after which the server hangs up), deliver over a new plaintext connection to the same host; `false` defers instead.',
     onlyWith: { key: 'tls', value: 'opportunistic' },
   }),
+  mtaSts: value({
+    type: type.boolean,
+    default: derived('`true` on MX routes; not allowed with `smartHosts`'),
+    notWith: 'smartHosts',
+    meaning:
+      "Honour the recipient domain's MTA-STS policy (RFC 8461) under `opportunistic`, `encrypt` and `dane` (for MX hosts without usable TLSA records): with `mode: enforce` only MX hosts the policy names are used and each must present a certificate that chains to the system roots or `tls.trust` and names it, else `4.7.5`; `mode: testing` delivers as the level says and logs what would have failed. Policies are cached under `<queue.dir>/cache/mta-sts/`. A `TLS-Required: No` header turns it off for that message.",
+  }),
   maxAge: value({
     type: type.duration(),
     default: derived('`queue.maxAge`'),
@@ -286,6 +300,27 @@ export const REPORT_KEYS = {
     default: fixed(REPORT_DEFAULTS.retention),
     meaning:
       'How long the transit record keeps delivery sessions (`tlsrelay report tls` reads it). It is kept in one file per UTC day under `<queue.dir>/transit/`; a day file is deleted, whole, once its day ended longer ago than this (every relay on the spool looks at its start and hourly). Follows SIGHUP.',
+  }),
+};
+
+export const TLS_RPT_KEYS = {
+  enabled: value({
+    type: type.boolean,
+    default: fixed(TLS_RPT_DEFAULTS.enabled),
+    meaning:
+      'Send RFC 8460 aggregate TLS reports: once per period, to each recipient domain with delivery sessions in it that publishes `_smtp._tls.DOMAIN` TXT `v=TLSRPTv1; rua=…` (`mailto:` through the queue, `https:` as a POST). Counted from the transit record; reports are never counted in a report.',
+  }),
+  organization: value({ type: type.text, default: derived('`server.hostname`'), meaning: "The report's `organization-name`: who sends it." }),
+  contact: value({
+    type: type.mailAddress,
+    default: derived('`postmaster@` followed by `server.hostname`'),
+    meaning: "The report's `contact-info`, and the sender (envelope and `From:`) of the reports sent by mail.",
+  }),
+  interval: value({
+    type: type.dayDivisor(MIN_TLS_RPT_INTERVAL),
+    default: fixed(TLS_RPT_DEFAULTS.interval),
+    meaning:
+      'The reporting period, counted from 00:00 UTC. RFC 8460 asks for whole days: set a shorter one only to test, as it also shortens the `https:` timeout and the waits between retries. Changes only with a restart.',
   }),
 };
 
@@ -347,7 +382,7 @@ export const CONFIG_KEYS = {
   }),
   smtp: section({
     keys: SMTP_KEYS,
-    meaning: 'Limits of the SMTP sessions the listeners take. Each follows SIGHUP for new sessions; `idleTimeout` applies to open sessions from their next command.',
+    meaning: 'Limits of the SMTP sessions the listeners take. Each follows SIGHUP for new sessions; `idleTimeout` and `minDataRate` apply to open sessions from their next command.',
     example: [
       'smtp:',
       '  maxMessageSize: 52428800',
@@ -358,6 +393,7 @@ export const CONFIG_KEYS = {
       '  maxHops: 50',
       '  idleTimeout: 5m',
       '  handshakeTimeout: 30s',
+      '  minDataRate: 500',
       '  bareLineEndings: reject',
     ].join('\n'),
   }),
@@ -416,12 +452,21 @@ export const CONFIG_KEYS = {
       '    tls: opportunistic',
       '    plaintextFallback: false',
       '    ciphers: ECDHE+AESGCM',
+      '  - name: published',
+      '    domains: [woodgrove.test]',
+      '    tls: dane',
+      '    mtaSts: true',
     ].join('\n'),
   }),
   report: section({
     keys: REPORT_KEYS,
     meaning: 'The transit record: one record per delivery session (policy, TLS, certificate verdict, failure, outcome), for `tlsrelay report tls`.',
     example: ['report:', '  retention: 30d'].join('\n'),
+  }),
+  tlsRpt: section({
+    keys: TLS_RPT_KEYS,
+    meaning: 'TLS reporting (RFC 8460): daily reports to the domains that ask for them of how the sessions to them went.',
+    example: ['tlsRpt:', '  enabled: true', '  organization: Contoso Ltd', '  contact: tls-reports@contoso.test', '  interval: 1d'].join('\n'),
   }),
   log: section({ keys: LOG_KEYS, meaning: 'The log on stdout.', example: ['log:', '  level: info', '  format: json'].join('\n') }),
 };

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
@@ -19,9 +18,10 @@ function readSource(file: string): string {
  * Reads, validates and completes a config file. Throws ConfigError listing every problem
  * with its file:line:col. `file` appears in messages exactly as given. `systemHostname`
  * becomes server.hostname when the file leaves it out: the commands pass the system's
- * fully qualified name (systemHostname.ts), which takes lookups to find.
+ * fully qualified name (systemHostname.ts), which takes lookups to find; a parameter, so
+ * that what a config means does not depend on the machine that reads it in a test.
  */
-export function loadConfig(file: string, systemHostname = hostname()): Config {
+export function loadConfig(file: string, systemHostname: string): Config {
   const source = readSource(file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false });
@@ -32,5 +32,5 @@ export function loadConfig(file: string, systemHostname = hostname()): Config {
   const absolute = resolve(file);
   const config = readConfig({ issues, doc, dir: dirname(absolute) }, absolute, systemHostname);
   if (!config || issues.count > 0) throw new ConfigError(issues.sorted());
-  return config;
+  return { ...config, warnings: issues.warnings() };
 }

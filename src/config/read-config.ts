@@ -5,7 +5,7 @@ import { readListeners } from './read-listeners.js';
 import { readInbound } from './read-inbound.js';
 import { readOutbound } from './read-outbound.js';
 import { readAuth } from './read-auth.js';
-import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp } from './read-sections.js';
+import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp, readTlsRpt } from './read-sections.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS } from './keys.js';
 import type { Config } from './types.js';
@@ -18,7 +18,7 @@ const ROOT_KEYS = keyNames(CONFIG_KEYS);
  * read first (tls before listeners, listeners before inbound, queue before outbound).
  * Undefined when the document is not a mapping: nothing else can be said about it.
  */
-export function readConfig(ctx: ReadContext, file: string, systemHostname: string): Config | undefined {
+export function readConfig(ctx: ReadContext, file: string, systemHostname: string): Omit<Config, 'warnings'> | undefined {
   const contents = isNull(ctx.doc.contents) ? undefined : ctx.doc.contents ?? undefined;
   if (contents !== undefined && !isMap(contents)) {
     ctx.issues.add(contents, `expected a mapping of sections (${ROOT_KEYS.join(', ')}); got ${describeNode(contents)}`);
@@ -28,14 +28,15 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
   const { tls, places, certificateConfigured } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
   const { queue, places: queuePlaces } = readQueue(root, ctx.dir);
+  const dns = readDns(root);
   const server = readServer(root, systemHostname);
   return {
     file,
-    places: { ...places, ...queuePlaces, ...server.places },
-    server: server.server,
+    places: { ...places, ...queuePlaces },
+    server,
     listeners,
     tls,
-    dns: readDns(root),
+    dns,
     queue,
     delivery: readDelivery(root),
     smtp: readSmtp(root),
@@ -43,8 +44,9 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
     acceptedDomains: readAcceptedDomains(root),
     // A bad listeners list was reported already; do not add "no TLS listener" on top.
     inbound: readInbound(root, root.isInvalid('listeners') || listeners.some((listener) => listener.tls !== 'none')),
-    outbound: readOutbound(root, certificateConfigured, queue.maxAge),
+    outbound: readOutbound(root, { certificateConfigured, queueMaxAge: queue.maxAge, dnssec: dns.dnssec }),
     report: readReport(root),
+    tlsRpt: readTlsRpt(root, server.hostname),
     log: readLog(root),
   };
 }

@@ -1,5 +1,5 @@
 import type { Node } from 'yaml';
-import { fail, MapReader, type Field, type ValueReader } from './reader.js';
+import { fail, MapReader, warn, type Field, type ValueReader } from './reader.js';
 import { listOf } from './values.js';
 import { FirstOccurrences } from './unique.js';
 import { readKey, readKeys } from './read-keys.js';
@@ -10,9 +10,15 @@ import type { OutboundConnector } from './types.js';
 /** Keys that mean something at one TLS level only; elsewhere they would be silently ignored. */
 const LEVEL_ONLY_KEYS = onlyWithRules(OUTBOUND_KEYS);
 
-export interface OutboundContext {
+/** What the connectors are read against: facts of other sections. */
+export interface OutboundSurroundings {
   certificateConfigured: boolean;
   queueMaxAge: number;
+  /** dns.dnssec: DANE has secure answers to go on only with it. */
+  dnssec: boolean;
+}
+
+export interface OutboundContext extends OutboundSurroundings {
   names: FirstOccurrences;
   /** A domain pattern in two connectors would make routing depend on file order. */
   domains: FirstOccurrences;
@@ -43,23 +49,57 @@ function checkLevelKeys(map: MapReader, connector: OutboundConnector): void {
   }
 }
 
+/**
+ * DANE needs answers a validating resolver vouches for: `dane-only` would defer
+ * everything without them, `dane` quietly becomes `opportunistic`.
+ */
+function checkDnssec(map: MapReader, connector: OutboundConnector, dnssec: boolean): void {
+  if (dnssec) return;
+  if (connector.tls === 'dane-only') {
+    fail(map.fieldOf('tls'), map.placeOf('tls'), 'dane-only needs dns.dnssec: true (a validating resolver in dns.servers): without it no TLSA record counts as secure and every message would be deferred');
+  } else if (connector.tls === 'dane') {
+    warn(map.fieldOf('tls'), map.placeOf('tls'), 'dane without dns.dnssec: true acts as opportunistic (plus MTA-STS): no TLSA record counts as secure; set dns.dnssec: true with a validating resolver in dns.servers');
+  }
+}
+
+/** Keys that mean nothing beside a sibling list that is set (mtaSts beside smartHosts). */
+const NOT_WITH_KEYS = Object.entries(OUTBOUND_KEYS).flatMap(([key, node]) => ('notWith' in node && node.notWith ? [{ key, notWith: node.notWith }] : []));
+
+function checkNotWithKeys(map: MapReader, connector: OutboundConnector): void {
+  const values = connector as unknown as Record<string, unknown[]>;
+  for (const { key, notWith } of NOT_WITH_KEYS) {
+    if (map.has(key) && !map.isInvalid(key) && values[notWith]!.length > 0) {
+      fail(map.fieldOf(key), map.keyPlaceOf(key), `only applies to MX routes; a connector with ${notWith} uses only its own TLS level`);
+    }
+  }
+}
+
 function readConnector(node: Node, field: Field, context: OutboundContext): OutboundConnector {
   const map = MapReader.open(field, node, keyNames(OUTBOUND_KEYS), node);
   const name = readKey(map, OUTBOUND_KEYS, 'name') ?? '';
   if (map.has('name')) context.names.claim(map.fieldOf('name'), map.placeOf('name'), name);
-  const { domains = [], maxAge, ...values } = readKeys(map, except(OUTBOUND_KEYS, 'name'), { domains: claimedDomains(name, context) });
-  const connector: OutboundConnector = { ...values, name, domains, maxAge: maxAge ?? context.queueMaxAge, implicit: false };
+  const { domains = [], maxAge, mtaSts, ...values } = readKeys(map, except(OUTBOUND_KEYS, 'name'), { domains: claimedDomains(name, context) });
+  const connector: OutboundConnector = {
+    ...values,
+    name,
+    domains,
+    // MTA-STS names the MX hosts a domain may use: a smart-host route has none
+    mtaSts: values.smartHosts.length === 0 && (mtaSts ?? true),
+    maxAge: maxAge ?? context.queueMaxAge,
+    implicit: false,
+  };
   checkLevelKeys(map, connector);
+  checkNotWithKeys(map, connector);
+  if (!map.isInvalid('tls')) checkDnssec(map, connector, context.dnssec);
   if (connector.clientCertificate && !context.certificateConfigured) {
     fail(map.fieldOf('clientCertificate'), map.placeOf('clientCertificate'), 'true needs our certificate: set tls.cert and tls.key');
   }
   return connector;
 }
 
-export function readOutbound(root: MapReader, certificateConfigured: boolean, queueMaxAge: number): OutboundConnector[] {
+export function readOutbound(root: MapReader, surroundings: OutboundSurroundings): OutboundConnector[] {
   const context: OutboundContext = {
-    certificateConfigured,
-    queueMaxAge,
+    ...surroundings,
     names: new FirstOccurrences('outbound connector name'),
     domains: new FirstOccurrences('domain'),
   };

@@ -1,21 +1,25 @@
 import { resolve } from 'node:path';
-import type { MapReader } from './reader.js';
+import { warn, type MapReader } from './reader.js';
 import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
-import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS } from './keys.js';
-import { qualifiedHostname } from './hostname.js';
+import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS, TLS_RPT_KEYS } from './keys.js';
+import { qualifiedHostname, unqualifiedHostnameWarning } from './hostname.js';
 import type { Config, ConfigPlaces } from './types.js';
 
 // The sections made only of independent values: no checks across fields.
 
-/** `systemHostname`: the name the system goes by (the CLI finds its qualified form, systemHostname.ts). */
-export function readServer(root: MapReader, systemHostname: string): { server: Config['server']; places: ConfigPlaces } {
+/**
+ * `systemHostname`: the name the system goes by (the commands find its qualified form,
+ * systemHostname.ts). A name without a domain is valid but warned about, at the key when
+ * the file sets it, else at the server section (or the file's start).
+ */
+export function readServer(root: MapReader, systemHostname: string): Config['server'] {
   const section = root.section('server', keyNames(SERVER_KEYS));
-  const { hostname } = readKeys(section, SERVER_KEYS);
-  return {
-    server: { hostname: hostname ?? qualifiedHostname(systemHostname, []) },
-    places: section.placesOf('hostname', 'server.hostname'),
-  };
+  const { hostname: written } = readKeys(section, SERVER_KEYS);
+  const hostname = written ?? qualifiedHostname(systemHostname, []);
+  const warning = unqualifiedHostnameWarning(hostname, written !== undefined);
+  if (warning !== undefined) warn(section.fieldOf('hostname'), section.placeOf('hostname'), warning);
+  return { hostname };
 }
 
 export function readDns(root: MapReader): Config['dns'] {
@@ -42,6 +46,12 @@ export function readAcceptedDomains(root: MapReader): string[] {
 
 export function readReport(root: MapReader): Config['report'] {
   return readKeys(root.section('report', keyNames(REPORT_KEYS)), REPORT_KEYS);
+}
+
+/** `hostname`: server.hostname, which organization and contact default to. */
+export function readTlsRpt(root: MapReader, hostname: string): Config['tlsRpt'] {
+  const { organization, contact, ...rest } = readKeys(root.section('tlsRpt', keyNames(TLS_RPT_KEYS)), TLS_RPT_KEYS);
+  return { ...rest, organization: organization ?? hostname, contact: contact ?? `postmaster@${hostname}` };
 }
 
 export function readLog(root: MapReader): Config['log'] {

@@ -23,6 +23,11 @@ export function fail(field: Field, place: Node | undefined, message: string): un
   return undefined;
 }
 
+/** Valid, but weaker than it looks: said by check-config and logged by start, never refused. */
+export function warn(field: Field, place: Node | undefined, message: string): void {
+  field.ctx.issues.warn(place, field.label ? `${field.label}: ${message}` : message);
+}
+
 export function childField(field: Field, key: string | number): Field {
   const label = typeof key === 'number' ? `${field.label}[${key}]` : field.label ? `${field.label}.${key}` : key;
   return { ctx: field.ctx, label };

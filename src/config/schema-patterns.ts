@@ -1,6 +1,7 @@
 import { PHC_SCRYPT_PATTERN } from './password-hash.js';
 import { SHA256_FINGERPRINT_PATTERN } from './fingerprint.js';
 import type { HostKind } from './host-port.js';
+import { LOCAL_PART } from './mail-address.js';
 
 // Regular expressions (ECMA-262, as JSON Schema `pattern` takes them) for the text values
 // the loader parses: each accepts exactly what its parser accepts, except where a parser
@@ -124,6 +125,9 @@ export function duration(maxMs: number): string {
   const units = Object.entries(UNIT_MS).map(([unit, ms]) => `${positiveAtMost(Math.floor(maxMs / ms))}${unit}`);
   return `(?:${units.join('|')})`;
 }
+
+/** parseMailAddress: a dot-atom local part, `@`, a host name. */
+export const MAIL_ADDRESS = `${LOCAL_PART}@${HOST_NAME}`;
 
 export const FINGERPRINT = SHA256_FINGERPRINT_PATTERN;
 export const PASSWORD_HASH = PHC_SCRYPT_PATTERN;

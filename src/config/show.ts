@@ -6,7 +6,7 @@ import type { Config } from './types.js';
 // `tlsrelay config show`: the loaded config written back as a config file would write it,
 // key by key from the table. A key left out shows its default; a key with no value at
 // all (no certificate, no condition) shows null, which the loader reads as left out.
-// Keys that do not apply (tlsNames under tls: opportunistic) are not shown.
+// Keys that do not apply (tlsNames under tls: opportunistic, mtaSts beside smartHosts) are not shown.
 
 type Values = Readonly<Record<string, unknown>>;
 
@@ -23,6 +23,7 @@ function mapping(keys: Keys, values: Values, written: unknown, onlySet: boolean)
     const writtenHere = (written as Record<string, unknown> | undefined)?.[name];
     if (node.node === 'value') {
       if (node.onlyWith && values[node.onlyWith.key] !== node.onlyWith.value) continue;
+      if (node.notWith && (values[node.notWith] as unknown[]).length > 0) continue;
       shown[name] = value === undefined ? null : node.type.write(value);
     } else if (node.node === 'section') {
       shown[name] = mapping(node.keys, value as Values, writtenHere, onlySet);

@@ -1,7 +1,9 @@
+import type { ConfigIssue } from './errors.js';
+
 // The validated, defaulted configuration. Everything downstream reads only this shape:
 // paths are absolute, durations are milliseconds, domains are normalised (see domain.ts).
 
-export const TLS_LEVELS = ['none', 'opportunistic', 'encrypt', 'verify-ca', 'verify', 'fingerprint'] as const;
+export const TLS_LEVELS = ['none', 'opportunistic', 'encrypt', 'verify-ca', 'verify', 'fingerprint', 'dane', 'dane-only'] as const;
 export type TlsLevel = (typeof TLS_LEVELS)[number];
 
 export const LISTENER_TLS_MODES = ['starttls', 'implicit', 'none'] as const;
@@ -33,7 +35,7 @@ export interface ListenerConfig {
   auth: AuthMode;
 }
 
-export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key' | 'server.hostname' | 'queue.dir', string>>;
+export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key' | 'queue.dir', string>>;
 
 export interface TlsConfig {
   /** Absolute paths; absent only when no listener or connector needs our certificate. */
@@ -65,6 +67,17 @@ export interface ReportConfig {
   retention: number;
 }
 
+/** RFC 8460 aggregate reports to the recipient domains that ask for them. */
+export interface TlsRptConfig {
+  enabled: boolean;
+  /** The report's organization-name. */
+  organization: string;
+  /** The report's contact-info, and the sender of the reports sent by mail. */
+  contact: string;
+  /** ms, dividing a day: the reporting period, counted from 00:00 UTC. */
+  interval: number;
+}
+
 export interface DeliveryConfig {
   port: number;
   concurrency: number;
@@ -80,8 +93,11 @@ export interface SmtpConfig {
   maxMessagesPerConnection: number;
   /** Received and Delivered-To fields a message may arrive with; more is a loop: 554 5.4.6 Too many hops. */
   maxHops: number;
+  /** ms: a session silent this long is closed; and the most one command line, or the message data, has from its first byte (see minDataRate). */
   idleTimeout: number;
   handshakeTimeout: number;
+  /** bytes/second: each message byte in DATA earns the data 1/minDataRate s more, up to idleTimeout left. */
+  minDataRate: number;
   bareLineEndings: BareLineEndingMode;
 }
 
@@ -133,6 +149,8 @@ export interface OutboundConnector {
   clientCertificate: boolean;
   /** Only meaningful for opportunistic. */
   plaintextFallback: boolean;
+  /** Honour the recipient domain's MTA-STS policy; always false on smart-host routes. */
+  mtaSts: boolean;
   maxAge: number;
   /** True for the default connector the relay adds for domains no connector names. */
   implicit: boolean;
@@ -141,8 +159,10 @@ export interface OutboundConnector {
 export interface Config {
   /** Absolute path of the file this came from. */
   file: string;
-  /** `FILE:LINE:COL` of values judged after loading: files the tls room reads, the spool folder, the host name the commands warn about. */
+  /** `FILE:LINE:COL` of values judged after loading: files the tls room reads, the spool folder. */
   places: ConfigPlaces;
+  /** What is valid but weaker than it looks (`tls: dane` without `dns.dnssec`): check-config prints them, start logs them. */
+  warnings: ConfigIssue[];
   server: { hostname: string };
   listeners: ListenerConfig[];
   tls: TlsConfig;
@@ -161,6 +181,7 @@ export interface Config {
   /** The configured connectors, in file order; the implicit default is not in this list. */
   outbound: OutboundConnector[];
   report: ReportConfig;
+  tlsRpt: TlsRptConfig;
   log: {
     level: LogLevel;
     /** Left out: pretty when stdout is a terminal, JSON otherwise (decided when the relay starts). */

@@ -7,6 +7,7 @@ import { parseDuration } from './duration.js';
 import { parseCidr, type CidrParse } from './cidr.js';
 import { parseDomainPattern, parseHostName } from './domain-name.js';
 import { parseFingerprint } from './fingerprint.js';
+import { parseMailAddress } from './mail-address.js';
 import { parseHostPort, type HostKind } from './host-port.js';
 import { parsePasswordHash } from './password-hash.js';
 import { checkFile } from './file-check.js';
@@ -64,6 +65,23 @@ export function duration(max = Number.MAX_SAFE_INTEGER): ValueReader<number> {
   };
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * A reporting period: a duration from `min` to a day that divides the day evenly, so that
+ * periods counted from 00:00 UTC end at midnight again (RFC 8460 §4.1 asks for whole days).
+ */
+export function dayDivisor(min: number): ValueReader<number> {
+  const withDuration = duration(DAY_MS);
+  return (node, field) => {
+    const ms = withDuration(node, field);
+    if (ms === undefined) return undefined;
+    if (ms < min) return fail(field, node, `must be at least ${min / 1000}s`);
+    if (DAY_MS % ms !== 0) return fail(field, node, 'must divide a day evenly (such as 10s, 1m, 5m, 1h, 6h, 1d), so that its periods end at 00:00 UTC');
+    return ms;
+  };
+}
+
 /** A path, absolute after resolving against the config file's folder. */
 export const path: ValueReader<string> = (node, field) => {
   const value = text(node, field);
@@ -80,6 +98,8 @@ export const readableFile: ValueReader<string> = (node, field) => {
 };
 
 export const hostName = parsedText(parseHostName, 'a host name such as mail.example.test');
+
+export const mailAddress = parsedText(parseMailAddress, 'a mail address such as tls-reports@example.test');
 
 export const ipAddress = parsedText((value) => (isIP(value) === 0 ? undefined : value.toLowerCase()), 'an IP address');
 

@@ -1,8 +1,9 @@
 import type { SMTPServer } from 'smtp-server';
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+// without .js: tap's TypeScript loader maps the package's "./lib/*.js" export to *.js.js (Node maps both)
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection';
 
 /** The steps of smtp-server's connection the relay changes, each for its own reason (see the callers). */
-type Step = 'send' | '_parseAddressCommand' | '_validateMailParams' | 'handler_DATA';
+type Step = 'send' | '_parseAddressCommand' | '_validateMailParams' | 'handler_DATA' | '_createParser' | '_onError';
 
 type AnyMethod = (this: SMTPConnection, ...args: unknown[]) => unknown;
 

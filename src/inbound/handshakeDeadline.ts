@@ -1,4 +1,5 @@
 import type { Server, Socket } from 'node:net';
+import { HANDSHAKE_TIMEOUT_CODE } from './handshakeFailureReason.js';
 
 /** One command line on its own: the client asks to start TLS. */
 const STARTTLS_LINE = /(?:^|\n)STARTTLS[ \t]*\r?\n/i;
@@ -10,14 +11,14 @@ const TAIL = 16;
  * minutes), so a client that starts a handshake and stalls (slowloris) would hold a
  * connection slot that long. smtp.handshakeTimeout bounds it: from the accept on an
  * implicit-TLS listener, from the STARTTLS line on a STARTTLS listener, until onSecure
- * reports the handshake done. An expired deadline destroys the TCP socket.
+ * reports the handshake done. An expired deadline destroys the socket with an error of
+ * code HANDSHAKE_TIMEOUT_CODE, which is reported as the handshake's failure (handshakeFailures.ts).
  */
 export class HandshakeDeadlines {
   private readonly pending = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private timeoutMs: number,
-    private readonly onExpired: (client: string) => void,
     /**
      * The socket to destroy for an accepted one: on an implicit-TLS listener the TLS
      * socket smtp-server wrapped around it. Destroying the plain socket underneath a TLS
@@ -73,8 +74,7 @@ export class HandshakeDeadlines {
     const timer = setTimeout(() => {
       this.pending.delete(key);
       if (socket.destroyed || stillPlaintext()) return;
-      this.onExpired(socket.remoteAddress ?? 'unknown');
-      this.topmost(socket).destroy();
+      this.topmost(socket).destroy(Object.assign(new Error('TLS handshake timed out'), { code: HANDSHAKE_TIMEOUT_CODE }));
     }, this.timeoutMs);
     timer.unref();
     this.pending.set(key, timer);

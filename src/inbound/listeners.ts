@@ -4,13 +4,16 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
+import type { DeadlineLimits } from '../policy/requestDeadline.js';
 import { recordAddressCharsets } from './addressCharset.js';
 import { commandObservingLogger } from './commandObserver.js';
 import { drainListener } from './drain.js';
+import { judgeMailParameters } from './mailParameters.js';
 import { SHUTDOWN_GRACE_MS } from './shutdownGrace.js';
 import { HandshakeDeadlines } from './handshakeDeadline.js';
+import { reportedAsHandshakeFailure, reportHandshakeFailures } from './handshakeFailures.js';
 import { RelaySessionHooks, type InboundDependencies } from './relaySession.js';
-import { leaveSizeLimitToHooks } from './sizeDeclaration.js';
+import { RequestDeadlines } from './requestDeadlines.js';
 import { SmtpAuthenticator } from './smtpAuth.js';
 import { sendOneStatusCode } from './statusCodes.js';
 import { judgeTextBefore354 } from './textBefore354.js';
@@ -19,6 +22,7 @@ export interface RunningListener {
   config: ListenerConfig;
   hooks: RelaySessionHooks;
   deadlines: HandshakeDeadlines;
+  requestDeadlines: RequestDeadlines;
   name: string;
   address: string;
   /** The bound port (differs from the configured one when that was 0). */
@@ -77,6 +81,11 @@ function configuredOptions(config: Config): SMTPServerOptions {
   };
 }
 
+/** smtp.idleTimeout and smtp.minDataRate, as the per-request deadlines take them. */
+function deadlineLimits(config: Config): DeadlineLimits {
+  return { timeoutMs: config.smtp.idleTimeout, minDataRate: config.smtp.minDataRate };
+}
+
 function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMaterial, hooks: RelaySessionHooks, deadlines: HandshakeDeadlines): SMTPServerOptions {
   const disabledCommands = [...(listener.tls === 'none' ? ['STARTTLS'] : []), ...(listener.auth === 'none' ? ['AUTH'] : [])];
   return {
@@ -95,8 +104,9 @@ function serverOptions(listener: ListenerConfig, config: Config, tls: TlsMateria
     hideDSN: false,
     // advertised, and on every reply: one code each (see statusCodes.ts)
     hideENHANCEDSTATUSCODES: false,
-    // RFC 8689 is not honoured yet: do not advertise what we cannot keep
-    hideREQUIRETLS: true,
+    // RFC 8689: smtp-server lists REQUIRETLS only inside TLS; outbound keeps the promise
+    // (policy/requireTls.ts), and MAIL FROM … REQUIRETLS in plaintext is refused (mailParameters.ts)
+    hideREQUIRETLS: false,
     // smtp-server's own log stays off; only the commands and replies are taken, for the disconnect line
     logger: commandObservingLogger(hooks.log),
     onConnect: (session, done) => hooks.onConnect(session, done),
@@ -131,25 +141,29 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
   try {
     for (const listener of config.listeners) {
       const hooks = new RelaySessionHooks(listener, deps, authenticator, tls.crl);
+      const requestDeadlines = new RequestDeadlines(deadlineLimits(config), deps.logger, hooks.log);
       let server: SMTPServer | undefined;
       const deadlines = new HandshakeDeadlines(
         config.smtp.handshakeTimeout,
-        (client) => deps.logger.warn({ listener: listener.name, client }, 'TLS handshake timed out: connection closed'),
         // smtp-server keeps the topmost socket of each connection still in its handshake here
         (socket) => (server as unknown as { _pendingSockets?: Map<Socket, Socket> })?._pendingSockets?.get(socket) ?? socket,
       );
       server = new SMTPServer(serverOptions(listener, config, tls, hooks, deadlines));
-      leaveSizeLimitToHooks(server);
+      judgeMailParameters(server);
       recordAddressCharsets(server);
       sendOneStatusCode(server);
       judgeTextBefore354(server, (session, textBefore354) => hooks.judgeTextBefore354(session, textBefore354));
+      requestDeadlines.watch(server);
       server.on('error', (err: NodeJS.ErrnoException) => {
         // a failed bind is listen()'s to report, as the reason the relay does not start
-        if (err.syscall !== 'listen') deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error');
+        if (err.syscall !== 'listen' && !reportedAsHandshakeFailure(err)) deps.logger.warn({ listener: listener.name, err: err.message }, 'inbound connection error');
       });
-      if (listener.tls !== 'none') deadlines.watch(server.server, listener.tls);
+      if (listener.tls !== 'none') {
+        deadlines.watch(server.server, listener.tls);
+        reportHandshakeFailures(server, listener.name, listener.tls, deps.logger);
+      }
       const port = await listen(server, listener);
-      running.push({ config: listener, hooks, deadlines, name: listener.name, address: listener.address, port, server });
+      running.push({ config: listener, hooks, deadlines, requestDeadlines, name: listener.name, address: listener.address, port, server });
       deps.logger.info({ listener: listener.name, address: listener.address, port, tls: listener.tls, auth: listener.auth }, 'listening');
     }
   } catch (err) {
@@ -159,7 +173,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
   const reload = (config: Config, tls: TlsMaterial): string[] => {
     const needRestart: string[] = [];
     authenticator.reconfigure(config.auth);
-    for (const { config: old, hooks, deadlines, server } of running) {
+    for (const { config: old, hooks, deadlines, requestDeadlines, server } of running) {
       const now = config.listeners.find((listener) => listener.name === old.name);
       if (!now || !sameListener(old, now)) {
         needRestart.push(`listener "${old.name}" was ${now ? 'changed' : 'removed'}`);
@@ -167,6 +181,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
       }
       hooks.reconfigure(config, tls.crl);
       deadlines.reconfigure(config.smtp.handshakeTimeout);
+      requestDeadlines.reconfigure(deadlineLimits(config));
       Object.assign(server.options, configuredOptions(config));
       server.updateSecureContext(serverTlsOptions(now, config, tls));
     }

@@ -18,9 +18,9 @@ export function withAsciiDomain(address: string): string {
 
 /**
  * What the spool keeps of a transaction's envelope: sender and recipients (domains in
- * A-labels; two spellings of one recipient count once), the DSN parameters, and BODY= and
- * SMTPUTF8 as the client gave them at MAIL FROM (read from the accepted command:
- * smtp-server's own copies outlive a MAIL FROM that a hook refused).
+ * A-labels; two spellings of one recipient count once), the DSN parameters, and BODY=,
+ * SMTPUTF8 and REQUIRETLS as the client gave them at MAIL FROM (read from the accepted
+ * command: smtp-server's own copies outlive a MAIL FROM that a hook refused).
  */
 export function newMessage(envelope: SMTPServerSession['envelope']): NewMessage {
   const recipients: NewMessage['recipients'] = [];
@@ -46,5 +46,6 @@ export function newMessage(envelope: SMTPServerSession['envelope']): NewMessage 
     ...(envelope.dsn?.envid ? { envid: envelope.dsn.envid } : {}),
     ...(body === '7BIT' || body === '8BITMIME' ? { body: body satisfies BodyType } : {}),
     ...(args.SMTPUTF8 === true ? { smtputf8: true as const } : {}),
+    ...(args.REQUIRETLS === true ? { requireTls: true as const } : {}),
   };
 }

@@ -160,7 +160,7 @@ export class RelaySessionHooks {
       done(smtpError(421, response));
       return;
     }
-    // smtp-server checked SIZE= syntax; the limit is ours (see leaveSizeLimitToHooks)
+    // smtp-server checked SIZE= syntax; the limit is ours (see mailParameters.ts)
     if (address.args && Number(address.args.SIZE) > smtp.maxMessageSize) {
       const response = '5.3.4 Message size exceeds fixed maximum message size';
       this.deps.logger.info({ ...this.log.fields(session), from: address.address, size: Number(address.args.SIZE), limit: smtp.maxMessageSize, code: 552, response }, 'sender refused: declared size over the limit');

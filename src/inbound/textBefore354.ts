@@ -1,6 +1,7 @@
 import type { SMTPServer, SMTPServerSession } from 'smtp-server';
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+// without .js: tap's TypeScript loader maps the package's "./lib/*.js" export to *.js.js (Node maps both)
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection';
+import { SMTPStream } from 'smtp-server/lib/smtp-stream';
 import type { InboundVerdict } from '../policy/inbound.js';
 import { replaceConnectionStep } from './connectionStep.js';
 import type { Reply } from './oneStatusCode.js';
@@ -36,7 +37,7 @@ const AT_ONCE: Promise<InboundVerdict> = Promise.resolve({ ok: true });
  * leaves unread until its replies drain — a client that reads none of them — counts as
  * later.) The 354 to DATA is smtp-server's last word; its other replies to it pass at once.
  * This relies on smtp-server 3.x internals (`handler_DATA`, `_feedDataStream`), as
- * sizeDeclaration.ts does; test/e2e/pipeliningAndRouting.test.ts fails if an upgrade changes them.
+ * mailParameters.ts does; test/e2e/pipeliningAndRouting.test.ts fails if an upgrade changes them.
  */
 export function judgeTextBefore354(server: SMTPServer, judge: TextBefore354Judge): void {
   judges.set(server, judge);

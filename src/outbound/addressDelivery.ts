@@ -64,24 +64,29 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
   const session: DeliverySession = { startedAt: new Date(), domain, connector: settings.connector, host: target.hop.name, ip: target.address, port: target.hop.port, reused: source.kind === 'reused' };
   const triedBefore = messages.map((progress) => progress.attempts.length);
   const recordTransit = (judgement: SessionJudgement): void =>
-    recordSession(ctx.transit, session, judgement, messages.flatMap((progress, index) => progress.attempts.slice(triedBefore[index])));
+    recordSession(
+      ctx.transit,
+      session,
+      judgement,
+      messages.map((progress, index) => ({ attempts: progress.attempts.slice(triedBefore[index]), tlsReport: progress.message.tlsReport === true })),
+    );
   try {
     const scope = { domain, connector: settings.connector, host: peerWithPort(target) };
-    const opened: SessionOutcome & { carried?: boolean } = source.kind === 'reused' ? { kind: 'ready', ...source.session, carried: true } : await openSession(target, settings, mode, source.slot);
+    const opened: SessionOutcome & { carried?: boolean } = source.kind === 'reused' ? { kind: 'ready', ...source.session, carried: true } : await openSession(target, settings, mode, source.slot, logger);
     if (opened.kind === 'ready' && source.kind === 'dial') ctx.sessions.opened(opened.client);
     let left: LeftSession;
     if (opened.kind === 'ready') {
       const end = await sendMessages(opened, messages, { ...scope, tls: opened.tls, verdict: opened.verdict }, peerName(target), logger);
-      if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: null });
+      if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: opened.failure, sourceIp: opened.client.localAddress });
       if (end.kind === 'finished') {
         // a plaintext fallback is not the connector's policy: it is tried afresh next time
-        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict, policy: opened.policy });
+        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict, policy: opened.policy, failure: opened.failure });
         else opened.client.quit();
         return ANSWERED;
       }
       if (end.kind === 'lost') return { kind: 'down', result: end.result };
       if (end.kind === 'ended') return 'reconnect';
-      left = decideAfterRefusalClosed(target, settings, end.reply);
+      left = decideAfterRefusalClosed(target, settings, end.reply, opened.client.localAddress);
     } else {
       left = opened;
     }
@@ -96,7 +101,7 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     }
     // the broken TLS connection is an attempt of its own; the plaintext one that follows decides
     for (const progress of messages) recordAttempt(logger, progress, { ...scope, tls: null, verdict: 'none' }, left.result);
-    recordTransit({ policy: left.policy, tls: null, verdict: 'none', failure: left.failure });
+    recordTransit({ policy: left.policy, tls: null, verdict: 'none', failure: left.failure, sourceIp: left.sourceIp });
     return 'fallback';
   } catch (err) {
     // a connection we lost track of must not keep its slot for ever

@@ -396,6 +396,8 @@ export class DeliveryAgent {
         size: envelope.size,
         dsn: outgoingDsn(envelope),
         extensions: extensionNeeds(envelope, recipients),
+        ...(envelope.tlsReport ? { tlsReport: true as const } : {}),
+        ...(envelope.requireTls ? { requireTls: envelope.requireTls } : {}),
         openData: () => this.spool.openData(envelope.id),
       };
     });

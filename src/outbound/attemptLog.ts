@@ -2,7 +2,7 @@ import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
-import type { AttemptRecord, CertVerdict, TlsFacts } from '../queue/types.js';
+import type { AttemptRecord, CertVerdict, RequireTlsAttempt, TlsFacts } from '../queue/types.js';
 import { RECORD_FORMAT, type TransitSink } from '../transit/record.js';
 import type { MessageProgress } from './messageProgress.js';
 import type { Disposition } from './replies.js';
@@ -19,10 +19,13 @@ export interface AttemptScope {
   host: string | null;
   tls: TlsFacts | null;
   verdict: CertVerdict;
+  /** What the session was found to be for REQUIRETLS messages; absent where no session was judged. */
+  requireTls?: Exclude<RequireTlsAttempt, 'no-session'>;
 }
 
 /**
- * Keeps the attempt with the message and logs it as one line with a fixed set of fields.
+ * Keeps the attempt with the message and logs it as one line with a fixed set of fields,
+ * and `requireTls` for a message that asked for REQUIRETLS.
  * Envelope addresses may appear in `response`; message content and secrets never do.
  */
 export function recordAttempt(logger: Logger, progress: MessageProgress, scope: AttemptScope, result: Disposition): void {
@@ -37,10 +40,12 @@ export function recordAttempt(logger: Logger, progress: MessageProgress, scope: 
     outcome: result.outcome,
     code: result.code,
     response: result.response,
+    ...(progress.message.requireTls ? { requireTls: scope.requireTls ?? 'no-session' } : {}),
   };
   progress.attempts.push(record);
   const { domain, connector, tlsLevel, host, tls, verdict, outcome, code, response } = record;
-  logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, outcome, code, response }, 'delivery attempt');
+  const requireTls = record.requireTls === undefined ? {} : { requireTls: record.requireTls };
+  logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, ...requireTls, outcome, code, response }, 'delivery attempt');
 }
 
 /** One connection to one address of a next hop that answered, as dialled or taken up again. */
@@ -55,12 +60,19 @@ export interface DeliverySession {
   reused: boolean;
 }
 
-/** What the TLS ladder made of a session: the policy that governed it, its TLS, and what fell short. */
+/** What the TLS ladder made of a session: the policy that governed it, its TLS, and what fell short; and our address in it. */
 export interface SessionJudgement {
   policy: AppliedPolicy;
   tls: TlsFacts | null;
   verdict: CertVerdict;
   failure: TlsResultType | null;
+  sourceIp: string | undefined;
+}
+
+/** The attempts one session made for one message; `tlsReport`: the message was one of the relay's TLS reports. */
+export interface SessionAttempts {
+  attempts: AttemptRecord[];
+  tlsReport: boolean;
 }
 
 /** The session's outcome from its attempts (one per message): delivered if all were, else the first that was not, deferrals first. */
@@ -69,13 +81,15 @@ function sessionOutcome(attempts: [AttemptRecord, ...AttemptRecord[]]): AttemptR
 }
 
 /**
- * Hands the session's transit record to the writer: `attempts` are those made over it,
- * one per message. A session over which no message was tried (a parked one the next hop
+ * Hands the session's transit record to the writer: `carried` are the attempts made over
+ * it, per message. A session over which no message was tried (a parked one the next hop
  * had ended meanwhile) carried nothing and is not recorded.
  */
-export function recordSession(transit: TransitSink, session: DeliverySession, judgement: SessionJudgement, attempts: AttemptRecord[]): void {
+export function recordSession(transit: TransitSink, session: DeliverySession, judgement: SessionJudgement, carried: SessionAttempts[]): void {
+  const attempts = carried.flatMap((message) => message.attempts);
   const [first, ...rest] = attempts;
   if (first === undefined) return;
+  const tlsReports = carried.filter((message) => message.tlsReport && message.attempts.length > 0).length;
   const { outcome, response } = sessionOutcome([first, ...rest]);
   transit.add({
     v: RECORD_FORMAT,
@@ -85,6 +99,7 @@ export function recordSession(transit: TransitSink, session: DeliverySession, ju
     host: session.host,
     ip: session.ip,
     port: session.port,
+    ...(judgement.sourceIp === undefined ? {} : { sourceIp: judgement.sourceIp }),
     reused: session.reused,
     policy: judgement.policy,
     tls: judgement.tls,
@@ -94,5 +109,8 @@ export function recordSession(transit: TransitSink, session: DeliverySession, ju
     reply: response,
     messages: attempts.length,
     delivered: attempts.filter((attempt) => attempt.outcome === 'delivered').length,
+    ...(tlsReports > 0 ? { tlsReports } : {}),
+    // every REQUIRETLS message of one session was judged alike: by the session
+    requireTls: attempts.find((attempt) => attempt.requireTls !== undefined)?.requireTls ?? null,
   });
 }

@@ -1,13 +1,17 @@
 import type { OutboundConnector } from '../config/types.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
+import { consultedSources, type HostPlan } from '../policy/publishedPolicy.js';
 import type { RecipientResult } from '../queue/types.js';
 import { deliverToAddress, routeResumesAt } from './addressDelivery.js';
 import { recordAttempt, type AttemptScope } from './attemptLog.js';
 import { MessageProgress, stillOpen } from './messageProgress.js';
 import type { Disposition } from './replies.js';
-import { resolveRoute } from './route.js';
+import type { DaneHost } from './publishedLookups.js';
+import type { NextHop } from './route.js';
+import { noListedMx, planRoute } from './routePlan.js';
 import { recordForAll } from './sendMessages.js';
-import { prepareSession } from './tlsLadder.js';
+import { prepareSession, type SessionSettings } from './tlsLadder.js';
+import { tlsRequiredNo } from './tlsRequiredHeader.js';
 import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js';
 
 /** Where nothing was reached (setup or routing failed): no host, no TLS. */
@@ -20,6 +24,71 @@ function notBefore(recipient: RecipientResult, resumesAt: number | undefined): R
   return recipient.outcome === 'deferred' && resumesAt !== undefined ? { ...recipient, notBefore: new Date(resumesAt).toISOString() } : recipient;
 }
 
+/** Messages with and without `TLS-Required: No` (RFC 8689 §5): published policies are planned for each group on its own. */
+async function byTlsRequired(messages: MessageProgress[]): Promise<Array<{ tlsRequiredNo: boolean; messages: MessageProgress[] }>> {
+  const flags = await Promise.all(messages.map((progress) => tlsRequiredNo(progress.message.openData)));
+  const groups = [false, true].map((flag) => ({ tlsRequiredNo: flag, messages: messages.filter((_, index) => flags[index] === flag) }));
+  return groups.filter((group) => group.messages.length > 0);
+}
+
+/** One line per next hop and delivery saying which published source decides and why, when any was asked. */
+function logPlan(ctx: DeliveryContext, domain: string, connector: OutboundConnector, hop: NextHop, plan: HostPlan, tlsRequiredNo: boolean): void {
+  const fields = { domain, connector: connector.name, host: `${hop.name}:${hop.port}`, decidedBy: plan.decidedBy, plan: plan.kind, why: plan.explanation, ...(tlsRequiredNo ? { tlsRequired: 'no' } : {}) };
+  if (plan.kind === 'connect') ctx.logger.info(fields, 'published policy');
+  else ctx.logger.warn(fields, plan.kind === 'skip' ? 'published policy: MX host not used' : 'published policy: MX host deferred before dialling');
+}
+
+/** The settings of sessions to one host: the plan's rule, and what DANE matches against. */
+function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'connect' }>, dane: DaneHost | undefined): SessionSettings {
+  return {
+    ...base,
+    rule: plan.rule,
+    ...(plan.dane && dane ? { dane: { records: dane.usable, referenceNames: dane.referenceNames } } : {}),
+    ...(plan.unreported ? { unreported: plan.unreported } : {}),
+  };
+}
+
+/**
+ * One group of messages (all with or all without TLS-Required: No) over the route: the
+ * route, the TLSA lookups and the MTA-STS policy at once (routePlan.ts), then each host
+ * under its plan. Resolves with when the route can next be tried, if messages are left
+ * open and every address of it is suspended.
+ */
+async function deliverGroup(domain: string, base: SessionSettings, messages: MessageProgress[], waived: boolean, ctx: DeliveryContext): Promise<number | undefined> {
+  const { connector } = base;
+  const { logger } = ctx;
+  const consulted = consultedSources(connector, waived);
+  // what the header switched off is said too
+  const logged = waived || consulted.dane || consulted.mtaSts;
+  const planned = await planRoute(connector, domain, waived, ctx);
+  if (planned.kind === 'failed') {
+    const { route } = planned;
+    const result: Disposition = { outcome: route.permanent ? 'bounced' : 'deferred', code: route.code, response: route.response };
+    recordForAll(logger, stillOpen(messages), unreachedScope(domain, connector), result);
+    return undefined;
+  }
+  let dialled = false;
+  // hosts in order; a recipient settled on one host is not tried again on the next
+  for (const { hop, dane, plan } of planned.hops) {
+    if (logged) logPlan(ctx, domain, connector, hop, plan, waived);
+    if (plan.kind === 'skip') continue;
+    dialled = true;
+    if (plan.kind === 'defer') {
+      const open = stillOpen(messages);
+      recordForAll(logger, open, { domain, connector, host: `${hop.name}:${hop.port}`, tls: null, verdict: 'none' }, { outcome: 'deferred', code: plan.code, response: `${plan.code} ${plan.text}` });
+      continue;
+    }
+    const settings = hostSettings(base, plan, dane);
+    for (const address of hop.addresses) {
+      const open = stillOpen(messages);
+      if (open.length === 0) return undefined;
+      await deliverToAddress({ hop, address }, open, settings, domain, ctx);
+    }
+  }
+  if (!dialled) recordForAll(logger, stillOpen(messages), unreachedScope(domain, connector), noListedMx(domain, planned.mtaSts));
+  return routeResumesAt(planned.hops.map(({ hop }) => hop), connector, ctx);
+}
+
 /** Resolves with when the route can next be tried, if messages are left open and every address of it is suspended. */
 async function deliverWithConnector(domain: string, connector: OutboundConnector, messages: MessageProgress[], ctx: DeliveryContext): Promise<number | undefined> {
   const { logger } = ctx;
@@ -29,21 +98,12 @@ async function deliverWithConnector(domain: string, connector: OutboundConnector
     recordForAll(logger, stillOpen(messages), unreachedScope(domain, connector), setup.result);
     return undefined;
   }
-  const route = await resolveRoute(connector, domain, ctx.config);
-  if (route.kind === 'failed') {
-    const result: Disposition = { outcome: route.permanent ? 'bounced' : 'deferred', code: route.code, response: route.response };
-    recordForAll(logger, stillOpen(messages), unreachedScope(domain, connector), result);
-    return undefined;
-  }
-  // hosts in order; a recipient settled on one host is not tried again on the next
-  for (const hop of route.hosts) {
-    for (const address of hop.addresses) {
-      const open = stillOpen(messages);
-      if (open.length === 0) return undefined;
-      await deliverToAddress({ hop, address }, open, setup.settings, domain, ctx);
-    }
-  }
-  return routeResumesAt(route.hosts, connector, ctx);
+  const asked = consultedSources(connector, false);
+  // the header is read only where it could change something
+  const groups = asked.dane || asked.mtaSts ? await byTlsRequired(messages) : [{ tlsRequiredNo: false, messages }];
+  let resumesAt: number | undefined;
+  for (const group of groups) resumesAt = await deliverGroup(domain, setup.settings, group.messages, group.tlsRequiredNo, ctx);
+  return resumesAt;
 }
 
 /**

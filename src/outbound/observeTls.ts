@@ -2,8 +2,9 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { ChainFailure } from '../policy/resultTypes.js';
-import type { EstablishedTls, TlsObservation } from '../policy/tlsDecision.js';
+import type { DaneObservation, EstablishedTls, TlsObservation } from '../policy/tlsDecision.js';
 import type { RevocationList } from '../tls/crl.js';
+import { describeTlsa, matchDane, type TlsaRecord } from '../tls/dane.js';
 import { checkRevocation, peerChain } from '../tls/revocation.js';
 import { describeError, oneLine } from './replies.js';
 import type { SmtpClient } from './smtpClient.js';
@@ -19,6 +20,15 @@ export interface CertificateExpectations {
   fingerprints: string[];
   /** Each applies to the certificates of its issuer (tls/revocation.ts). */
   revocationLists: RevocationList[];
+  /** The host's usable secure TLSA records and the names a DANE-TA chain must bear, when DANE judges it. */
+  dane?: { records: TlsaRecord[]; referenceNames: string[] };
+}
+
+/** The chain as presented, against the TLSA records; the matching record as logs show it, or why none matched. */
+function daneVerdict(socket: TLSSocket, dane: NonNullable<CertificateExpectations['dane']>): DaneObservation {
+  const chain = peerChain(socket).map((certificate) => certificate.raw);
+  const match = matchDane(dane.records, chain, dane.referenceNames, new Date());
+  return match.kind === 'matched' ? { kind: 'matched', record: describeTlsa(match.record) } : { kind: 'failed', reason: match.reason };
 }
 
 /**
@@ -71,7 +81,8 @@ function established(socket: TLSSocket, expected: CertificateExpectations): Esta
   // getPeerCertificate returns {} rather than null when there is none
   if (!cert || !Buffer.isBuffer(cert.raw)) {
     const missing = 'the server presented no certificate';
-    return { kind: 'established', protocol, cipher, chainValid: false, chainError: missing, chainFailure: 'validation-failure', nameMatched: false, nameError: missing, fingerprintMatched: false, fingerprint: '' };
+    const dane: Partial<EstablishedTls> = expected.dane ? { dane: { kind: 'failed', reason: missing } } : {};
+    return { kind: 'established', protocol, cipher, chainValid: false, chainError: missing, chainFailure: 'validation-failure', nameMatched: false, nameError: missing, fingerprintMatched: false, fingerprint: '', ...dane };
   }
   const chain = chainVerdict(socket, expected.revocationLists);
   const nameMatched = expected.names.some((name) => checkServerIdentity(name, cert) === undefined);
@@ -87,6 +98,7 @@ function established(socket: TLSSocket, expected: CertificateExpectations): Esta
       : { nameError: `the certificate names none of ${expected.names.join(', ')} (it has ${cert.subjectaltname || `CN=${String(cert.subject?.CN)}`})` }),
     fingerprintMatched: expected.fingerprints.includes(fingerprints.certificate) || expected.fingerprints.includes(fingerprints.publicKey),
     fingerprint: fingerprints.certificate,
+    ...(expected.dane ? { dane: daneVerdict(socket, expected.dane) } : {}),
   };
 }
 

@@ -1,5 +1,7 @@
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { Logger } from '../log.js';
+import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import { REQUIRETLS_REFUSAL_CODE, requireTlsFit, requireTlsRefusal } from '../policy/requireTls.js';
 import { recordAttempt, type AttemptScope } from './attemptLog.js';
 import { mailParameters } from './mailExtensions.js';
 import type { MessageProgress } from './messageProgress.js';
@@ -21,6 +23,8 @@ export type SessionEnd =
 
 export interface ReadySession {
   client: SmtpClient;
+  /** The policy the session was judged under: whether it authenticated the peer, for REQUIRETLS. */
+  policy: AppliedPolicy;
   /** Set when STARTTLS was refused and the session went on in plaintext. */
   refusedReply?: string;
   /** The session carried messages of an earlier delivery (a parked one). */
@@ -49,11 +53,26 @@ export function recordForAll(logger: Logger, messages: MessageProgress[], scope:
  * its still open recipients. When the session dies, the messages not yet sent are
  * deferred with why, and the next address may take them — unless it was 'ended': then
  * they are left open for a new connection. A session that is 'finished' is left open:
- * the caller parks it for the next delivery or ends it.
+ * the caller parks it for the next delivery or ends it. A REQUIRETLS message goes only
+ * over a session fit for it (with REQUIRETLS on its MAIL FROM); over any other it is
+ * skipped, for the next address — judged afresh for every session, parked ones included.
  */
-export async function sendMessages(session: ReadySession, messages: MessageProgress[], scope: AttemptScope, peer: string, logger: Logger): Promise<SessionEnd> {
+export async function sendMessages(session: ReadySession, messages: MessageProgress[], connection: AttemptScope, peer: string, logger: Logger): Promise<SessionEnd> {
   const { client } = session;
-  for (const [index, progress] of messages.entries()) {
+  const fit = requireTlsFit({ policy: session.policy, tls: connection.tls, verdict: connection.verdict, advertised: client.requireTlsAdvertised() });
+  const scope: AttemptScope = { ...connection, requireTls: fit.ok ? 'met' : fit.shortfall };
+  // skipped before anything is sent: what follows (the first MAIL after a refused STARTTLS,
+  // a session the peer ends) is about the messages that do go over this session
+  const unfit = fit.ok ? [] : messages.filter((progress) => progress.message.requireTls);
+  if (!fit.ok) {
+    const refusal = { outcome: 'bounced' as const, code: REQUIRETLS_REFUSAL_CODE, response: requireTlsRefusal(fit.shortfall, peer) };
+    for (const progress of unfit) {
+      recordAttempt(logger, progress, scope, refusal);
+      progress.skip(refusal);
+    }
+  }
+  const sendable = messages.filter((progress) => !unfit.includes(progress));
+  for (const [index, progress] of sendable.entries()) {
     const carried = index > 0 || session.carried === true;
     if (index > 0) {
       const failure = await client.reset();
@@ -71,7 +90,15 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
       progress.apply(recipients.map((address) => ({ address, ...parameters.result })));
       continue;
     }
-    const envelope = { from: message.from, to: recipients, size: message.size, dsn: message.dsn, smtputf8: parameters.smtputf8, eightBitMime: parameters.eightBitMime };
+    const envelope = {
+      from: message.from,
+      to: recipients,
+      size: message.size,
+      dsn: message.dsn,
+      smtputf8: parameters.smtputf8,
+      eightBitMime: parameters.eightBitMime,
+      requireTls: message.requireTls === true,
+    };
     const sent = await client.send(envelope, message.openData);
     const closedWithoutReply = sent.kind === 'failed' && sent.error.responseCode === undefined && !client.isOpen();
     if (index === 0 && session.refusedReply !== undefined && closedWithoutReply && client.lastReply() === session.refusedReply) {
@@ -83,7 +110,7 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     progress.apply(results);
     if (!client.isOpen()) {
       const result = lostConnection(peer, sent.kind === 'failed' ? sent.error : new Error('the server closed the connection'));
-      const left = messages.slice(index + 1);
+      const left = sendable.slice(index + 1);
       recordForAll(logger, left, scope, result);
       // a message we could not read is closed on our side: that says nothing about the peer
       const closedByUs = sent.kind === 'failed' && sent.error.code === 'ESTREAM';

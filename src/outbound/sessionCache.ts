@@ -1,5 +1,6 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { TlsResultType } from '../policy/resultTypes.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import type { SmtpClient } from './smtpClient.js';
 
@@ -17,6 +18,8 @@ export interface ParkedSession {
   verdict: CertVerdict;
   /** The policy it was judged under, for the transit record of each delivery it carries. */
   policy: AppliedPolicy;
+  /** What it fell short of without being refused (an MTA-STS testing policy), recorded again for each delivery it carries. */
+  failure: TlsResultType | null;
 }
 
 /** Where a session is parked and found: `id` for reuse, `address` (the connection slots' host) to free a slot. */
@@ -34,14 +37,18 @@ export const REUSE_LIMIT_MS = 300_000;
 const connectorIds = new WeakMap<OutboundConnector, number>();
 let lastConnectorId = 0;
 
-/** The key of sessions under `connector` to `address` (the slots' `address:port`), judged against `hostName`. */
-export function sessionKey(connector: OutboundConnector, hostName: string, address: string): SessionKey {
+/**
+ * The key of sessions under `connector` to `address` (the slots' `address:port`), judged
+ * against `hostName` under `rule` (what a published policy made of the connector's level,
+ * as a string: a session judged under one rule never serves another).
+ */
+export function sessionKey(connector: OutboundConnector, hostName: string, address: string, rule = ''): SessionKey {
   let id = connectorIds.get(connector);
   if (id === undefined) {
     id = ++lastConnectorId;
     connectorIds.set(connector, id);
   }
-  return { id: `${id} ${hostName} ${address}`, address };
+  return { id: `${id} ${hostName} ${address}${rule === '' ? '' : ` ${rule}`}`, address };
 }
 
 /** A delivery waiting for a connection slot, which a session parked meanwhile serves as well. */

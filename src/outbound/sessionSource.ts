@@ -16,9 +16,11 @@ export function addressKey({ hop, address }: HopAddress): string {
   return `${isIP(address) === 6 ? `[${address}]` : address}:${hop.port}`;
 }
 
-/** Sessions are reused only for what judged them: this connector, this host name, this address. */
+/** Sessions are reused only for what judged them: this connector, this host name, this address, this rule. */
 export function cacheKey(target: HopAddress, settings: SessionSettings): SessionKey {
-  return sessionKey(settings.connector, target.hop.name, addressKey(target));
+  const { rule, dane } = settings;
+  const published = rule.policy.source === 'dane' || rule.policy.source === 'mta-sts' || rule.testing !== undefined;
+  return sessionKey(settings.connector, target.hop.name, addressKey(target), published ? JSON.stringify({ rule, tlsa: dane?.referenceNames }) : '');
 }
 
 function slotLimits(ctx: DeliveryContext): SlotLimits {

@@ -30,8 +30,9 @@ export type DialResult =
    * `duringTlsUpgrade`: the peer said 220 to STARTTLS, then the handshake failed — or the
    * session broke before EHLO inside TLS was answered, which is how a TLS 1.3 server that
    * wants a client certificate says so (its alert comes after our side finished).
+   * `localAddress`: ours, when the TCP connection was made.
    */
-  | { kind: 'failed'; error: SMTPError; duringTlsUpgrade: boolean };
+  | { kind: 'failed'; error: SMTPError; duringTlsUpgrade: boolean; localAddress?: string };
 
 /** The recipients' fate as the peer replied, whatever became of the message. */
 export interface EnvelopeReplies {
@@ -58,6 +59,8 @@ export interface OutgoingEnvelope {
   /** MAIL FROM parameters as mailParameters() decided them for this peer. */
   smtputf8: boolean;
   eightBitMime: boolean;
+  /** MAIL FROM carries REQUIRETLS: only over a session requireTlsFit() found fit (nodemailer refuses it outside TLS or to a peer that did not advertise it). */
+  requireTls: boolean;
 }
 
 function asSmtpError(err: unknown): SMTPError {
@@ -195,18 +198,23 @@ export function dial(options: DialOptions): Promise<DialResult> {
   const names: ServerName[] = [];
   recordServerNames(conn, names);
   let unsolicited: string | undefined;
+  // read when connected: a socket that closed no longer says
+  let localAddress: string | undefined;
   return guardedStep<DialResult>(
     conn,
     (done) => {
       try {
         conn.connect((err) => {
-          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: inTlsSetup(conn) } : { kind: 'open', client: new SmtpClient(conn, names) });
+          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: inTlsSetup(conn) } : { kind: 'open', client: new SmtpClient(conn, names, localAddress) });
         });
       } finally {
         // an IP address needs no lookup, so the socket exists now; after STARTTLS it still
         // carries the TLS session, and it closes only once the peer has let go (or was cut off)
         const socket = conn._socket;
         if (socket) {
+          socket.once('connect', () => {
+            localAddress = socket.localAddress;
+          });
           socket.once('close', options.onSocketClosed);
           watchGreeting(socket, (lines) => {
             unsolicited = lines;
@@ -221,8 +229,9 @@ export function dial(options: DialOptions): Promise<DialResult> {
       conn.close();
       return { kind: 'failed', error: unsolicitedLines(unsolicited), duringTlsUpgrade: false };
     }
-    if (result.kind === 'failed') conn.close();
-    return result;
+    if (result.kind === 'open') return result;
+    conn.close();
+    return localAddress === undefined ? result : { ...result, localAddress };
   });
 }
 
@@ -301,6 +310,8 @@ export class SmtpClient {
     private readonly conn: SMTPConnection,
     /** What the server called itself while the session was set up, in order. */
     readonly serverNames: readonly ServerName[],
+    /** Our address in this connection: RFC 8460's sending-mta-ip. */
+    readonly localAddress: string | undefined,
   ) {
     this.canPassDsn = writeRcptParametersPerRecipient(conn, (recipient) => rcptDsnParameters(this.rcptDsn?.get(recipient)));
     addSmtputf8ToMailFrom(conn, () => this.smtputf8);
@@ -335,6 +346,11 @@ export class SmtpClient {
     return { smtputf8: this.advertises('SMTPUTF8'), eightBitMime: this.advertises('8BITMIME') };
   }
 
+  /** Whether the peer's last EHLO — inside TLS, the one after STARTTLS — listed REQUIRETLS (RFC 8689). */
+  requireTlsAdvertised(): boolean {
+    return this.advertises('REQUIRETLS');
+  }
+
   private advertises(keyword: string): boolean {
     const lines = (this.conn as unknown as EhloKeywords)._ehloLines;
     return Array.isArray(lines) && lines.some((line) => typeof line === 'string' && new RegExp(`^${keyword}(?:\\s|$)`, 'i').test(line));
@@ -357,7 +373,13 @@ export class SmtpClient {
    */
   send(envelope: OutgoingEnvelope, openData: () => Readable): Promise<SendResult> {
     // nodemailer fills in accepted/rejected on the envelope object it is given
-    const tracked: Partial<SMTPConnectionEnvelope> = { from: envelope.from, to: envelope.to, size: envelope.size, use8BitMime: envelope.eightBitMime };
+    const tracked: Partial<SMTPConnectionEnvelope> = {
+      from: envelope.from,
+      to: envelope.to,
+      size: envelope.size,
+      use8BitMime: envelope.eightBitMime,
+      ...(envelope.requireTls ? { requireTLSExtensionEnabled: true } : {}),
+    };
     this.smtputf8 = envelope.smtputf8;
     const dsn = this.passesDsn();
     // RET and ENVID through nodemailer (it writes them only to a peer that advertised DSN),

@@ -3,9 +3,11 @@ import { isIP } from 'node:net';
 import { type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { OutboundConnector } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from '../tls/crl.js';
-import { connectorPolicy, type AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { StsFailureType } from '../policy/mtaSts.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
-import { decideTls, type TlsDecision, type TlsObservation } from '../policy/tlsDecision.js';
+import { connectorRule, decideTls, type TlsDecision, type TlsObservation, type TlsRule } from '../policy/tlsDecision.js';
+import type { TlsaRecord } from '../tls/dane.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import { observeHandshakeFailure, observeSession } from './observeTls.js';
 import { loopEvidence, namedAsMyself, type ThisHost } from './loopDetection.js';
@@ -14,6 +16,7 @@ import { oneLine, unreachable, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
 import { dial, type SmtpClient } from './smtpClient.js';
 import type { DeliveryContext } from './types.js';
+import type { Logger } from '../log.js';
 
 // Connecting to one address of a next hop and walking the TLS ladder: STARTTLS or not
 // per level, observe, ask the policy, and either hand back a session ready for MAIL,
@@ -48,6 +51,12 @@ export interface SessionSettings {
   revocationLists: RevocationList[];
   /** To tell a next hop that is this relay. */
   thisHost: ThisHost;
+  /** What sessions to this host must show: the connector's level, or what a published policy raised it to. */
+  rule: TlsRule;
+  /** The usable secure TLSA records and reference names, when DANE judges the host. */
+  dane?: { records: TlsaRecord[]; referenceNames: string[] };
+  /** A published policy that could not be had, for the transit record of a session that failed nothing else (TLS-RPT). */
+  unreported?: StsFailureType;
 }
 
 export type SessionSetup = { kind: 'ready'; settings: SessionSettings } | { kind: 'failed'; result: Disposition };
@@ -98,7 +107,8 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
     checkServerIdentity: () => undefined,
   };
   const revocationLists = [...ctx.tls.crl, ...connectorCrls];
-  return { kind: 'ready', settings: { connector, clientName: ctx.config.server.hostname, tls, revocationLists, thisHost: ctx.thisHost } };
+  const settings: SessionSettings = { connector, clientName: ctx.config.server.hostname, tls, revocationLists, thisHost: ctx.thisHost, rule: connectorRule(connector) };
+  return { kind: 'ready', settings };
 }
 
 /**
@@ -106,12 +116,16 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
  * nothing also says what failed (RFC 8460), or null when no TLS was judged (unreachable).
  */
 export type SessionOutcome =
-  /** Ready for MAIL. `refusedReply`: STARTTLS was refused and the session went on in plaintext. */
-  | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; refusedReply?: string }
-  /** Opportunistic TLS broke the session: try this address again without STARTTLS. */
-  | { kind: 'fallback'; result: Disposition; policy: AppliedPolicy; failure: TlsResultType }
+  /**
+   * Ready for MAIL (our address in it: `client.localAddress`). `refusedReply`: STARTTLS was
+   * refused and the session went on in plaintext. `failure`: what an MTA-STS testing policy
+   * would have refused, or a policy that could not be fetched — recorded, not enforced.
+   */
+  | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; refusedReply?: string }
+  /** Opportunistic TLS broke the session: try this address again without STARTTLS. `sourceIp`: our address in it, when known. */
+  | { kind: 'fallback'; result: Disposition; policy: AppliedPolicy; failure: TlsResultType; sourceIp: string | undefined }
   /** Nothing goes over this connection; the next address may do better. */
-  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; result: Disposition }
+  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; result: Disposition; sourceIp: string | undefined }
   /** The server named itself with our hostname: it is this relay, and the session was ended before MAIL. */
   | { kind: 'loop'; evidence: string };
 
@@ -129,27 +143,37 @@ export type LadderMode = 'policy' | 'plaintext-fallback';
 export type LeftSession = Exclude<SessionOutcome, { kind: 'ready' }>;
 
 /** Any decision but delivering over an open connection: QUIT or close, and say why. */
-function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cause: DeferralCause): LeftSession {
+function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cause: DeferralCause, sourceIp: string | undefined): LeftSession {
   switch (decision.action) {
     case 'deliver':
       // the policy never delivers over a failed connection; if it ever did, nothing is lost
-      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure: null, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' } };
+      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure: null, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' }, sourceIp };
     case 'plaintext-fallback':
       client?.close();
-      return { kind: 'fallback', policy: decision.policy, failure: decision.failure, result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` } };
+      return { kind: 'fallback', policy: decision.policy, failure: decision.failure, result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` }, sourceIp };
     case 'defer': {
       // never MAIL: say goodbye and leave
       client?.quit();
       const { tls, verdict, policy, failure, code, text } = decision;
-      return { kind: 'deferred', cause, tls, verdict, policy, failure, result: { outcome: 'deferred', code, response: `${code} ${text}` } };
+      return { kind: 'deferred', cause, tls, verdict, policy, failure, result: { outcome: 'deferred', code, response: `${code} ${text}` }, sourceIp };
     }
   }
 }
 
+/** A DANE match names its record; an MTA-STS testing policy the session fell short of says what enforce would have done. */
+function logPublishedOutcome(settings: SessionSettings, target: HopAddress, observed: TlsObservation, decision: Extract<TlsDecision, { action: 'deliver' }>, logger: Logger): void {
+  const host = peerWithPort(target);
+  const connector = settings.connector.name;
+  if (observed.kind === 'established' && observed.dane?.kind === 'matched') logger.info({ host, connector, tlsa: observed.dane.record }, 'DANE: the certificate matched a TLSA record');
+  if (decision.wouldFail) {
+    logger.warn({ host, connector, policy: decision.policy, resultType: decision.wouldFail.failure, wouldDefer: decision.wouldFail.text }, 'MTA-STS testing: delivered, but enforce would have deferred');
+  }
+}
+
 /** `onSocketClosed`: see DialOptions. */
-export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode, onSocketClosed: () => void): Promise<SessionOutcome> {
-  const { connector } = settings;
-  const startTls = mode === 'policy' && connector.tls !== 'none';
+export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode, onSocketClosed: () => void, logger: Logger): Promise<SessionOutcome> {
+  const { connector, rule } = settings;
+  const startTls = mode === 'policy' && rule.tls !== 'none';
   const isName = isIP(target.hop.name) === 0;
   const dialed = await dial({
     address: target.address,
@@ -161,7 +185,7 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
   });
   if (dialed.kind === 'failed' && !dialed.duringTlsUpgrade) {
     // no TLS was judged: the connector's policy stands for the record of the attempt
-    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: connectorPolicy(connector.tls), failure: null, result: unreachable(peerName(target), dialed.error) };
+    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: rule.policy, failure: null, result: unreachable(peerName(target), dialed.error), sourceIp: dialed.localAddress };
   }
   const client = dialed.kind === 'open' ? dialed.client : undefined;
   // before the TLS verdict: a loop is the news, whatever our own certificate would have shown
@@ -178,19 +202,23 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
       names: connector.tlsNames.length > 0 ? connector.tlsNames : [target.hop.name],
       fingerprints: connector.fingerprints,
       revocationLists: settings.revocationLists,
+      ...(settings.dane ? { dane: settings.dane } : {}),
     });
   }
-  const decision = decideTls(connector, peerName(target), observed);
-  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy');
+  const decision = decideTls(rule, peerName(target), observed);
+  const sourceIp = dialed.kind === 'open' ? dialed.client.localAddress : dialed.localAddress;
+  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy', sourceIp);
   const refused = observed.kind === 'starttls-refused' ? { refusedReply: client.lastReply() } : {};
-  return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, ...refused };
+  logPublishedOutcome(settings, target, observed, decision, logger);
+  const failure = decision.wouldFail?.failure ?? settings.unreported ?? null;
+  return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure, ...refused };
 }
 
 /**
  * The peer refused STARTTLS, we went on in plaintext, and it hung up before answering
  * MAIL: it had closed after refusing, which the policy may treat differently.
  */
-export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string): LeftSession {
+export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string, sourceIp: string | undefined): LeftSession {
   const observed: TlsObservation = { kind: 'starttls-refused', reply: oneLine(reply), closed: true };
-  return leaveSession(decideTls(settings.connector, peerName(target), observed), undefined, 'policy');
+  return leaveSession(decideTls(settings.rule, peerName(target), observed), undefined, 'policy', sourceIp);
 }

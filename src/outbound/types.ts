@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config/types.js';
 import type { AttemptRecord, RecipientResult } from '../queue/types.js';
 import type { Logger } from '../log.js';
+import type { MtaStsState } from '../policy/mtaSts.js';
 import type { TlsMaterial } from '../tls/material.js';
 import type { TransitSink } from '../transit/record.js';
 import type { ConnectionSlots } from './connectionSlots.js';
@@ -24,6 +25,10 @@ export interface OutgoingMessage {
   dsn?: OutgoingDsn;
   /** What it asks of a next hop's SMTPUTF8 and 8BITMIME. */
   extensions: ExtensionNeeds;
+  /** One of the relay's own TLS reports: the transit record counts it apart (see TransitRecord.tlsReports). */
+  tlsReport?: true;
+  /** It arrived with REQUIRETLS (RFC 8689): only a next hop that qualifies (policy/requireTls.ts) may take it. */
+  requireTls?: true;
   /** A fresh stream of the stored message each time it is called (a retry on another host re-reads it). */
   openData: () => Readable;
 }
@@ -51,4 +56,6 @@ export interface DeliveryContext {
   thisHost: ThisHost;
   /** Takes one record per delivery session (attemptLog.ts), for `report tls` and TLS-RPT. */
   transit: TransitSink;
+  /** Recipient domains' MTA-STS policies (mtaSts/source.ts): one cache for the process, on disk under the spool. */
+  mtaSts: { policyFor(domain: string): Promise<MtaStsState> };
 }

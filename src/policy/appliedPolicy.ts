@@ -7,13 +7,16 @@ import type { MtaStsMode } from './mtaSts.js';
  *   and no published policy applied (TLS-RPT's `no-policy-found`);
  * - `connector`: the operator's connector demanded TLS at this level;
  * - `dane`: the MX host's secure TLSA records, in presentation form (TLS-RPT's `tlsa`);
- * - `mta-sts`: the recipient domain's MTA-STS policy with its mode and the id of its TXT record (TLS-RPT's `sts`).
+ * - `mta-sts`: the recipient domain's MTA-STS policy with its mode and the id of its TXT record (TLS-RPT's `sts`);
+ *   `mx` its mx patterns and `policyText` its lines, TLS-RPT's mx-host and policy-string
+ *   (absent in records written before they were kept).
  */
 export type AppliedPolicy =
   | { source: 'none' }
   | { source: 'connector'; level: TlsLevel }
   | { source: 'dane'; tlsa: string[] }
-  | { source: 'mta-sts'; mode: Exclude<MtaStsMode, 'none'>; id: string };
+  /** `mx`: the policy's patterns, `policyText`: its lines — TLS-RPT's mx-host and policy-string (RFC 8460 §4.4). */
+  | { source: 'mta-sts'; mode: Exclude<MtaStsMode, 'none'>; id: string; mx: string[]; policyText: string[] };
 
 export type PolicySource = AppliedPolicy['source'];
 
@@ -23,5 +26,6 @@ export const POLICY_SOURCES = Object.keys(SOURCES) as PolicySource[];
 
 /** The policy of a session that only its connector's level governs. */
 export function connectorPolicy(level: TlsLevel): AppliedPolicy {
-  return level === 'none' || level === 'opportunistic' ? { source: 'none' } : { source: 'connector', level };
+  // `dane` demands nothing of a host that publishes nothing: it is opportunistic there
+  return level === 'none' || level === 'opportunistic' || level === 'dane' ? { source: 'none' } : { source: 'connector', level };
 }

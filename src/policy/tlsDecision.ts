@@ -14,6 +14,13 @@ export type TlsObservation =
   | { kind: 'handshake-failed'; reason: string }
   | EstablishedTls;
 
+/**
+ * What DANE made of the certificate chain, when the host's rule had TLSA records to
+ * match (RFC 7672): `record` is the one that matched as logs show it (usage, selector,
+ * matching type, the first bytes), `reason` why none did.
+ */
+export type DaneObservation = { kind: 'matched'; record: string } | { kind: 'failed'; reason: string };
+
 export interface EstablishedTls {
   kind: 'established';
   protocol: string;
@@ -30,9 +37,34 @@ export interface EstablishedTls {
   fingerprintMatched: boolean;
   /** SHA-256 of the certificate, lower-case hex: shown when a pin does not match. */
   fingerprint: string;
+  /** Set when the rule had TLSA records to match. */
+  dane?: DaneObservation;
 }
 
 export type TlsPolicy = Pick<OutboundConnector, 'tls' | 'plaintextFallback'>;
+
+/**
+ * What one session to one next hop must show: the connector's level, or the level a
+ * published policy raised it to (publishedPolicy.ts) — `dane-only` for DANE, `verify`
+ * against the MX host for MTA-STS `enforce`, `encrypt` for TLSA records none of which is
+ * usable — and the policy that asked for it, for the transit record.
+ */
+export interface TlsRule extends TlsPolicy {
+  policy: AppliedPolicy;
+  /** MTA-STS `testing`: what the policy would demand; what falls short of it is recorded, never enforced. */
+  testing?: { tls: TlsLevel; policy: AppliedPolicy };
+}
+
+/** The rule of a connector whose level nothing published changes. */
+export function connectorRule(connector: TlsPolicy): TlsRule {
+  return { tls: connector.tls, plaintextFallback: connector.plaintextFallback, policy: connectorPolicy(connector.tls) };
+}
+
+/** What a testing policy would have refused in a session that went ahead (RFC 8461 §5: reported, not enforced). */
+export interface WouldFail {
+  failure: TlsResultType;
+  text: string;
+}
 
 /** Code of the deferrals the relay makes itself (as opposed to relaying a peer's reply). */
 export const POLICY_DEFERRAL_CODE = 450;
@@ -42,8 +74,8 @@ export const POLICY_DEFERRAL_CODE = 450;
  * says what failed, as RFC 8460 words it (for the transit record and TLS-RPT).
  */
 export type TlsDecision =
-  /** Send the mail over the connection as it is. */
-  | { action: 'deliver'; verdict: CertVerdict; tls: TlsFacts | null; policy: AppliedPolicy }
+  /** Send the mail over the connection as it is; `wouldFail` under an MTA-STS testing policy the session fell short of. */
+  | { action: 'deliver'; verdict: CertVerdict; tls: TlsFacts | null; policy: AppliedPolicy; wouldFail?: WouldFail }
   /** Give up on this connection and try the same host again in plaintext on a new one. */
   | { action: 'plaintext-fallback'; verdict: CertVerdict; tls: null; policy: AppliedPolicy; failure: TlsResultType; reason: string }
   /** QUIT without sending MAIL; `text` starts with the enhanced status code. */
@@ -51,7 +83,8 @@ export type TlsDecision =
 
 /** Levels under which a session without TLS must not carry mail. */
 export function requiresTls(level: TlsLevel): boolean {
-  return level !== 'none' && level !== 'opportunistic';
+  // `dane` here is what it is without secure TLSA records: the fold raised it where there were some
+  return level !== 'none' && level !== 'opportunistic' && level !== 'dane';
 }
 
 /**
@@ -61,6 +94,7 @@ export function requiresTls(level: TlsLevel): boolean {
 export function certificateVerdict(observed: TlsObservation): CertVerdict {
   if (observed.kind !== 'established') return 'none';
   if (observed.fingerprintMatched) return 'pinned';
+  if (observed.dane?.kind === 'matched') return 'dane';
   if (observed.chainValid && observed.nameMatched) return 'verified';
   if (observed.chainValid) return 'trusted';
   return 'untrusted';
@@ -68,9 +102,10 @@ export function certificateVerdict(observed: TlsObservation): CertVerdict {
 
 /**
  * Whether the certificate proves who the peer is: a chain to a trust anchor with the
- * expected name, or the operator's pin. `trusted` (a chain, but not the name) does not.
+ * expected name, the operator's pin, or a TLSA record the domain published under DNSSEC.
+ * `trusted` (a chain, but not the name) does not.
  */
-export const AUTHENTICATES: Record<CertVerdict, boolean> = { verified: true, pinned: true, trusted: false, untrusted: false, none: false };
+export const AUTHENTICATES: Record<CertVerdict, boolean> = { verified: true, pinned: true, dane: true, trusted: false, untrusted: false, none: false };
 
 interface CertificateFailure {
   text: string;
@@ -89,7 +124,13 @@ function certificateFailure(level: TlsLevel, tls: EstablishedTls): CertificateFa
     case 'none':
     case 'opportunistic':
     case 'encrypt':
+    case 'dane':
       return undefined;
+    case 'dane-only':
+      // RFC 8460 §4.3.2.1: records there were, but none matched
+      return tls.dane?.kind === 'matched'
+        ? undefined
+        : { text: tls.dane?.reason ?? 'no usable DNSSEC-validated TLSA record to match', type: tls.dane ? 'tlsa-invalid' : 'dane-required' };
     case 'verify-ca':
       return chain;
     case 'verify':
@@ -112,9 +153,16 @@ function certificateFailure(level: TlsLevel, tls: EstablishedTls): CertificateFa
  * policy and what was observed. `host` names the peer in the texts, e.g. `mx.test[192.0.2.1]`.
  * Deferral texts follow Postfix's wording so operators recognise them.
  */
-export function decideTls(policy: TlsPolicy, host: string, observed: TlsObservation): TlsDecision {
+export function decideTls(rule: TlsRule, host: string, observed: TlsObservation): TlsDecision {
+  const decision = decideAtLevel(rule, rule.policy, host, observed);
+  if (rule.testing === undefined || decision.action !== 'deliver') return decision;
+  const tested = decideAtLevel({ tls: rule.testing.tls, plaintextFallback: false }, rule.testing.policy, host, observed);
+  const policy = rule.testing.policy;
+  return tested.action === 'defer' ? { ...decision, policy, wouldFail: { failure: tested.failure, text: tested.text } } : { ...decision, policy };
+}
+
+function decideAtLevel(policy: TlsPolicy, applied: AppliedPolicy, host: string, observed: TlsObservation): TlsDecision {
   const verdict = certificateVerdict(observed);
-  const applied = connectorPolicy(policy.tls);
   const deliver = (): TlsDecision => ({ action: 'deliver', verdict, tls: tlsFacts(observed), policy: applied });
   const defer = (text: string, failure: TlsResultType): TlsDecision => ({ action: 'defer', verdict, tls: tlsFacts(observed), policy: applied, failure, code: POLICY_DEFERRAL_CODE, text });
   // the one reconnect there is: opportunistic TLS that broke the session, retried in plaintext

@@ -43,7 +43,8 @@ const WORDING: Record<DsnReport['action'], { subject: string; intro: string }> =
  * recipients: failed, delayed or relayed. Undefined when nobody is to be told: the null
  * sender (a DSN is never answered with a DSN), or no recipient in the report asked for
  * this kind of notice (NOTIFY, see notices.ts). A failure returns what RET asked for
- * (default: the headers); the other notices return the headers only.
+ * (default: the headers); the other notices, and any notice of a REQUIRETLS message,
+ * return the headers only. The DSN itself is an ordinary message: no REQUIRETLS.
  */
 export async function buildDsn(envelope: Envelope, report: DsnReport, options: DsnOptions): Promise<Dsn | undefined> {
   const wanted = report.recipients.filter((recipient) => notifies(queuedRecipient(envelope, recipient.address), report.action));
@@ -56,7 +57,9 @@ export async function buildDsn(envelope: Envelope, report: DsnReport, options: D
     options.original.destroy();
     throw new Error(`cannot return a DSN for ${envelope.id} to ${JSON.stringify(envelope.from)}: the sender has no valid domain`);
   }
-  const returned = await readReturnedContent(options.original, report.action === 'failed' && envelope.ret === 'FULL' ? 'message' : 'headers');
+  // a REQUIRETLS message's body never travels in a notice that itself goes without REQUIRETLS
+  // (RFC 8689 §4.2.2): its headers are returned, whatever RET asked for
+  const returned = await readReturnedContent(options.original, report.action === 'failed' && envelope.ret === 'FULL' && !envelope.requireTls ? 'message' : 'headers');
   // the same Action, fewer recipients: still the report it was
   const reported = { action: report.action, recipients: wanted } as DsnReport;
   return {
@@ -125,7 +128,7 @@ function humanText(envelope: Envelope, report: DsnReport, returned: ReturnedCont
     ...recipients.map((recipient) => `<${field(recipient.address)}>: ${field(recipientText(recipient))}`),
     '',
     `Queue ID ${envelope.id}, received ${mailDate(new Date(envelope.receivedAt))}.`,
-    returnedNote(returned),
+    returnedNote(returned, envelope),
   ].join('\r\n');
 }
 
@@ -143,11 +146,12 @@ function recipientText(recipient: ReportedRecipient): string {
   }
 }
 
-function returnedNote(returned: ReturnedContent): string {
+function returnedNote(returned: ReturnedContent, envelope: Envelope): string {
   switch (returned.kind) {
     case 'message':
       return 'Your message is attached.';
     case 'headers':
+      if (envelope.requireTls) return 'The headers of your message are attached; its body is not, because you sent it with REQUIRETLS and this notice travels without it.';
       return returned.tooBigForFull ? 'Your message is too big to return in full; its headers are attached.' : 'The headers of your message are attached.';
     case 'unreadable':
       return `Your message could not be read to attach it: ${field(returned.reason)}`;
@@ -206,7 +210,7 @@ function field(value: string): string {
 }
 
 /** RFC 5322 date-time, e.g. "Fri, 28 Nov 2025 12:30:00 +0000". */
-function mailDate(date: Date): string {
+export function mailDate(date: Date): string {
   return date.toUTCString().replace(/GMT$/, '+0000');
 }
 

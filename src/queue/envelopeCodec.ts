@@ -1,5 +1,5 @@
 import { isQueueId } from './queueId.js';
-import type { AttemptOutcome, BodyType, CertVerdict, Envelope, Octets, RecipientState } from './types.js';
+import type { AttemptOutcome, BodyType, CertVerdict, Envelope, Octets, RecipientState, RequireTlsAttempt } from './types.js';
 
 // Envelopes are read back from disk, where anything can happen to them (a full disk, a
 // hand edit, a bug in an older version): every field is checked before the relay acts
@@ -9,10 +9,11 @@ export type DecodedEnvelope = { ok: true; envelope: Envelope } | { ok: false; pr
 
 const RECIPIENT_STATES: readonly RecipientState[] = ['pending', 'delivered', 'bounced'];
 const OUTCOMES: readonly AttemptOutcome[] = ['delivered', 'deferred', 'bounced'];
-const VERDICTS: readonly CertVerdict[] = ['verified', 'trusted', 'pinned', 'untrusted', 'none'];
+const VERDICTS: readonly CertVerdict[] = ['verified', 'trusted', 'pinned', 'dane', 'untrusted', 'none'];
 const RETURNS = ['FULL', 'HDRS'] as const;
 const BODY_TYPES: readonly BodyType[] = ['7BIT', '8BITMIME'];
 const OCTETS: readonly Octets[] = ['7bit', '8bit'];
+const REQUIRE_TLS_ATTEMPTS: readonly RequireTlsAttempt[] = ['met', 'no-tls', 'not-authenticated', 'not-advertised', 'no-session'];
 
 export function encodeEnvelope(envelope: Envelope): string {
   return JSON.stringify(envelope, null, 2) + '\n';
@@ -61,7 +62,9 @@ export function envelopeProblem(value: unknown): string | undefined {
   // absent in envelopes written before the relay kept them
   if (!isOptional(value.body, (body) => isOneOf(body, BODY_TYPES))) return `body is not one of ${BODY_TYPES.join(', ')}`;
   if (!isOptional(value.smtputf8, (flag) => flag === true)) return 'smtputf8 is not true';
+  if (!isOptional(value.tlsReport, (flag) => flag === true)) return 'tlsReport is not true';
   if (!isOptional(value.content, isContent)) return `content is not {header, body}, each one of ${OCTETS.join(', ')}`;
+  if (!isOptional(value.requireTls, (flag) => flag === true)) return 'requireTls is not true';
   return undefined;
 }
 
@@ -93,6 +96,7 @@ function attemptProblem(value: unknown): string | undefined {
   if (!isOneOf(value.verdict, VERDICTS)) return `verdict is not one of ${VERDICTS.join(', ')}`;
   if (!isOneOf(value.outcome, OUTCOMES)) return `outcome is not one of ${OUTCOMES.join(', ')}`;
   if (typeof value.code !== 'number' || !Number.isInteger(value.code)) return 'code is not an integer';
+  if (!isOptional(value.requireTls, (note) => isOneOf(note, REQUIRE_TLS_ATTEMPTS))) return `requireTls is not one of ${REQUIRE_TLS_ATTEMPTS.join(', ')}`;
   return undefined;
 }
 

@@ -236,6 +236,8 @@ function newEnvelope(id: string, receivedAt: Date, message: NewMessage): Envelop
     ...(message.envid !== undefined ? { envid: message.envid } : {}),
     ...(message.body ? { body: message.body } : {}),
     ...(message.smtputf8 ? { smtputf8: message.smtputf8 } : {}),
+    ...(message.tlsReport ? { tlsReport: message.tlsReport } : {}),
+    ...(message.requireTls ? { requireTls: message.requireTls } : {}),
     deferrals: 0,
   };
 }

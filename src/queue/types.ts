@@ -20,9 +20,25 @@ export interface TlsFacts {
   cipher: string;
 }
 
-export type CertVerdict = 'verified' | 'trusted' | 'pinned' | 'untrusted' | 'none';
+/** `dane`: a usable, DNSSEC-validated TLSA record of the next hop matched its certificate chain (RFC 7672). */
+export type CertVerdict = 'verified' | 'trusted' | 'pinned' | 'dane' | 'untrusted' | 'none';
 
 export type AttemptOutcome = 'delivered' | 'deferred' | 'bounced';
+
+/**
+ * Why a session cannot carry a message that asked for REQUIRETLS (RFC 8689): it is
+ * not inside TLS, no policy authenticated the next hop's certificate, or the next hop did
+ * not advertise REQUIRETLS in its EHLO after STARTTLS.
+ */
+export type RequireTlsShortfall = 'no-tls' | 'not-authenticated' | 'not-advertised';
+
+/**
+ * What one attempt of a REQUIRETLS message made of the requirement: `met` — the session
+ * qualified and MAIL FROM carried REQUIRETLS; a shortfall — the next hop was skipped;
+ * `no-session` — the attempt ended before a session could be judged (unreachable, or
+ * deferred by the connector's own TLS level).
+ */
+export type RequireTlsAttempt = 'met' | RequireTlsShortfall | 'no-session';
 
 /** What happened to one recipient in one delivery attempt. */
 export interface RecipientResult {
@@ -53,6 +69,8 @@ export interface AttemptRecord {
   outcome: AttemptOutcome;
   code: number;
   response: string;
+  /** Only for a message that asked for REQUIRETLS (absent for any other, and in attempts written before the relay knew it). */
+  requireTls?: RequireTlsAttempt;
 }
 
 /** BODY= as given at MAIL FROM (RFC 6152). */
@@ -103,6 +121,14 @@ export interface Envelope {
    * envelopes written before the relay looked: those are delivered as they were then.
    */
   content?: MessageContent;
+  /** The relay's own TLS report (RFC 8460 §5.3): its sessions are never counted in a report. */
+  tlsReport?: true;
+  /**
+   * The client gave REQUIRETLS at MAIL FROM (RFC 8689): the message goes only to a next hop
+   * that authenticated and advertises REQUIRETLS, or bounces. Absent in envelopes written
+   * before the relay honoured it (they were accepted without the keyword).
+   */
+  requireTls?: true;
 }
 
 /** What inbound hands to the spool together with the message stream. */
@@ -113,6 +139,9 @@ export interface NewMessage {
   envid?: string;
   body?: BodyType;
   smtputf8?: true;
+  /** Set by the TLS-RPT sender only, never by inbound. */
+  tlsReport?: true;
+  requireTls?: true;
 }
 
 /** Why a recipient bounced: the next hop refused it, it stayed deferred past maxAge, or an administrator deleted the message. */

@@ -1,6 +1,6 @@
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
 import { TLS_RESULT_TYPES, type TlsResultType } from '../policy/resultTypes.js';
-import type { AttemptOutcome, CertVerdict, TlsFacts } from '../queue/types.js';
+import type { AttemptOutcome, CertVerdict, RequireTlsAttempt, TlsFacts } from '../queue/types.js';
 
 // One line of the transit record: a delivery session — one connection to one address of a
 // next hop that answered, carrying one or more messages (or refusing to) — with the policy
@@ -21,6 +21,8 @@ export interface TransitRecord {
   host: string;
   ip: string;
   port: number;
+  /** The relay's own address in the session (RFC 8460's sending-mta-ip); absent in records written before it was kept. */
+  sourceIp?: string;
   /** The session was parked by an earlier delivery and carried this one too. */
   reused: boolean;
   policy: AppliedPolicy;
@@ -36,6 +38,15 @@ export interface TransitRecord {
   /** Messages the session was to carry, and how many of them it delivered. */
   messages: number;
   delivered: number;
+  /** Of `messages`, those that were the relay's own TLS reports (RFC 8460 §5.3: never counted in a report); absent: none. */
+  tlsReports?: number;
+  /**
+   * Whether REQUIRETLS applied: null when no message of the session asked for it; else what
+   * the session was for them — `met` (sent with REQUIRETLS), why they were skipped, or
+   * `no-session` (the policy ended the session first). Absent in records written before
+   * the relay honoured REQUIRETLS.
+   */
+  requireTls?: RequireTlsAttempt | null;
 }
 
 /** Anything that keeps records; delivery hands them over and never waits. */

@@ -1,5 +1,6 @@
 // The rooms of src/ and who may import whom (ARCHITECTURE.md, "Rooms", and transit/, the
-// transit record of delivery sessions, ARCHITECTURE.md "Where the next pieces go"): inbound and
+// transit record of delivery sessions, ARCHITECTURE.md "Where the next pieces go", with
+// tlsRpt/, the RFC 8460 reports made from it): inbound and
 // outbound never import each other, the spool is the only hand-off, and the policy
 // engine stays free of I/O. Two things cross every wall: the logger, and — as types
 // only — the plain records of src/queue/types.ts that travel through the spool.
@@ -19,6 +20,8 @@ const allowed: Record<string, string[]> = {
   outbound: ['policy', 'queue', 'tls', 'transit', 'config', 'log.ts'],
   // the transit record: written by outbound, read by the CLI (and TLS-RPT); it lies in the spool folder
   transit: ['policy', 'queue', 'config', 'log.ts'],
+  // TLS-RPT: reads the transit record, looks up and sends with outbound's resolver, queues its mail reports
+  tlsRpt: ['transit', 'policy', 'queue', 'outbound', 'tls', 'config', 'log.ts'],
   cli: ['*'],
   'main.ts': ['*'],
   'log.ts': [],

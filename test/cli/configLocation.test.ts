@@ -1,14 +1,13 @@
 // Which config file a command reads without -c: the pure lookup order, then the real
 // commands, run from a folder without a config, with TLSRELAY_CONFIG, from a checkout and
 // with /etc/tlsrelay/tlsrelay.yaml. Whatever the machine's /etc holds, the runs that
-// depend on it get an /etc of their own: a private mount namespace (unshare -m) whose
-// /etc is an overlay over the real one, so that the real one is neither read for
-// /etc/tlsrelay nor written.
+// depend on it get an /etc of their own (privateSystem.ts).
 import t from 'tap';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { locateConfig } from '../../src/cli/configLocation.js';
 import { MAIN, runCli, runCommand, startRelayCommand } from '../helpers/relayProcess.js';
+import { inPrivateSystem } from '../helpers/privateSystem.js';
 import { needsTool } from '../helpers/tools.js';
 
 const NONE_FOUND = 'tlsrelay: no config file: none given with -c FILE, TLSRELAY_CONFIG is not set, and neither ./config/tlsrelay.yaml nor /etc/tlsrelay/tlsrelay.yaml exists\n';
@@ -39,30 +38,10 @@ function envWith(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...rest, ...extra };
 }
 
-const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-
-/**
- * `command` in a private mount namespace whose /etc is an overlay over the real one (its
- * changes kept in `work`), with /etc/tlsrelay/tlsrelay.yaml a copy of `systemConfig`, or
- * without /etc/tlsrelay at all.
- */
-function withPrivateEtc(work: string, systemConfig: string | undefined, command: string[]): string[] {
-  mkdirSync(join(work, 'upper'), { recursive: true });
-  mkdirSync(join(work, 'work'), { recursive: true });
-  const script = [
-    'set -e',
-    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${quote(join(work, 'upper'))},workdir=${quote(join(work, 'work'))} /etc`,
-    'rm -rf /etc/tlsrelay',
-    ...(systemConfig === undefined ? [] : [`mkdir /etc/tlsrelay && cp ${quote(systemConfig)} ${SYSTEM_CONFIG}`]),
-    `exec ${command.map(quote).join(' ')}`,
-  ];
-  return ['unshare', '-m', 'sh', '-c', script.join('\n')];
-}
-
 let overlays = 0;
-/** A tlsrelay command in `cwd`, without TLSRELAY_CONFIG, with withPrivateEtc's /etc. */
+/** A tlsrelay command in `cwd`, without TLSRELAY_CONFIG, with an /etc of its own holding `systemConfig` or no /etc/tlsrelay. */
 function cliWithEtc(root: string, cwd: string, systemConfig: string | undefined, args: string[]) {
-  return runCommand(withPrivateEtc(join(root, `overlay-${++overlays}`), systemConfig, [process.execPath, MAIN, ...args]), cwd, '', envWith());
+  return runCommand(inPrivateSystem(join(root, `overlay-${++overlays}`), { systemConfig }, [process.execPath, MAIN, ...args]), cwd, '', envWith());
 }
 
 t.test('from a folder without a config, and none in /etc: exit 2 naming all four places', needsTool('unshare', 'apt-get install util-linux'), async (t) => {
@@ -115,7 +94,7 @@ t.test('./config/tlsrelay.yaml in the current folder first, then /etc/tlsrelay/t
   t.strictSame(await cliWithEtc(root, checkout, system, ['check-config']), valid('config/tlsrelay.yaml'), 'before the system’s');
   t.strictSame(await cliWithEtc(root, elsewhere, system, ['check-config']), valid(SYSTEM_CONFIG), 'the system’s from anywhere else');
 
-  const relay = startRelayCommand(withPrivateEtc(join(root, 'overlay-start'), system, [process.execPath, MAIN, 'start']), elsewhere, { env: envWith() });
+  const relay = startRelayCommand(inPrivateSystem(join(root, 'overlay-start'), { systemConfig: system }, [process.execPath, MAIN, 'start']), elsewhere, { env: envWith() });
   t.teardown(() => relay.stop());
   t.match(await relay.waitForLog((line) => line.msg === 'tlsrelay started', 'the start'), { config: SYSTEM_CONFIG, spool: join(root, 'system', 'spool') }, 'start reads it too');
 });

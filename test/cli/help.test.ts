@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, runCli } from '../helpers/relayProcess.js';
 
-const COMMANDS = ['start', 'check-config', 'config', 'hash-password', 'policy', 'queue', 'report'] as const;
+const COMMANDS = ['start', 'check-config', 'health', 'config', 'hash-password', 'policy', 'queue', 'report'] as const;
 
 /** The commands a usage text shows how to call ("usage: tlsrelay queue list …", "       tlsrelay queue show …"). */
 const commandsShown = (text: string): string[] => [...new Set([...text.matchAll(/^(?:usage:| {6}) tlsrelay ([a-z-]+)/gm)].map((m) => m[1]!))];
@@ -40,6 +40,7 @@ t.test('a subcommand’s --help is its command’s usage, before any argument is
   }
   t.strictSame(commandsShown(queue.stdout), ['queue']);
   t.match(queue.stdout, /tlsrelay queue retry ID\|--all\|--domain D\n {10}attempt now\n/, 'each call with what it does');
+  t.match((await runCli(['policy', '--help'])).stdout, /\n {6} tlsrelay policy explain DOMAIN --lookup \[--json\]\n {10}the same, with the domain's MX, TLSA and MTA-STS looked up/, 'explain with its lookups');
 });
 
 t.test('a usage error: the reason, then only that command’s usage, on stderr; exit 64', async (t) => {

@@ -55,6 +55,7 @@ t.test('every malformed call is a UsageError that says what is wrong, before any
     [['explain', '--inbound', '192.0.2.1', '--sender', 'a@[192.0.2.9]'], '--sender "a@[192.0.2.9]" is not an address with a domain (local@domain, or <> for the null sender)'],
     [['explain', '--inbound', '192.0.2.1', '--cert-name', '*'], '--cert-name "*" is not a host name'],
     [['explain', '--inbound', '192.0.2.1', '--cert-name', 'a b'], '--cert-name "a b" is not a host name'],
+    [['explain', '--inbound', '192.0.2.1', '--lookup'], '--lookup is for a DOMAIN: an inbound session has nothing published to look up'],
   ];
   for (const [args, message] of cases) {
     t.equal(await usageErrorOf([...args, '-c', '/nonexistent/tlsrelay.yaml']), message, args.join(' ') || '(no arguments)');

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { issuesOf, TLS_LINE, writeConfig } from './helpers.js';
 import { loadConfig } from '../../src/config/load.js';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { ConfigError } from '../../src/config/errors.js';
 
 /** [line:col, a fragment of the message]: every issue, in file order, and nothing else. */
@@ -22,7 +23,7 @@ const cases: Case[] = [
   // YAML itself
   { name: 'YAML syntax errors, all of them', yaml: ['a: [1, 2', 'b: : :'], expect: [['2:1', 'YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'], ['2:4', 'YAML: Nested mappings'], ['2:6', 'YAML: Nested mappings']] },
   { name: 'duplicate key', yaml: [TLS_LINE, 'log: { level: info }', 'log: { level: warn }'], expect: [['3:1', 'YAML: Map keys must be unique']] },
-  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, report, log); got a list']] },
+  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, report, tlsRpt, log); got a list']] },
   { name: 'an unquoted wildcard reads as an alias', yaml: [TLS_LINE, 'acceptedDomains: [*.contoso.test]'], expect: [['2:19', 'acceptedDomains[0]: *.contoso.test is a YAML alias with no anchor; a value that starts with * must be quoted']] },
 
   // unknown keys
@@ -92,6 +93,17 @@ const cases: Case[] = [
   },
   { name: 'report.retention longer than 0', yaml: [TLS_LINE, 'report:', '  retention: 0d'], expect: [['3:14', 'report.retention: must be longer than 0']] },
   { name: 'report.retention misspelt', yaml: [TLS_LINE, 'report: { retension: 7d }'], expect: [['2:11', 'report.retension: unknown key (did you mean "retention"?)']] },
+  {
+    name: 'tlsRpt.interval divides a day, from 10s on; tlsRpt.contact is an address',
+    yaml: [TLS_LINE, 'tlsRpt:', '  interval: 7m', '  contact: postmaster', 'queue: { dir: q }', 'tlsRpt2: {}'],
+    expect: [
+      ['3:13', 'tlsRpt.interval: must divide a day evenly (such as 10s, 1m, 5m, 1h, 6h, 1d), so that its periods end at 00:00 UTC'],
+      ['4:12', 'tlsRpt.contact: expected a mail address such as tls-reports@example.test; got "postmaster"'],
+      ['6:1', 'tlsRpt2: unknown key (did you mean "tlsRpt"?)'],
+    ],
+  },
+  { name: 'tlsRpt.interval at least 10s', yaml: [TLS_LINE, 'tlsRpt: { interval: 5s }'], expect: [['2:21', 'tlsRpt.interval: must be at least 10s']] },
+  { name: 'tlsRpt.interval at most a day', yaml: [TLS_LINE, 'tlsRpt: { interval: 2d }'], expect: [['2:21', 'tlsRpt.interval: must be at most 1d (a Node.js timer limit)']] },
   { name: 'an empty retry schedule', yaml: [TLS_LINE, 'queue: { retry: [] }'], expect: [['2:17', 'queue.retry: must not be empty']] },
 
   // enums
@@ -111,7 +123,7 @@ const cases: Case[] = [
       ['3:26', 'smtp.bareLineEndings: expected one of reject, normalize; got "fix"'],
       ['4:15', 'log.level: expected one of fatal, error, warn, info, debug, trace, silent; got "verbose"'],
       ['4:32', 'log.format: expected one of json, pretty; got "text"'],
-      ['5:47', 'outbound[0].tls: expected one of none, opportunistic, encrypt, verify-ca, verify, fingerprint; got "verfy"'],
+      ['5:47', 'outbound[0].tls: expected one of none, opportunistic, encrypt, verify-ca, verify, fingerprint, dane, dane-only; got "verfy"'],
     ],
   },
 
@@ -291,6 +303,21 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'dane-only needs dns.dnssec; mtaSts belongs to MX routes',
+    yaml: [
+      TLS_LINE,
+      'outbound:',
+      '  - { name: a, domains: [a.test], tls: dane-only }',
+      '  - { name: b, domains: [b.test], smartHosts: [mx.b.test], mtaSts: true }',
+      '  - { name: c, domains: [c.test], smartHosts: [mx.c.test], mtaSts: false }',
+    ],
+    expect: [
+      ['3:40', 'outbound[0].tls: dane-only needs dns.dnssec: true'],
+      ['4:60', 'outbound[1].mtaSts: only applies to MX routes; a connector with smartHosts uses only its own TLS level'],
+      ['5:60', 'outbound[2].mtaSts: only applies to MX routes'],
+    ],
+  },
+  {
     name: 'a client certificate needs our certificate',
     yaml: ['listeners: [{ name: a, port: 25, tls: none }]', 'outbound: [{ name: p, domains: [p.test], tls: verify, clientCertificate: true }]'],
     expect: [['2:74', 'outbound[0].clientCertificate: true needs our certificate']],
@@ -359,7 +386,7 @@ t.test('message: FILE:LINE:COL per issue, FILE as passed', async (t) => {
   process.chdir(join(file, '..', '..'));
   t.teardown(() => process.chdir(cwd));
   const relative = join(file.split('/').at(-2) ?? '', 'tlsrelay.yaml');
-  const err = t.throws(() => loadConfig(relative)) as ConfigError;
+  const err = t.throws(() => loadConfig(relative, SYSTEM_HOSTNAME)) as ConfigError;
   t.type(err, ConfigError);
   t.equal(
     err.message,
@@ -371,11 +398,11 @@ t.test('message: FILE:LINE:COL per issue, FILE as passed', async (t) => {
 t.test('a file that cannot be read is one issue at 1:1', async (t) => {
   const dir = t.testdir({});
   const missing = join(dir, 'nope.yaml');
-  const err = t.throws(() => loadConfig(missing)) as ConfigError;
+  const err = t.throws(() => loadConfig(missing, SYSTEM_HOSTNAME)) as ConfigError;
   t.type(err, ConfigError);
   t.match(err.message, `${missing}:1:1: cannot read config file: ENOENT`);
   mkdirSync(join(dir, 'folder.yaml'));
-  t.match((t.throws(() => loadConfig(join(dir, 'folder.yaml'))) as Error).message, ':1:1: cannot read config file: EISDIR');
+  t.match((t.throws(() => loadConfig(join(dir, 'folder.yaml'), SYSTEM_HOSTNAME)) as Error).message, ':1:1: cannot read config file: EISDIR');
 });
 
 t.test('a section of the wrong type is one issue, not a cascade', async (t) => {

@@ -3,8 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { load, TLS_LINE } from './helpers.js';
 import { loadConfig } from '../../src/config/load.js';
-import { normalizeDomain } from '../../src/config/domain.js';
-import { hostname } from 'node:os';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { DEFAULT_CIPHERS, type Config } from '../../src/config/types.js';
 
 const MINUTE = 60_000;
@@ -17,18 +16,20 @@ t.test('absent keys take the contract defaults', async (t) => {
   const expected: Config = {
     file: join(dir, 'tlsrelay.yaml'),
     places: { 'tls.cert': `${join(dir, 'tlsrelay.yaml')}:1:14`, 'tls.key': `${join(dir, 'tlsrelay.yaml')}:1:26` },
-    server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
+    warnings: [],
+    server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [], dnssec: false },
     queue: { dir: '/var/spool/tlsrelay', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
-    smtp: { maxMessageSize: 52_428_800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: 5 * MINUTE, handshakeTimeout: 30_000, bareLineEndings: 'reject' },
+    smtp: { maxMessageSize: 52_428_800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: 5 * MINUTE, handshakeTimeout: 30_000, minDataRate: 500, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },
     acceptedDomains: [],
     inbound: [],
     outbound: [],
     report: { retention: 30 * DAY },
+    tlsRpt: { enabled: false, organization: SYSTEM_HOSTNAME, contact: `postmaster@${SYSTEM_HOSTNAME}`, interval: DAY },
     log: { level: 'info', format: undefined },
   };
   t.strictSame(config, expected);
@@ -56,6 +57,7 @@ t.test('defaults inside listeners and connectors', async (t) => {
     crl: [],
     clientCertificate: false,
     plaintextFallback: true,
+    mtaSts: true,
     maxAge: 3 * DAY,
     implicit: false,
   });
@@ -77,7 +79,7 @@ t.test('every value read and converted', async (t) => {
     'dns: { servers: [192.0.2.53, "[2001:db8::53]:5353"], dnssec: true }',
     'queue: { dir: /var/spool/tlsrelay, retry: [30s, 2h], maxAge: 1d, delayNotice: 30m }',
     'delivery: { port: 2626, concurrency: 5, perHost: 1 }',
-    'smtp: { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: 1m, handshakeTimeout: 5s, bareLineEndings: normalize }',
+    'smtp: { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: 1m, handshakeTimeout: 5s, minDataRate: 100, bareLineEndings: normalize }',
     `auth: { users: [{ name: scanner, passwordHash: "${hash}" }], maxFailuresPerIp: 3 }`,
     'acceptedDomains: [Contoso.TEST., bücher.test, "*.Contoso.test"]',
     'inbound:',
@@ -100,6 +102,7 @@ t.test('every value read and converted', async (t) => {
     '    maxAge: 12h',
     '  - { name: pinned, domains: ["*"], tls: fingerprint, fingerprints: ["SHA256:' + pin + '"] }',
     '  - { name: legacy, domains: [legacy.test], tls: opportunistic, plaintextFallback: false }',
+    'tlsRpt: { enabled: true, organization: Contoso Ltd, contact: TLS-Reports@Contoso.TEST., interval: 1h }',
     'log: { level: debug, format: pretty }',
   ], { 'ca.pem': 'ca', 'ca.crl': 'crl' });
   const dir = t.testdirName;
@@ -110,12 +113,12 @@ t.test('every value read and converted', async (t) => {
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
   const file = join(dir, 'tlsrelay.yaml');
-  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26`, 'queue.dir': `${file}:8:15`, 'server.hostname': `${file}:1:21` });
+  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26`, 'queue.dir': `${file}:8:15` });
   t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
   t.strictSame(config.delivery, { port: 2626, concurrency: 5, perHost: 1 });
-  t.strictSame(config.smtp, { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: MINUTE, handshakeTimeout: 5000, bareLineEndings: 'normalize' });
+  t.strictSame(config.smtp, { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: MINUTE, handshakeTimeout: 5000, minDataRate: 100, bareLineEndings: 'normalize' });
   t.strictSame(config.auth, { users: [{ name: 'scanner', passwordHash: hash }], maxFailuresPerIp: 3 });
   t.strictSame(config.acceptedDomains, ['contoso.test', 'xn--bcher-kva.test', '*.contoso.test']);
   t.strictSame(config.inbound, [
@@ -135,13 +138,20 @@ t.test('every value read and converted', async (t) => {
     crl: [join(dir, 'ca.crl')],
     clientCertificate: true,
     plaintextFallback: true,
+    mtaSts: false,
     maxAge: 12 * HOUR,
     implicit: false,
   });
   t.strictSame(pinned?.fingerprints, ['ab'.repeat(32)]);
   t.strictSame(pinned?.domains, ['*']);
   t.equal(legacy?.plaintextFallback, false);
+  t.strictSame(config.tlsRpt, { enabled: true, organization: 'Contoso Ltd', contact: 'TLS-Reports@contoso.test', interval: HOUR }, 'the local part as written, the domain normalised');
   t.strictSame(config.log, { level: 'debug', format: 'pretty' });
+});
+
+t.test('tlsRpt.organization and contact follow server.hostname', async (t) => {
+  const config = load(t, [TLS_LINE, 'server: { hostname: mx.contoso.test }', 'tlsRpt: { enabled: true }']);
+  t.strictSame(config.tlsRpt, { enabled: true, organization: 'mx.contoso.test', contact: 'postmaster@mx.contoso.test', interval: DAY });
 });
 
 t.test('relative paths resolve against the config file, not the working directory', async (t) => {
@@ -152,13 +162,13 @@ t.test('relative paths resolve against the config file, not the working director
   mkdirSync(join(dir, 'elsewhere'));
   process.chdir(join(dir, 'elsewhere'));
   t.teardown(() => process.chdir(cwd));
-  const config = loadConfig('../etc/tlsrelay.yaml');
+  const config = loadConfig('../etc/tlsrelay.yaml', SYSTEM_HOSTNAME);
   t.equal(config.file, join(dir, 'etc', 'tlsrelay.yaml'), 'file is absolute');
   t.equal(config.tls.cert, join(dir, 'certs', 'relay.crt'), 'a missing cert is fine with generateIfMissing');
   t.equal(config.tls.key, join(dir, 'certs', 'relay.key'));
   t.strictSame(config.tls.trust, [join(dir, 'etc', 'ca.pem')]);
   t.equal(config.queue.dir, join(dir, 'spool'), 'queue.dir too');
-  t.equal(loadConfig('../etc/defaults.yaml').queue.dir, '/var/spool/tlsrelay', 'left out, the spool is /var/spool/tlsrelay wherever the config is');
+  t.equal(loadConfig('../etc/defaults.yaml', SYSTEM_HOSTNAME).queue.dir, '/var/spool/tlsrelay', 'left out, the spool is /var/spool/tlsrelay wherever the config is');
 });
 
 t.test('YAML anchors and aliases are followed', async (t) => {
@@ -180,6 +190,15 @@ t.test('empty sections and keys without values read as absent', async (t) => {
 t.test('two loads share no arrays: one config cannot change another', async (t) => {
   const first = load(t, [TLS_LINE]);
   first.queue.retry.push(1);
-  const second = loadConfig(first.file);
+  const second = loadConfig(first.file, SYSTEM_HOSTNAME);
   t.equal(second.queue.retry.length, 7);
+});
+
+t.test('dane without dns.dnssec loads with a warning at its place; with dnssec, and dane-only, without', async (t) => {
+  const warned = load(t, [TLS_LINE, 'outbound:', '  - { name: d, domains: [d.test], tls: dane }']);
+  t.match(warned.warnings, [{ file: warned.file, line: 3, col: 40, message: /^outbound\[0\]\.tls: dane without dns\.dnssec: true acts as opportunistic/ }]);
+  t.equal(warned.warnings.length, 1);
+  const quiet = load(t, [TLS_LINE, 'dns: { dnssec: true }', 'outbound:', '  - { name: d, domains: [d.test], tls: dane }', '  - { name: e, domains: [e.test], tls: dane-only }']);
+  t.same(quiet.warnings, []);
+  t.same(quiet.outbound.map((connector) => [connector.tls, connector.mtaSts]), [['dane', true], ['dane-only', true]]);
 });

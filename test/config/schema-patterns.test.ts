@@ -9,6 +9,7 @@ import { parseDomainPattern, parseHostName } from '../../src/config/domain-name.
 import { parseHostPort } from '../../src/config/host-port.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { parseFingerprint } from '../../src/config/fingerprint.js';
+import { parseMailAddress } from '../../src/config/mail-address.js';
 import { MAX_TIMER_MS } from '../../src/config/values.js';
 
 /** mulberry32: the same strings on every run. */
@@ -93,6 +94,11 @@ t.test('host names (ASCII): what parseHostName accepts, lengths and IP addresses
 t.test('host names (Unicode): whatever parseHostName accepts, the pattern accepts too', async (t) => {
   const inputs = samples(['bücher.test', 'ÜNÏ.test', 'a。b', 'a\u00adb.test', 'пример.испытание', '例え.テスト'], `${NAME_ALPHABET}üß。é`, 10_000);
   t.same(disagreements(patterns.HOST_NAME, (text) => parseHostName(text) !== undefined, inputs), []);
+});
+
+t.test('mail addresses: what parseMailAddress accepts', async (t) => {
+  const seeds = ['postmaster@relay.test', 'tls-reports@Contoso.TEST.', "a.b+c!#$%&'*/=?^_`{|}~-@x.test", 'a..b@x.test', '.a@x.test', 'a@b@x.test', '@x.test', 'a@192.0.2.1'];
+  t.same(disagreements(patterns.MAIL_ADDRESS, (text) => parseMailAddress(text) !== undefined, samples(seeds, `${NAME_ALPHABET}@+!'`, 20_000)), []);
 });
 
 t.test('domain patterns: what parseDomainPattern accepts, with and without "*"', async (t) => {

@@ -163,7 +163,7 @@ smtp: { idleTimeout: 1h, handshakeTimeout: 2s }
     t.teardown(() => stalled.close());
     t.match(await stalled.command('STARTTLS'), /^220 /);
     await t.rejects(stalled.reply(), /connection closed/, 'the relay hung up');
-    await relay.waitForLog((line) => line.msg === 'TLS handshake timed out: connection closed' && line.listener === 'starttls', 'the timeout logged');
+    await relay.waitForLog((line) => line.msg === 'inbound TLS handshake failed' && line.listener === 'starttls' && line.reason === 'handshake not finished within smtp.handshakeTimeout', 'the timeout logged');
     // started before the stalled one, so its deadline (had it one left) would have passed too
     t.match(await done.command('EHLO client.test'), /^250/, 'the session that finished its handshake is still served');
     t.match(await plaintext.command('NOOP'), /^250/, 'the plaintext session with STARTTLS in its message is still served');
@@ -175,7 +175,7 @@ smtp: { idleTimeout: 1h, handshakeTimeout: 2s }
     socket.on('error', () => {});
     await once(socket, 'connect');
     await once(socket, 'close');
-    await relay.waitForLog((line) => line.msg === 'TLS handshake timed out: connection closed' && line.listener === 'implicit', 'the timeout logged');
+    await relay.waitForLog((line) => line.msg === 'inbound TLS handshake failed' && line.listener === 'implicit' && line.reason === 'handshake not finished within smtp.handshakeTimeout', 'the timeout logged');
     t.pass('the relay hung up');
   });
 });

@@ -44,6 +44,8 @@ export interface SinkOptions {
   beforeDataReply?: (message: Received) => Promise<void>;
   /** Advertise DSN and record the parameters ('none' and 'starttls' only); smtp-server hides DSN by default. */
   dsn?: boolean;
+  /** Advertise REQUIRETLS inside TLS ('starttls' only); smtp-server hides it by default (it takes the keyword either way). */
+  requireTls?: boolean;
 }
 
 /** The RFC 3461 parameters of one transaction, as smtp-server decoded them (only a sink with `dsn`). */
@@ -75,6 +77,8 @@ export interface Received {
   clientCertificate: string | null;
   /** What of DSN the transaction carried; undefined unless the sink advertises DSN. */
   dsn?: ReceivedDsn;
+  /** MAIL FROM carried REQUIRETLS (RFC 8689). */
+  requireTls: boolean;
 }
 
 export interface Sink {
@@ -120,6 +124,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
     ...(options.requireCertFrom ? { requestCert: true, rejectUnauthorized: true, ca: [options.requireCertFrom] } : {}),
     disabledCommands: options.tls === 'none' ? ['STARTTLS', 'AUTH'] : ['AUTH'],
     ...(options.dsn ? { hideDSN: false } : {}),
+    ...(options.requireTls ? { hideREQUIRETLS: false } : {}),
     authOptional: true,
     disableReverseLookup: true,
     logger: false,
@@ -161,6 +166,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
           servername: session.servername || null,
           clientCertificate: state?.clientCertificate ?? null,
           ...(options.dsn ? { dsn: receivedDsn(session) } : {}),
+          requireTls: session.envelope.requireTLS === true,
         };
         received.push(message);
         if (options.beforeDataReply === undefined) return callback();
@@ -206,6 +212,7 @@ async function startScriptedSink(options: SinkOptions): Promise<Sink> {
     };
     let buffer = '';
     let from = '';
+    let mailFrom = '';
     let to: string[] = [];
     let dataLines: string[] | undefined;
     let starttls = false;
@@ -217,7 +224,7 @@ async function startScriptedSink(options: SinkOptions): Promise<Sink> {
           const data = dataLines.map((l) => `${l}\r\n`).join('');
           dataLines = undefined;
           if (options.dataReply !== undefined) return reply(options.dataReply);
-          received.push({ connection, from, to, data, secure: false, starttls, protocol: null, cipher: null, servername: null, clientCertificate: null });
+          received.push({ connection, from, to, data, secure: false, starttls, protocol: null, cipher: null, servername: null, clientCertificate: null, requireTls: / REQUIRETLS(?: |$)/i.test(mailFrom) });
           reply('250 2.0.0 Ok: queued');
         } else {
           dataLines.push(line.startsWith('.') ? line.slice(1) : line);
@@ -242,6 +249,7 @@ async function startScriptedSink(options: SinkOptions): Promise<Sink> {
           return;
         case 'MAIL':
           from = argument;
+          mailFrom = line;
           to = [];
           return reply('250 2.1.0 Ok');
         case 'RCPT': {

@@ -8,6 +8,7 @@
 import { once } from 'node:events';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SmtpDialog {
   /** The server's greeting. */
@@ -46,6 +47,9 @@ export async function openDialog(port: number, options: { host?: string; localAd
   const listen = (s: Socket): void => {
     s.on('data', onData);
     s.on('close', () => wake?.());
+    // a write after the server hung up fails that write's promise (and a pending reply
+    // sees the close) instead of bringing the test process down
+    s.on('error', () => wake?.());
   };
   listen(socket);
   await once(socket, 'connect');
@@ -92,6 +96,14 @@ export async function openDialog(port: number, options: { host?: string; localAd
   };
 }
 
+/** EHLO, MAIL FROM a@client.test, RCPT TO `to` and DATA; resolves with the reply to DATA (a 354 when all went well). */
+export async function startTransaction(dialog: SmtpDialog, to: string): Promise<string> {
+  await dialog.command('EHLO client.test');
+  await dialog.command('MAIL FROM:<a@client.test>');
+  await dialog.command(`RCPT TO:<${to}>`);
+  return dialog.command('DATA');
+}
+
 /**
  * One message from a fresh connection (a@client.test to user@partner.test): the message
  * data — ending in CRLF, without the final dot — goes out in the writes given, each in a
@@ -101,10 +113,7 @@ export async function openDialog(port: number, options: { host?: string; localAd
 export async function sendOneMessage(port: number, writes: string[]): Promise<string> {
   const dialog = await openDialog(port);
   try {
-    await dialog.command('EHLO client.test');
-    await dialog.command('MAIL FROM:<a@client.test>');
-    await dialog.command('RCPT TO:<user@partner.test>');
-    const ready = await dialog.command('DATA');
+    const ready = await startTransaction(dialog, 'user@partner.test');
     if (!ready.startsWith('354')) return ready;
     for (const [index, raw] of writes.entries()) await dialog.write(index === writes.length - 1 ? `${raw}.\r\n` : raw);
     const reply = await dialog.reply();
@@ -114,4 +123,18 @@ export async function sendOneMessage(port: number, writes: string[]): Promise<st
   } finally {
     dialog.close();
   }
+}
+
+/**
+ * A slow client: writes `piece` again and again, `everyMs` apart, until the server answers
+ * (or hangs up); resolves with the answer. Writes after the server hung up are dropped.
+ */
+export async function dripUntilAnswered(dialog: SmtpDialog, piece: string, everyMs: number): Promise<string> {
+  let answered = false;
+  const answer = dialog.reply().finally(() => (answered = true));
+  while (!answered) {
+    await dialog.write(piece).catch(() => undefined);
+    await sleep(everyMs);
+  }
+  return answer;
 }

@@ -1,6 +1,8 @@
 // A complete, already validated Config built in code from the contract's defaults, for
 // unit tests that should not depend on YAML loading (see config.ts for that).
-import { networkInterfaces } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import {
   AUTH_DEFAULTS,
@@ -12,11 +14,14 @@ import {
   REPORT_DEFAULTS,
   SMTP_DEFAULTS,
   TLS_DEFAULTS,
+  TLS_RPT_DEFAULTS,
 } from '../../src/config/defaults.js';
 import type { Config, OutboundConnector } from '../../src/config/types.js';
 import { createLogger } from '../../src/log.js';
 import { ConnectionSlots } from '../../src/outbound/connectionSlots.js';
 import { HostBackoff } from '../../src/outbound/hostBackoff.js';
+import { MtaStsSource } from '../../src/outbound/mtaSts/source.js';
+import { dnsLookupsFor } from '../../src/outbound/resolver.js';
 import { SessionCache } from '../../src/outbound/sessionCache.js';
 import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
 import type { TransitRecord } from '../../src/transit/record.js';
@@ -28,6 +33,7 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
   return {
     file: '/nonexistent/tlsrelay.yaml',
     places: {},
+    warnings: [],
     server: { hostname: 'relay.test' },
     listeners: [],
     tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
@@ -40,6 +46,7 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
     inbound: [],
     outbound: [],
     report: { ...REPORT_DEFAULTS },
+    tlsRpt: { ...TLS_RPT_DEFAULTS, organization: 'relay.test', contact: 'postmaster@relay.test' },
     log: { ...LOG_DEFAULTS },
     ...overrides,
   };
@@ -55,12 +62,12 @@ export interface CapturedLog {
 }
 
 /**
- * A delivery context whose logger writes JSON lines into `log.lines` and whose transit
- * records go to `transit`. `ca` defaults to the system roots plus the given test CAs, as
+ * A delivery context whose logger writes JSON lines into `log.lines`, whose transit
+ * records go to `transit` and whose MTA-STS cache is `mtaStsCacheDir`, else a fresh temporary folder. `ca` defaults to the system roots plus the given test CAs, as
  * the relay builds it. Its backoff and connection slots are fresh, so deliveries with
  * another context know nothing of them.
  */
-export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[] } = {}): { ctx: DeliveryContext; log: CapturedLog; transit: TransitRecord[] } {
+export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & { extraCa?: string[]; mtaStsCacheDir?: string } = {}): { ctx: DeliveryContext; log: CapturedLog; transit: TransitRecord[] } {
   const log: CapturedLog = { lines: [] };
   const transit: TransitRecord[] = [];
   const destination = {
@@ -68,16 +75,20 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
       log.lines.push(JSON.parse(text) as Record<string, unknown>);
     },
   };
-  const { extraCa = [], ...material } = tls;
+  const { extraCa = [], mtaStsCacheDir, ...material } = tls;
+  const logger = createLogger('info', destination);
+  // a cache of its own unless given one (a restart): what one test fetched is never another's
+  const cacheDir = mtaStsCacheDir ?? join(mkdtempSync(join(tmpdir(), 'tlsrelay-mta-sts-')), 'mta-sts');
   const ctx: DeliveryContext = {
     config,
     tls: { key: undefined, cert: undefined, ca: [...rootCertificates, ...extraCa], crl: [], ...material },
-    logger: createLogger('info', destination),
+    logger,
     backoff: new HostBackoff(),
     slots: new ConnectionSlots(),
     sessions: new SessionCache(),
     thisHost: { listeners: [], interfaces: networkInterfaces },
     transit: { add: (record) => transit.push(record) },
+    mtaSts: new MtaStsSource({ cacheDir, logger, environment: () => ({ lookups: dnsLookupsFor(ctx.config), trust: ctx.tls }) }),
   };
   return { ctx, log, transit };
 }

@@ -44,6 +44,7 @@ export async function runTool(command: string, args: string[], options: Pick<Spa
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': on a loaded machine a child can exit before its last output is read
+  const [code] = (await once(child, 'close')) as [number | null];
   return { code, output };
 }

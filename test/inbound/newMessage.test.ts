@@ -22,7 +22,7 @@ function envelope(fields: Partial<SMTPServerSession['envelope']>): SMTPServerSes
   return { mailFrom: address('a@client.test'), rcptTo: [address('b@dest.test')], ...fields } as SMTPServerSession['envelope'];
 }
 
-t.test('BODY= and SMTPUTF8 as the client gave them at MAIL FROM', async (t) => {
+t.test('BODY=, SMTPUTF8 and REQUIRETLS as the client gave them at MAIL FROM', async (t) => {
   const cases: Array<[string, SMTPServerAddress['args'], Record<string, unknown>]> = [
     ['no parameters', false, {}],
     ['BODY=8BITMIME', { BODY: '8BITMIME' }, { body: '8BITMIME' }],
@@ -30,10 +30,11 @@ t.test('BODY= and SMTPUTF8 as the client gave them at MAIL FROM', async (t) => {
     ['BODY=7BIT', { BODY: '7BIT' }, { body: '7BIT' }],
     ['SMTPUTF8', { SMTPUTF8: true }, { smtputf8: true }],
     ['both', { BODY: '8BITMIME', SMTPUTF8: true }, { body: '8BITMIME', smtputf8: true }],
+    ['REQUIRETLS', { REQUIRETLS: true }, { requireTls: true }],
   ];
   for (const [name, args, expected] of cases) {
     const message = newMessage(envelope({ mailFrom: address('a@client.test', args) }));
-    t.same({ body: message.body, smtputf8: message.smtputf8 }, { body: undefined, smtputf8: undefined, ...expected }, name);
+    t.same({ body: message.body, smtputf8: message.smtputf8, requireTls: message.requireTls }, { body: undefined, smtputf8: undefined, requireTls: undefined, ...expected }, name);
   }
   t.equal(newMessage(envelope({ mailFrom: false })).from, '', 'no MAIL FROM at all: the null sender');
 });

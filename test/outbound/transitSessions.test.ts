@@ -12,8 +12,8 @@ import { testConfig, testConnector, testDeliveryContext } from '../helpers/testC
 
 const BODY = 'Subject: transit\r\n\r\nHello.\r\n';
 
-function message(queueId: string, recipients: string[]): OutgoingMessage {
-  return { queueId, from: 'a@sender.test', recipients, size: BODY.length, extensions: { smtputf8: 'none', eightBitMime: 'none' }, openData: () => Readable.from([Buffer.from(BODY)]) };
+function message(queueId: string, recipients: string[], fields: Partial<OutgoingMessage> = {}): OutgoingMessage {
+  return { queueId, from: 'a@sender.test', recipients, size: BODY.length, extensions: { smtputf8: 'none', eightBitMime: 'none' }, openData: () => Readable.from([Buffer.from(BODY)]), ...fields };
 }
 
 function via(domain: string, port: number, fields: Partial<OutboundConnector> = {}): OutboundConnector {
@@ -36,6 +36,7 @@ t.test('one record for a session of several messages; the next delivery over the
     host: '127.0.0.1',
     ip: '127.0.0.1',
     port: sink.port,
+    sourceIp: '127.0.0.1',
     reused: false,
     policy: { source: 'none' },
     tls: null,
@@ -53,7 +54,19 @@ t.test('one record for a session of several messages; the next delivery over the
   await deliverDomain('a.test', [message('M4', ['gone@a.test']), message('M5', ['later@a.test'])], ctx);
   t.equal(sink.connections, 1, 'the parked session carried the second delivery');
   t.equal(transit.length, 2);
-  t.match(transit[1], { reused: true, outcome: 'deferred', reply: '451 4.2.0 Try again later', messages: 2, delivered: 0 }, 'a deferral is named before a bounce');
+  t.match(transit[1], { reused: true, sourceIp: '127.0.0.1', outcome: 'deferred', reply: '451 4.2.0 Try again later', messages: 2, delivered: 0 }, 'a deferral is named before a bounce');
+  t.notOk('tlsReports' in transit[0]! || 'tlsReports' in transit[1]!, 'no TLS report among them: the field is left out');
+});
+
+t.test("the relay's own TLS reports are counted apart in the record of their session", async (t) => {
+  const sink = await startSink({ tls: 'none' });
+  t.teardown(() => sink.close());
+  const { ctx, transit } = testDeliveryContext(testConfig({ outbound: [via('reports.test', sink.port, { tls: 'none' })] }));
+  t.teardown(() => ctx.sessions.closeAll());
+  await deliverDomain('reports.test', [message('R1', ['tlsrpt@reports.test'], { tlsReport: true }), message('R2', ['u@reports.test'])], ctx);
+  t.match(transit, [{ messages: 2, delivered: 2, tlsReports: 1 }]);
+  await deliverDomain('reports.test', [message('R3', ['tlsrpt@reports.test'], { tlsReport: true })], ctx);
+  t.match(transit[1], { reused: true, messages: 1, tlsReports: 1 }, 'a session of reports only');
 });
 
 t.test('a next hop that never answers makes attempts but no session', async (t) => {
@@ -75,6 +88,7 @@ t.test('a session refused by the policy is a record with what failed', async (t)
       tls: null,
       verdict: 'none',
       failure: 'starttls-not-supported',
+      sourceIp: '127.0.0.1',
       outcome: 'deferred',
       reply: `450 4.7.4 TLS is required, but was not offered by host 127.0.0.1`,
       messages: 2,

@@ -67,6 +67,7 @@ t.test('no match gives the implicit default connector', async (t) => {
     crl: [],
     clientCertificate: false,
     plaintextFallback: true,
+    mtaSts: true,
     maxAge: 456_000,
     implicit: true,
   });

@@ -201,6 +201,20 @@ t.test('RET=FULL returns the whole message', async (t) => {
   t.match(human.body, /Your message is attached\./);
 });
 
+t.test('a REQUIRETLS message bounces with its headers only, RET=FULL or not, and the bounce is no REQUIRETLS message', async (t) => {
+  for (const ret of ['FULL', 'HDRS', undefined] as const) {
+    const bounce = await failedDsn(envelope({ requireTls: true, ...(ret ? { ret } : {}) }), [bob], options());
+    if (!bounce) throw new Error('expected a bounce');
+    const text = bounce.data.toString('utf8');
+    const [human, , returned] = parts(parseEntity(text));
+    t.equal(returned.headers.get('content-type'), 'text/rfc822-headers', `RET=${ret ?? 'none'}: headers`);
+    t.equal(returned.body.trimEnd(), originalHeaders.trimEnd(), `RET=${ret ?? 'none'}: all of them, up to the blank line`);
+    t.notMatch(text, /SECRET BODY LINE/, `RET=${ret ?? 'none'}: nothing of the body`);
+    t.match(human.body, /its body is not, because you sent it with REQUIRETLS and this notice travels without it/);
+    t.equal(bounce.message.requireTls, undefined, 'the bounce itself does not ask for REQUIRETLS');
+  }
+});
+
 t.test('RET=FULL of a message over the limit returns its headers', async (t) => {
   const chunk = Buffer.alloc(64 * 1024, 'x');
   const source = Readable.from(

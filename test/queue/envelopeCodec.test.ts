@@ -21,6 +21,7 @@ const good: Envelope = {
       outcome: 'deferred',
       code: 451,
       response: '451 later',
+      requireTls: 'not-advertised',
     },
   ],
   ret: 'FULL',
@@ -30,6 +31,7 @@ const good: Envelope = {
   body: '8BITMIME',
   smtputf8: true,
   content: { header: '8bit', body: '7bit' },
+  requireTls: true,
 };
 
 t.test('an envelope survives encoding', async (t) => {
@@ -73,6 +75,8 @@ t.test('every damaged field is named', async (t) => {
     ['content not an object', { ...good, content: '8bit' }, /^content is not \{header, body\}/],
     ['content without body', { ...good, content: { header: '7bit' } }, /^content is not/],
     ['content with a bad value', { ...good, content: { header: 'utf8', body: '7bit' } }, /^content is not/],
+    ['requireTls false', { ...good, requireTls: false }, /^requireTls is not true$/],
+    ['attempt requireTls', { ...good, attempts: [{ ...attempt, requireTls: 'skipped' }] }, /^attempts\[0\] requireTls is not one of met, no-tls, not-authenticated, not-advertised, no-session$/],
   ];
   for (const [name, value, problem] of cases) {
     const decoded = decodeEnvelope(JSON.stringify(value));
@@ -94,7 +98,7 @@ t.test('host and tls may be null, optional fields absent', async (t) => {
   t.equal(decodeEnvelope(JSON.stringify(minimal)).ok, true);
 });
 
-t.test('an envelope written before BODY=, SMTPUTF8 and the content were kept still loads', async (t) => {
+t.test('an envelope written before BODY=, SMTPUTF8, the content and REQUIRETLS were kept still loads', async (t) => {
   // as the relay wrote them until then, field for field
   const older = `{
   "id": "019ac9a0b5c0aabbccddeeff",
@@ -112,6 +116,13 @@ t.test('an envelope written before BODY=, SMTPUTF8 and the content were kept sti
   t.equal(decoded.envelope.body, undefined);
   t.equal(decoded.envelope.smtputf8, undefined);
   t.equal(decoded.envelope.content, undefined, 'its content stays unknown');
+  t.equal(decoded.envelope.requireTls, undefined, 'it did not ask for REQUIRETLS');
+});
+
+t.test('an attempt written before REQUIRETLS was honoured still loads', async (t) => {
+  const { requireTls: _, ...older } = good.attempts[0]!;
+  const decoded = decodeEnvelope(JSON.stringify({ ...good, attempts: [older] }));
+  t.equal(decoded.ok, true);
 });
 
 t.test('truncated JSON and a mismatched ID are reported', async (t) => {

@@ -3,7 +3,7 @@ import { decodeRecord, encodeRecord } from '../../src/transit/record.js';
 import { sessionRecord } from '../helpers/transitRecords.js';
 
 t.test('a record round-trips through its line', async (t) => {
-  const record = sessionRecord({ policy: { source: 'mta-sts', mode: 'testing', id: '20261201T000000' }, failure: 'sts-webpki-invalid' });
+  const record = sessionRecord({ policy: { source: 'mta-sts', mode: 'testing', id: '20261201T000000', mx: ['*.example.test'], policyText: ['version: STSv1', 'mode: testing', 'mx: *.example.test', 'max_age: 86400'] }, failure: 'sts-webpki-invalid' });
   const line = encodeRecord(record);
   t.match(line, /^\{.*\}\n$/, 'one line');
   t.same(decodeRecord(line.trimEnd()), record);
