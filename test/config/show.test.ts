@@ -3,14 +3,12 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { hostname } from 'node:os';
 import { parse, stringify } from 'yaml';
 import { Ajv } from 'ajv';
 import { loadConfig } from '../../src/config/load.js';
 import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { effectiveConfig } from '../../src/config/show.js';
 import { configSchema } from '../../src/config/schema.js';
-import { normalizeDomain } from '../../src/config/domain.js';
 import { EVERY_KEY_YAML, writeWithFiles } from './example-config.js';
 import { load, TLS_LINE, writeConfig } from './helpers.js';
 
@@ -35,7 +33,7 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
   const config = load(t, [TLS_LINE, 'outbound: [{ name: p, domains: [p.test], tls: verify }, { name: q, domains: ["*.q.test"], tls: fingerprint, fingerprints: ["sha256:' + 'AB'.repeat(32) + '"] }]', 'inbound: [{ name: lan, match: { ips: [10.0.0.0/8] } }]']);
   const dir = t.testdirName;
   t.strictSame(effectiveConfig(config), {
-    server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
+    server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20' },
     dns: { servers: [], dnssec: false },
