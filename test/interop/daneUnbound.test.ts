@@ -1,7 +1,8 @@
 // DANE end to end through a real validating resolver: deliverDomain asks unbound (zones
 // signed at test time, see helpers/unbound.ts) and delivers to a sink on loopback whose
 // TLSA record the test computes from the sink's key. No AD bit is of the test's making:
-// a signed zone is DANE, the same records unsigned are not, a broken signature is a
+// a signed zone is DANE (also for an MX host that is a CNAME, its TLSA records at the
+// name it leads to), the same records unsigned are not, a broken signature is a
 // failed lookup. The sinks' ports are random and the TLSA owner names carry them, so the
 // sinks listen before the zones are written.
 import { createHash, X509Certificate } from 'node:crypto';
@@ -48,6 +49,7 @@ t.test('DANE through unbound', needsUnbound(), async (t) => {
   const unsigned = await sink(cert);
   const mismatched = await sink(cert);
   const bogus = await sink(cert);
+  const aliased = await sink(cert);
   const tlsaLine = /^(_\d+\._tcp\.mx\.bogus\.test\.\s+\d+\s+IN\s+TLSA\s+3\s+1\s+1\s+)[0-9A-Fa-f]+$/m;
   unbound = await startUnbound([
     mailZone('dane.test', signed.port, cert, { signed: true }),
@@ -61,6 +63,8 @@ t.test('DANE through unbound', needsUnbound(), async (t) => {
         return zone.replace(tlsaLine, `$1${keyDigest(stranger)}`);
       },
     },
+    // the MX host is an alias: its TLSA records are at the name the CNAME leads to
+    { name: 'alias.test', signed: true, records: ['@ MX 10 mx', 'mx CNAME host', 'host A 127.0.0.1', `_${aliased.port}._tcp.host TLSA 3 1 1 ${keyDigest(cert)}`] },
   ]);
   const port = unbound.port;
 
@@ -109,5 +113,12 @@ t.test('DANE through unbound', needsUnbound(), async (t) => {
     t.match(unbound!.log(), new RegExp(`validation failure <_${bogus.port}\\._tcp\\.mx\\.bogus\\.test\\. TLSA IN>`), 'unbound found the signature broken');
     t.equal(bogus.connections, 0, 'never dialled: nothing could satisfy the policy');
     t.same(transit, []);
+  });
+
+  t.test('a signed zone whose MX host is a CNAME: the TLSA records at the name it leads to', async (t) => {
+    const { result, log } = await deliver('alias.test', aliased);
+    t.match(result?.attempts, [{ outcome: 'delivered', verdict: 'dane', host: `mx.alias.test[127.0.0.1]:${aliased.port}` }]);
+    t.equal(aliased.received.length, 1);
+    t.match(log.find((line) => line.msg === 'published policy'), { decidedBy: 'dane', why: `DANE: 1 usable TLSA record(s) at _${aliased.port}._tcp.host.alias.test; the certificate must match one` });
   });
 });
