@@ -18,12 +18,15 @@ export interface DaneHost {
   usable: TlsaRecord[];
   /** The host and, when its address records come through CNAMEs, the name they lead to (RFC 7672 §3.2.2). */
   referenceNames: string[];
+  /** The TLSA base domain whose answer decided, sent as SNI in DANE sessions (RFC 7672 §8.1). */
+  serverName: string;
 }
 
-const insecure = (reason: string): DaneHost => ({ finding: { kind: 'insecure', reason }, usable: [], referenceNames: [] });
+const insecure = (host: string, reason: string): DaneHost => ({ finding: { kind: 'insecure', reason }, usable: [], referenceNames: [], serverName: host });
 
 /** One TLSA base domain's answer: `owner` is `_PORT._tcp.BASE`. */
 export interface TlsaAnswer {
+  base: string;
   owner: string;
   lookup: Lookup<TlsaRecord>;
 }
@@ -39,19 +42,20 @@ export function decidingTlsa(candidates: readonly [...TlsaAnswer[], TlsaAnswer])
   return candidates.find(decides) ?? candidates[candidates.length - 1]!;
 }
 
-function standing({ owner, lookup }: TlsaAnswer, referenceNames: string[]): DaneHost {
+function standing({ base, owner, lookup }: TlsaAnswer, referenceNames: string[]): DaneHost {
+  const names = { referenceNames, serverName: base };
   switch (lookup.kind) {
     case 'temporary':
-      return { finding: { kind: 'failed', owner, error: lookup.error }, usable: [], referenceNames };
+      return { finding: { kind: 'failed', owner, error: lookup.error }, usable: [], ...names };
     case 'nodata':
     case 'nxdomain':
-      return lookup.secure ? { finding: { kind: 'none' }, usable: [], referenceNames } : insecure(`the denial of ${owner} TLSA is not DNSSEC-validated`);
+      return lookup.secure ? { finding: { kind: 'none' }, usable: [], ...names } : insecure(base, `the denial of ${owner} TLSA is not DNSSEC-validated`);
     case 'found': {
-      if (!lookup.secure) return insecure(`the TLSA records of ${owner} are not DNSSEC-validated`);
+      if (!lookup.secure) return insecure(base, `the TLSA records of ${owner} are not DNSSEC-validated`);
       const sorted = usableTlsa(lookup.records);
       const unusable = lookup.records.filter((record) => !sorted.usable.includes(record)).map(presentTlsa);
-      if (sorted.usable.length === 0) return { finding: { kind: 'unusable', owner, unusable }, usable: [], referenceNames };
-      return { finding: { kind: 'usable', owner, usable: sorted.usable.map(presentTlsa), unusable }, usable: sorted.usable, referenceNames };
+      if (sorted.usable.length === 0) return { finding: { kind: 'unusable', owner, unusable }, usable: [], ...names };
+      return { finding: { kind: 'usable', owner, usable: sorted.usable.map(presentTlsa), unusable }, usable: sorted.usable, ...names };
     }
   }
 }
@@ -64,13 +68,14 @@ function standing({ owner, lookup }: TlsaAnswer, referenceNames: string[]): Dane
  * does), and the certificate may bear either (§3.2.2).
  */
 async function daneHost(lookups: DnsLookups, host: string, port: number): Promise<DaneHost> {
-  const owner = (base: string): string => `_${port}._tcp.${base}`;
-  const [addresses, atHost] = await Promise.all([lookups.addresses(host), lookups.tlsa(owner(host))]);
-  if (addresses.kind === 'found' && !addresses.secure) return insecure(`the address records of ${host} are not DNSSEC-validated`);
-  const own: TlsaAnswer = { owner: owner(host), lookup: atHost };
+  const ask = async (base: string): Promise<TlsaAnswer> => {
+    const owner = `_${port}._tcp.${base}`;
+    return { base, owner, lookup: await lookups.tlsa(owner) };
+  };
+  const [addresses, own] = await Promise.all([lookups.addresses(host), ask(host)]);
+  if (addresses.kind === 'found' && !addresses.secure) return insecure(host, `the address records of ${host} are not DNSSEC-validated`);
   if (addresses.kind !== 'found' || addresses.name === host) return standing(own, [host]);
-  const expanded: TlsaAnswer = { owner: owner(addresses.name), lookup: await lookups.tlsa(owner(addresses.name)) };
-  return standing(decidingTlsa([expanded, own]), [host, addresses.name]);
+  return standing(decidingTlsa([await ask(addresses.name), own]), [host, addresses.name]);
 }
 
 /** The MX host names of a secure MX answer, as route.ts names them; the domain itself when it has no MX (RFC 5321 §5.1). */
@@ -112,5 +117,5 @@ export async function daneStandings(connector: OutboundConnector, domain: string
 
 /** A host's standing; one that was not looked up (an IP literal, a name the MX answer did not give) has nothing DANE can vouch for. */
 export function daneStandingOf(standings: DaneStandings, host: string): DaneHost {
-  return standings.hosts.get(host) ?? insecure(standings.unavailable ?? `${host} has no TLSA lookup (not a name DANE can vouch for)`);
+  return standings.hosts.get(host) ?? insecure(host, standings.unavailable ?? `${host} has no TLSA lookup (not a name DANE can vouch for)`);
 }

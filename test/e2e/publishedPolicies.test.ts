@@ -192,6 +192,7 @@ t.test('an MX host that is a secure CNAME: TLSA at the name it leads to first, t
     const { results, log } = await deliver(domain, peer.port, { tls: 'dane' });
     t.match(results[0]?.attempts, [{ outcome: 'delivered', verdict: 'dane', host: `${mx}[127.0.0.1]:${peer.port}` }]);
     t.match(log.find((line) => line.msg === 'published policy'), { decidedBy: 'dane', why: `DANE: 1 usable TLSA record(s) at ${tlsaOwner(target, peer.port)}; the certificate must match one` });
+    t.equal(peer.received[0]?.servername, target, 'SNI: the TLSA base domain (RFC 7672 §8.1)');
   });
 
   t.test('records at both names: the expanded name\'s decide', async (t) => {
@@ -214,6 +215,7 @@ t.test('an MX host that is a secure CNAME: TLSA at the name it leads to first, t
       const { results, log } = await deliver(domain, peer.port, { tls: 'dane' });
       t.match(results[0]?.attempts, [{ outcome: 'delivered', verdict: 'dane' }], `expanded name ${atTarget.ad ? 'denied' : 'insecure'}`);
       t.match(log.find((line) => line.msg === 'published policy'), { why: `DANE: 1 usable TLSA record(s) at ${tlsaOwner(mx, peer.port)}; the certificate must match one` });
+      t.equal(peer.received[0]?.servername, mx, 'SNI: the MX host, whose records decided');
     }
   });
 

@@ -13,8 +13,8 @@ const lookups: Record<string, Lookup<TlsaRecord>> = {
   absent: { kind: 'nxdomain', secure: true, ttl: 60 },
   failed: { kind: 'temporary', error: 'SERVFAIL' },
 };
-const expanded = (kind: string): TlsaAnswer => ({ owner: '_25._tcp.host.example.test', lookup: lookups[kind]! });
-const own = (kind: string): TlsaAnswer => ({ owner: '_25._tcp.mx.example.test', lookup: lookups[kind]! });
+const expanded = (kind: string): TlsaAnswer => ({ base: 'host.example.test', owner: '_25._tcp.host.example.test', lookup: lookups[kind]! });
+const own = (kind: string): TlsaAnswer => ({ base: 'mx.example.test', owner: '_25._tcp.mx.example.test', lookup: lookups[kind]! });
 
 // [expanded name's answer, host's own answer, which decides]
 const table: Array<[string, string, 'expanded' | 'own']> = [
