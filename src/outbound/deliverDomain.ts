@@ -43,7 +43,7 @@ function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'co
   return {
     ...base,
     rule: plan.rule,
-    ...(plan.dane && dane ? { dane: { records: dane.usable, referenceNames: dane.referenceNames } } : {}),
+    ...(plan.dane && dane ? { dane: { records: dane.usable, referenceNames: dane.referenceNames, serverName: dane.serverName } } : {}),
     ...(plan.unreported ? { unreported: plan.unreported } : {}),
   };
 }
