@@ -354,10 +354,13 @@ t.test('TLS-Required: No: published policies off for that message, the connector
   await policyHost(domain, policyOf('enforce', [mx]));
   const peer = await sink({ tls: 'starttls' });
   publish({ domain, mx: [mx], ad: false, stsId: 'one' });
-  const messages = [message('KEEP', `b@${domain}`), message('WAIVE', `c@${domain}`, 'TLS-Required:\r\n No\r\n')];
+  const bothAsked: OutgoingMessage = { ...message('BOTH', `e@${domain}`, 'TLS-Required: No\r\n'), requireTls: true };
+  const messages = [message('KEEP', `b@${domain}`), message('WAIVE', `c@${domain}`, 'TLS-Required:\r\n No\r\n'), bothAsked];
   const { results, log } = await deliver(domain, peer.port, undefined, { messages });
   t.match(results[0]?.recipients, [{ outcome: 'deferred' }], 'without the header: enforce');
   t.match(results[1]?.recipients, [{ outcome: 'delivered' }], 'with it (folded): delivered');
+  // RFC 8689 §5: with REQUIRETLS the header is ignored, so enforce refuses the self-signed certificate (not a 5.7.30 bounce)
+  t.match(results[2]?.recipients, [{ outcome: 'deferred', response: /^450 4\.7\.5 Server certificate not verified/ }], 'REQUIRETLS and the header: the header is ignored');
   t.match(log.find((line) => line.msg === 'published policy' && line.tlsRequired === 'no'), { why: /^TLS-Required: No: published policies not applied to this message/ });
 
   const plain = await sink({ tls: 'none' });
