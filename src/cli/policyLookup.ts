@@ -5,7 +5,8 @@ import { createLogger, LogOutput } from '../log.js';
 import { MtaStsSource, mtaStsCacheDir } from '../outbound/mtaSts/source.js';
 import type { FetchTrust } from '../outbound/mtaSts/fetchPolicy.js';
 import { dnsLookupsFor, dnsServersOf, type DnsLookups, type Lookup, type MxRecord } from '../outbound/resolver.js';
-import { daneStandingOf, tlsaOwner } from '../outbound/publishedLookups.js';
+import { daneStandingOf } from '../outbound/publishedLookups.js';
+import { tlsaOwner } from '../policy/publishedPolicy.js';
 import { noListedMx, planRoute, type RoutePlan } from '../outbound/routePlan.js';
 import type { OutboundExplanation } from '../policy/explainOutbound.js';
 import { explainHost, explainMtaSts, publishedConsultation, type ExplainedHost, type ExplainedMtaSts, type HostFacts } from '../policy/explainPublished.js';
@@ -58,8 +59,10 @@ function namedHosts(connector: OutboundConnector, mx: Lookup<MxRecord> | null, p
 async function hostFacts(plan: RoutePlan, named: Array<{ name: string; port: number; preference: number }>, lookups: DnsLookups): Promise<HostFacts[]> {
   const tlsaOf = (name: string, port: number): Pick<HostFacts, 'tlsa' | 'tlsaOwner'> => {
     if (plan.dane === undefined) return {};
-    const looked = plan.dane.hosts.has(name) ? { tlsaOwner: tlsaOwner(name, port) } : {};
-    return { tlsa: daneStandingOf(plan.dane, name).finding, ...looked };
+    const finding = daneStandingOf(plan.dane, name).finding;
+    // the owner whose answer decided: for a host behind a secure CNAME, maybe the target's
+    const owner = 'owner' in finding ? finding.owner : tlsaOwner(name, port);
+    return { tlsa: finding, ...(plan.dane.hosts.has(name) ? { tlsaOwner: owner } : {}) };
   };
   const routed: HostFacts[] =
     plan.kind === 'planned'

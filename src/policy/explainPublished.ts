@@ -1,6 +1,6 @@
 import { outcomesUnder, type NextHopEvent, type NextHopOutcome } from './explainOutbound.js';
 import { mxPatternMatches, type MtaStsFailure, type MtaStsMode, type MtaStsState } from './mtaSts.js';
-import { consultedSources, planHost, type DecidingSource, type HostPlan, type PublishedConnector, type TlsaFinding } from './publishedPolicy.js';
+import { consultedSources, planHost, tlsaOwner, type DecidingSource, type HostPlan, type PublishedConnector, type TlsaFinding } from './publishedPolicy.js';
 import type { TlsRule } from './tlsDecision.js';
 
 // `tlsrelay policy explain DOMAIN --lookup`, the policy half: what the published sources
@@ -130,7 +130,7 @@ function planText(plan: HostPlan): string | null {
 function outcomesOf(connector: PublishedConnector, facts: HostFacts, plan: HostPlan, mtaSts: MtaStsState | undefined): ExplainedHost['outcomes'] {
   const session: ExplainedHost['outcomes'] = plan.kind === 'connect' ? outcomesUnder(plan.rule, facts.name) : [];
   if (!reliesOnTlsa(facts.tlsa)) return session;
-  const failed = planHost({ connector, host: facts.name, tlsa: { kind: 'failed', error: LOOKUP_ERROR }, mtaSts, tlsRequiredNo: false });
+  const failed = planHost({ connector, host: facts.name, tlsa: { kind: 'failed', owner: facts.tlsaOwner ?? tlsaOwner(facts.name, facts.port), error: LOOKUP_ERROR }, mtaSts, tlsRequiredNo: false });
   return failed.kind === 'defer' ? [...session, { event: 'tlsa-lookup-fails', outcome: { action: 'defer-before-dialling', response: `${failed.code} ${failed.text}` } }] : session;
 }
 

@@ -17,11 +17,12 @@ function sts(mode: 'enforce' | 'testing' | 'none', mx = ['*.example.test'], orig
   return { kind: 'policy', policy: { mode, mx, maxAge: 86400 }, text, id: 'abc', fetchedAt, expiresAt: new Date(fetchedAt.getTime() + 86_400_000), origin };
 }
 
+const OWNER = `_25._tcp.${HOST}`;
 const connector = (tls: PublishedConnector['tls'], extra: Partial<PublishedConnector> = {}): PublishedConnector => ({ tls, plaintextFallback: true, mtaSts: true, smartHosts: [], ...extra });
 
 /** The facts of HOST with the fold's own plan, as the lookup side builds them. */
 function facts(on: PublishedConnector, tlsa: TlsaFinding | undefined, mtaSts: MtaStsState | undefined): HostFacts {
-  return { name: HOST, port: 25, preference: 10, addresses: ['192.0.2.1'], ...(tlsa ? { tlsa, tlsaOwner: `_25._tcp.${HOST}` } : {}), plan: planHost({ connector: on, host: HOST, tlsa, mtaSts, tlsRequiredNo: false }) };
+  return { name: HOST, port: 25, preference: 10, addresses: ['192.0.2.1'], ...(tlsa ? { tlsa, tlsaOwner: OWNER } : {}), plan: planHost({ connector: on, host: HOST, tlsa, mtaSts, tlsRequiredNo: false }) };
 }
 
 t.test('the consultation says what consultedSources says, for every level, route and mtaSts setting', async (t) => {
@@ -69,8 +70,8 @@ t.test('the MTA-STS state as shown: where a policy came from, its fields, a fail
 
 t.test('a DANE host: the rule asks for the records, and a failing TLSA lookup would defer it before dialling', async (t) => {
   const on = connector('dane');
-  const host = explainHost(on, facts(on, { kind: 'usable', usable: [TLSA], unusable: [] }, { kind: 'none', reason: 'no record' }), undefined);
-  t.match(host, { plan: 'connect', decidedBy: 'dane', rule: { tls: 'dane-only', policy: { source: 'dane', tlsa: [TLSA] } }, tlsa: { owner: `_25._tcp.${HOST}` }, mtaStsMx: null, deferral: null });
+  const host = explainHost(on, facts(on, { kind: 'usable', owner: OWNER, usable: [TLSA], unusable: [] }, { kind: 'none', reason: 'no record' }), undefined);
+  t.match(host, { plan: 'connect', decidedBy: 'dane', rule: { tls: 'dane-only', policy: { source: 'dane', tlsa: [TLSA] } }, tlsa: { owner: OWNER }, mtaStsMx: null, deferral: null });
   const byEvent = Object.fromEntries(host.outcomes.map(({ event, outcome }) => [event, outcome]));
   t.same(byEvent['certificate-fails'], { action: 'defer', response: `450 4.7.5 Server certificate not verified for host ${HOST}: <reason>` }, 'the TLSA mismatch, not a missing record');
   t.same(byEvent['tlsa-lookup-fails'], { action: 'defer-before-dialling', response: `450 4.7.5 TLSA lookup error: <error> for host ${HOST}` });
@@ -79,17 +80,17 @@ t.test('a DANE host: the rule asks for the records, and a failing TLSA lookup wo
 t.test('what a failing TLSA lookup would do is shown only where DANE acted on an answer', async (t) => {
   const on = connector('dane');
   const cases: Array<[TlsaFinding, boolean]> = [
-    [{ kind: 'usable', usable: [TLSA], unusable: [] }, true],
-    [{ kind: 'unusable', unusable: ['1 1 1 00'] }, true],
+    [{ kind: 'usable', owner: OWNER, usable: [TLSA], unusable: [] }, true],
+    [{ kind: 'unusable', owner: OWNER, unusable: ['1 1 1 00'] }, true],
     [{ kind: 'none' }, true],
     [{ kind: 'insecure', reason: 'the MX answer is not DNSSEC-validated' }, false],
-    [{ kind: 'failed', error: 'SERVFAIL' }, false],
+    [{ kind: 'failed', owner: OWNER, error: 'SERVFAIL' }, false],
   ];
   for (const [finding, shown] of cases) {
     const host = explainHost(on, facts(on, finding, undefined), undefined);
     t.equal(host.outcomes.some(({ event }) => event === 'tlsa-lookup-fails'), shown, finding.kind);
   }
-  const failed = explainHost(on, facts(on, { kind: 'failed', error: 'SERVFAIL' }, undefined), undefined);
+  const failed = explainHost(on, facts(on, { kind: 'failed', owner: OWNER, error: 'SERVFAIL' }, undefined), undefined);
   t.match(failed, { plan: 'defer', decidedBy: 'dane', deferral: `450 4.7.5 TLSA lookup error: SERVFAIL for host ${HOST}`, rule: null, outcomes: [] });
 });
 
