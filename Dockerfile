@@ -18,12 +18,18 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY config ./config
 RUN mkdir -p /app/certs /app/var/spool && chown -R node:node /app/certs /app/var
-# Binding port 25 (or 465, 587) as this user needs the runtime to allow unprivileged low
-# ports (Docker's default net.ipv4.ip_unprivileged_port_start=0): see README, "Container".
+# The image's config (config/container.yaml): every address on the unprivileged port 2525,
+# certificate and spool in the volumes, JSON logs. Every command reads it, health included;
+# mount your own over it or point TLSRELAY_CONFIG elsewhere.
+ENV TLSRELAY_CONFIG=/app/config/container.yaml
 USER node
-# config (mount your own tlsrelay.yaml over config/), certificates, and the spool
+# config (mount a file over config/container.yaml, or a folder and set TLSRELAY_CONFIG), certificates, the spool
 VOLUME ["/app/config", "/app/certs", "/app/var/spool"]
-# 25 MX, 465 implicit TLS, 587 submission, 2525 the default config's listener
-EXPOSE 25 465 587 2525
+# 2525 the container config's listener (docker run -p 25:2525); 25, 465, 587 for configs
+# of your own where the runtime lets the node user bind them (README, "Container")
+EXPOSE 2525 25 465 587
+# the first listener's 220 greeting, asked as a client would; start-period: a first start
+# generates the development certificate
+HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 CMD ["node", "dist/main.js", "health"]
 ENTRYPOINT ["node", "dist/main.js"]
-CMD ["start", "-c", "config/tlsrelay.yaml"]
+CMD ["start"]

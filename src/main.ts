@@ -9,9 +9,10 @@ const commands: Record<CommandName, Command> = {
   start: async (args, io) => {
     const { startCommand } = await import('./cli/start.js');
     // a stopped relay exits even if a delivery that outlived the grace period still holds a socket
-    process.exit(await startCommand(parseCommandArgs(args, {}).configFile, io.stderr));
+    process.exit(await startCommand(parseCommandArgs(args, {}).configOption, io.stderr));
   },
-  'check-config': async (args, io) => (await import('./cli/checkConfig.js')).checkConfigCommand(parseCommandArgs(args, {}).configFile, io.stdout, io.stderr),
+  'check-config': async (args, io) => (await import('./cli/checkConfig.js')).checkConfigCommand(parseCommandArgs(args, {}).configOption, io.stdout, io.stderr),
+  health: async (args, io) => (await import('./cli/health.js')).healthCommand(parseCommandArgs(args, {}).configOption, io.stdout, io.stderr),
   config: async (args, io) => (await import('./cli/config.js')).configCommand(args, io),
   'hash-password': async (args, io) => (await import('./cli/hashPassword.js')).hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
   policy: async (args, io) => (await import('./cli/policyExplain.js')).policyCommand(args, io),

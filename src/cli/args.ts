@@ -11,7 +11,6 @@ export interface CommandIo {
 export type Command = (args: string[], io: CommandIo) => Promise<number> | number;
 
 export const EXIT_USAGE = 64;
-export const DEFAULT_CONFIG_FILE = 'config/tlsrelay.yaml';
 
 export class UsageError extends Error {}
 
@@ -23,7 +22,8 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /**
  * Parses one command's arguments; every command takes `-c FILE` and `--help`. Throws
  * UsageError with node's own message for an unknown option or a missing value, and
- * HelpRequested for `--help`.
+ * HelpRequested for `--help`. `configOption` is `-c` as given, undefined without it: the
+ * commands that read a config look further (configLocation.ts), the others need none.
  */
 export function parseCommandArgs<O extends Options>(args: string[], options: O) {
   let parsed;
@@ -32,12 +32,12 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O) 
       args,
       allowPositionals: true,
       strict: true,
-      options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE }, help: { type: 'boolean', short: 'h' }, ...options },
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, ...options },
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const values = parsed.values as Record<string, unknown>;
   if (values.help === true) throw new HelpRequested();
-  return { ...parsed, configFile: typeof values.config === 'string' ? values.config : DEFAULT_CONFIG_FILE };
+  return { ...parsed, configOption: typeof values.config === 'string' ? values.config : undefined };
 }

@@ -11,9 +11,10 @@ function certificatesToBeGenerated(config: Config): boolean {
 }
 
 /** `tlsrelay check-config`: the same checks `start` makes before it listens, and nothing else. */
-export function checkConfigCommand(file: string, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): number {
-  const config = loadConfigOrReport(file, stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+export async function checkConfigCommand(configOption: string | undefined, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
+  const loaded = await loadConfigOrReport(configOption, stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { file, config } = loaded;
   for (const warning of config.warnings) stderr.write(`${formatWarning(warning)}\n`);
   if (!certificatesToBeGenerated(config)) {
     const tls = tryLoadTls(file, config);

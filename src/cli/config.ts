@@ -39,15 +39,16 @@ function asYaml(value: unknown): string {
  * `tlsrelay config schema`: the JSON Schema of the config file. `tlsrelay config show`:
  * the config after defaults, every key (`-n`: only those the file sets), as YAML or `--json`.
  */
-export function configCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): number {
-  const { positionals, values, configFile } = parseCommandArgs(args, OPTIONS);
+export async function configCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+  const { positionals, values, configOption } = parseCommandArgs(args, OPTIONS);
   const subcommand = parseSubcommand(positionals, values);
   if (subcommand.name === 'schema') {
     io.stdout.write(configSchemaText());
     return 0;
   }
-  const config = loadConfigOrReport(configFile, io.stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+  const loaded = await loadConfigOrReport(configOption, io.stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { config } = loaded;
   // loaded just now, so it parses; what it sets, not how it is read, is all -n needs
   const written: unknown = subcommand.onlySet ? parse(readFileSync(config.file, 'utf8')) ?? null : undefined;
   const shown = effectiveConfig(config, written);

@@ -13,7 +13,7 @@ export function tryLoadTls(file: string, config: Config, now = new Date()): TlsL
   try {
     return { ok: true, ...loadTlsMaterial(config, now) };
   } catch (err) {
-    return { ok: false, problem: problemOf(err, file) };
+    return { ok: false, problem: tlsProblemOf(err, file) };
   }
 }
 
@@ -22,11 +22,12 @@ export function tryLoadTrust(file: string, config: Config): { ok: true; trust: P
   try {
     return { ok: true, trust: loadTrust(config) };
   } catch (err) {
-    return { ok: false, problem: problemOf(err, file) };
+    return { ok: false, problem: tlsProblemOf(err, file) };
   }
 }
 
-function problemOf(err: unknown, file: string): string {
+/** A certificate file's problem at the key that names the file, else at the config file. */
+export function tlsProblemOf(err: unknown, file: string): string {
   const place = err instanceof TlsFileError && err.place !== undefined ? err.place : file;
   return `${place}: ${(err as Error).message}`;
 }

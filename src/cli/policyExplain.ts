@@ -95,11 +95,12 @@ async function outboundExplanation(config: Config, query: Extract<Query, { direc
  * the config is read, so a typo is a usage error (64) whatever state the config is in.
  */
 export async function policyCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
-  const { positionals, values, configFile } = parseCommandArgs(args, OPTIONS);
+  const { positionals, values, configOption } = parseCommandArgs(args, OPTIONS);
   const query = parseQuery(positionals, values);
-  const config = loadConfigOrReport(configFile, io.stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
-  const explanation = query.direction === 'outbound' ? await outboundExplanation(config, query, configFile, io.stderr) : explainInbound(config, query);
+  const loaded = await loadConfigOrReport(configOption, io.stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { file, config } = loaded;
+  const explanation = query.direction === 'outbound' ? await outboundExplanation(config, query, file, io.stderr) : explainInbound(config, query);
   if (!explanation) return EXIT_INVALID_CONFIG;
   if (values.json) io.stdout.write(`${JSON.stringify(explanation, null, 2)}\n`);
   else io.stdout.write(explanation.direction === 'outbound' ? outboundText(explanation) : inboundText(explanation));

@@ -14,10 +14,11 @@ import { showMessage } from './queueShow.js';
  * apart). Arguments are checked first, so a malformed ID is a usage error (64).
  */
 export async function queueCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
-  const { positionals, values, configFile } = parseCommandArgs(args, QUEUE_OPTIONS);
+  const { positionals, values, configOption } = parseCommandArgs(args, QUEUE_OPTIONS);
   const request = parseQueueRequest(positionals, values);
-  const config = loadConfigOrReport(configFile, io.stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+  const loaded = await loadConfigOrReport(configOption, io.stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { config } = loaded;
   // What the spool logs (a damaged entry quarantined) goes to stderr: stdout is the answer.
   const logger = createLogger(config.log.level, io.stderr);
   let spool: Spool;

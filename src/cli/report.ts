@@ -44,10 +44,11 @@ function parseRequest(positionals: string[], values: { since?: string; domain?: 
  * second or so of a running relay's sessions may not be written yet (FLUSH_INTERVAL_MS).
  */
 export async function reportCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
-  const { positionals, values, configFile } = parseCommandArgs(args, OPTIONS);
+  const { positionals, values, configOption } = parseCommandArgs(args, OPTIONS);
   const request = parseRequest(positionals, values);
-  const config = loadConfigOrReport(configFile, io.stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+  const loaded = await loadConfigOrReport(configOption, io.stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { config } = loaded;
   const until = new Date();
   const since = new Date(until.getTime() - request.sinceMs);
   const tally = new TransitTally();

@@ -18,15 +18,15 @@ import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
-import { logConfigWarnings, logExpiry, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { logConfigWarnings, logExpiry, tlsProblemOf, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
   const { cert, key, generateIfMissing } = config.tls;
   try {
-    if (generateIfMissing && cert !== undefined && key !== undefined) await ensureDevCertificate(cert, key, config.server.hostname, logger);
+    if (generateIfMissing && cert !== undefined && key !== undefined) await ensureDevCertificate(config, cert, key, logger);
   } catch (err) {
-    return { ok: false, problem: `${file}: ${(err as Error).message}` };
+    return { ok: false, problem: tlsProblemOf(err, file) };
   }
   const tls = tryLoadTls(file, config);
   if (tls.ok) {
@@ -58,7 +58,7 @@ async function stopDeliveries(agent: DeliveryAgent, logger: Logger): Promise<voi
  * wrong is logged and the running configuration keeps serving.
  */
 async function reload(file: string, running: Config, logger: Logger): Promise<{ config: Config; tls: TlsMaterial } | undefined> {
-  const loaded = tryLoadConfig(file);
+  const loaded = await tryLoadConfig(file);
   if (!loaded.ok) {
     logger.error({ config: running.file, errors: loaded.problems }, 'configuration reload refused; the running configuration stays');
     return undefined;
@@ -76,9 +76,10 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
  * `tlsrelay start`: validate everything, then open the spool, start delivery and only
  * then listen — a config or certificate problem exits 2 before any port is bound.
  */
-export async function startCommand(file: string, stderr: NodeJS.WritableStream): Promise<number> {
-  const config = loadConfigOrReport(file, stderr);
-  if (!config) return EXIT_INVALID_CONFIG;
+export async function startCommand(configOption: string | undefined, stderr: NodeJS.WritableStream): Promise<number> {
+  const loaded = await loadConfigOrReport(configOption, stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { file, config } = loaded;
   // a terminal is judged once: a reload cannot change where stdout goes
   const terminal = process.stdout.isTTY === true;
   const output = new LogOutput(logFormatFor(config.log.format, terminal), { colorize: terminal && !process.env.NO_COLOR });
@@ -102,7 +103,14 @@ export async function startCommand(file: string, stderr: NodeJS.WritableStream):
   let applyReload: () => void = () => logger.warn('SIGHUP during start-up ignored');
   process.on('SIGHUP', () => applyReload());
 
-  const spool = await Spool.open(config.queue.dir, logger);
+  let spool: Spool;
+  try {
+    spool = await Spool.open(config.queue.dir, logger);
+  } catch (err) {
+    // a folder the relay's user cannot write (a volume, a missing ReadWritePaths=): one line, as for a config error
+    stderr.write(`${config.places['queue.dir'] ?? file}: queue.dir: ${(err as Error).message}\n`);
+    return EXIT_INVALID_CONFIG;
+  }
   const transit = await TransitWriter.open(config.queue.dir, logger, config.report.retention);
   // filled once the listeners are bound: their ports are known only then (a configured 0)
   const ownListeners: OwnListener[] = [];

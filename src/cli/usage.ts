@@ -1,6 +1,6 @@
-import { DEFAULT_CONFIG_FILE } from './args.js';
+import { CHECKOUT_CONFIG, CONFIG_ENV, SYSTEM_CONFIG } from './configLocation.js';
 
-export type CommandName = 'start' | 'check-config' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report';
+export type CommandName = 'start' | 'check-config' | 'health' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report';
 
 /** One way to call a command, and what it does. */
 interface Synopsis {
@@ -15,6 +15,7 @@ interface Synopsis {
 const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
   start: [{ call: 'start [-c FILE]', what: 'run the relay' }],
   'check-config': [{ call: 'check-config [-c FILE]', what: 'validate the config file (exit 0 valid, 2 invalid)' }],
+  health: [{ call: 'health [-c FILE]', what: "ask the first listener for its greeting and QUIT (exit 0 on 220, 1 otherwise): the container's HEALTHCHECK" }],
   config: [
     { call: 'config show [-n] [--json]', what: 'every config key with its value after defaults (-n: only those the file sets)' },
     { call: 'config schema', what: 'the JSON Schema of the config file, for editors' },
@@ -64,7 +65,8 @@ export function overallUsage(): string {
 
 commands:
 ${commands}
-every command takes -c FILE (default ${DEFAULT_CONFIG_FILE}) and --help (its own usage);
+every command takes -c FILE (without it: $${CONFIG_ENV}, else ./${CHECKOUT_CONFIG}
+when present, else ${SYSTEM_CONFIG}) and --help (its own usage);
 tlsrelay --version prints the version
 `;
 }
@@ -74,7 +76,8 @@ export function commandUsage(name: CommandName): string {
   const calls = SYNOPSES[name].map(({ call, what }, i) => `${i === 0 ? 'usage:' : '      '} tlsrelay ${call}\n${' '.repeat(10)}${what}\n`);
   return `${calls.join('')}
 options:
-  -c, --config FILE  the config file (default ${DEFAULT_CONFIG_FILE})
+  -c, --config FILE  the config file; without it, $${CONFIG_ENV}, else
+                     ./${CHECKOUT_CONFIG} when present, else ${SYSTEM_CONFIG}
   -h, --help         print this usage
 `;
 }

@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { normalizeDomain } from './domain.js';
 import { DEFAULT_CIPHERS, type ListenerConfig, type OutboundConnector } from './types.js';
 
 // The values a key takes when the config leaves it out, in one place; the key table
@@ -9,10 +7,6 @@ const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-export function defaultHostname(): string {
-  return normalizeDomain(hostname()) ?? 'localhost';
-}
 
 export const LISTENER_DEFAULTS = { address: '127.0.0.1', tls: 'starttls', auth: 'none' } as const;
 
@@ -25,8 +19,8 @@ export const DNS_PORT = 53;
 export const DNS_DEFAULTS = { dnssec: false } as const;
 
 export const QUEUE_DEFAULTS = {
-  /** Relative to the config file's folder. */
-  dir: '../var/spool',
+  /** Absolute, as Postfix's /var/spool/postfix: a config in /etc/tlsrelay spools where spools go. */
+  dir: '/var/spool/tlsrelay',
   retry: [1 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, 1 * HOUR, 2 * HOUR, 4 * HOUR],
   maxAge: 2 * DAY,
   delayNotice: 4 * HOUR,

@@ -15,7 +15,7 @@ import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LO
 export const SERVER_KEYS = {
   hostname: value({
     type: type.hostName,
-    default: derived('the OS host name'),
+    default: derived("the system's fully qualified name, as `hostname -f` finds it (the OS name's addresses and the names they go by, from /etc/hosts or DNS); else the short OS name, with a warning from `check-config` and `start`"),
     meaning: 'Our name: in the SMTP banner, in the EHLO we send, and the `by` of the `Received` header we add.',
   }),
 };
@@ -85,7 +85,11 @@ export const DNS_KEYS = {
 };
 
 export const QUEUE_KEYS = {
-  dir: value({ type: type.path, default: fixed(QUEUE_DEFAULTS.dir), meaning: 'The spool folder. Changes only with a restart.' }),
+  dir: value({
+    type: type.path,
+    default: fixed(QUEUE_DEFAULTS.dir),
+    meaning: "The spool folder (the transit record lives in it too). The relay's user must be able to write it: otherwise `start` exits 2 saying so. The shipped `config/tlsrelay.yaml` sets `../var/spool`, the checkout's own. Changes only with a restart.",
+  }),
   retry: value({
     type: type.listOf(type.duration(MAX_TIMER_MS), { nonEmpty: true }),
     default: fixed([...QUEUE_DEFAULTS.retry]),

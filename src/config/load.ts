@@ -16,9 +16,12 @@ function readSource(file: string): string {
 
 /**
  * Reads, validates and completes a config file. Throws ConfigError listing every problem
- * with its file:line:col. `file` appears in messages exactly as given.
+ * with its file:line:col. `file` appears in messages exactly as given. `systemHostname`
+ * becomes server.hostname when the file leaves it out: the commands pass the system's
+ * fully qualified name (systemHostname.ts), which takes lookups to find; a parameter, so
+ * that what a config means does not depend on the machine that reads it in a test.
  */
-export function loadConfig(file: string): Config {
+export function loadConfig(file: string, systemHostname: string): Config {
   const source = readSource(file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false });
@@ -27,7 +30,7 @@ export function loadConfig(file: string): Config {
   // Validating a document YAML could not parse would mostly report the parse errors again.
   if (issues.count > 0) throw new ConfigError(issues.sorted());
   const absolute = resolve(file);
-  const config = readConfig({ issues, doc, dir: dirname(absolute) }, absolute);
+  const config = readConfig({ issues, doc, dir: dirname(absolute) }, absolute, systemHostname);
   if (!config || issues.count > 0) throw new ConfigError(issues.sorted());
   return { ...config, warnings: issues.warnings() };
 }

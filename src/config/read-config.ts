@@ -18,7 +18,7 @@ const ROOT_KEYS = keyNames(CONFIG_KEYS);
  * read first (tls before listeners, listeners before inbound, queue before outbound).
  * Undefined when the document is not a mapping: nothing else can be said about it.
  */
-export function readConfig(ctx: ReadContext, file: string): Omit<Config, 'warnings'> | undefined {
+export function readConfig(ctx: ReadContext, file: string, systemHostname: string): Omit<Config, 'warnings'> | undefined {
   const contents = isNull(ctx.doc.contents) ? undefined : ctx.doc.contents ?? undefined;
   if (contents !== undefined && !isMap(contents)) {
     ctx.issues.add(contents, `expected a mapping of sections (${ROOT_KEYS.join(', ')}); got ${describeNode(contents)}`);
@@ -27,12 +27,12 @@ export function readConfig(ctx: ReadContext, file: string): Omit<Config, 'warnin
   const root = MapReader.open({ ctx, label: '' }, contents, ROOT_KEYS, undefined);
   const { tls, places, certificateConfigured } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
-  const queue = readQueue(root, ctx.dir);
+  const { queue, places: queuePlaces } = readQueue(root, ctx.dir);
   const dns = readDns(root);
-  const server = readServer(root);
+  const server = readServer(root, systemHostname);
   return {
     file,
-    places,
+    places: { ...places, ...queuePlaces },
     server,
     listeners,
     tls,

@@ -1,26 +1,35 @@
 import { resolve } from 'node:path';
-import type { MapReader } from './reader.js';
+import { warn, type MapReader } from './reader.js';
 import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS, TLS_RPT_KEYS } from './keys.js';
-import { defaultHostname } from './defaults.js';
-import type { Config } from './types.js';
+import { qualifiedHostname, unqualifiedHostnameWarning } from './hostname.js';
+import type { Config, ConfigPlaces } from './types.js';
 
 // The sections made only of independent values: no checks across fields.
 
-export function readServer(root: MapReader): Config['server'] {
-  const { hostname } = readKeys(root.section('server', keyNames(SERVER_KEYS)), SERVER_KEYS);
-  return { hostname: hostname ?? defaultHostname() };
+/**
+ * `systemHostname`: the name the system goes by (the commands find its qualified form,
+ * systemHostname.ts). A name without a domain is valid but warned about, at the key when
+ * the file sets it, else at the server section (or the file's start).
+ */
+export function readServer(root: MapReader, systemHostname: string): Config['server'] {
+  const section = root.section('server', keyNames(SERVER_KEYS));
+  const { hostname: written } = readKeys(section, SERVER_KEYS);
+  const hostname = written ?? qualifiedHostname(systemHostname, []);
+  const warning = unqualifiedHostnameWarning(hostname, written !== undefined);
+  if (warning !== undefined) warn(section.fieldOf('hostname'), section.placeOf('hostname'), warning);
+  return { hostname };
 }
 
 export function readDns(root: MapReader): Config['dns'] {
   return readKeys(root.section('dns', keyNames(DNS_KEYS)), DNS_KEYS);
 }
 
-export function readQueue(root: MapReader, configDir: string): Config['queue'] {
-  const queue = readKeys(root.section('queue', keyNames(QUEUE_KEYS)), QUEUE_KEYS);
-  // the default is relative to the config file's folder, as a path written there would be
-  return { ...queue, dir: resolve(configDir, queue.dir) };
+export function readQueue(root: MapReader, configDir: string): { queue: Config['queue']; places: ConfigPlaces } {
+  const section = root.section('queue', keyNames(QUEUE_KEYS));
+  const queue = readKeys(section, QUEUE_KEYS);
+  return { queue: { ...queue, dir: resolve(configDir, queue.dir) }, places: section.placesOf('dir', 'queue.dir') };
 }
 
 export function readDelivery(root: MapReader): Config['delivery'] {

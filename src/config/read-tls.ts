@@ -72,10 +72,7 @@ export function readTls(root: MapReader): TlsSection {
       minVersion: readKey(section, TLS_KEYS, 'minVersion'),
       ciphers: readKey(section, TLS_KEYS, 'ciphers'),
     },
-    places: {
-      ...(section.has('cert') ? { 'tls.cert': section.whereOf('cert') } : {}),
-      ...(section.has('key') ? { 'tls.key': section.whereOf('key') } : {}),
-    },
+    places: { ...section.placesOf('cert', 'tls.cert'), ...section.placesOf('key', 'tls.key') },
     certificateConfigured: hasCert || hasKey || generateIfMissing || root.isInvalid('tls'),
   };
 }

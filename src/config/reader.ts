@@ -138,6 +138,11 @@ export class MapReader {
     return this.field.ctx.issues.where(this.placeOf(key));
   }
 
+  /** `{ [name]: FILE:LINE:COL }` of a key the file sets, `{}` of one it leaves out: for Config.places. */
+  placesOf<N extends string>(key: string, name: N): Partial<Record<N, string>> {
+    return (this.has(key) ? { [name]: this.whereOf(key) } : {}) as Partial<Record<N, string>>;
+  }
+
   /** Where to point at a key that is not allowed in this combination. */
   keyPlaceOf(key: string): Node | undefined {
     return this.entries.get(key)?.key ?? this.place;

@@ -35,7 +35,7 @@ export interface ListenerConfig {
   auth: AuthMode;
 }
 
-export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key', string>>;
+export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key' | 'queue.dir', string>>;
 
 export interface TlsConfig {
   /** Absolute paths; absent only when no listener or connector needs our certificate. */
@@ -159,7 +159,7 @@ export interface OutboundConnector {
 export interface Config {
   /** Absolute path of the file this came from. */
   file: string;
-  /** `FILE:LINE:COL` of values whose files the tls room reads, for what it finds in them. */
+  /** `FILE:LINE:COL` of values judged after loading: files the tls room reads, the spool folder. */
   places: ConfigPlaces;
   /** What is valid but weaker than it looks (`tls: dane` without `dns.dnssec`): check-config prints them, start logs them. */
   warnings: ConfigIssue[];

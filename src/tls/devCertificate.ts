@@ -1,7 +1,9 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { generate } from 'selfsigned';
+import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { TlsFileError } from './material.js';
 
 const YEAR_MS = 365 * 86_400_000;
 
@@ -15,17 +17,32 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
+ * Writes one half of the new pair. A folder the relay's user cannot write (a volume
+ * mounted from the host, /etc/tlsrelay under systemd) is said in one line at the key that
+ * names the file, not as a stack trace.
+ */
+async function writeNewFile(config: Config, name: 'tls.cert' | 'tls.key', path: string, contents: string, mode: number): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, contents, { flag: 'wx', mode });
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    const user = process.getuid?.();
+    throw new TlsFileError(
+      `tls.generateIfMissing: cannot write ${name} ${path} into the folder ${dirname(path)} (${code ?? message}): make that folder writable for the relay's user${user === undefined ? '' : ` (uid ${user})`}, or put a certificate and its key there`,
+      config.places[name],
+    );
+  }
+}
+
+/**
  * `tls.generateIfMissing`: when neither the certificate nor the key exists, make a
  * self-signed pair for the relay's host name so a fresh checkout can start. An existing
  * file is never overwritten (the 'wx' flag makes that hold even against a race), and a
  * lone certificate or key is an error: pairing it with a new half would not work.
  */
-export async function ensureDevCertificate(
-  certPath: string,
-  keyPath: string,
-  hostname: string,
-  logger: Logger,
-): Promise<void> {
+export async function ensureDevCertificate(config: Config, certPath: string, keyPath: string, logger: Logger): Promise<void> {
+  const { hostname } = config.server;
   const [haveCert, haveKey] = await Promise.all([exists(certPath), exists(keyPath)]);
   if (haveCert && haveKey) return;
   if (haveCert !== haveKey) {
@@ -52,10 +69,8 @@ export async function ensureDevCertificate(
       },
     ],
   });
-  await mkdir(dirname(keyPath), { recursive: true });
-  await mkdir(dirname(certPath), { recursive: true });
-  await writeFile(keyPath, pems.private, { flag: 'wx', mode: 0o600 });
-  await writeFile(certPath, pems.cert, { flag: 'wx', mode: 0o644 });
+  await writeNewFile(config, 'tls.key', keyPath, pems.private, 0o600);
+  await writeNewFile(config, 'tls.cert', certPath, pems.cert, 0o644);
   logger.warn(
     { cert: certPath, names },
     'generated a self-signed development certificate (tls.generateIfMissing); replace it with a real one before production',

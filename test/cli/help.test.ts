@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, runCli } from '../helpers/relayProcess.js';
 
-const COMMANDS = ['start', 'check-config', 'config', 'hash-password', 'policy', 'queue', 'report'] as const;
+const COMMANDS = ['start', 'check-config', 'health', 'config', 'hash-password', 'policy', 'queue', 'report'] as const;
 
 /** The commands a usage text shows how to call ("usage: tlsrelay queue list …", "       tlsrelay queue show …"). */
 const commandsShown = (text: string): string[] => [...new Set([...text.matchAll(/^(?:usage:| {6}) tlsrelay ([a-z-]+)/gm)].map((m) => m[1]!))];
@@ -23,7 +23,8 @@ t.test('COMMAND --help, -h and help COMMAND print that command’s usage on stdo
       t.equal(result.code, 0, `${name}: exit 0`);
       t.equal(result.stderr, '', `${name}: nothing on stderr`);
       t.strictSame(commandsShown(result.stdout), [name], `${name}: its own calls, and no other command's`);
-      t.match(result.stdout, /^options:\n {2}-c, --config FILE .*\n {2}-h, --help /m, `${name}: the options every command takes`);
+      t.match(result.stdout, /^options:\n {2}-c, --config FILE .*\n(?: {21}.*\n)* {2}-h, --help /m, `${name}: the options every command takes`);
+      t.match(result.stdout.replace(/\s+/g, ' '), '$TLSRELAY_CONFIG, else ./config/tlsrelay.yaml when present, else /etc/tlsrelay/tlsrelay.yaml', `${name}: where the config is looked for without -c`);
     }
     t.equal(answers[1]!.stdout, answers[0]!.stdout, `${name}: -h is --help`);
     t.equal(answers[2]!.stdout, answers[0]!.stdout, `${name}: help ${name} is ${name} --help`);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { loadConfig } from '../../src/config/load.js';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { ConfigError } from '../../src/config/errors.js';
 import type { Config } from '../../src/config/types.js';
 
@@ -14,13 +15,13 @@ export function writeConfig(t: Test, lines: string[], files: Record<string, stri
 }
 
 export function load(t: Test, lines: string[], files: Record<string, string> = {}): Config {
-  return loadConfig(writeConfig(t, lines, files));
+  return loadConfig(writeConfig(t, lines, files), SYSTEM_HOSTNAME);
 }
 
 /** The issues as `LINE:COL` and message; an empty list when the config loads. */
 export function issuesOf(t: Test, lines: string[], files: Record<string, string> = {}): Array<{ at: string; message: string }> {
   try {
-    loadConfig(writeConfig(t, lines, files));
+    loadConfig(writeConfig(t, lines, files), SYSTEM_HOSTNAME);
     return [];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, parse, type Node } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { CONFIG_KEYS } from '../../src/config/keys.js';
 import { keyPaths, type Keys } from '../../src/config/key-spec.js';
 import { MapReader } from '../../src/config/reader.js';
@@ -42,11 +43,11 @@ t.test('the examples of the reference set every key of the table, and only those
 });
 
 t.test('the loader accepts a file that sets every key of the table', async (t) => {
-  t.doesNotThrow(() => loadConfig(writeWithFiles(t, EVERY_KEY_YAML)));
+  t.doesNotThrow(() => loadConfig(writeWithFiles(t, EVERY_KEY_YAML), SYSTEM_HOSTNAME));
 });
 
 t.test('every value of the loaded config is a key of the table, and every key of the table is a value', async (t) => {
-  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML));
+  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML), SYSTEM_HOSTNAME);
   const loaded = unique(pathsOf(config)).filter((path) => !NOT_FROM_THE_FILE.has(path));
   t.same(loaded.filter((path) => !TABLE_PATHS.includes(path)), [], 'the loader produces no key the table lacks');
   t.same(TABLE_PATHS.filter((path) => !loaded.includes(path)), [], 'the table has no key the loader does not produce');
@@ -59,7 +60,7 @@ function referenceKeys(): string[] {
 }
 
 t.test('docs/configuration.md describes each key the loader reads, once, and no other', async (t) => {
-  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML));
+  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML), SYSTEM_HOSTNAME);
   const described = referenceKeys();
   t.same(described.filter((path, index) => described.indexOf(path) !== index), [], 'no key twice');
   // the top-level sections are the page's headings, not rows

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { issuesOf, TLS_LINE, writeConfig } from './helpers.js';
 import { loadConfig } from '../../src/config/load.js';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { ConfigError } from '../../src/config/errors.js';
 
 /** [line:col, a fragment of the message]: every issue, in file order, and nothing else. */
@@ -385,7 +386,7 @@ t.test('message: FILE:LINE:COL per issue, FILE as passed', async (t) => {
   process.chdir(join(file, '..', '..'));
   t.teardown(() => process.chdir(cwd));
   const relative = join(file.split('/').at(-2) ?? '', 'tlsrelay.yaml');
-  const err = t.throws(() => loadConfig(relative)) as ConfigError;
+  const err = t.throws(() => loadConfig(relative, SYSTEM_HOSTNAME)) as ConfigError;
   t.type(err, ConfigError);
   t.equal(
     err.message,
@@ -397,11 +398,11 @@ t.test('message: FILE:LINE:COL per issue, FILE as passed', async (t) => {
 t.test('a file that cannot be read is one issue at 1:1', async (t) => {
   const dir = t.testdir({});
   const missing = join(dir, 'nope.yaml');
-  const err = t.throws(() => loadConfig(missing)) as ConfigError;
+  const err = t.throws(() => loadConfig(missing, SYSTEM_HOSTNAME)) as ConfigError;
   t.type(err, ConfigError);
   t.match(err.message, `${missing}:1:1: cannot read config file: ENOENT`);
   mkdirSync(join(dir, 'folder.yaml'));
-  t.match((t.throws(() => loadConfig(join(dir, 'folder.yaml'))) as Error).message, ':1:1: cannot read config file: EISDIR');
+  t.match((t.throws(() => loadConfig(join(dir, 'folder.yaml'), SYSTEM_HOSTNAME)) as Error).message, ':1:1: cannot read config file: EISDIR');
 });
 
 t.test('a section of the wrong type is one issue, not a cascade', async (t) => {

@@ -3,8 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { load, TLS_LINE } from './helpers.js';
 import { loadConfig } from '../../src/config/load.js';
-import { normalizeDomain } from '../../src/config/domain.js';
-import { hostname } from 'node:os';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { DEFAULT_CIPHERS, type Config } from '../../src/config/types.js';
 
 const MINUTE = 60_000;
@@ -18,11 +17,11 @@ t.test('absent keys take the contract defaults', async (t) => {
     file: join(dir, 'tlsrelay.yaml'),
     places: { 'tls.cert': `${join(dir, 'tlsrelay.yaml')}:1:14`, 'tls.key': `${join(dir, 'tlsrelay.yaml')}:1:26` },
     warnings: [],
-    server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
+    server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [], dnssec: false },
-    queue: { dir: join(dir, '..', 'var', 'spool'), retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
+    queue: { dir: '/var/spool/tlsrelay', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
     smtp: { maxMessageSize: 52_428_800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: 5 * MINUTE, handshakeTimeout: 30_000, minDataRate: 500, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },
@@ -30,7 +29,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     inbound: [],
     outbound: [],
     report: { retention: 30 * DAY },
-    tlsRpt: { enabled: false, organization: normalizeDomain(hostname()) ?? 'localhost', contact: `postmaster@${normalizeDomain(hostname()) ?? 'localhost'}`, interval: DAY },
+    tlsRpt: { enabled: false, organization: SYSTEM_HOSTNAME, contact: `postmaster@${SYSTEM_HOSTNAME}`, interval: DAY },
     log: { level: 'info', format: undefined },
   };
   t.strictSame(config, expected);
@@ -114,7 +113,7 @@ t.test('every value read and converted', async (t) => {
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
   const file = join(dir, 'tlsrelay.yaml');
-  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26` });
+  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26`, 'queue.dir': `${file}:8:15` });
   t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
@@ -156,17 +155,20 @@ t.test('tlsRpt.organization and contact follow server.hostname', async (t) => {
 });
 
 t.test('relative paths resolve against the config file, not the working directory', async (t) => {
-  const dir = t.testdir({ etc: { 'tlsrelay.yaml': 'tls: { cert: ../certs/relay.crt, key: ../certs/relay.key, generateIfMissing: true, trust: [ca.pem] }\n', 'ca.pem': 'ca' } });
+  const dir = t.testdir({
+    etc: { 'tlsrelay.yaml': 'tls: { cert: ../certs/relay.crt, key: ../certs/relay.key, generateIfMissing: true, trust: [ca.pem] }\nqueue: { dir: ../spool }\n', 'ca.pem': 'ca', 'defaults.yaml': 'listeners: [{ name: a, port: 25, tls: none }]\n' },
+  });
   const cwd = process.cwd();
   mkdirSync(join(dir, 'elsewhere'));
   process.chdir(join(dir, 'elsewhere'));
   t.teardown(() => process.chdir(cwd));
-  const config = loadConfig('../etc/tlsrelay.yaml');
+  const config = loadConfig('../etc/tlsrelay.yaml', SYSTEM_HOSTNAME);
   t.equal(config.file, join(dir, 'etc', 'tlsrelay.yaml'), 'file is absolute');
   t.equal(config.tls.cert, join(dir, 'certs', 'relay.crt'), 'a missing cert is fine with generateIfMissing');
   t.equal(config.tls.key, join(dir, 'certs', 'relay.key'));
   t.strictSame(config.tls.trust, [join(dir, 'etc', 'ca.pem')]);
-  t.equal(config.queue.dir, join(dir, 'var', 'spool'), 'the default spool is ../var/spool from the config folder');
+  t.equal(config.queue.dir, join(dir, 'spool'), 'queue.dir too');
+  t.equal(loadConfig('../etc/defaults.yaml', SYSTEM_HOSTNAME).queue.dir, '/var/spool/tlsrelay', 'left out, the spool is /var/spool/tlsrelay wherever the config is');
 });
 
 t.test('YAML anchors and aliases are followed', async (t) => {
@@ -188,7 +190,7 @@ t.test('empty sections and keys without values read as absent', async (t) => {
 t.test('two loads share no arrays: one config cannot change another', async (t) => {
   const first = load(t, [TLS_LINE]);
   first.queue.retry.push(1);
-  const second = loadConfig(first.file);
+  const second = loadConfig(first.file, SYSTEM_HOSTNAME);
   t.equal(second.queue.retry.length, 7);
 });
 

@@ -20,7 +20,7 @@ function schemaErrors(yaml: string): string[] {
 }
 
 const SCHEMA_FILE = join(PROJECT_ROOT, 'config', 'tlsrelay.schema.json');
-const SHIPPED = [join(PROJECT_ROOT, 'config', 'tlsrelay.yaml'), ...readdirSync(join(PROJECT_ROOT, 'config', 'examples')).map((name) => join(PROJECT_ROOT, 'config', 'examples', name))];
+const SHIPPED = [join(PROJECT_ROOT, 'config', 'tlsrelay.yaml'), join(PROJECT_ROOT, 'config', 'container.yaml'), ...readdirSync(join(PROJECT_ROOT, 'config', 'examples')).map((name) => join(PROJECT_ROOT, 'config', 'examples', name))];
 
 t.test('config/tlsrelay.schema.json is the schema the table makes (npm run docs writes it)', async (t) => {
   t.equal(readFileSync(SCHEMA_FILE, 'utf8'), configSchemaText());

@@ -3,20 +3,19 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { hostname } from 'node:os';
 import { parse, stringify } from 'yaml';
 import { Ajv } from 'ajv';
 import { loadConfig } from '../../src/config/load.js';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { effectiveConfig } from '../../src/config/show.js';
 import { configSchema } from '../../src/config/schema.js';
-import { normalizeDomain } from '../../src/config/domain.js';
 import { EVERY_KEY_YAML, writeWithFiles } from './example-config.js';
 import { load, TLS_LINE, writeConfig } from './helpers.js';
 
 const EXAMPLE_HASH = /passwordHash: "([^"]+)"/.exec(EVERY_KEY_YAML)![1]!;
 
 t.test('every key, secrets redacted; put back, the output loads to the same config and passes the schema', async (t) => {
-  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML));
+  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML), SYSTEM_HOSTNAME);
   const shown = effectiveConfig(config);
   const yaml = stringify(shown);
   t.notMatch(yaml, EXAMPLE_HASH, 'no password hash');
@@ -25,7 +24,7 @@ t.test('every key, secrets redacted; put back, the output loads to the same conf
   const again = join(dirname(config.file), 'again.yaml');
   writeFileSync(again, restored);
   // where each value stands differs between the two files, not what they say
-  t.strictSame({ ...loadConfig(again), file: config.file, places: config.places }, config);
+  t.strictSame({ ...loadConfig(again, SYSTEM_HOSTNAME), file: config.file, places: config.places }, config);
   const validate = new Ajv({ strict: true, allowUnionTypes: true, keywords: ['patternErrorMessage'] }).compile(configSchema());
   t.ok(validate(parse(restored)), JSON.stringify(validate.errors));
 });
@@ -34,11 +33,11 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
   const config = load(t, [TLS_LINE, 'outbound: [{ name: p, domains: [p.test], tls: verify }, { name: q, domains: ["*.q.test"], tls: fingerprint, fingerprints: ["sha256:' + 'AB'.repeat(32) + '"] }]', 'inbound: [{ name: lan, match: { ips: [10.0.0.0/8] } }]']);
   const dir = t.testdirName;
   t.strictSame(effectiveConfig(config), {
-    server: { hostname: normalizeDomain(hostname()) ?? 'localhost' },
+    server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20' },
     dns: { servers: [], dnssec: false },
-    queue: { dir: join(dir, '..', 'var', 'spool'), retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h' },
+    queue: { dir: '/var/spool/tlsrelay', retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h' },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
     smtp: { maxMessageSize: 52428800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: '5m', handshakeTimeout: '30s', minDataRate: 500, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },
@@ -66,7 +65,7 @@ t.test('with the file as written: only the keys it sets (postconf -n), with thei
   ];
   const file = writeConfig(t, lines);
   const dir = t.testdirName;
-  t.strictSame(effectiveConfig(loadConfig(file), parse(lines.join('\n'))), {
+  t.strictSame(effectiveConfig(loadConfig(file, SYSTEM_HOSTNAME), parse(lines.join('\n'))), {
     listeners: [{ name: 'mx', port: 25 }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem') },
     queue: { retry: ['90m', '1d'] },
@@ -79,7 +78,7 @@ t.test('the contents of our key file are never part of it, only its path', async
   const secret = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC-this-is-the-key';
   const file = writeConfig(t, [TLS_LINE]);
   writeFileSync(join(t.testdirName, 'k.pem'), `-----BEGIN PRIVATE KEY-----\n${secret}\n-----END PRIVATE KEY-----\n`);
-  const shown = JSON.stringify(effectiveConfig(loadConfig(file)));
+  const shown = JSON.stringify(effectiveConfig(loadConfig(file, SYSTEM_HOSTNAME)));
   t.notMatch(shown, secret);
   t.match(shown, JSON.stringify(join(t.testdirName, 'k.pem')));
 });

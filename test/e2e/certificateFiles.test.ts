@@ -12,6 +12,7 @@ const DAY = 86_400_000;
 const CONFIG = `listeners: [{ name: smtp, port: 0 }]
 tls: { cert: relay.crt, key: relay.key }
 queue: { dir: spool }
+server: { hostname: relay.test }
 `;
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 

@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
+import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { startDnsServer } from '../helpers/dnsServer.js';
 import { readmeBlock, substitute } from '../helpers/docText.js';
 import { oneMessage, refusedUntilVerified } from '../helpers/nextHopSwap.js';
@@ -63,7 +64,7 @@ t.test('README: Forced TLS with a partner, run as written', async (t) => {
 
   const checked = await runCli(['check-config', '-c', file]);
   t.equal(checked.code, 0, `check-config accepts it: ${checked.stderr}`);
-  const config = loadConfig(file);
+  const config = loadConfig(file, SYSTEM_HOSTNAME);
   t.match(config.inbound, [
     { name: 'onprem-exchange', match: { certificateNames: ['exchange.contoso.test'] }, relay: true },
     { name: 'partner-fabrikam', match: { senderDomains: ['fabrikam.test'] }, require: { tls: true, certificateNames: ['mail.fabrikam.test'] } },

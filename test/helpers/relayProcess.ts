@@ -27,14 +27,19 @@ export interface RelayProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs a tlsrelay CLI command to completion; `input` is its stdin (empty by default). */
-export function runCli(args: string[], cwd = PROJECT_ROOT, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runNodeScript(MAIN, args, cwd, input);
+/** Runs a tlsrelay CLI command to completion; `input` is its stdin (empty by default), `env` its environment (this one's by default). */
+export function runCli(args: string[], cwd = PROJECT_ROOT, input = '', env = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNodeScript(MAIN, args, cwd, input, env);
 }
 
 /** Runs a JavaScript file with this Node to completion, its stdout and stderr apart. */
-export async function runNodeScript(script: string, args: string[], cwd: string, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export function runNodeScript(script: string, args: string[], cwd: string, input = '', env = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCommand([process.execPath, script, ...args], cwd, input, env);
+}
+
+/** Runs a command line to completion (e.g. the relay wrapped in `unshare -m`), its stdout and stderr apart. */
+export async function runCommand([command, ...args]: string[], cwd: string, input = '', env = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command!, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(input);
   let stdout = '';
   let stderr = '';
@@ -77,10 +82,10 @@ export function startRelay(configFile: string, cwd = PROJECT_ROOT): RelayProcess
 /**
  * Starts the relay with a command line of the caller's (e.g. wrapped in `unshare -m`, or
  * `npm start`). `detached`: in a process group of its own, which a test can signal as a
- * terminal's Ctrl-C does, and clean up whole.
+ * terminal's Ctrl-C does, and clean up whole. `env`: its environment (this one's by default).
  */
-export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT, { detached = false } = {}): RelayProcess {
-  const child = spawn(command!, process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF, ...args] : args, { cwd, detached, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_ROOT, { detached = false, env = process.env } = {}): RelayProcess {
+  const child = spawn(command!, process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF, ...args] : args, { cwd, detached, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';
