@@ -57,6 +57,8 @@ export interface SessionSettings {
   dane?: { records: TlsaRecord[]; referenceNames: string[] };
   /** A published policy that could not be had, for the transit record of a session that failed nothing else (TLS-RPT). */
   unreported?: StsFailureType;
+  /** The messages carry TLS-Required: No and published policies were waived for them: the transit record says so. */
+  tlsRequiredNo?: true;
 }
 
 export type SessionSetup = { kind: 'ready'; settings: SessionSettings } | { kind: 'failed'; result: Disposition };

@@ -9,6 +9,11 @@ t.test('a record round-trips through its line', async (t) => {
   t.same(decodeRecord(line.trimEnd()), record);
 });
 
+t.test('a host never dialled: no ip', async (t) => {
+  const record = sessionRecord({ ip: null, tls: null, verdict: 'none', policy: { source: 'dane', tlsa: [] }, failure: 'dnssec-invalid', outcome: 'deferred', delivered: 0, tlsRequiredNo: true });
+  t.same(decodeRecord(encodeRecord(record).trimEnd()), record);
+});
+
 t.test('lines that are not a record the report can count', async (t) => {
   const good = sessionRecord();
   const cases: Array<[string, unknown]> = [
@@ -21,6 +26,7 @@ t.test('lines that are not a record the report can count', async (t) => {
     ['an outcome that is no string', { ...good, outcome: null }],
     ['a negative count', { ...good, messages: -1 }],
     ['a count that is no integer', { ...good, delivered: 0.5 }],
+    ['an ip that is neither an address nor null', { ...good, ip: 25 }],
     ['no policy', { ...good, policy: null }],
     ['a policy without a source', { ...good, policy: { level: 'verify' } }],
     ['tls without a protocol', { ...good, tls: { cipher: 'x' } }],
