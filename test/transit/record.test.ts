@@ -1,5 +1,6 @@
 import t from 'tap';
 import { decodeRecord, encodeRecord } from '../../src/transit/record.js';
+import { fencedBlocks, readmeSection } from '../helpers/docText.js';
 import { sessionRecord } from '../helpers/transitRecords.js';
 
 t.test('a record round-trips through its line', async (t) => {
@@ -34,4 +35,12 @@ t.test('lines that are not a record the report can count', async (t) => {
     ['a failure RFC 8460 does not name', { ...good, failure: 'certificate-revoked' }],
   ];
   for (const [what, value] of cases) t.equal(decodeRecord(typeof value === 'string' ? value : JSON.stringify(value)), undefined, what);
+});
+
+t.test("README's example records are records the report reads", async (t) => {
+  const examples = fencedBlocks(readmeSection('## Transit record and `report tls`'), 'json');
+  t.equal(examples.length, 2, 'a session and a host not dialled');
+  const [session, notDialled] = examples.map((line) => decodeRecord(line.trim()));
+  t.match(session, { ip: String, failure: 'certificate-expired' });
+  t.match(notDialled, { ip: null, tls: null, verdict: 'none', failure: 'dnssec-invalid', outcome: 'deferred', delivered: 0 });
 });
