@@ -1,7 +1,7 @@
 import type { OutboundConnector, TlsLevel } from '../config/types.js';
 import type { AppliedPolicy, PolicySource } from './appliedPolicy.js';
 import { mxPatternMatches, type MtaStsState, type StsFailureType } from './mtaSts.js';
-import type { DaneFailure } from './resultTypes.js';
+import type { DaneFailure, NegotiationFailure } from './resultTypes.js';
 import { connectorRule, POLICY_DEFERRAL_CODE, type TlsRule } from './tlsDecision.js';
 
 // The fold of what a recipient domain publishes (DANE, MTA-STS) into the connector's
@@ -26,6 +26,9 @@ export type TlsaFinding =
   | { kind: 'none' }
   | { kind: 'insecure'; reason: string }
   | { kind: 'failed'; error: string };
+
+/** A failure recorded for a session MTA-STS let go ahead: a policy not to be had, or an MX a `testing` policy does not name. */
+export type UnreportedFailure = StsFailureType | Extract<NegotiationFailure, 'validation-failure'>;
 
 export type PublishedConnector = Pick<OutboundConnector, 'tls' | 'plaintextFallback' | 'mtaSts' | 'smartHosts'>;
 
@@ -84,15 +87,17 @@ export type DecidingSource = Exclude<PolicySource, 'none'> | 'none';
  * - `defer`: nothing can satisfy the policy (a TLSA lookup failed, `dane-only` without
  *   records): the host is not dialled and its attempt deferred with `text`;
  * - `connect`: dial it and judge the session by `rule`. `dane`: the rule needs a TLSA
- *   match (the outbound side holds the records). `unreported`: an MTA-STS policy that could
- *   not be had, for the transit record of a session that itself failed nothing (TLS-RPT).
+ *   match (the outbound side holds the records). `unreported`: what MTA-STS found wrong
+ *   without refusing the host — a policy that could not be had, or a `testing` policy
+ *   that does not name it — for the transit record of a session that itself failed
+ *   nothing (TLS-RPT).
  * A host skipped or deferred is never dialled; its transit record says `policy`, `failure`
  * and `text`. `explanation` says in words why, for the log and `policy explain`.
  */
 export type HostPlan =
   | { kind: 'skip'; decidedBy: 'mta-sts'; code: typeof POLICY_DEFERRAL_CODE; text: string; failure: 'validation-failure'; policy: AppliedPolicy; explanation: string }
   | { kind: 'defer'; decidedBy: DecidingSource; code: typeof POLICY_DEFERRAL_CODE; text: string; failure: DaneFailure; policy: AppliedPolicy; explanation: string }
-  | { kind: 'connect'; decidedBy: DecidingSource; rule: TlsRule; dane: boolean; unreported?: StsFailureType; explanation: string };
+  | { kind: 'connect'; decidedBy: DecidingSource; rule: TlsRule; dane: boolean; unreported?: UnreportedFailure; explanation: string };
 
 const published = (state: MtaStsState | undefined): state is Extract<MtaStsState, { kind: 'policy' }> => state?.kind === 'policy' && state.policy.mode !== 'none';
 
@@ -165,7 +170,9 @@ function withMtaSts(facts: PublishedFacts, level: TlsLevel, prefix: string): Hos
   const base = connectorRule({ tls: level, plaintextFallback: connector.plaintextFallback });
   const rule: TlsRule = { ...base, testing: { tls: 'verify', policy: applied } };
   const unlisted = listed ? '' : `; ${host} matches none of ${patterns}, which enforce would refuse`;
-  return { kind: 'connect', decidedBy: 'mta-sts', rule, dane: false, explanation: `${prefix}MTA-STS testing (id ${mtaSts.id}): delivered as level ${level}, what enforce would refuse is logged and recorded${unlisted}` };
+  const explanation = `${prefix}MTA-STS testing (id ${mtaSts.id}): delivered as level ${level}, what enforce would refuse is logged and recorded${unlisted}`;
+  // what enforce would skip is recorded as TLS-RPT reports a skipped host, unless the session fails something itself
+  return { kind: 'connect', decidedBy: 'mta-sts', rule, dane: false, ...(listed ? {} : { unreported: 'validation-failure' as const }), explanation };
 }
 
 /** `dane`: DANE where the host publishes usable secure TLSA records, else MTA-STS, else opportunistic. */

@@ -279,6 +279,15 @@ t.test('MTA-STS testing: delivered as the level says, the would-be failure logge
   t.match(results[0]?.recipients, [{ outcome: 'delivered' }]);
   t.match(log.find((line) => line.msg === 'MTA-STS testing: delivered, but enforce would have deferred'), { resultType: 'certificate-not-trusted', wouldDefer: /^4\.7\.5 Server certificate not verified/ });
   t.match(transit, [{ policy: { source: 'mta-sts', mode: 'testing', id: 't1' }, failure: 'certificate-not-trusted', outcome: 'delivered' }]);
+
+  const other = freshDomain('testing');
+  const outside = 'mx.elsewhere.test';
+  await policyHost(other, policyOf('testing', [`mx.${other}`]));
+  const trusted = await sink({ tls: 'starttls', cert: await makeCert({ names: [outside], ca: webCa }) });
+  publish({ domain: other, mx: [outside], ad: false, stsId: 't1' });
+  const unlisted = await deliver(other, trusted.port);
+  t.match(unlisted.results[0]?.recipients, [{ outcome: 'delivered' }], 'an MX the testing policy does not name is used');
+  t.match(unlisted.transit, [{ host: outside, policy: { source: 'mta-sts', mode: 'testing' }, verdict: 'verified', failure: 'validation-failure', outcome: 'delivered' }], 'and recorded as enforce would have skipped it');
 });
 
 t.test('a cached policy is enforced after a restart while the policy host is down; a new id fetches the new policy', async (t) => {

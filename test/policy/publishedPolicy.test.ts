@@ -100,6 +100,8 @@ t.test('between the columns', async (t) => {
   const unlisted = plan('opportunistic', nothing, sts('testing', ['mail.other.test']));
   t.equal(summary(unlisted), 'level opportunistic by mta-sts +testing verify', 'testing: used anyway');
   t.match(unlisted.explanation, /matches none of mail\.other\.test, which enforce would refuse/);
+  t.match(unlisted, { unreported: 'validation-failure' }, 'and recorded as TLS-RPT reports a host enforce would skip');
+  t.notOk('unreported' in plan('opportunistic', nothing, sts('testing')), 'a host the testing policy names: nothing to record');
   t.equal(summary(plan('encrypt', nothing, sts('none'))), 'level encrypt by connector', 'mode none: nothing');
 
   const unavailable: MtaStsState = { kind: 'unavailable', failure: { resultType: 'sts-policy-fetch-error', reason: 'cannot connect to mta-sts.example.test' } };
