@@ -1,52 +1,21 @@
 import type { InboundConnector } from '../config/types.js';
 import type { InboundExplanation, InboundSessionKind } from '../policy/explainInbound.js';
-import type { ExplainedRoute, NextHopEvent, NextHopOutcome, OutboundExplanation } from '../policy/explainOutbound.js';
+import type { ExplainedRoute } from '../policy/explainOutbound.js';
 import type { InboundVerdict } from '../policy/inbound.js';
+import { listOrNone, outcomeRows, rows, type Row } from './explainRows.js';
+import { lookupText } from './lookupText.js';
+import type { OutboundWithLookup } from './policyLookup.js';
 
 // The human form of `tlsrelay policy explain`: label/value rows an operator reads top to
 // bottom. Scripts use --json, so this text may change shape; the facts in it may not.
 
-type Row = [label: string, value: string | string[]];
-
-/** Rows with their values in one column; a list value continues on the lines below. */
-function rows(entries: Row[], indent: string): string[] {
-  const width = Math.max(...entries.map(([label]) => label.length));
-  return entries.flatMap(([label, value]) =>
-    (typeof value === 'string' ? [value] : value).map((line, index) => `${indent}${(index === 0 ? label : '').padEnd(width)}  ${line}`),
-  );
-}
-
-const listOrNone = (items: readonly string[]): string => (items.length > 0 ? items.join(', ') : 'none');
-
-const EVENT_LABELS: Record<NextHopEvent, string> = {
-  'tls-not-attempted': 'any next hop (no STARTTLS)',
-  'starttls-not-offered': 'does not offer STARTTLS',
-  'starttls-refused': 'refuses STARTTLS',
-  'starttls-refused-and-closed': 'refuses STARTTLS and hangs up',
-  'handshake-failed': 'fails the TLS handshake',
-  'certificate-fails': 'presents a certificate that fails every check',
-};
-
-function outcomeText(outcome: NextHopOutcome): string {
-  switch (outcome.action) {
-    case 'deliver-in-plaintext':
-      return 'deliver in plaintext';
-    case 'deliver-over-tls':
-      return `deliver over TLS (logged ${outcome.verdict})`;
-    case 'plaintext-fallback':
-      return 'retry the same host in plaintext on a new connection';
-    case 'defer':
-      return `defer: ${outcome.response}`;
-  }
-}
-
-function routeText(route: ExplainedRoute): string {
+function routeText(route: ExplainedRoute, lookedUp: boolean): string {
   return route.kind === 'smart-hosts'
     ? `smart hosts ${route.hosts.join(', ')} (tried in this order)`
-    : `MX of ${route.domain} on port ${route.port} (not looked up)`;
+    : `MX of ${route.domain} on port ${route.port} (${lookedUp ? 'looked up below' : 'not looked up'})`;
 }
 
-export function outboundText(explanation: OutboundExplanation): string {
+export function outboundText(explanation: OutboundWithLookup): string {
   const { asGiven, domain, tls } = explanation;
   const heading = asGiven === domain ? `outbound mail for ${domain}` : `outbound mail for ${asGiven} (${domain})`;
   const settings: Row[] = [
@@ -60,13 +29,14 @@ export function outboundText(explanation: OutboundExplanation): string {
     ['CRLs', tls.crl.length > 0 ? tls.crl : 'none'],
     ['client certificate', tls.clientCertificate ? 'ours (tls.cert) is presented' : 'none presented'],
     ...(tls.plaintextFallback === null ? [] : [['plaintextFallback', tls.plaintextFallback ? 'yes' : 'no'] as Row]),
-    ['route', routeText(explanation.route)],
+    ['route', routeText(explanation.route, explanation.lookup !== undefined)],
     ['maxAge', `${explanation.maxAge}: a deferred message is retried on queue.retry, then bounced to its sender`],
     ...(explanation.warnings.length > 0 ? [['warning', explanation.warnings] as Row] : []),
   ];
-  const outcomes = explanation.outcomes.map(({ event, outcome }): Row => [EVENT_LABELS[event], outcomeText(outcome)]);
   // <host>, <reply> and <reason> stand for what a real attempt fills in
-  return [heading, ...rows(settings, '  '), '  when the next hop <host>', ...rows(outcomes, '    '), ''].join('\n');
+  const when = explanation.lookup ? "when the next hop <host> (the connector's level alone; per host as looked up below)" : 'when the next hop <host>';
+  const connectorOnly = [heading, ...rows(settings, '  '), `  ${when}`, ...rows(outcomeRows(explanation.outcomes), '    ')];
+  return [...connectorOnly, ...(explanation.lookup ? lookupText(explanation.lookup) : []), ''].join('\n');
 }
 
 const SESSION_LABELS: Record<InboundSessionKind, string> = {

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { loadTlsMaterial, TlsFileError, type ExpiringCertificate, type TlsMaterial } from '../tls/material.js';
+import { loadTlsMaterial, loadTrust, TlsFileError, type ExpiringCertificate, type TlsMaterial } from '../tls/material.js';
 
 export type TlsLoad = { ok: true; material: TlsMaterial; expiring: ExpiringCertificate | undefined } | { ok: false; problem: string };
 
@@ -13,9 +13,22 @@ export function tryLoadTls(file: string, config: Config, now = new Date()): TlsL
   try {
     return { ok: true, ...loadTlsMaterial(config, now) };
   } catch (err) {
-    const place = err instanceof TlsFileError && err.place !== undefined ? err.place : file;
-    return { ok: false, problem: `${place}: ${(err as Error).message}` };
+    return { ok: false, problem: problemOf(err, file) };
   }
+}
+
+/** The trust anchors and CRLs alone (loadTrust), for a command that judges peers' certificates but serves none. */
+export function tryLoadTrust(file: string, config: Config): { ok: true; trust: Pick<TlsMaterial, 'ca' | 'crl'> } | { ok: false; problem: string } {
+  try {
+    return { ok: true, trust: loadTrust(config) };
+  } catch (err) {
+    return { ok: false, problem: problemOf(err, file) };
+  }
+}
+
+function problemOf(err: unknown, file: string): string {
+  const place = err instanceof TlsFileError && err.place !== undefined ? err.place : file;
+  return `${place}: ${(err as Error).message}`;
 }
 
 /** check-config's line for a certificate near its end (`start` logs the same facts). */

@@ -2,10 +2,13 @@ import { isIP } from 'node:net';
 import { domainOfAddress } from '../config/domain.js';
 import { parseDomainPattern, parseHostName } from '../config/domain-name.js';
 import { explainInbound, type InboundQuery } from '../policy/explainInbound.js';
+import type { Config } from '../config/types.js';
 import { explainOutbound } from '../policy/explainOutbound.js';
+import { selectOutboundConnector } from '../policy/outboundConnector.js';
 import { unmapIpv4 } from '../policy/ipRanges.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
 import { inboundText, outboundText } from './explainText.js';
+import type { OutboundWithLookup } from './policyLookup.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 
 const OPTIONS = {
@@ -13,9 +16,10 @@ const OPTIONS = {
   inbound: { type: 'string' },
   sender: { type: 'string' },
   'cert-name': { type: 'string' },
+  lookup: { type: 'boolean' },
 } as const;
 
-type Query = { direction: 'outbound'; domain: string; asGiven: string } | ({ direction: 'inbound' } & InboundQuery);
+type Query = { direction: 'outbound'; domain: string; asGiven: string; lookup: boolean } | ({ direction: 'inbound' } & InboundQuery);
 
 function parseDomain(text: string): string {
   const domain = parseHostName(text);
@@ -47,8 +51,8 @@ function parseCertificateName(text: string | undefined): string | null {
   return name;
 }
 
-/** `explain DOMAIN` or `explain --inbound IP [--sender ADDR] [--cert-name NAME]`, never both. */
-function parseQuery(positionals: string[], values: { inbound?: string; sender?: string; 'cert-name'?: string }): Query {
+/** `explain DOMAIN [--lookup]` or `explain --inbound IP [--sender ADDR] [--cert-name NAME]`, never both. */
+function parseQuery(positionals: string[], values: { inbound?: string; sender?: string; 'cert-name'?: string; lookup?: boolean }): Query {
   const [subcommand, domain, ...extra] = positionals;
   if (subcommand !== 'explain') {
     throw new UsageError(subcommand === undefined ? 'missing subcommand: explain' : `unknown subcommand "${subcommand}"`);
@@ -57,9 +61,10 @@ function parseQuery(positionals: string[], values: { inbound?: string; sender?: 
   if (values.inbound === undefined) {
     if (values.sender !== undefined || values['cert-name'] !== undefined) throw new UsageError('--sender and --cert-name need --inbound IP');
     if (domain === undefined) throw new UsageError('explain needs a DOMAIN or --inbound IP');
-    return { direction: 'outbound', domain: parseDomain(domain), asGiven: domain };
+    return { direction: 'outbound', domain: parseDomain(domain), asGiven: domain, lookup: values.lookup === true };
   }
   if (domain !== undefined) throw new UsageError(`explain takes a DOMAIN or --inbound IP, not both ("${domain}")`);
+  if (values.lookup) throw new UsageError('--lookup is for a DOMAIN: an inbound session has nothing published to look up');
   return {
     direction: 'inbound',
     ip: parseIp(values.inbound),
@@ -68,17 +73,34 @@ function parseQuery(positionals: string[], values: { inbound?: string; sender?: 
   };
 }
 
+/** The outbound explanation, and with `--lookup` what the lookups found; undefined when the trust anchors do not load. */
+async function outboundExplanation(config: Config, query: Extract<Query, { direction: 'outbound' }>, configFile: string, stderr: NodeJS.WritableStream): Promise<OutboundWithLookup | undefined> {
+  const explanation = explainOutbound(config, query.domain, query.asGiven);
+  if (!query.lookup) return explanation;
+  // loaded only here: explain without lookups loads no DNS, HTTPS or certificate code
+  const [{ tryLoadTrust }, { lookUpPublished }] = await Promise.all([import('./loadOrExplain.js'), import('./policyLookup.js')]);
+  const trust = tryLoadTrust(configFile, config);
+  if (!trust.ok) {
+    stderr.write(`${trust.problem}\n`);
+    return undefined;
+  }
+  const { connector } = selectOutboundConnector(config, query.domain);
+  return { ...explanation, lookup: await lookUpPublished(config, connector, query.domain, trust.trust, stderr) };
+}
+
 /**
  * `tlsrelay policy explain`: what the policy does for a recipient domain or an inbound
- * session, for a person or (`--json`) for a script. Arguments are checked before the
- * config is read, so a typo is a usage error (64) whatever state the config is in.
+ * session, for a person or (`--json`) for a script; with `--lookup`, what the recipient
+ * domain publishes and what delivery makes of it per MX host. Arguments are checked before
+ * the config is read, so a typo is a usage error (64) whatever state the config is in.
  */
-export function policyCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): number {
+export async function policyCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
   const { positionals, values, configFile } = parseCommandArgs(args, OPTIONS);
   const query = parseQuery(positionals, values);
   const config = loadConfigOrReport(configFile, io.stderr);
   if (!config) return EXIT_INVALID_CONFIG;
-  const explanation = query.direction === 'outbound' ? explainOutbound(config, query.domain, query.asGiven) : explainInbound(config, query);
+  const explanation = query.direction === 'outbound' ? await outboundExplanation(config, query, configFile, io.stderr) : explainInbound(config, query);
+  if (!explanation) return EXIT_INVALID_CONFIG;
   if (values.json) io.stdout.write(`${JSON.stringify(explanation, null, 2)}\n`);
   else io.stdout.write(explanation.direction === 'outbound' ? outboundText(explanation) : inboundText(explanation));
   return 0;

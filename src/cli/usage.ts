@@ -23,6 +23,10 @@ const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
   policy: [
     { call: 'policy explain DOMAIN [--json]', what: 'the outbound connector, TLS level and route for a recipient domain' },
     {
+      call: 'policy explain DOMAIN --lookup [--json]',
+      what: "the same, with the domain's MX, TLSA and MTA-STS looked up: per MX host the deciding source, the plan and what each failure causes",
+    },
+    {
       call: 'policy explain --inbound IP [--sender ADDR] [--cert-name NAME] [--json]',
       what: 'the inbound connector and the replies a session with these facts gets',
     },

@@ -1,15 +1,14 @@
 import type { OutboundConnector } from '../config/types.js';
-import type { MtaStsState } from '../policy/mtaSts.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
-import { consultedSources, noListedMxText, planHost, stsPolicy, waivedByHeader, type HostPlan } from '../policy/publishedPolicy.js';
+import { consultedSources, waivedByHeader, type HostPlan } from '../policy/publishedPolicy.js';
 import type { RecipientResult } from '../queue/types.js';
 import { deliverToAddress, routeResumesAt } from './addressDelivery.js';
 import { recordAttempt, recordUndialled, type AttemptScope } from './attemptLog.js';
 import { MessageProgress, stillOpen } from './messageProgress.js';
 import type { Disposition } from './replies.js';
-import { daneStandingOf, daneStandings, type DaneHost } from './publishedLookups.js';
-import { dnsLookupsFor } from './resolver.js';
-import { resolveRoute, type NextHop } from './route.js';
+import type { DaneHost } from './publishedLookups.js';
+import type { NextHop } from './route.js';
+import { noListedMx, planRoute } from './routePlan.js';
 import { recordForAll } from './sendMessages.js';
 import { prepareSession, type SessionSettings } from './tlsLadder.js';
 import { tlsRequiredNo } from './tlsRequiredHeader.js';
@@ -44,7 +43,7 @@ function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'co
   return {
     ...base,
     rule: plan.rule,
-    ...(plan.dane && dane ? { dane: { records: dane.usable, referenceNames: dane.referenceNames } } : {}),
+    ...(plan.dane && dane ? { dane: { records: dane.usable, referenceNames: dane.referenceNames, serverName: dane.serverName } } : {}),
     ...(plan.unreported ? { unreported: plan.unreported } : {}),
     ...(waived ? { tlsRequiredNo: true as const } : {}),
   };
@@ -58,9 +57,9 @@ function recordNotDialled(ctx: DeliveryContext, domain: string, connector: Outbo
 
 /**
  * One group of messages (all with or all without TLS-Required: No) over the route: the
- * route, the TLSA lookups and the MTA-STS policy at once, then each host under its plan.
- * Resolves with when the route can next be tried, if messages are left open and every
- * address of it is suspended.
+ * route, the TLSA lookups and the MTA-STS policy at once (routePlan.ts), then each host
+ * under its plan. Resolves with when the route can next be tried, if messages are left
+ * open and every address of it is suspended.
  */
 async function deliverGroup(domain: string, base: SessionSettings, messages: MessageProgress[], waived: boolean, ctx: DeliveryContext): Promise<number | undefined> {
   const { connector } = base;
@@ -70,24 +69,19 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
   const policiesWaived = waived && waivedByHeader(connector);
   // what the header switched off is said too
   const logged = waived || consulted.dane || consulted.mtaSts;
-  const [route, dane, mtaSts] = await Promise.all([
-    resolveRoute(connector, domain, ctx.config),
-    consulted.dane ? daneStandings(connector, domain, ctx.config, dnsLookupsFor(ctx.config)) : undefined,
-    consulted.mtaSts ? ctx.mtaSts.policyFor(domain) : undefined,
-  ]);
-  if (route.kind === 'failed') {
+  const planned = await planRoute(connector, domain, waived, ctx);
+  if (planned.kind === 'failed') {
+    const { route } = planned;
     const result: Disposition = { outcome: route.permanent ? 'bounced' : 'deferred', code: route.code, response: route.response };
     recordForAll(logger, stillOpen(messages), unreachedScope(domain, connector), result);
     return undefined;
   }
   let dialled = false;
   // hosts in order; a recipient settled on one host is not tried again on the next
-  for (const hop of route.hosts) {
-    // a host no message is left for is neither planned nor recorded
+  for (const { hop, dane, plan } of planned.hops) {
+    // a host no message is left for is neither logged nor recorded
     const open = stillOpen(messages);
     if (open.length === 0) return undefined;
-    const standing = dane ? daneStandingOf(dane, hop.name) : undefined;
-    const plan = planHost({ connector, host: hop.name, tlsa: standing?.finding, mtaSts, tlsRequiredNo: waived });
     if (logged) logPlan(ctx, domain, connector, hop, plan, waived);
     if (plan.kind !== 'connect') recordNotDialled(ctx, domain, connector, hop, plan, policiesWaived, open);
     if (plan.kind === 'skip') continue;
@@ -96,21 +90,15 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
       recordForAll(logger, open, { domain, connector, host: `${hop.name}:${hop.port}`, tls: null, verdict: 'none' }, { outcome: 'deferred', code: plan.code, response: `${plan.code} ${plan.text}` });
       continue;
     }
-    const settings = hostSettings(base, plan, standing, policiesWaived);
+    const settings = hostSettings(base, plan, dane, policiesWaived);
     for (const address of hop.addresses) {
       const open = stillOpen(messages);
       if (open.length === 0) return undefined;
       await deliverToAddress({ hop, address }, open, settings, domain, ctx);
     }
   }
-  if (!dialled) recordForAll(logger, stillOpen(messages), unreachedScope(domain, connector), noListedMx(domain, mtaSts));
-  return routeResumesAt(route.hosts, connector, ctx);
-}
-
-/** MTA-STS enforce named none of the MX hosts: nothing may carry the mail until the policy or the MX changes. */
-function noListedMx(domain: string, mtaSts: MtaStsState | undefined): Disposition {
-  const text = noListedMxText(domain, mtaSts?.kind === 'policy' ? stsPolicy(mtaSts) : { source: 'none' });
-  return { outcome: 'deferred', code: 450, response: `450 ${text}` };
+  if (!dialled) recordForAll(logger, stillOpen(messages), unreachedScope(domain, connector), noListedMx(domain, planned.mtaSts));
+  return routeResumesAt(planned.hops.map(({ hop }) => hop), connector, ctx);
 }
 
 /** Resolves with when the route can next be tried, if messages are left open and every address of it is suspended. */

@@ -85,7 +85,7 @@ export function createDnsLookups(query: DnsQuery): DnsLookups {
 }
 
 /** `dns.servers`, else the system's (resolv.conf, as Node read it at start), else a resolver on this machine as c-ares assumes. */
-function serversOf(config: Config): HostPort[] {
+export function dnsServersOf(config: Config): HostPort[] {
   if (config.dns.servers.length > 0) return config.dns.servers;
   const system = dns.getServers().flatMap((text) => parseHostPort(text, DNS_PORT, 'ip') ?? []);
   return system.length > 0 ? system : [{ host: '127.0.0.1', port: DNS_PORT }];
@@ -99,7 +99,7 @@ let current: { key: string; lookups: DnsLookups } | undefined;
  * answer of the old servers, or trusted under the old setting, is used after it.
  */
 export function dnsLookupsFor(config: Config): DnsLookups {
-  const servers = serversOf(config);
+  const servers = dnsServersOf(config);
   const key = JSON.stringify({ servers, dnssec: config.dns.dnssec });
   if (current?.key !== key) {
     const query = createDnsQuery({ servers, dnssec: config.dns.dnssec, ...DNS_TIMEOUTS });

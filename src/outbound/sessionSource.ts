@@ -20,7 +20,7 @@ export function addressKey({ hop, address }: HopAddress): string {
 export function cacheKey(target: HopAddress, settings: SessionSettings): SessionKey {
   const { rule, dane } = settings;
   const published = rule.policy.source === 'dane' || rule.policy.source === 'mta-sts' || rule.testing !== undefined;
-  return sessionKey(settings.connector, target.hop.name, addressKey(target), published ? JSON.stringify({ rule, tlsa: dane?.referenceNames }) : '');
+  return sessionKey(settings.connector, target.hop.name, addressKey(target), published ? JSON.stringify({ rule, tlsa: dane && { referenceNames: dane.referenceNames, serverName: dane.serverName } }) : '');
 }
 
 function slotLimits(ctx: DeliveryContext): SlotLimits {

@@ -53,8 +53,8 @@ export interface SessionSettings {
   thisHost: ThisHost;
   /** What sessions to this host must show: the connector's level, or what a published policy raised it to. */
   rule: TlsRule;
-  /** The usable secure TLSA records and reference names, when DANE judges the host. */
-  dane?: { records: TlsaRecord[]; referenceNames: string[] };
+  /** The usable secure TLSA records, reference names and the SNI (the TLSA base domain), when DANE judges the host. */
+  dane?: { records: TlsaRecord[]; referenceNames: string[]; serverName: string };
   /** What MTA-STS found wrong without refusing the host, for the transit record of a session that failed nothing else (TLS-RPT). */
   unreported?: UnreportedFailure;
   /** The messages carry TLS-Required: No and published policies were waived for them: the transit record says so. */
@@ -182,7 +182,8 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     port: target.hop.port,
     clientName: settings.clientName,
     startTls,
-    tls: { ...settings.tls, ...(isName ? { servername: target.hop.name } : {}) },
+    // under DANE the TLSA base domain, which for an MX host that is a CNAME may be the name it leads to (RFC 7672 §8.1)
+    tls: { ...settings.tls, ...(isName ? { servername: settings.dane?.serverName ?? target.hop.name } : {}) },
     onSocketClosed,
   });
   if (dialed.kind === 'failed' && !dialed.duringTlsUpgrade) {

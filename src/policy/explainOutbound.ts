@@ -3,7 +3,7 @@ import { formatHostPort } from '../config/host-port.js';
 import type { Config, OutboundConnector, TlsLevel, TlsVersion } from '../config/types.js';
 import type { CertVerdict } from '../queue/types.js';
 import { selectOutboundConnector } from './outboundConnector.js';
-import { connectorRule, decideTls, type TlsObservation } from './tlsDecision.js';
+import { connectorRule, decideTls, POLICY_DEFERRAL_CODE, type TlsObservation, type TlsRule } from './tlsDecision.js';
 
 // `tlsrelay policy explain DOMAIN`: what the outbound policy does for one recipient
 // domain, as data. Nothing here looks anything up: explain is about the policy, so the
@@ -24,9 +24,10 @@ export type NextHopEvent =
   | 'handshake-failed'
   | 'certificate-fails';
 
+/** `wouldFail`: under an MTA-STS testing policy, the deferral enforce would make, which is logged and recorded instead. */
 export type NextHopOutcome =
-  | { action: 'deliver-in-plaintext' }
-  | { action: 'deliver-over-tls'; verdict: CertVerdict }
+  | { action: 'deliver-in-plaintext'; wouldFail?: string }
+  | { action: 'deliver-over-tls'; verdict: CertVerdict; wouldFail?: string }
   | { action: 'plaintext-fallback' }
   /** `response` is the deferral with its code, e.g. "450 4.7.4 TLS is required, but …". */
   | { action: 'defer'; response: string };
@@ -95,16 +96,30 @@ function eventsOf(level: TlsLevel): NextHopEvent[] {
   return ['starttls-not-offered', 'starttls-refused', 'starttls-refused-and-closed', 'handshake-failed', 'certificate-fails'];
 }
 
-function outcomeOf(connector: OutboundConnector, event: NextHopEvent): NextHopOutcome {
-  const decision = decideTls(connectorRule(connector), HOST, OBSERVATIONS[event]);
+/** Under a rule with TLSA records the session's chain is matched against them too, as observeTls does. */
+function observationOf(rule: TlsRule, event: NextHopEvent): TlsObservation {
+  const observed = OBSERVATIONS[event];
+  const withTlsa = rule.policy.source === 'dane' && rule.policy.tlsa.length > 0 && rule.tls === 'dane-only';
+  return withTlsa && observed.kind === 'established' ? { ...observed, dane: { kind: 'failed', reason: REASON } } : observed;
+}
+
+function outcomeOf(rule: TlsRule, host: string, event: NextHopEvent): NextHopOutcome {
+  const decision = decideTls(rule, host, observationOf(rule, event));
   switch (decision.action) {
-    case 'deliver':
-      return decision.tls === null ? { action: 'deliver-in-plaintext' } : { action: 'deliver-over-tls', verdict: decision.verdict };
+    case 'deliver': {
+      const wouldFail = decision.wouldFail ? { wouldFail: `${POLICY_DEFERRAL_CODE} ${decision.wouldFail.text}` } : {};
+      return decision.tls === null ? { action: 'deliver-in-plaintext', ...wouldFail } : { action: 'deliver-over-tls', verdict: decision.verdict, ...wouldFail };
+    }
     case 'plaintext-fallback':
       return { action: 'plaintext-fallback' };
     case 'defer':
       return { action: 'defer', response: `${decision.code} ${decision.text}` };
   }
+}
+
+/** What each thing a next hop can do to a session would cause under `rule`; `host` names it in the deferral texts. */
+export function outcomesUnder(rule: TlsRule, host: string): Array<{ event: NextHopEvent; outcome: NextHopOutcome }> {
+  return eventsOf(rule.tls).map((event) => ({ event, outcome: outcomeOf(rule, host, event) }));
 }
 
 /** The TLS level table's row for this connector, in one line. */
@@ -185,7 +200,7 @@ export function explainOutbound(config: Config, domain: string, asGiven: string)
     },
     route: routeOf(connector, domain, config),
     maxAge: formatDuration(connector.maxAge),
-    outcomes: eventsOf(connector.tls).map((event) => ({ event, outcome: outcomeOf(connector, event) })),
+    outcomes: outcomesUnder(connectorRule(connector), HOST),
     warnings: warningsOf(connector),
   };
 }

@@ -10,9 +10,13 @@ import { connectorRule, POLICY_DEFERRAL_CODE, type TlsRule } from './tlsDecision
 // TLSA records, MTA-STS the others (RFC 8461 §2); a TLSA lookup that failed defers, an
 // MTA-STS policy that could not be had is no policy. The lookups are the outbound side's.
 
+/** Where a next hop's TLSA records are published (RFC 7672 §2.2): `_25._tcp.mx.example.net`. */
+export const tlsaOwner = (host: string, port: number): string => `_${port}._tcp.${host}`;
+
 /**
  * What the TLSA lookup at `_PORT._tcp.HOST` found, sorted as RFC 7672 §2.2 sorts it.
- * Records are in presentation form (`3 1 1 <hex>`).
+ * Records are in presentation form (`3 1 1 <hex>`); `owner` is where they were asked
+ * (the host's own name, or the one its secure CNAME leads to: RFC 7672 §2.2.3).
  * - `usable`: DNSSEC-validated, and some records of a usage SMTP can use (DANE-TA, DANE-EE);
  * - `unusable`: validated, but none usable (PKIX usages, unknown parameters): TLS without authentication;
  * - `none`: validated proof that there are none;
@@ -21,11 +25,11 @@ import { connectorRule, POLICY_DEFERRAL_CODE, type TlsRule } from './tlsDecision
  * - `failed`: SERVFAIL (how a validating resolver reports a bogus answer), a timeout.
  */
 export type TlsaFinding =
-  | { kind: 'usable'; usable: string[]; unusable: string[] }
-  | { kind: 'unusable'; unusable: string[] }
+  | { kind: 'usable'; owner: string; usable: string[]; unusable: string[] }
+  | { kind: 'unusable'; owner: string; unusable: string[] }
   | { kind: 'none' }
   | { kind: 'insecure'; reason: string }
-  | { kind: 'failed'; error: string };
+  | { kind: 'failed'; owner: string; error: string };
 
 /** A failure recorded for a session MTA-STS let go ahead: a policy not to be had, or an MX a `testing` policy does not name. */
 export type UnreportedFailure = StsFailureType | Extract<NegotiationFailure, 'validation-failure'>;
@@ -123,15 +127,15 @@ function daneOnly(facts: PublishedFacts, tlsa: TlsaFinding): HostPlan {
   const connector: AppliedPolicy = { source: 'connector', level: 'dane-only' };
   switch (tlsa.kind) {
     case 'usable':
-      return { kind: 'connect', decidedBy: 'dane', rule: daneRule(tlsa.usable), dane: true, explanation: `DANE: ${tlsa.usable.length} usable TLSA record(s); the certificate must match one` };
+      return { kind: 'connect', decidedBy: 'dane', rule: daneRule(tlsa.usable), dane: true, explanation: `DANE: ${tlsa.usable.length} usable TLSA record(s) at ${tlsa.owner}; the certificate must match one` };
     case 'unusable':
-      return deferHost(host, 'dane-required', 'No usable TLSA records (dane-only)', { source: 'dane', tlsa: tlsa.unusable }, `dane-only: TLSA records, but none of a usage SMTP can use (${tlsa.unusable.join(', ')}): deferred`);
+      return deferHost(host, 'dane-required', 'No usable TLSA records (dane-only)', { source: 'dane', tlsa: tlsa.unusable }, `dane-only: TLSA records at ${tlsa.owner}, but none of a usage SMTP can use (${tlsa.unusable.join(', ')}): deferred`);
     case 'none':
       return deferHost(host, 'dane-required', 'No TLSA records, and DANE is required (dane-only)', connector, 'dane-only: the host publishes no TLSA records (validated denial): deferred');
     case 'insecure':
       return deferHost(host, 'dane-required', 'No DNSSEC-validated TLSA records, and DANE is required (dane-only)', connector, `dane-only: ${tlsa.reason}: deferred`);
     case 'failed':
-      return deferHost(host, 'dnssec-invalid', `TLSA lookup error: ${tlsa.error}`, LOOKUP_FAILED, `the TLSA lookup failed (${tlsa.error}): deferred, never downgraded`);
+      return deferHost(host, 'dnssec-invalid', `TLSA lookup error: ${tlsa.error}`, LOOKUP_FAILED, `the TLSA lookup of ${tlsa.owner} failed (${tlsa.error}): deferred, never downgraded`);
   }
 }
 
@@ -179,14 +183,14 @@ function withMtaSts(facts: PublishedFacts, level: TlsLevel, prefix: string): Hos
 function dane(facts: PublishedFacts, tlsa: TlsaFinding): HostPlan {
   switch (tlsa.kind) {
     case 'usable':
-      return { kind: 'connect', decidedBy: 'dane', rule: daneRule(tlsa.usable), dane: true, explanation: `DANE: ${tlsa.usable.length} usable TLSA record(s); the certificate must match one` };
+      return { kind: 'connect', decidedBy: 'dane', rule: daneRule(tlsa.usable), dane: true, explanation: `DANE: ${tlsa.usable.length} usable TLSA record(s) at ${tlsa.owner}; the certificate must match one` };
     case 'unusable': {
       // RFC 7672 §2.2: TLS is required, but the records cannot authenticate anyone
       const rule: TlsRule = { tls: 'encrypt', plaintextFallback: false, policy: { source: 'dane', tlsa: tlsa.unusable } };
-      return { kind: 'connect', decidedBy: 'dane', rule, dane: false, explanation: `DANE: TLSA records, none of a usage SMTP can use (${tlsa.unusable.join(', ')}): TLS required, not authenticated` };
+      return { kind: 'connect', decidedBy: 'dane', rule, dane: false, explanation: `DANE: TLSA records at ${tlsa.owner}, none of a usage SMTP can use (${tlsa.unusable.join(', ')}): TLS required, not authenticated` };
     }
     case 'failed':
-      return deferHost(facts.host, 'dnssec-invalid', `TLSA lookup error: ${tlsa.error}`, LOOKUP_FAILED, `the TLSA lookup failed (${tlsa.error}): deferred, never downgraded`);
+      return deferHost(facts.host, 'dnssec-invalid', `TLSA lookup error: ${tlsa.error}`, LOOKUP_FAILED, `the TLSA lookup of ${tlsa.owner} failed (${tlsa.error}): deferred, never downgraded`);
     case 'none':
       return withMtaSts(facts, 'opportunistic', 'no TLSA records (validated denial); ');
     case 'insecure':

@@ -49,8 +49,14 @@ export function presentTlsa(record: TlsaRecord): string {
 
 /** `3 1 1 9f86d081884c7d65…`: usage, selector, matching type and the first 8 bytes of the data, for logs. */
 export function describeTlsa(record: TlsaRecord): string {
-  const hex = record.data.subarray(0, 8).toString('hex');
-  return `${record.usage} ${record.selector} ${record.matchingType} ${hex}${record.data.length > 8 ? '…' : ''}`;
+  return abbreviateTlsa(presentTlsa(record));
+}
+
+/** describeTlsa of a record in presentation form (`3 1 1 <hex>`). */
+export function abbreviateTlsa(presented: string): string {
+  const fields = presented.split(' ');
+  const hex = fields.slice(3).join('');
+  return `${fields.slice(0, 3).join(' ')} ${hex.slice(0, 16)}${hex.length > 16 ? '…' : ''}`;
 }
 
 export type DaneMatch =

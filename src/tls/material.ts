@@ -104,12 +104,18 @@ export function loadTlsMaterial(config: Config, now = new Date()): LoadedTls {
     }
     expiring = judgeDates(config, leaf!.certificate, now);
   }
-  const trust = tls.trust.flatMap((path) => certificatesIn(readPem(path, 'tls.trust'), path).map((block) => block.pem));
-  const crl = tls.crl.flatMap((path) => parseCrlFile(readPem(path, 'tls.crl'), path));
+  const trust = loadTrust(config);
   // connectors read their CRLs again per delivery (a replaced file counts at once); an
   // unusable one must still stop the start rather than defer mail later
   for (const connector of config.outbound) {
     for (const path of connector.crl) parseCrlFile(readPem(path, `CRL of outbound connector "${connector.name}"`), path);
   }
-  return { material: { key, cert, ca: [...rootCertificates, ...trust], crl }, expiring };
+  return { material: { key, cert, ...trust }, expiring };
+}
+
+/** What peers' certificates are judged by: the system roots plus tls.trust, and tls.crl — without our own certificate, for commands that only look. */
+export function loadTrust({ tls }: Config): Pick<TlsMaterial, 'ca' | 'crl'> {
+  const trust = tls.trust.flatMap((path) => certificatesIn(readPem(path, 'tls.trust'), path).map((block) => block.pem));
+  const crl = tls.crl.flatMap((path) => parseCrlFile(readPem(path, 'tls.crl'), path));
+  return { ca: [...rootCertificates, ...trust], crl };
 }

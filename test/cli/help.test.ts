@@ -39,6 +39,7 @@ t.test('a subcommand’s --help is its command’s usage, before any argument is
   }
   t.strictSame(commandsShown(queue.stdout), ['queue']);
   t.match(queue.stdout, /tlsrelay queue retry ID\|--all\|--domain D\n {10}attempt now\n/, 'each call with what it does');
+  t.match((await runCli(['policy', '--help'])).stdout, /\n {6} tlsrelay policy explain DOMAIN --lookup \[--json\]\n {10}the same, with the domain's MX, TLSA and MTA-STS looked up/, 'explain with its lookups');
 });
 
 t.test('a usage error: the reason, then only that command’s usage, on stderr; exit 64', async (t) => {

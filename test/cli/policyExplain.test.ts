@@ -18,17 +18,17 @@ function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => text };
 }
 
-function run(args: string[]): { code: number; stdout: string; stderr: string } {
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = capture();
   const stderr = capture();
-  const code = policyCommand(args, { stdout: stdout.stream, stderr: stderr.stream });
+  const code = await policyCommand(args, { stdout: stdout.stream, stderr: stderr.stream });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
 /** The message of the UsageError the call throws; anything else fails the test. */
-function usageErrorOf(args: string[]): string {
+async function usageErrorOf(args: string[]): Promise<string> {
   try {
-    run(args);
+    await run(args);
   } catch (err) {
     if (err instanceof UsageError) return err.message;
     throw err;
@@ -55,11 +55,12 @@ t.test('every malformed call is a UsageError that says what is wrong, before any
     [['explain', '--inbound', '192.0.2.1', '--sender', 'a@[192.0.2.9]'], '--sender "a@[192.0.2.9]" is not an address with a domain (local@domain, or <> for the null sender)'],
     [['explain', '--inbound', '192.0.2.1', '--cert-name', '*'], '--cert-name "*" is not a host name'],
     [['explain', '--inbound', '192.0.2.1', '--cert-name', 'a b'], '--cert-name "a b" is not a host name'],
+    [['explain', '--inbound', '192.0.2.1', '--lookup'], '--lookup is for a DOMAIN: an inbound session has nothing published to look up'],
   ];
   for (const [args, message] of cases) {
-    t.equal(usageErrorOf([...args, '-c', '/nonexistent/tlsrelay.yaml']), message, args.join(' ') || '(no arguments)');
+    t.equal(await usageErrorOf([...args, '-c', '/nonexistent/tlsrelay.yaml']), message, args.join(' ') || '(no arguments)');
   }
-  t.match(usageErrorOf(['explain', '--inbound']), /'--inbound <value>' argument missing/, 'an option without its value');
+  t.match(await usageErrorOf(['explain', '--inbound']), /'--inbound <value>' argument missing/, 'an option without its value');
 });
 
 t.test('accepted spellings: <> and <address> senders, wildcard certificate names, IPv6 clients', async (t) => {
@@ -74,17 +75,17 @@ t.test('accepted spellings: <> and <address> senders, wildcard certificate names
       '',
     ].join('\n'),
   );
-  const explain = (...args: string[]) => JSON.parse(run(['explain', '--json', ...args, '-c', file]).stdout) as { client: unknown; connector: { name: string } | null };
+  const explain = async (...args: string[]) => JSON.parse((await run(['explain', '--json', ...args, '-c', file])).stdout) as { client: unknown; connector: { name: string } | null };
 
-  t.same(explain('--inbound', '192.0.2.1', '--sender', '<>').client, { ip: '192.0.2.1', sender: null, senderDomain: null, certificateName: null });
-  t.same(explain('--inbound', '192.0.2.1', '--sender', '<Alice@Fabrikam.TEST>').client, {
+  t.same((await explain('--inbound', '192.0.2.1', '--sender', '<>')).client, { ip: '192.0.2.1', sender: null, senderDomain: null, certificateName: null });
+  t.same((await explain('--inbound', '192.0.2.1', '--sender', '<Alice@Fabrikam.TEST>')).client, {
     ip: '192.0.2.1',
     sender: 'Alice@Fabrikam.TEST',
     senderDomain: 'fabrikam.test',
     certificateName: null,
   });
-  const wildcard = explain('--inbound', '2001:DB8::7', '--cert-name', '*.Contoso.test');
+  const wildcard = await explain('--inbound', '2001:DB8::7', '--cert-name', '*.Contoso.test');
   t.same(wildcard.client, { ip: '2001:db8::7', sender: null, senderDomain: null, certificateName: '*.contoso.test' });
   t.equal(wildcard.connector?.name, 'wildcard-cert', 'a certificate wildcard covers the pattern it stands for');
-  t.equal(explain('--inbound', '192.0.2.1', '--cert-name', 'exchange.contoso.test').connector, null, 'the ips match field still holds');
+  t.equal((await explain('--inbound', '192.0.2.1', '--cert-name', 'exchange.contoso.test')).connector, null, 'the ips match field still holds');
 });

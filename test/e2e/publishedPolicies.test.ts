@@ -223,6 +223,86 @@ t.test('STARTTLS not offered by a host with secure TLSA records: 4.7.4', async (
   t.equal(peer.received.length, 0);
 });
 
+/** `mx` an alias of `target` (secure unless told), the target at 127.0.0.1; TLSA records as `publish` takes them. */
+function publishAlias(domain: string, mx: string, target: string, tlsa: Record<string, DnsEntry>, ad = true): void {
+  publish({ domain, mx: [mx], tlsa });
+  dns.set(mx, { CNAME: target, ad });
+  dns.set(target, { A: ['127.0.0.1'], ad: true });
+}
+
+t.test('an MX host that is a secure CNAME: TLSA at the name it leads to first, then at its own (RFC 7672 §2.2.3)', async (t) => {
+  const cert = await makeCert({ names: ['unrelated.example'] });
+  const stranger = await makeCert({ names: ['unrelated.example'] });
+
+  t.test('records only at the expanded name: DANE, and the log says where they were', async (t) => {
+    const domain = freshDomain('alias');
+    const [mx, target] = [`mx.${domain}`, `host.${domain}`];
+    const peer = await sink({ tls: 'starttls', cert });
+    publishAlias(domain, mx, target, { [tlsaOwner(target, peer.port)]: { TLSA: [daneEe(cert)], ad: true } });
+    const { results, log } = await deliver(domain, peer.port, { tls: 'dane' });
+    t.match(results[0]?.attempts, [{ outcome: 'delivered', verdict: 'dane', host: `${mx}[127.0.0.1]:${peer.port}` }]);
+    t.match(log.find((line) => line.msg === 'published policy'), { decidedBy: 'dane', why: `DANE: 1 usable TLSA record(s) at ${tlsaOwner(target, peer.port)}; the certificate must match one` });
+    t.equal(peer.received[0]?.servername, target, 'SNI: the TLSA base domain (RFC 7672 §8.1)');
+  });
+
+  t.test('records at both names: the expanded name\'s decide', async (t) => {
+    const domain = freshDomain('alias');
+    const [mx, target] = [`mx.${domain}`, `host.${domain}`];
+    const peer = await sink({ tls: 'starttls', cert });
+    // the host's own records would match; the expanded name's, asked first, do not
+    publishAlias(domain, mx, target, { [tlsaOwner(target, peer.port)]: { TLSA: [daneEe(stranger)], ad: true }, [tlsaOwner(mx, peer.port)]: { TLSA: [daneEe(cert)], ad: true } });
+    const { results } = await deliver(domain, peer.port, { tls: 'dane' });
+    t.match(results[0]?.recipients, [{ outcome: 'deferred', response: /^450 4\.7\.5 Server certificate not verified for host .*: no TLSA record matched the certificate chain/ }]);
+    t.equal(peer.received.length, 0);
+  });
+
+  t.test('none at the expanded name (validated denial, or not validated): the host\'s own records', async (t) => {
+    for (const atTarget of [{ ad: true }, { TLSA: [daneEe(stranger)], ad: false }] satisfies DnsEntry[]) {
+      const domain = freshDomain('alias');
+      const [mx, target] = [`mx.${domain}`, `host.${domain}`];
+      const peer = await sink({ tls: 'starttls', cert });
+      publishAlias(domain, mx, target, { [tlsaOwner(target, peer.port)]: atTarget, [tlsaOwner(mx, peer.port)]: { TLSA: [daneEe(cert)], ad: true } });
+      const { results, log } = await deliver(domain, peer.port, { tls: 'dane' });
+      t.match(results[0]?.attempts, [{ outcome: 'delivered', verdict: 'dane' }], `expanded name ${atTarget.ad ? 'denied' : 'insecure'}`);
+      t.match(log.find((line) => line.msg === 'published policy'), { why: `DANE: 1 usable TLSA record(s) at ${tlsaOwner(mx, peer.port)}; the certificate must match one` });
+      t.equal(peer.received[0]?.servername, mx, 'SNI: the MX host, whose records decided');
+    }
+  });
+
+  t.test('a failed lookup at the expanded name defers: it is not passed over for the host\'s own records', async (t) => {
+    const domain = freshDomain('alias');
+    const [mx, target] = [`mx.${domain}`, `host.${domain}`];
+    const peer = await sink({ tls: 'starttls', cert });
+    publishAlias(domain, mx, target, { [tlsaOwner(target, peer.port)]: { TLSA: 'SERVFAIL' }, [tlsaOwner(mx, peer.port)]: { TLSA: [daneEe(cert)], ad: true } });
+    const { results, log } = await deliver(domain, peer.port, { tls: 'dane' });
+    t.match(results[0]?.recipients, [{ outcome: 'deferred', response: new RegExp(`^450 4\\.7\\.5 TLSA lookup error: .*SERVFAIL for host ${mx.replace(/\./g, '\\.')}$`) }]);
+    t.equal(peer.connections, 0);
+    t.match(log.find((line) => line.msg === 'published policy: MX host deferred before dialling'), { why: new RegExp(`^the TLSA lookup of ${tlsaOwner(target, peer.port).replace(/\./g, '\\.')} failed`) });
+  });
+
+  t.test('an insecure CNAME: no DANE, whatever either name publishes', async (t) => {
+    const domain = freshDomain('alias');
+    const [mx, target] = [`mx.${domain}`, `host.${domain}`];
+    const peer = await sink({ tls: 'starttls', cert });
+    publishAlias(domain, mx, target, { [tlsaOwner(target, peer.port)]: { TLSA: [daneEe(stranger)], ad: true }, [tlsaOwner(mx, peer.port)]: { TLSA: [daneEe(stranger)], ad: true } }, false);
+    const { results, log } = await deliver(domain, peer.port, { tls: 'dane' });
+    t.match(results[0]?.attempts, [{ outcome: 'delivered', verdict: 'untrusted' }]);
+    t.match(log.find((line) => line.msg === 'published policy'), { decidedBy: 'none', why: new RegExp(`the address records of ${mx.replace(/\./g, '\\.')} are not DNSSEC-validated`) });
+  });
+
+  t.test('DANE-TA: a certificate that names only the expanded name, or only the MX host, is accepted', async (t) => {
+    for (const named of ['target', 'mx'] as const) {
+      const domain = freshDomain('alias');
+      const [mx, target] = [`mx.${domain}`, `host.${domain}`];
+      const leaf = await makeCert({ names: [named === 'target' ? target : mx], ca: daneCa });
+      const peer = await sink({ tls: 'starttls', cert: { key: leaf.key, cert: `${leaf.cert}\n${daneCa.cert}` } });
+      publishAlias(domain, mx, target, { [tlsaOwner(target, peer.port)]: { TLSA: [daneTa(daneCa)], ad: true } });
+      const { results } = await deliver(domain, peer.port, { tls: 'dane-only' });
+      t.match(results[0]?.attempts, [{ outcome: 'delivered', verdict: 'dane' }], `named ${named === 'target' ? target : mx}`);
+    }
+  });
+});
+
 const policyOf = (mode: string, mx: string[]): string => `version: STSv1\nmode: ${mode}\n${mx.map((pattern) => `mx: ${pattern}\n`).join('')}max_age: 86400\n`;
 
 t.test('MTA-STS enforce: a good certificate, a wrong name, an MX outside the policy', async (t) => {

@@ -31,7 +31,15 @@ export interface MtaStsSourceOptions {
   /** The clock the cache rules read (tests move it). */
   now?: () => Date;
   fetchTimeoutMs?: number;
+  /**
+   * `read-only`: the cache is read, never written — what `policy explain --lookup` needs
+   * beside a running relay, which owns the cache. A policy fetched then is used for that
+   * lookup and not stored (its state says `fetched`). Default `read-write`.
+   */
+  cacheAccess?: CacheAccess;
 }
+
+export type CacheAccess = 'read-write' | 'read-only';
 
 /** `<queue.dir>/cache/mta-sts`. */
 export const mtaStsCacheDir = (queueDir: string): string => join(queueDir, 'cache', 'mta-sts');
@@ -162,7 +170,7 @@ export class MtaStsSource {
       const entry: CachedPolicy = { domain, id, fetchedAt: this.now(), text: fetched.text, policy: fetched.policy };
       this.known.set(domain, entry);
       this.held.delete(domain);
-      await this.cache.write(entry);
+      if (this.options.cacheAccess !== 'read-only') await this.cache.write(entry);
       this.logFetched(entry, previous);
       return policyState(entry, 'fetched');
     }
