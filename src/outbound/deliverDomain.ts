@@ -24,9 +24,12 @@ function notBefore(recipient: RecipientResult, resumesAt: number | undefined): R
   return recipient.outcome === 'deferred' && resumesAt !== undefined ? { ...recipient, notBefore: new Date(resumesAt).toISOString() } : recipient;
 }
 
-/** Messages with and without `TLS-Required: No` (RFC 8689 §5): published policies are planned for each group on its own. */
+/**
+ * Messages with and without `TLS-Required: No` (RFC 8689 §5): published policies are
+ * planned for each group on its own. A REQUIRETLS message has the header ignored (§5).
+ */
 async function byTlsRequired(messages: MessageProgress[]): Promise<Array<{ tlsRequiredNo: boolean; messages: MessageProgress[] }>> {
-  const flags = await Promise.all(messages.map((progress) => tlsRequiredNo(progress.message.openData)));
+  const flags = await Promise.all(messages.map((progress) => progress.message.requireTls !== true && tlsRequiredNo(progress.message.openData)));
   const groups = [false, true].map((flag) => ({ tlsRequiredNo: flag, messages: messages.filter((_, index) => flags[index] === flag) }));
   return groups.filter((group) => group.messages.length > 0);
 }

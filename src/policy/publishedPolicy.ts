@@ -106,9 +106,17 @@ export type HostPlan =
 const published = (state: MtaStsState | undefined): state is Extract<MtaStsState, { kind: 'policy' }> => state?.kind === 'policy' && state.policy.mode !== 'none';
 
 /** The policy as the transit record and TLS-RPT name it (RFC 8460 policy-string and mx-host). */
+/** The lines of RFC 8461 §3.2's keys. */
+const STS_KEYS = /^(version|mode|mx|max_age)\s*:/;
+
 export function stsPolicy(state: Extract<MtaStsState, { kind: 'policy' }>): AppliedPolicy {
   const mode = state.policy.mode === 'enforce' ? 'enforce' : 'testing';
-  const policyText = state.text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  // RFC 8461's own keys only: a policy may be 64 KiB of extension lines, and these lines go
+  // into every transit record, session key and testing-mode warning of the domain
+  const policyText = state.text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => STS_KEYS.test(line));
   return { source: 'mta-sts', mode, id: state.id, mx: state.policy.mx, policyText };
 }
 
@@ -185,9 +193,12 @@ function dane(facts: PublishedFacts, tlsa: TlsaFinding): HostPlan {
     case 'usable':
       return { kind: 'connect', decidedBy: 'dane', rule: daneRule(tlsa.usable), dane: true, explanation: `DANE: ${tlsa.usable.length} usable TLSA record(s) at ${tlsa.owner}; the certificate must match one` };
     case 'unusable': {
+      const unusable = `DANE: TLSA records at ${tlsa.owner}, none of a usage SMTP can use (${tlsa.unusable.join(', ')}): TLS required, not authenticated`;
+      // no usable TLSA records: MTA-STS may still authenticate the host, and raises, never lowers
+      if (published(facts.mtaSts)) return withMtaSts(facts, 'encrypt', `${unusable}; `);
       // RFC 7672 §2.2: TLS is required, but the records cannot authenticate anyone
       const rule: TlsRule = { tls: 'encrypt', plaintextFallback: false, policy: { source: 'dane', tlsa: tlsa.unusable } };
-      return { kind: 'connect', decidedBy: 'dane', rule, dane: false, explanation: `DANE: TLSA records at ${tlsa.owner}, none of a usage SMTP can use (${tlsa.unusable.join(', ')}): TLS required, not authenticated` };
+      return { kind: 'connect', decidedBy: 'dane', rule, dane: false, explanation: unusable };
     }
     case 'failed':
       return deferHost(facts.host, 'dnssec-invalid', `TLSA lookup error: ${tlsa.error}`, LOOKUP_FAILED, `the TLSA lookup of ${tlsa.owner} failed (${tlsa.error}): deferred, never downgraded`);

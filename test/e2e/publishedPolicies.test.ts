@@ -419,14 +419,17 @@ t.test('TLS-Required: No: published policies off for that message, the connector
   await policyHost(domain, policyOf('enforce', [mx]));
   const peer = await sink({ tls: 'starttls' });
   publish({ domain, mx: [mx], ad: false, stsId: 'one' });
-  const messages = [message('KEEP', `b@${domain}`), message('WAIVE', `c@${domain}`, 'TLS-Required:\r\n No\r\n')];
+  const bothAsked: OutgoingMessage = { ...message('BOTH', `e@${domain}`, 'TLS-Required: No\r\n'), requireTls: true };
+  const messages = [message('KEEP', `b@${domain}`), message('WAIVE', `c@${domain}`, 'TLS-Required:\r\n No\r\n'), bothAsked];
   const { results, log, transit } = await deliver(domain, peer.port, undefined, { messages });
   t.match(results[0]?.recipients, [{ outcome: 'deferred' }], 'without the header: enforce');
   t.match(results[1]?.recipients, [{ outcome: 'delivered' }], 'with it (folded): delivered');
+  // RFC 8689 §5: with REQUIRETLS the header is ignored, so enforce refuses the self-signed certificate (not a 5.7.30 bounce)
+  t.match(results[2]?.recipients, [{ outcome: 'deferred', response: /^450 4\.7\.5 Server certificate not verified/ }], 'REQUIRETLS and the header: the header is ignored');
   t.match(log.find((line) => line.msg === 'published policy' && line.tlsRequired === 'no'), { why: /^TLS-Required: No: published policies not applied to this message/ });
   const [enforced, waived] = transit;
-  t.match(enforced, { policy: { source: 'mta-sts', mode: 'enforce' }, failure: 'certificate-not-trusted', outcome: 'deferred' });
-  t.notOk('tlsRequiredNo' in enforced!, 'the session of the message without the header waived nothing');
+  t.match(enforced, { policy: { source: 'mta-sts', mode: 'enforce' }, failure: 'certificate-not-trusted', outcome: 'deferred', messages: 2 });
+  t.notOk('tlsRequiredNo' in enforced!, 'the session of the messages without the header (or with it ignored) waived nothing');
   t.match(waived, { policy: { source: 'none' }, failure: null, outcome: 'delivered', tlsRequiredNo: true }, 'the record says the published policies were waived');
   const report = buildAggregateReport(domain, { start: 0, end: Date.now() + 86_400_000 }, transit, { organization: 'relay.test', contact: 'postmaster@relay.test', submitter: 'relay.test' });
   t.same(report?.policies.map((policy) => [policy.policy['policy-type'], policy.summary]), [['sts', { 'total-successful-session-count': 0, 'total-failure-session-count': 1 }]], 'TLS-RPT: the waived session neither met nor failed the policy (RFC 8689), nor is it no-policy-found');

@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { TlsLevel } from '../../src/config/types.js';
 import type { MtaStsState } from '../../src/policy/mtaSts.js';
-import { consultedSources, noListedMxText, planHost, waivedByHeader, type HostPlan, type PublishedFacts, type TlsaFinding } from '../../src/policy/publishedPolicy.js';
+import { consultedSources, noListedMxText, planHost, stsPolicy, waivedByHeader, type HostPlan, type PublishedFacts, type TlsaFinding } from '../../src/policy/publishedPolicy.js';
 
 const HOST = 'mx1.example.test';
 const TLSA = '3 1 1 8f4e3b9d0c1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4';
@@ -83,6 +83,9 @@ t.test('what the rules carry for the transit record', async (t) => {
     plaintextFallback: false,
     policy: { source: 'mta-sts', mode: 'enforce', id: '20261201', mx: ['*.example.test'], policyText: ['version: STSv1', 'mode: enforce', 'mx: *.example.test', 'max_age: 86400'] },
   }, 'mode, id, mx patterns and the policy lines (TLS-RPT policy-string)');
+  const padded = sts('enforce') as Extract<MtaStsState, { kind: 'policy' }>;
+  padded.text += `x-extension: ${'a'.repeat(1000)}\r\n`.repeat(60);
+  t.same(stsPolicy(padded), { source: 'mta-sts', mode: 'enforce', id: '20261201', mx: ['*.example.test'], policyText: ['version: STSv1', 'mode: enforce', 'mx: *.example.test', 'max_age: 86400'] }, 'extension lines are not carried into every record and log line');
   t.match(plan('none', nothing, sts('enforce')).explanation, /^published policy overridden by the operator \(MTA-STS enforce, id 20261201\)/);
   t.notMatch(plan('none', nothing, noSts).explanation, /overridden/, 'nothing published, nothing overridden');
 });
@@ -109,7 +112,12 @@ t.test('between the columns', async (t) => {
   t.match(plan('opportunistic', nothing, unavailable), { kind: 'connect', decidedBy: 'none', unreported: 'sts-policy-fetch-error' }, 'a policy that could not be had is no policy, and a failure to report');
 
   const unusable: TlsaFinding = { kind: 'unusable', owner: OWNER, unusable: [PKIX] };
-  t.match(plan('dane', unusable, sts('enforce')), { kind: 'connect', decidedBy: 'dane', dane: false, rule: { tls: 'encrypt', policy: { source: 'dane', tlsa: [PKIX] } } }, 'only unusable records: TLS, not authenticated (RFC 7672 §2.2)');
+  t.match(plan('dane', unusable, noSts), { kind: 'connect', decidedBy: 'dane', dane: false, rule: { tls: 'encrypt', policy: { source: 'dane', tlsa: [PKIX] } } }, 'only unusable records: TLS, not authenticated (RFC 7672 §2.2)');
+  // records that authenticate nobody leave MTA-STS to do it: dane is never weaker than opportunistic
+  t.match(plan('dane', unusable, sts('enforce')), { kind: 'connect', decidedBy: 'mta-sts', rule: { tls: 'verify', plaintextFallback: false, policy: { source: 'mta-sts', mode: 'enforce' } } }, 'only unusable records under MTA-STS enforce: the policy authenticates the host');
+  t.match(plan('dane', unusable, sts('enforce', ['mail.other.test'])), { kind: 'skip', decidedBy: 'mta-sts' }, 'and a host outside its mx patterns is not used');
+  t.match(plan('dane', unusable, sts('testing')), { kind: 'connect', decidedBy: 'mta-sts', rule: { tls: 'encrypt', testing: { tls: 'verify' } } }, 'testing: TLS required as the records say, what enforce would refuse recorded');
+  t.match(plan('dane', unusable, sts('none')), { rule: { tls: 'encrypt', policy: { source: 'dane', tlsa: [PKIX] } } }, 'mode none: the records alone');
   t.match(plan('dane-only', unusable, noSts), { kind: 'defer', failure: 'dane-required', text: `4.7.5 No usable TLSA records (dane-only) for host ${HOST}` });
 
   const failed: TlsaFinding = { kind: 'failed', owner: OWNER, error: '127.0.0.1:53 answered SERVFAIL' };
