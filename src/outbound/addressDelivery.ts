@@ -61,7 +61,16 @@ function healthOf(left: Extract<LeftSession, { kind: 'deferred' }>): AddressHeal
  */
 async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback' | 'reconnect'> {
   const { logger } = ctx;
-  const session: DeliverySession = { startedAt: new Date(), domain, connector: settings.connector, host: target.hop.name, ip: target.address, port: target.hop.port, reused: source.kind === 'reused' };
+  const session: DeliverySession = {
+    startedAt: new Date(),
+    domain,
+    connector: settings.connector,
+    host: target.hop.name,
+    ip: target.address,
+    port: target.hop.port,
+    reused: source.kind === 'reused',
+    tlsRequiredNo: settings.tlsRequiredNo === true,
+  };
   const triedBefore = messages.map((progress) => progress.attempts.length);
   const recordTransit = (judgement: SessionJudgement): void =>
     recordSession(

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
 import type { AttemptRecord, CertVerdict, RequireTlsAttempt, TlsFacts } from '../queue/types.js';
-import { RECORD_FORMAT, type TransitSink } from '../transit/record.js';
+import { RECORD_FORMAT, type TransitRecord, type TransitSink } from '../transit/record.js';
 import type { MessageProgress } from './messageProgress.js';
 import type { Disposition } from './replies.js';
 
@@ -58,6 +58,8 @@ export interface DeliverySession {
   ip: string;
   port: number;
   reused: boolean;
+  /** Its messages carry TLS-Required: No: published policies were waived for them. */
+  tlsRequiredNo: boolean;
 }
 
 /** What the TLS ladder made of a session: the policy that governed it, its TLS, and what fell short; and our address in it. */
@@ -80,18 +82,13 @@ function sessionOutcome(attempts: [AttemptRecord, ...AttemptRecord[]]): AttemptR
   return attempts.find((attempt) => attempt.outcome === 'deferred') ?? attempts.find((attempt) => attempt.outcome === 'bounced') ?? attempts[attempts.length - 1]!;
 }
 
-/**
- * Hands the session's transit record to the writer: `carried` are the attempts made over
- * it, per message. A session over which no message was tried (a parked one the next hop
- * had ended meanwhile) carried nothing and is not recorded.
- */
-export function recordSession(transit: TransitSink, session: DeliverySession, judgement: SessionJudgement, carried: SessionAttempts[]): void {
-  const attempts = carried.flatMap((message) => message.attempts);
-  const [first, ...rest] = attempts;
-  if (first === undefined) return;
-  const tlsReports = carried.filter((message) => message.tlsReport && message.attempts.length > 0).length;
-  const { outcome, response } = sessionOutcome([first, ...rest]);
-  transit.add({
+/** What came of a session's (or an undialled host's) messages, as its record sums it up. */
+type Carried = Pick<TransitRecord, 'outcome' | 'reply' | 'messages' | 'delivered'> & { tlsReports: number; requireTls: RequireTlsAttempt | null };
+
+/** The record: where (`ip` null: never dialled), under what, and what came of it. */
+function transitRecord(session: Omit<DeliverySession, 'ip'> & { ip: string | null }, judgement: SessionJudgement, carried: Carried): TransitRecord {
+  const { tlsReports, requireTls, ...outcome } = carried;
+  return {
     v: RECORD_FORMAT,
     at: session.startedAt.toISOString(),
     domain: session.domain,
@@ -105,12 +102,67 @@ export function recordSession(transit: TransitSink, session: DeliverySession, ju
     tls: judgement.tls,
     verdict: judgement.verdict,
     failure: judgement.failure,
-    outcome,
-    reply: response,
-    messages: attempts.length,
-    delivered: attempts.filter((attempt) => attempt.outcome === 'delivered').length,
+    ...outcome,
     ...(tlsReports > 0 ? { tlsReports } : {}),
-    // every REQUIRETLS message of one session was judged alike: by the session
-    requireTls: attempts.find((attempt) => attempt.requireTls !== undefined)?.requireTls ?? null,
-  });
+    requireTls,
+    ...(session.tlsRequiredNo ? { tlsRequiredNo: true as const } : {}),
+  };
+}
+
+/**
+ * Hands the session's transit record to the writer: `carried` are the attempts made over
+ * it, per message. A session over which no message was tried (a parked one the next hop
+ * had ended meanwhile) carried nothing and is not recorded.
+ */
+export function recordSession(transit: TransitSink, session: DeliverySession, judgement: SessionJudgement, carried: SessionAttempts[]): void {
+  const attempts = carried.flatMap((message) => message.attempts);
+  const [first, ...rest] = attempts;
+  if (first === undefined) return;
+  const { outcome, response } = sessionOutcome([first, ...rest]);
+  transit.add(
+    transitRecord(session, judgement, {
+      outcome,
+      reply: response,
+      messages: attempts.length,
+      delivered: attempts.filter((attempt) => attempt.outcome === 'delivered').length,
+      tlsReports: carried.filter((message) => message.tlsReport && message.attempts.length > 0).length,
+      // every REQUIRETLS message of one session was judged alike: by the session
+      requireTls: attempts.find((attempt) => attempt.requireTls !== undefined)?.requireTls ?? null,
+    }),
+  );
+}
+
+/** A next hop the published-policy plan deferred or skipped: never dialled, for these messages of one delivery. */
+export interface UndialledHost {
+  at: Date;
+  domain: string;
+  connector: OutboundConnector;
+  host: string;
+  /** The port it would have been dialled on. */
+  port: number;
+  tlsRequiredNo: boolean;
+  policy: AppliedPolicy;
+  failure: TlsResultType;
+  /** The deferral, as the messages' attempts say it (for a skipped host: why it was not used). */
+  reply: string;
+}
+
+/**
+ * One record per undialled host and delivery, whatever the number of its messages: a
+ * domain whose TLSA lookups fail for a day writes one per retry run, not one per message.
+ * Nothing was sent, so nothing was delivered, and REQUIRETLS messages had no session.
+ */
+export function recordUndialled(transit: TransitSink, host: UndialledHost, messages: MessageProgress[]): void {
+  if (messages.length === 0) return;
+  const judgement: SessionJudgement = { policy: host.policy, tls: null, verdict: 'none', failure: host.failure, sourceIp: undefined };
+  transit.add(
+    transitRecord({ startedAt: host.at, domain: host.domain, connector: host.connector, host: host.host, ip: null, port: host.port, reused: false, tlsRequiredNo: host.tlsRequiredNo }, judgement, {
+      outcome: 'deferred',
+      reply: host.reply,
+      messages: messages.length,
+      delivered: 0,
+      tlsReports: messages.filter((progress) => progress.message.tlsReport === true).length,
+      requireTls: messages.some((progress) => progress.message.requireTls) ? 'no-session' : null,
+    }),
+  );
 }

@@ -1,9 +1,9 @@
 import type { OutboundConnector } from '../config/types.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
-import { consultedSources, type HostPlan } from '../policy/publishedPolicy.js';
+import { consultedSources, waivedByHeader, type HostPlan } from '../policy/publishedPolicy.js';
 import type { RecipientResult } from '../queue/types.js';
 import { deliverToAddress, routeResumesAt } from './addressDelivery.js';
-import { recordAttempt, type AttemptScope } from './attemptLog.js';
+import { recordAttempt, recordUndialled, type AttemptScope } from './attemptLog.js';
 import { MessageProgress, stillOpen } from './messageProgress.js';
 import type { Disposition } from './replies.js';
 import type { DaneHost } from './publishedLookups.js';
@@ -42,13 +42,20 @@ function logPlan(ctx: DeliveryContext, domain: string, connector: OutboundConnec
 }
 
 /** The settings of sessions to one host: the plan's rule, and what DANE matches against. */
-function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'connect' }>, dane: DaneHost | undefined): SessionSettings {
+function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'connect' }>, dane: DaneHost | undefined, waived: boolean): SessionSettings {
   return {
     ...base,
     rule: plan.rule,
     ...(plan.dane && dane ? { dane: { records: dane.usable, referenceNames: dane.referenceNames, serverName: dane.serverName } } : {}),
     ...(plan.unreported ? { unreported: plan.unreported } : {}),
+    ...(waived ? { tlsRequiredNo: true as const } : {}),
   };
+}
+
+/** A host the plan skipped or deferred: its transit record, one for the messages of this delivery (TLS-RPT reports it). */
+function recordNotDialled(ctx: DeliveryContext, domain: string, connector: OutboundConnector, hop: NextHop, plan: Extract<HostPlan, { kind: 'skip' | 'defer' }>, waived: boolean, open: MessageProgress[]): void {
+  const host = { at: new Date(), domain, connector, host: hop.name, port: hop.port, tlsRequiredNo: waived, policy: plan.policy, failure: plan.failure, reply: `${plan.code} ${plan.text}` };
+  recordUndialled(ctx.transit, host, open);
 }
 
 /**
@@ -61,6 +68,8 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
   const { connector } = base;
   const { logger } = ctx;
   const consulted = consultedSources(connector, waived);
+  // what the transit record says: the header switched a published source off
+  const policiesWaived = waived && waivedByHeader(connector);
   // what the header switched off is said too
   const logged = waived || consulted.dane || consulted.mtaSts;
   const planned = await planRoute(connector, domain, waived, ctx);
@@ -73,15 +82,18 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
   let dialled = false;
   // hosts in order; a recipient settled on one host is not tried again on the next
   for (const { hop, dane, plan } of planned.hops) {
+    // a host no message is left for is neither logged nor recorded
+    const open = stillOpen(messages);
+    if (open.length === 0) return undefined;
     if (logged) logPlan(ctx, domain, connector, hop, plan, waived);
+    if (plan.kind !== 'connect') recordNotDialled(ctx, domain, connector, hop, plan, policiesWaived, open);
     if (plan.kind === 'skip') continue;
     dialled = true;
     if (plan.kind === 'defer') {
-      const open = stillOpen(messages);
       recordForAll(logger, open, { domain, connector, host: `${hop.name}:${hop.port}`, tls: null, verdict: 'none' }, { outcome: 'deferred', code: plan.code, response: `${plan.code} ${plan.text}` });
       continue;
     }
-    const settings = hostSettings(base, plan, dane);
+    const settings = hostSettings(base, plan, dane, policiesWaived);
     for (const address of hop.addresses) {
       const open = stillOpen(messages);
       if (open.length === 0) return undefined;

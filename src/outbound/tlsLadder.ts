@@ -4,7 +4,7 @@ import { type ConnectionOptions, type SecureContext, type SecureContextOptions }
 import type { OutboundConnector } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from '../tls/crl.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
-import type { StsFailureType } from '../policy/mtaSts.js';
+import type { UnreportedFailure } from '../policy/publishedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
 import { connectorRule, decideTls, type TlsDecision, type TlsObservation, type TlsRule } from '../policy/tlsDecision.js';
 import type { TlsaRecord } from '../tls/dane.js';
@@ -55,8 +55,10 @@ export interface SessionSettings {
   rule: TlsRule;
   /** The usable secure TLSA records, reference names and the SNI (the TLSA base domain), when DANE judges the host. */
   dane?: { records: TlsaRecord[]; referenceNames: string[]; serverName: string };
-  /** A published policy that could not be had, for the transit record of a session that failed nothing else (TLS-RPT). */
-  unreported?: StsFailureType;
+  /** What MTA-STS found wrong without refusing the host, for the transit record of a session that failed nothing else (TLS-RPT). */
+  unreported?: UnreportedFailure;
+  /** The messages carry TLS-Required: No and published policies were waived for them: the transit record says so. */
+  tlsRequiredNo?: true;
 }
 
 export type SessionSetup = { kind: 'ready'; settings: SessionSettings } | { kind: 'failed'; result: Disposition };

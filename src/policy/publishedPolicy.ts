@@ -1,7 +1,7 @@
 import type { OutboundConnector, TlsLevel } from '../config/types.js';
 import type { AppliedPolicy, PolicySource } from './appliedPolicy.js';
 import { mxPatternMatches, type MtaStsState, type StsFailureType } from './mtaSts.js';
-import type { DaneFailure } from './resultTypes.js';
+import type { DaneFailure, NegotiationFailure } from './resultTypes.js';
 import { connectorRule, POLICY_DEFERRAL_CODE, type TlsRule } from './tlsDecision.js';
 
 // The fold of what a recipient domain publishes (DANE, MTA-STS) into the connector's
@@ -31,6 +31,9 @@ export type TlsaFinding =
   | { kind: 'insecure'; reason: string }
   | { kind: 'failed'; owner: string; error: string };
 
+/** A failure recorded for a session MTA-STS let go ahead: a policy not to be had, or an MX a `testing` policy does not name. */
+export type UnreportedFailure = StsFailureType | Extract<NegotiationFailure, 'validation-failure'>;
+
 export type PublishedConnector = Pick<OutboundConnector, 'tls' | 'plaintextFallback' | 'mtaSts' | 'smartHosts'>;
 
 /** Which published sources a delivery asks: the lookups to make before it dials. */
@@ -54,6 +57,17 @@ export function consultedSources(connector: PublishedConnector, tlsRequiredNo: b
   };
 }
 
+/**
+ * Whether `TLS-Required: No` switches off a source this connector would ask — what the
+ * transit record calls published policies waived. Not for `dane-only` (its DANE is the
+ * operator's rule) nor for a connector that asks no published source anyway.
+ */
+export function waivedByHeader(connector: PublishedConnector): boolean {
+  const asked = consultedSources(connector, false);
+  const waived = consultedSources(connector, true);
+  return (asked.dane && !waived.dane) || (asked.mtaSts && !waived.mtaSts);
+}
+
 export interface PublishedFacts {
   connector: PublishedConnector;
   /** The MX host (or smart host) as dialled and as TLSA records are looked up for it. */
@@ -72,17 +86,22 @@ export type DecidingSource = Exclude<PolicySource, 'none'> | 'none';
 /**
  * What to do with one MX host:
  * - `skip`: MTA-STS `enforce` does not name it: it is not used at all (RFC 8461 §4.1);
+ *   `failure` is `validation-failure`, as TLS-RPT reports such a host (RFC 8460 has no
+ *   type of its own for an MX outside the policy);
  * - `defer`: nothing can satisfy the policy (a TLSA lookup failed, `dane-only` without
  *   records): the host is not dialled and its attempt deferred with `text`;
  * - `connect`: dial it and judge the session by `rule`. `dane`: the rule needs a TLSA
- *   match (the outbound side holds the records). `unreported`: an MTA-STS policy that could
- *   not be had, for the transit record of a session that itself failed nothing (TLS-RPT).
- * `explanation` says in words why, for the log and `policy explain`.
+ *   match (the outbound side holds the records). `unreported`: what MTA-STS found wrong
+ *   without refusing the host — a policy that could not be had, or a `testing` policy
+ *   that does not name it — for the transit record of a session that itself failed
+ *   nothing (TLS-RPT).
+ * A host skipped or deferred is never dialled; its transit record says `policy`, `failure`
+ * and `text`. `explanation` says in words why, for the log and `policy explain`.
  */
 export type HostPlan =
-  | { kind: 'skip'; decidedBy: 'mta-sts'; explanation: string }
+  | { kind: 'skip'; decidedBy: 'mta-sts'; code: typeof POLICY_DEFERRAL_CODE; text: string; failure: 'validation-failure'; policy: AppliedPolicy; explanation: string }
   | { kind: 'defer'; decidedBy: DecidingSource; code: typeof POLICY_DEFERRAL_CODE; text: string; failure: DaneFailure; policy: AppliedPolicy; explanation: string }
-  | { kind: 'connect'; decidedBy: DecidingSource; rule: TlsRule; dane: boolean; unreported?: StsFailureType; explanation: string };
+  | { kind: 'connect'; decidedBy: DecidingSource; rule: TlsRule; dane: boolean; unreported?: UnreportedFailure; explanation: string };
 
 const published = (state: MtaStsState | undefined): state is Extract<MtaStsState, { kind: 'policy' }> => state?.kind === 'policy' && state.policy.mode !== 'none';
 
@@ -153,14 +172,19 @@ function withMtaSts(facts: PublishedFacts, level: TlsLevel, prefix: string): Hos
   const listed = policy.mx.some((pattern) => mxPatternMatches(host, pattern));
   const patterns = policy.mx.join(', ');
   if (policy.mode === 'enforce') {
-    if (!listed) return { kind: 'skip', decidedBy: 'mta-sts', explanation: `${prefix}MTA-STS enforce (id ${mtaSts.id}): ${host} matches none of ${patterns}: not used` };
+    if (!listed) {
+      const text = `4.7.5 MX host ${host} matches none of the MTA-STS policy's mx patterns (${patterns}): not used`;
+      return { kind: 'skip', decidedBy: 'mta-sts', code: POLICY_DEFERRAL_CODE, text, failure: 'validation-failure', policy: applied, explanation: `${prefix}MTA-STS enforce (id ${mtaSts.id}): ${host} matches none of ${patterns}: not used` };
+    }
     const rule: TlsRule = { tls: 'verify', plaintextFallback: false, policy: applied };
     return { kind: 'connect', decidedBy: 'mta-sts', rule, dane: false, explanation: `${prefix}MTA-STS enforce (id ${mtaSts.id}, mx ${patterns}): TLS with a certificate that chains to the system roots or tls.trust and names ${host}` };
   }
   const base = connectorRule({ tls: level, plaintextFallback: connector.plaintextFallback });
   const rule: TlsRule = { ...base, testing: { tls: 'verify', policy: applied } };
   const unlisted = listed ? '' : `; ${host} matches none of ${patterns}, which enforce would refuse`;
-  return { kind: 'connect', decidedBy: 'mta-sts', rule, dane: false, explanation: `${prefix}MTA-STS testing (id ${mtaSts.id}): delivered as level ${level}, what enforce would refuse is logged and recorded${unlisted}` };
+  const explanation = `${prefix}MTA-STS testing (id ${mtaSts.id}): delivered as level ${level}, what enforce would refuse is logged and recorded${unlisted}`;
+  // what enforce would skip is recorded as TLS-RPT reports a skipped host, unless the session fails something itself
+  return { kind: 'connect', decidedBy: 'mta-sts', rule, dane: false, ...(listed ? {} : { unreported: 'validation-failure' as const }), explanation };
 }
 
 /** `dane`: DANE where the host publishes usable secure TLSA records, else MTA-STS, else opportunistic. */

@@ -24,7 +24,8 @@ export interface FailureDetails {
   'result-type': TlsResultType;
   'sending-mta-ip'?: string;
   'receiving-mx-hostname'?: string;
-  'receiving-ip': string;
+  /** Absent for a host never dialled (a published policy deferred or skipped it first): RFC 8460 §4.4 leaves it optional. */
+  'receiving-ip'?: string;
   'failed-session-count': number;
 }
 
@@ -81,10 +82,15 @@ function reportedPolicy(applied: AppliedPolicy, domain: string, host: string): R
  * that no policy asked TLS of (a `none` connector, or an opportunistic next hop without
  * STARTTLS, or the plaintext retry after a failed handshake, whose failure the broken
  * session before it reports) is neither: RFC 8460 counts TLS sessions. Sessions that
- * carried nothing but the relay's own reports are left out (§5.3).
+ * carried nothing but the relay's own reports are left out (§5.3), and so are sessions
+ * for which `TLS-Required: No` waived the domain's published policies (RFC 8689 §4.3):
+ * they neither met nor failed those policies, and reporting them as `no-policy-found`
+ * would tell the domain its policy was not found. A host never dialled (a published
+ * policy deferred or skipped it) is a failed session without a receiving IP.
  */
 function countAs(record: TransitRecord): 'success' | 'failure' | 'none' {
   if ((record.tlsReports ?? 0) >= record.messages) return 'none';
+  if (record.tlsRequiredNo === true) return 'none';
   if (record.failure !== null) return 'failure';
   return record.tls === null ? 'none' : 'success';
 }
@@ -120,7 +126,7 @@ export function buildAggregateReport(domain: string, period: ReportPeriod, recor
       ...(record.sourceIp === undefined ? {} : { 'sending-mta-ip': record.sourceIp }),
       // a smart host dialled by its address has no host name to report
       ...(isIP(record.host) === 0 ? { 'receiving-mx-hostname': record.host } : {}),
-      'receiving-ip': record.ip,
+      ...(record.ip === null ? {} : { 'receiving-ip': record.ip }),
       'failed-session-count': 0,
     };
     const detailKey = JSON.stringify({ ...detail, 'failed-session-count': undefined });

@@ -4,8 +4,11 @@ import type { AttemptOutcome, CertVerdict, RequireTlsAttempt, TlsFacts } from '.
 
 // One line of the transit record: a delivery session — one connection to one address of a
 // next hop that answered, carrying one or more messages (or refusing to) — with the policy
-// that governed it, what its TLS showed and what came of it. `report tls` and TLS-RPT are
-// counts over these lines; nothing else keeps a copy.
+// that governed it, what its TLS showed and what came of it. A next hop that a published
+// policy deferred or skipped before dialling gets a line too (`ip` null): the failure it
+// stands for (`dnssec-invalid`, `dane-required`, an MX outside an MTA-STS policy) is one
+// TLS-RPT reports and `report tls` shows. `report tls` and TLS-RPT are counts over these
+// lines; nothing else keeps a copy.
 
 /** Bumped when a field changes meaning; a reader skips lines of a format it does not know. */
 export const RECORD_FORMAT = 1;
@@ -19,7 +22,13 @@ export interface TransitRecord {
   connector: string;
   /** The next hop as dialled: the MX or smart-host name, or an IP address. */
   host: string;
-  ip: string;
+  /**
+   * The address dialled; null: the host was never dialled — the published-policy plan
+   * deferred or skipped it before any address was tried (then `tls` is null, `verdict`
+   * `none`, `sourceIp` absent, `delivered` 0, and `failure` says why).
+   */
+  ip: string | null;
+  /** The port dialled, or the one that would have been (the port of the TLSA lookup). */
   port: number;
   /** The relay's own address in the session (RFC 8460's sending-mta-ip); absent in records written before it was kept. */
   sourceIp?: string;
@@ -47,6 +56,12 @@ export interface TransitRecord {
    * the relay honoured REQUIRETLS.
    */
   requireTls?: RequireTlsAttempt | null;
+  /**
+   * The session's messages carried `TLS-Required: No` (RFC 8689 §4.3): the recipient
+   * domain's published policies (DANE, MTA-STS) were waived for them; the connector's own
+   * level, `dane-only`'s DANE included, still applied. Absent otherwise.
+   */
+  tlsRequiredNo?: true;
 }
 
 /** Anything that keeps records; delivery hands them over and never waits. */
@@ -78,6 +93,7 @@ export function decodeRecord(line: string): TransitRecord | undefined {
   if (typeof value !== 'object' || value === null || value.v !== RECORD_FORMAT) return undefined;
   if (!isString(value.at) || !isString(value.domain) || !isString(value.verdict) || !isString(value.outcome)) return undefined;
   if (!isCount(value.messages) || !isCount(value.delivered)) return undefined;
+  if (value.ip !== null && !isString(value.ip)) return undefined;
   const policy = value.policy as { source?: unknown } | null;
   if (typeof policy !== 'object' || policy === null || !isString(policy.source)) return undefined;
   const tls = value.tls as { protocol?: unknown } | null;

@@ -6,8 +6,10 @@ import type { TransitRecord } from './record.js';
 
 // What `report tls` says: per recipient domain, sessions and the messages they delivered,
 // by TLS version, certificate verdict and policy source; failed sessions by their RFC 8460
-// result type; and the share that was verified. Counted record by record, so that a
-// report over a month of records needs no more memory than one over a day.
+// result type; and the share that was verified. Hosts a published policy deferred or
+// skipped before dialling are no sessions: they are counted apart, and among the failures
+// (as TLS-RPT counts them). Counted record by record, so that a report over a month of
+// records needs no more memory than one over a day.
 
 /** Sessions, and the messages they delivered. */
 export interface Tally {
@@ -18,7 +20,14 @@ export interface Tally {
 /** The key for sessions without TLS in `tlsVersions`. */
 export const PLAINTEXT = 'plaintext';
 
+/** Hosts not dialled, one per delivery that would have used them, and the messages they were to carry then. */
+export interface NotDialled {
+  hosts: number;
+  messages: number;
+}
+
 export interface TransitSummary {
+  /** Sessions: records of hosts that were dialled. */
   sessions: number;
   /** Messages delivered in these sessions (a message deferred and tried again counts once, where it was delivered). */
   messages: number;
@@ -30,7 +39,11 @@ export interface TransitSummary {
   tlsVersions: Record<string, Tally>;
   verdicts: Partial<Record<CertVerdict, Tally>>;
   policies: Partial<Record<PolicySource, Tally>>;
-  /** Sessions that fell short of their policy, by what failed. */
+  /** Sessions whose messages carried TLS-Required: No, so that published policies were waived for them. */
+  tlsRequiredNo: Tally;
+  /** Hosts a published policy deferred or skipped before dialling (their records have no `ip`). */
+  notDialled: NotDialled;
+  /** Sessions that fell short of their policy, and hosts not dialled, by what failed. */
   failures: Partial<Record<TlsResultType, Tally>>;
 }
 
@@ -57,6 +70,8 @@ function emptySummary(): TransitSummary {
     tlsVersions: {},
     verdicts: {},
     policies: {},
+    tlsRequiredNo: { sessions: 0, messages: 0 },
+    notDialled: { hosts: 0, messages: 0 },
     failures: {},
   };
 }
@@ -70,6 +85,12 @@ function count<K extends string>(tallies: Partial<Record<K, Tally>>, key: K, mes
 
 function add(summary: TransitSummary, record: TransitRecord): void {
   const messages = record.delivered;
+  if (record.failure !== null) count(summary.failures, record.failure, messages);
+  if (record.ip === null) {
+    summary.notDialled.hosts += 1;
+    summary.notDialled.messages += record.messages;
+    return;
+  }
   summary.sessions += 1;
   summary.messages += messages;
   if (AUTHENTICATES[record.verdict]) {
@@ -79,7 +100,10 @@ function add(summary: TransitSummary, record: TransitRecord): void {
   count(summary.tlsVersions, record.tls?.protocol ?? PLAINTEXT, messages);
   count(summary.verdicts, record.verdict, messages);
   count(summary.policies, record.policy.source, messages);
-  if (record.failure !== null) count(summary.failures, record.failure, messages);
+  if (record.tlsRequiredNo === true) {
+    summary.tlsRequiredNo.sessions += 1;
+    summary.tlsRequiredNo.messages += messages;
+  }
 }
 
 const share = (part: number, whole: number): number | null => (whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { reportText } from '../../src/cli/reportText.js';
 import type { TransitRecord } from '../../src/transit/record.js';
 import { TransitTally } from '../../src/transit/summary.js';
-import { readmeBlock } from '../helpers/docText.js';
+import { fencedBlocks, readmeSection } from '../helpers/docText.js';
 import { runCli } from '../helpers/relayProcess.js';
 import { sessionRecord, writeDayFile } from '../helpers/transitRecords.js';
 
@@ -30,11 +30,29 @@ const EXAMPLE_DAY: TransitRecord[] = [
   sessionRecord({ domain: 'northwind.test', connector: 'pinned', policy: { source: 'connector', level: 'fingerprint' }, tls: v12, verdict: 'pinned', messages: 3, delivered: 3 }),
 ];
 
-t.test("README's example is what the command prints for such a day", async (t) => {
+const dane = { domain: 'woodgrove.test', connector: 'published', host: 'mx1.woodgrove.test' } as const;
+const lookupFailed = '450 4.7.5 TLSA lookup error: 127.0.0.1:53 answered SERVFAIL for host mx1.woodgrove.test';
+const notDialled: Partial<TransitRecord> = { ...dane, ip: null, policy: { source: 'dane', tlsa: [] }, tls: null, verdict: 'none', failure: 'dnssec-invalid', outcome: 'deferred', reply: lookupFailed, delivered: 0 };
+
+/** README's second day: a DANE domain whose resolver failed for two retry runs, and a message with TLS-Required: No. */
+const DANE_DAY: TransitRecord[] = [
+  sessionRecord({ ...notDialled, messages: 5 }),
+  sessionRecord({ ...notDialled, messages: 5 }),
+  sessionRecord({ ...dane, policy: { source: 'dane', tlsa: ['3 1 1 8f4e3b9d0c1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4'] }, verdict: 'dane', messages: 5, delivered: 5 }),
+  sessionRecord({ ...dane, policy: { source: 'none' }, verdict: 'untrusted', tlsRequiredNo: true, messages: 1, delivered: 1 }),
+];
+
+/** What the command prints for these records over README's period. */
+function printed(records: TransitRecord[]): string {
   const tally = new TransitTally();
-  for (const record of EXAMPLE_DAY) tally.add(record);
-  const text = reportText(tally.report(new Date('2026-12-01T09:00:00Z'), new Date('2026-12-02T09:00:00Z')), '--since 24h');
-  t.equal(text, readmeBlock('## Transit record and `report tls`', 'text'));
+  for (const record of records) tally.add(record);
+  return reportText(tally.report(new Date('2026-12-01T09:00:00Z'), new Date('2026-12-02T09:00:00Z')), '--since 24h');
+}
+
+t.test("README's examples are what the command prints for such days", async (t) => {
+  const [plain, published] = fencedBlocks(readmeSection('## Transit record and `report tls`'), 'text');
+  t.equal(printed(EXAMPLE_DAY), plain, 'no host left undialled, no TLS-Required: No: no columns for them');
+  t.equal(printed(DANE_DAY), published, 'hosts not dialled and waived sessions get their columns, said below the table');
 });
 
 /** A config the report can load: the spool is what it reads. */
@@ -60,6 +78,8 @@ t.test('--json: one document on stdout', async (t) => {
     tlsVersions: { 'TLSv1.3': { sessions: 1, messages: 1 } },
     verdicts: { verified: { sessions: 1, messages: 1 } },
     policies: { connector: { sessions: 1, messages: 1 } },
+    tlsRequiredNo: { sessions: 0, messages: 0 },
+    notDialled: { hosts: 0, messages: 0 },
     failures: {},
   };
   t.strictSame(report, { since: report.since, until: report.until, domains: [{ domain: 'one.test', ...summary }], total: summary });

@@ -13,11 +13,14 @@ import type { OutboundConnector } from '../../src/config/types.js';
 import { deliverDomain } from '../../src/outbound/deliverDomain.js';
 import type { OutgoingMessage } from '../../src/outbound/types.js';
 import type { TlsaRecord } from '../../src/tls/dane.js';
+import { buildAggregateReport } from '../../src/tlsRpt/aggregateReport.js';
+import { TransitTally } from '../../src/transit/summary.js';
 import { startDnsServer, type DnsEntry } from '../helpers/dnsServer.js';
 import { startSink, type Sink, type SinkOptions } from '../helpers/peers.js';
 import { makeCa, makeCert, type KeyPair } from '../helpers/pki.js';
 import { startPolicyHost, type PolicyHost } from '../helpers/policyHost.js';
 import { testConfig, testConnector, testDeliveryContext } from '../helpers/testConfig.js';
+import { schemaErrors } from '../helpers/tlsReports.js';
 
 const dns = await startDnsServer({});
 const webCa = await makeCa('test WebPKI CA');
@@ -151,15 +154,62 @@ t.test('no AD bit: no DANE, opportunistic', async (t) => {
   t.match(log.find((line) => line.msg === 'published policy'), { decidedBy: 'none', why: /not DNSSEC-validated/ });
 });
 
-t.test('SERVFAIL on TLSA: deferred, never dialled', async (t) => {
+t.test('SERVFAIL on TLSA: deferred, never dialled, one record per host and delivery for TLS-RPT', async (t) => {
   const domain = freshDomain('servfail');
   const mx = `mx.${domain}`;
   const peer = await sink({ tls: 'starttls' });
   publish({ domain, mx: [mx], tlsa: { [tlsaOwner(mx, peer.port)]: { TLSA: 'SERVFAIL' } } });
-  const { results, transit } = await deliver(domain, peer.port, { tls: 'dane' });
-  t.match(results[0]?.recipients, [{ outcome: 'deferred', code: 450, response: /^450 4\.7\.5 TLSA lookup error: .*SERVFAIL for host mx\./ }]);
+  const burst = ['S1', 'S2', 'S3'].map((id) => message(id, `${id.toLowerCase()}@${domain}`));
+  const { results, transit } = await deliver(domain, peer.port, { tls: 'dane' }, { messages: burst });
+  const deferral = /^450 4\.7\.5 TLSA lookup error: .*SERVFAIL for host mx\./;
+  for (const result of results) t.match(result.recipients, [{ outcome: 'deferred', code: 450, response: deferral }]);
   t.equal(peer.connections, 0, 'no connection: nothing could satisfy the policy');
-  t.same(transit, [], 'no session, no transit record');
+  t.equal(transit.length, 1, 'one record for the host, not one per message');
+  t.strictSame(transit[0], {
+    v: 1,
+    at: transit[0]!.at,
+    domain,
+    connector: 'published',
+    host: mx,
+    ip: null,
+    port: peer.port,
+    reused: false,
+    policy: { source: 'dane', tlsa: [] },
+    tls: null,
+    verdict: 'none',
+    failure: 'dnssec-invalid',
+    outcome: 'deferred',
+    reply: results[0]!.recipients[0]!.response,
+    messages: 3,
+    delivered: 0,
+    requireTls: null,
+  }, 'never dialled: no ip and no sourceIp; the deferral every message got');
+
+  // the retry run, an hour later for the queue: one record more, whatever it carries
+  const retry = await deliver(domain, peer.port, { tls: 'dane' }, { messages: [message('S1', `s1@${domain}`)] });
+  const records = [...transit, ...retry.transit];
+  t.match(retry.transit, [{ ip: null, failure: 'dnssec-invalid', messages: 1 }]);
+  const report = buildAggregateReport(domain, { start: 0, end: Date.now() + 86_400_000 }, records, { organization: 'relay.test', contact: 'postmaster@relay.test', submitter: 'relay.test' })!;
+  t.same(schemaErrors(report), [], 'TLS-RPT reports the runs as RFC 8460 has them');
+  t.same(report.policies, [{
+    policy: { 'policy-type': 'tlsa', 'policy-string': [], 'policy-domain': domain, 'mx-host': [mx] },
+    summary: { 'total-successful-session-count': 0, 'total-failure-session-count': 2 },
+    'failure-details': [{ 'result-type': 'dnssec-invalid', 'receiving-mx-hostname': mx, 'failed-session-count': 2 }],
+  }]);
+  const tally = new TransitTally();
+  for (const record of records) tally.add(record);
+  t.match(tally.report(new Date(0), new Date()).domains, [{ domain, sessions: 0, notDialled: { hosts: 2, messages: 4 }, failures: { 'dnssec-invalid': { sessions: 2, messages: 0 } } }], 'report tls shows them');
+});
+
+t.test('dane-only without validated TLSA records: deferred before dialling, recorded as dane-required', async (t) => {
+  const domain = freshDomain('required');
+  const mx = `mx.${domain}`;
+  const peer = await sink({ tls: 'starttls' });
+  publish({ domain, mx: [mx], ad: false });
+  const { results, transit } = await deliver(domain, peer.port, { tls: 'dane-only' });
+  t.match(results[0]?.recipients, [{ outcome: 'deferred', response: /^450 4\.7\.5 No DNSSEC-validated TLSA records, and DANE is required \(dane-only\) for host / }]);
+  t.equal(peer.connections, 0);
+  t.match(transit, [{ host: mx, ip: null, policy: { source: 'connector', level: 'dane-only' }, failure: 'dane-required', outcome: 'deferred', reply: results[0]!.recipients[0]!.response, messages: 1 }]);
 });
 
 t.test('STARTTLS not offered by a host with secure TLSA records: 4.7.4', async (t) => {
@@ -285,12 +335,18 @@ t.test('MTA-STS enforce: a good certificate, a wrong name, an MX outside the pol
   t.match(skipping.results[0]?.attempts, [{ outcome: 'delivered', host: `${inside}[127.0.0.1]:${listed.port}` }], 'the first MX, outside the policy, is not tried');
   t.equal(listed.connections, 1);
   t.match(skipping.log.find((line) => line.msg === 'published policy: MX host not used'), { host: `${outside}:${listed.port}`, decidedBy: 'mta-sts' });
+  t.match(skipping.transit, [
+    { host: outside, ip: null, policy: { source: 'mta-sts', mode: 'enforce', mx: [inside] }, failure: 'validation-failure', outcome: 'deferred', reply: `450 4.7.5 MX host ${outside} matches none of the MTA-STS policy's mx patterns (${inside}): not used`, messages: 1, delivered: 0 },
+    { host: inside, ip: '127.0.0.1', failure: null, outcome: 'delivered' },
+  ], 'the skipped MX is recorded, for TLS-RPT, beside the session that delivered');
 
   const fourth = freshDomain('sts');
   await policyHost(fourth, policyOf('enforce', ['mx.nowhere.test']));
   publish({ domain: fourth, mx: [`mx.${fourth}`], ad: false, stsId: 'one' });
   const none = await deliver(fourth, listed.port);
   t.match(none.results[0]?.recipients, [{ outcome: 'deferred', response: `450 4.7.5 None of the MX hosts of ${fourth} matches its MTA-STS policy (mx.nowhere.test)` }]);
+  t.match(none.transit, [{ host: `mx.${fourth}`, ip: null, failure: 'validation-failure', outcome: 'deferred' }]);
+  t.equal(none.transit.length, 1);
 });
 
 t.test('MTA-STS testing: delivered as the level says, the would-be failure logged and recorded', async (t) => {
@@ -303,6 +359,15 @@ t.test('MTA-STS testing: delivered as the level says, the would-be failure logge
   t.match(results[0]?.recipients, [{ outcome: 'delivered' }]);
   t.match(log.find((line) => line.msg === 'MTA-STS testing: delivered, but enforce would have deferred'), { resultType: 'certificate-not-trusted', wouldDefer: /^4\.7\.5 Server certificate not verified/ });
   t.match(transit, [{ policy: { source: 'mta-sts', mode: 'testing', id: 't1' }, failure: 'certificate-not-trusted', outcome: 'delivered' }]);
+
+  const other = freshDomain('testing');
+  const outside = 'mx.elsewhere.test';
+  await policyHost(other, policyOf('testing', [`mx.${other}`]));
+  const trusted = await sink({ tls: 'starttls', cert: await makeCert({ names: [outside], ca: webCa }) });
+  publish({ domain: other, mx: [outside], ad: false, stsId: 't1' });
+  const unlisted = await deliver(other, trusted.port);
+  t.match(unlisted.results[0]?.recipients, [{ outcome: 'delivered' }], 'an MX the testing policy does not name is used');
+  t.match(unlisted.transit, [{ host: outside, policy: { source: 'mta-sts', mode: 'testing' }, verdict: 'verified', failure: 'validation-failure', outcome: 'delivered' }], 'and recorded as enforce would have skipped it');
 });
 
 t.test('a cached policy is enforced after a restart while the policy host is down; a new id fetches the new policy', async (t) => {
@@ -356,19 +421,34 @@ t.test('TLS-Required: No: published policies off for that message, the connector
   publish({ domain, mx: [mx], ad: false, stsId: 'one' });
   const bothAsked: OutgoingMessage = { ...message('BOTH', `e@${domain}`, 'TLS-Required: No\r\n'), requireTls: true };
   const messages = [message('KEEP', `b@${domain}`), message('WAIVE', `c@${domain}`, 'TLS-Required:\r\n No\r\n'), bothAsked];
-  const { results, log } = await deliver(domain, peer.port, undefined, { messages });
+  const { results, log, transit } = await deliver(domain, peer.port, undefined, { messages });
   t.match(results[0]?.recipients, [{ outcome: 'deferred' }], 'without the header: enforce');
   t.match(results[1]?.recipients, [{ outcome: 'delivered' }], 'with it (folded): delivered');
   // RFC 8689 §5: with REQUIRETLS the header is ignored, so enforce refuses the self-signed certificate (not a 5.7.30 bounce)
   t.match(results[2]?.recipients, [{ outcome: 'deferred', response: /^450 4\.7\.5 Server certificate not verified/ }], 'REQUIRETLS and the header: the header is ignored');
   t.match(log.find((line) => line.msg === 'published policy' && line.tlsRequired === 'no'), { why: /^TLS-Required: No: published policies not applied to this message/ });
+  const [enforced, waived] = transit;
+  t.match(enforced, { policy: { source: 'mta-sts', mode: 'enforce' }, failure: 'certificate-not-trusted', outcome: 'deferred', messages: 2 });
+  t.notOk('tlsRequiredNo' in enforced!, 'the session of the messages without the header (or with it ignored) waived nothing');
+  t.match(waived, { policy: { source: 'none' }, failure: null, outcome: 'delivered', tlsRequiredNo: true }, 'the record says the published policies were waived');
+  const report = buildAggregateReport(domain, { start: 0, end: Date.now() + 86_400_000 }, transit, { organization: 'relay.test', contact: 'postmaster@relay.test', submitter: 'relay.test' });
+  t.same(report?.policies.map((policy) => [policy.policy['policy-type'], policy.summary]), [['sts', { 'total-successful-session-count': 0, 'total-failure-session-count': 1 }]], 'TLS-RPT: the waived session neither met nor failed the policy (RFC 8689), nor is it no-policy-found');
 
   const plain = await sink({ tls: 'none' });
   const waivedEncrypt = await deliver(domain, plain.port, { tls: 'encrypt' }, { messages: [message('ENC', `d@${domain}`, 'TLS-Required: No\r\n')] });
   t.match(waivedEncrypt.results[0]?.recipients, [{ outcome: 'deferred', response: /^450 4\.7\.4 / }], "the connector's encrypt still holds");
 });
 
-t.test('a burst to one domain makes one policy fetch, and the MX lookup does not wait for it', async (t) => {
+/**
+ * The issue's figure: 1,000 deliveries, each its own job as the agent starts them for
+ * messages that arrive together. In process, over connections the relay parks and takes
+ * up again, the whole burst took 6 to 8 s on a 2-core machine at a load average near 7
+ * (50 took under 1 s), so the figure itself is tested rather than a smaller one standing
+ * in for it. Nothing here is timed: the test waits for the fetch and the MX query.
+ */
+const BURST = 1_000;
+
+t.test('a burst of 1,000 deliveries to one domain makes one policy fetch, and the MX lookup does not wait for it', async (t) => {
   const domain = freshDomain('burst');
   const mx = `mx.${domain}`;
   const host = await policyHost(domain, policyOf('enforce', [mx]));
@@ -380,12 +460,12 @@ t.test('a burst to one domain makes one policy fetch, and the MX lookup does not
   publish({ domain, mx: [mx], ad: false, stsId: 'one' });
   const config = testConfig({ dns: { servers: [{ host: '127.0.0.1', port: dns.port }] }, delivery: { ...DELIVERY_DEFAULTS, port: peer.port } });
   const { ctx } = testDeliveryContext(config, { extraCa: [webCa.cert] });
-  const jobs = Array.from({ length: 50 }, (_, index) => deliverDomain(domain, [message(`B${index}`, `u${index}@${domain}`)], ctx));
+  const jobs = Array.from({ length: BURST }, (_, index) => deliverDomain(domain, [message(`B${index}`, `u${index}@${domain}`)], ctx));
   // the fetch is held: the MX of the domain is asked meanwhile, beside it
   while (host.requests.length === 0 || !dns.queries.some((query) => query.name === domain && query.type === 'MX')) await new Promise((resolve) => setImmediate(resolve));
   release();
   const results = await Promise.all(jobs);
-  t.equal(host.requests.length, 1, 'one fetch for 50 deliveries');
+  t.equal(host.requests.length, 1, `one fetch for ${BURST} deliveries`);
   t.ok(results.every(([result]) => result?.recipients[0]?.outcome === 'delivered'));
-  t.equal(peer.received.length, 50);
+  t.equal(peer.received.length, BURST);
 });

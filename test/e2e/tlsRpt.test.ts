@@ -3,9 +3,10 @@
 // server in the test publishes `_smtp._tls` records, and with 10 s periods the reports come:
 // by mail through the relay's own queue to a sink, and as POSTs to a loopback HTTPS
 // endpoint. Each is un-gzipped, checked against RFC 8460's schema and against the
-// sessions the relay recorded. Bad input — a malformed record, a rua of five URIs, an
-// endpoint that hangs — is skipped with a log line while mail keeps flowing. A restart in
-// the middle sends no report twice.
+// sessions the relay recorded. A next hop that DANE defers before dialling (its TLSA
+// lookup answers SERVFAIL) is reported as a dnssec-invalid failure without a receiving IP.
+// Bad input — a malformed record, a rua of five URIs, an endpoint that hangs — is skipped
+// with a log line while mail keeps flowing. A restart in the middle sends no report twice.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -33,6 +34,10 @@ const dns = await startDnsServer({
   'mx.failing.test': { A: [HOST] },
   'rpt.reports.test': { A: [HOST] },
   'hang.reports.test': { A: [HOST] },
+  // a dane-only next hop whose validating resolver fails its TLSA lookup: never dialled
+  'mx.dane.test': { A: [HOST], ad: true },
+  [`_${good.port}._tcp.mx.dane.test`]: { TLSA: 'SERVFAIL' },
+  '_smtp._tls.dane.test': { TXT: [`v=TLSRPTv1; rua=${rpt('dane')}`] },
   '_smtp._tls.good.test': { TXT: [`v=TLSRPTv1; rua=mailto:good@reports.test,${rpt('good')}`] },
   '_smtp._tls.failing.test': { TXT: ['v=spf1 -all', `v=TLSRPTv1;rua=${rpt('failing')}`] },
   '_smtp._tls.five.test': { TXT: [`v=TLSRPTv1; rua=mailto:five-1@reports.test,${rpt('five-2')},mailto:five-3@reports.test,mailto:five-4@reports.test,${rpt('five-5')}`] },
@@ -88,7 +93,7 @@ t.test('reports by mail and HTTPS, bad records skipped, once per period across r
     `server: { hostname: relay.test }
 listeners: [{ name: smtp, port: 0 }]
 tls: { cert: relay.crt, key: relay.key, generateIfMissing: true, trust: [ca.crt] }
-dns: { servers: ["${HOST}:${dns.port}"] }
+dns: { servers: ["${HOST}:${dns.port}"], dnssec: true }
 queue: { dir: spool, retry: [1h] }
 tlsRpt: { enabled: true, organization: Relay Test Org, contact: tls-reports@relay.test, interval: 10s }
 log: { level: debug }
@@ -97,6 +102,7 @@ outbound:
   - { name: good, domains: [good.test, five.test, malformed.test, hang.test, none.test], smartHosts: ["mx.good.test:${good.port}"], tls: verify }
   - { name: failing, domains: [failing.test], smartHosts: ["mx.failing.test:${failing.port}"], tls: encrypt }
   - { name: reports, domains: [reports.test], smartHosts: ["${HOST}:${reportSink.port}"], tls: none }
+  - { name: dane, domains: [dane.test], smartHosts: ["mx.dane.test:${good.port}"], tls: dane-only }
 `,
   );
   let relay = startRelay(config);
@@ -106,10 +112,12 @@ outbound:
   await deliver(relay, 'good.test');
   await deliver(relay, 'good.test');
   await deliver(relay, 'failing.test', 'deferred');
+  await deliver(relay, 'dane.test', 'deferred');
   for (const domain of ['five.test', 'malformed.test', 'hang.test', 'none.test']) await deliver(relay, domain);
 
   await until(() => total(reportMails('good@reports.test').map((r) => r.report), 'total-successful-session-count') === 2 && total(posted('good'), 'total-successful-session-count') === 2);
   await until(() => total(posted('failing'), 'total-failure-session-count') === 1);
+  await until(() => total(posted('dane'), 'total-failure-session-count') === 1);
   await until(() => reportMails('five-1@reports.test').length > 0 && posted('five-2').length > 0);
 
   t.test('what arrived is RFC 8460 and says what the relay recorded', async (t) => {
@@ -134,6 +142,13 @@ outbound:
     const [failed] = await transitRecords(spool, 'failing.test');
     t.same(failure, { 'result-type': 'starttls-not-supported', 'sending-mta-ip': failed!.sourceIp, 'receiving-mx-hostname': 'mx.failing.test', 'receiving-ip': HOST, 'failed-session-count': 1 }, 'the failed session as recorded');
     t.equal(failed!.sourceIp, HOST, 'the relay dialled from loopback');
+    const daneReports = posted('dane');
+    t.same(daneReports.flatMap((report) => report.policies), [{
+      policy: { 'policy-type': 'tlsa', 'policy-string': [], 'policy-domain': 'dane.test', 'mx-host': ['mx.dane.test'] },
+      summary: { 'total-successful-session-count': 0, 'total-failure-session-count': 1 },
+      'failure-details': [{ 'result-type': 'dnssec-invalid', 'receiving-mx-hostname': 'mx.dane.test', 'failed-session-count': 1 }],
+    }], 'the host DANE deferred before dialling: a failed session, no IPs');
+    t.match(await transitRecords(spool, 'dane.test'), [{ host: 'mx.dane.test', ip: null, port: good.port, failure: 'dnssec-invalid', outcome: 'deferred' }]);
   });
 
   t.test('bad input: skipped, said once, and mail keeps flowing', async (t) => {

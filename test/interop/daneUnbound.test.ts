@@ -112,7 +112,8 @@ t.test('DANE through unbound', needsUnbound(), async (t) => {
     t.match(result?.recipients, [{ outcome: 'deferred', code: 450, response: `450 4.7.5 TLSA lookup error: 127.0.0.1:${port} answered SERVFAIL for host mx.bogus.test` }]);
     t.match(unbound!.log(), new RegExp(`validation failure <_${bogus.port}\\._tcp\\.mx\\.bogus\\.test\\. TLSA IN>`), 'unbound found the signature broken');
     t.equal(bogus.connections, 0, 'never dialled: nothing could satisfy the policy');
-    t.same(transit, []);
+    t.match(transit, [{ host: 'mx.bogus.test', ip: null, port: bogus.port, policy: { source: 'dane', tlsa: [] }, failure: 'dnssec-invalid', outcome: 'deferred', reply: result!.recipients[0]!.response }], 'the host not dialled is recorded for TLS-RPT: dnssec-invalid');
+    t.equal(transit.length, 1);
   });
 
   t.test('a signed zone whose MX host is a CNAME: the TLSA records at the name it leads to', async (t) => {

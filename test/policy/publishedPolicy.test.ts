@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { TlsLevel } from '../../src/config/types.js';
 import type { MtaStsState } from '../../src/policy/mtaSts.js';
-import { consultedSources, noListedMxText, planHost, stsPolicy, type HostPlan, type PublishedFacts, type TlsaFinding } from '../../src/policy/publishedPolicy.js';
+import { consultedSources, noListedMxText, planHost, stsPolicy, waivedByHeader, type HostPlan, type PublishedFacts, type TlsaFinding } from '../../src/policy/publishedPolicy.js';
 
 const HOST = 'mx1.example.test';
 const TLSA = '3 1 1 8f4e3b9d0c1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4';
@@ -94,9 +94,18 @@ t.test('between the columns', async (t) => {
   t.equal(summary(plan('opportunistic', nothing, sts('enforce', ['mail.other.test']))), 'skip', 'enforce: a host the policy does not name is not used');
   t.equal(summary(plan('opportunistic', nothing, sts('enforce', ['mx1.example.test']))), 'level verify by mta-sts', 'a literal pattern');
   t.equal(summary(plan('opportunistic', nothing, sts('enforce', ['*.mx1.example.test']))), 'skip', 'a wildcard covers exactly one label');
+  t.match(plan('dane', nothing, sts('enforce', ['mail.other.test'])), {
+    kind: 'skip',
+    code: 450,
+    text: `4.7.5 MX host ${HOST} matches none of the MTA-STS policy's mx patterns (mail.other.test): not used`,
+    failure: 'validation-failure',
+    policy: { source: 'mta-sts', mode: 'enforce', id: '20261201', mx: ['mail.other.test'] },
+  }, 'a skipped host: what its transit record says, as TLS-RPT reports an MX outside the policy');
   const unlisted = plan('opportunistic', nothing, sts('testing', ['mail.other.test']));
   t.equal(summary(unlisted), 'level opportunistic by mta-sts +testing verify', 'testing: used anyway');
   t.match(unlisted.explanation, /matches none of mail\.other\.test, which enforce would refuse/);
+  t.match(unlisted, { unreported: 'validation-failure' }, 'and recorded as TLS-RPT reports a host enforce would skip');
+  t.notOk('unreported' in plan('opportunistic', nothing, sts('testing')), 'a host the testing policy names: nothing to record');
   t.equal(summary(plan('encrypt', nothing, sts('none'))), 'level encrypt by connector', 'mode none: nothing');
 
   const unavailable: MtaStsState = { kind: 'unavailable', failure: { resultType: 'sts-policy-fetch-error', reason: 'cannot connect to mta-sts.example.test' } };
@@ -130,6 +139,16 @@ t.test('TLS-Required: No switches published policies off, never the connector\'s
   t.match(plan('opportunistic', nothing, sts('enforce'), waived).explanation, /^TLS-Required: No: published policies not applied to this message/);
   t.equal(summary(plan('dane-only', usable, noSts, waived)), 'dane by dane');
   t.equal(summary(plan('verify', nothing, sts('enforce'), waived)), 'level verify by connector');
+});
+
+t.test('what the header waives, for the transit record', async (t) => {
+  const waives = (tls: TlsLevel, fields: { mtaSts?: boolean; smartHosts?: Array<{ host: string; port: number }> } = {}) =>
+    waivedByHeader({ tls, plaintextFallback: true, mtaSts: fields.mtaSts ?? true, smartHosts: fields.smartHosts ?? [] });
+  for (const level of ['none', 'opportunistic', 'encrypt', 'dane'] as const) t.equal(waives(level), true, `${level}: MTA-STS (and dane's DANE) switched off`);
+  for (const level of ['dane-only', 'verify-ca', 'verify', 'fingerprint'] as const) t.equal(waives(level), false, `${level}: the operator's rule, nothing published to waive`);
+  t.equal(waives('opportunistic', { mtaSts: false }), false, 'mtaSts: false asks nothing');
+  t.equal(waives('dane', { smartHosts: [{ host: 'relay.test', port: 25 }] }), true, "a smart host under dane: its DANE is the domain's");
+  t.equal(waives('encrypt', { smartHosts: [{ host: 'relay.test', port: 25 }] }), false, 'a smart host under encrypt asks nothing');
 });
 
 t.test('which sources are asked', async (t) => {

@@ -77,6 +77,39 @@ t.test('nothing to report: no report', async (t) => {
   );
 });
 
+t.test('hosts never dialled are failed sessions without a receiving IP; TLS-Required: No sessions are left out', async (t) => {
+  const undialled = { domain: DOMAIN, at, ip: null, tls: null, verdict: 'none', outcome: 'deferred', delivered: 0 } as const;
+  const report = buildAggregateReport(DOMAIN, period, [
+    // two retry runs whose TLSA lookups failed, with 3 and 1 messages: one failed session each
+    sessionRecord({ ...undialled, host: 'mx1.partner.test', policy: { source: 'dane', tlsa: [] }, failure: 'dnssec-invalid', messages: 3 }),
+    sessionRecord({ ...undialled, host: 'mx1.partner.test', policy: { source: 'dane', tlsa: [] }, failure: 'dnssec-invalid', messages: 1 }),
+    sessionRecord({ ...undialled, host: 'mx2.partner.test', policy: { source: 'connector', level: 'dane-only' }, failure: 'dane-required' }),
+    sessionRecord({ ...undialled, host: 'backup.elsewhere.test', policy: sts, failure: 'validation-failure' }),
+    // the sender waived the policies: neither a success nor a failure of them
+    sessionRecord({ domain: DOMAIN, at, policy: { source: 'none' }, verdict: 'untrusted', tlsRequiredNo: true }),
+    sessionRecord({ domain: DOMAIN, at, policy: { source: 'connector', level: 'encrypt' }, tls: null, verdict: 'none', failure: 'starttls-not-supported', outcome: 'deferred', delivered: 0, tlsRequiredNo: true }),
+  ], reporter)!;
+  t.same(schemaErrors(report), [], 'valid against RFC 8460 §4.4: receiving-ip is optional');
+  t.same(report.policies, [
+    {
+      policy: { 'policy-type': 'tlsa', 'policy-string': [], 'policy-domain': DOMAIN, 'mx-host': ['mx1.partner.test'] },
+      summary: { 'total-successful-session-count': 0, 'total-failure-session-count': 2 },
+      'failure-details': [{ 'result-type': 'dnssec-invalid', 'receiving-mx-hostname': 'mx1.partner.test', 'failed-session-count': 2 }],
+    },
+    {
+      policy: { 'policy-type': 'no-policy-found', 'policy-domain': DOMAIN },
+      summary: { 'total-successful-session-count': 0, 'total-failure-session-count': 1 },
+      'failure-details': [{ 'result-type': 'dane-required', 'receiving-mx-hostname': 'mx2.partner.test', 'failed-session-count': 1 }],
+    },
+    {
+      policy: { 'policy-type': 'sts', 'policy-string': sts.policyText, 'policy-domain': DOMAIN, 'mx-host': ['*.partner.test'] },
+      summary: { 'total-successful-session-count': 0, 'total-failure-session-count': 1 },
+      'failure-details': [{ 'result-type': 'validation-failure', 'receiving-mx-hostname': 'backup.elsewhere.test', 'failed-session-count': 1 }],
+    },
+  ]);
+  t.equal(buildAggregateReport(DOMAIN, period, [sessionRecord({ domain: DOMAIN, at, tlsRequiredNo: true })], reporter), undefined, 'only waived sessions: nothing to report');
+});
+
 t.test('the file: RFC 8460 §5.3 name, gzipped JSON; the mail around it', async (t) => {
   const report = buildAggregateReport(DOMAIN, period, records, reporter)!;
   const file = reportFile(report, DOMAIN, period, reporter.submitter);

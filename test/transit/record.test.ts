@@ -1,5 +1,6 @@
 import t from 'tap';
 import { decodeRecord, encodeRecord } from '../../src/transit/record.js';
+import { fencedBlocks, readmeSection } from '../helpers/docText.js';
 import { sessionRecord } from '../helpers/transitRecords.js';
 
 t.test('a record round-trips through its line', async (t) => {
@@ -7,6 +8,11 @@ t.test('a record round-trips through its line', async (t) => {
   const line = encodeRecord(record);
   t.match(line, /^\{.*\}\n$/, 'one line');
   t.same(decodeRecord(line.trimEnd()), record);
+});
+
+t.test('a host never dialled: no ip', async (t) => {
+  const record = sessionRecord({ ip: null, tls: null, verdict: 'none', policy: { source: 'dane', tlsa: [] }, failure: 'dnssec-invalid', outcome: 'deferred', delivered: 0, tlsRequiredNo: true });
+  t.same(decodeRecord(encodeRecord(record).trimEnd()), record);
 });
 
 t.test('lines that are not a record the report can count', async (t) => {
@@ -21,6 +27,7 @@ t.test('lines that are not a record the report can count', async (t) => {
     ['an outcome that is no string', { ...good, outcome: null }],
     ['a negative count', { ...good, messages: -1 }],
     ['a count that is no integer', { ...good, delivered: 0.5 }],
+    ['an ip that is neither an address nor null', { ...good, ip: 25 }],
     ['no policy', { ...good, policy: null }],
     ['a policy without a source', { ...good, policy: { level: 'verify' } }],
     ['tls without a protocol', { ...good, tls: { cipher: 'x' } }],
@@ -28,4 +35,12 @@ t.test('lines that are not a record the report can count', async (t) => {
     ['a failure RFC 8460 does not name', { ...good, failure: 'certificate-revoked' }],
   ];
   for (const [what, value] of cases) t.equal(decodeRecord(typeof value === 'string' ? value : JSON.stringify(value)), undefined, what);
+});
+
+t.test("README's example records are records the report reads", async (t) => {
+  const examples = fencedBlocks(readmeSection('## Transit record and `report tls`'), 'json');
+  t.equal(examples.length, 2, 'a session and a host not dialled');
+  const [session, notDialled] = examples.map((line) => decodeRecord(line.trim()));
+  t.match(session, { ip: String, failure: 'certificate-expired' });
+  t.match(notDialled, { ip: null, tls: null, verdict: 'none', failure: 'dnssec-invalid', outcome: 'deferred', delivered: 0 });
 });
