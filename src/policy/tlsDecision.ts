@@ -155,9 +155,11 @@ function certificateFailure(level: TlsLevel, tls: EstablishedTls): CertificateFa
  */
 export function decideTls(rule: TlsRule, host: string, observed: TlsObservation): TlsDecision {
   const decision = decideAtLevel(rule, rule.policy, host, observed);
-  if (rule.testing === undefined || decision.action !== 'deliver') return decision;
-  const tested = decideAtLevel({ tls: rule.testing.tls, plaintextFallback: false }, rule.testing.policy, host, observed);
+  if (rule.testing === undefined) return decision;
+  // the testing policy governed the session whatever the level made of it: a failure is reported under it (RFC 8460)
   const policy = rule.testing.policy;
+  if (decision.action !== 'deliver') return { ...decision, policy };
+  const tested = decideAtLevel({ tls: rule.testing.tls, plaintextFallback: false }, policy, host, observed);
   return tested.action === 'defer' ? { ...decision, policy, wouldFail: { failure: tested.failure, text: tested.text } } : { ...decision, policy };
 }
 

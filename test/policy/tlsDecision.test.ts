@@ -128,7 +128,10 @@ t.test('a testing policy records what it would refuse and never refuses', async 
   });
   t.same(decideTls(rule, H, observations.valid), { action: 'deliver', verdict: 'verified', tls, policy: testingPolicy }, 'a session that passes: the testing policy governed it, nothing failed');
   t.match(decideTls(rule, H, observations.notOffered), { action: 'deliver', tls: null, wouldFail: { failure: 'starttls-not-supported' } }, 'plaintext is what testing would refuse');
-  t.match(decideTls(rule, H, observations.refusedClosed), { action: 'plaintext-fallback' }, 'the level decides how the session goes on');
+  t.match(decideTls(rule, H, observations.refusedClosed), { action: 'plaintext-fallback', policy: testingPolicy }, 'the level decides how the session goes on; its failure is the testing policy\'s to report');
+  t.match(decideTls(rule, H, observations.handshake), { action: 'plaintext-fallback', failure: 'validation-failure', policy: testingPolicy }, 'a broken handshake is reported under the testing policy, not as no-policy-found');
+  const encryptRule = { ...connectorRule({ tls: 'encrypt', plaintextFallback: false }), testing: { tls: 'verify' as const, policy: testingPolicy } };
+  t.match(decideTls(encryptRule, H, observations.notOffered), { action: 'defer', failure: 'starttls-not-supported', policy: testingPolicy }, 'encrypt deferring a host without STARTTLS: under the testing policy too');
 });
 
 t.test('verdict ranks a pin over the chain, the chain and name over the chain alone', async (t) => {
