@@ -11,7 +11,9 @@ const PRETTY = /^\[\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\] (INFO|WARN|ERRO
 t.test('log.format and log.level follow SIGHUP', async (t) => {
   const dir = t.testdir();
   const port = await freePort();
-  const configText = (log: string, listenerPort = port) => `listeners: [{ name: smtp, port: ${listenerPort}, tls: none }]
+  // a hostname of its own: a system name without a domain would add a warning of its own
+  const configText = (log: string, listenerPort = port) => `server: { hostname: relay.example.test }
+listeners: [{ name: smtp, port: ${listenerPort}, tls: none }]
 queue: { dir: spool }
 log: ${log}
 `;
