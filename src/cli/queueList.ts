@@ -1,13 +1,13 @@
-import type { Spool } from '../queue/spool.js';
+import type { MessageQueue } from '../queue/messageQueue.js';
 import { duration, sender, summarize, waitsFor, type MessageSummary } from './queueText.js';
 
 /** Pending recipients shown on a line; the rest are counted. */
 const RECIPIENTS_SHOWN = 3;
 
 /** `tlsrelay queue list [--domain D] [--json]`: one line per message, oldest first. */
-export async function listQueue(spool: Spool, domain: string | undefined, json: boolean, stdout: NodeJS.WritableStream): Promise<number> {
+export async function listQueue(queue: MessageQueue, domain: string | undefined, json: boolean, stdout: NodeJS.WritableStream): Promise<number> {
   const now = Date.now();
-  const envelopes = (await spool.list()).filter((envelope) => domain === undefined || waitsFor(envelope, domain));
+  const envelopes = (await queue.list()).filter((envelope) => domain === undefined || waitsFor(envelope, domain));
   const summaries = envelopes.map((envelope) => summarize(envelope, now));
   if (json) {
     stdout.write(`${JSON.stringify({ messages: summaries }, null, 2)}\n`);

@@ -1,15 +1,15 @@
 import { messageState } from '../queue/messageState.js';
-import type { Spool } from '../queue/spool.js';
+import type { MessageQueue } from '../queue/messageQueue.js';
 import type { AttemptRecord, Envelope, QueuedRecipient } from '../queue/types.js';
 import type { CommandIo } from './args.js';
 import { EXIT_NOT_DONE } from './queueExit.js';
 import { duration, sender, stateText } from './queueText.js';
 
 /** `tlsrelay queue show ID [--json]`: the envelope, every attempt with its TLS facts, each recipient's last error. */
-export async function showMessage(spool: Spool, id: string, json: boolean, io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+export async function showMessage(queue: MessageQueue, id: string, json: boolean, io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
   let envelope: Envelope | undefined;
   try {
-    envelope = await spool.read(id);
+    envelope = await queue.read(id);
   } catch (err) {
     io.stderr.write(`tlsrelay queue show: ${(err as Error).message}\n`);
     return EXIT_NOT_DONE;

@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
-import { Spool } from '../queue/spool.js';
+import type { MessageQueue } from '../queue/messageQueue.js';
+import { openQueue } from '../queue/openQueue.js';
 import { DeliveryAgent } from '../outbound/agent.js';
 import { ConnectionSlots } from '../outbound/connectionSlots.js';
 import { HostBackoff } from '../outbound/hostBackoff.js';
@@ -73,7 +74,7 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
 }
 
 /**
- * `tlsrelay start`: validate everything, then open the spool, start delivery and only
+ * `tlsrelay start`: validate everything, then open the queue, start delivery and only
  * then listen — a config or certificate problem exits 2 before any port is bound.
  */
 export async function startCommand(configOption: string | undefined, stderr: NodeJS.WritableStream): Promise<number> {
@@ -103,9 +104,9 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   let applyReload: () => void = () => logger.warn('SIGHUP during start-up ignored');
   process.on('SIGHUP', () => applyReload());
 
-  let spool: Spool;
+  let queue: MessageQueue;
   try {
-    spool = await Spool.open(config.queue.dir, logger);
+    queue = await openQueue(config.queue, logger);
   } catch (err) {
     // a folder the relay's user cannot write (a volume, a missing ReadWritePaths=): one line, as for a config error
     stderr.write(`${config.places['queue.dir'] ?? file}: queue.dir: ${(err as Error).message}\n`);
@@ -117,12 +118,12 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   // one MTA-STS cache for the process; each lookup reads the DNS servers and trust anchors of the current snapshot
   const mtaSts = new MtaStsSource({ cacheDir: mtaStsCacheDir(config.queue.dir), logger, environment: () => ({ lookups: dnsLookupsFor(context.config), trust: context.tls }) });
   let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit, mtaSts };
-  const agent = new DeliveryAgent(spool, () => context, logger);
+  const agent = new DeliveryAgent(queue, () => context, logger);
   let inbound;
   try {
     inbound = await startListeners(config, tls, {
       config,
-      store: spool,
+      store: queue,
       logger,
       onAccepted: (envelope) => agent.enqueue(envelope),
     });
@@ -130,7 +131,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     // a port in use or one that needs privileges: said once, plainly, and nothing runs
     logger.fatal({ err: (err as Error).message }, 'cannot start the listeners');
     stderr.write(`tlsrelay: ${(err as Error).message}\n`);
-    await transit.close();
+    await Promise.all([transit.close(), queue.close()]);
     return EXIT_CANNOT_LISTEN;
   }
   ownListeners.push(...inbound.listeners.map(({ name, address, port }) => ({ name, address, port })));
@@ -140,7 +141,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     config: () => context.config,
     lookups: () => dnsLookupsFor(context.config),
     ca: () => context.tls.ca,
-    queue: async (message, data) => agent.enqueue(await spool.store(message, Readable.from([data]))),
+    queue: async (message, data) => agent.enqueue(await queue.store(message, Readable.from([data]))),
     logger,
   });
   tlsRpt.start();
@@ -163,8 +164,9 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   logger.info({ signal }, 'shutting down');
   tlsRpt.stop();
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
-  // after the deliveries: their sessions' records are the last batch
-  await transit.close();
+  // after the deliveries: their sessions' records are the last batch, and their claims
+  // are let go (those of deliveries still in flight past the grace period too)
+  await Promise.all([transit.close(), queue.close()]);
   logger.info('tlsrelay stopped');
   return 0;
 }

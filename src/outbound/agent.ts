@@ -1,22 +1,21 @@
 import type { Logger } from '../log.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
 import { markDelivered, recordResults } from '../queue/bookkeeping.js';
-import { LOCK_STALE_MS, LostLockError, type MessageLock } from '../queue/messageLock.js';
+import { CLAIM_STALE_MS, LostClaimError, type MessageQueue, type QueueClaim } from '../queue/messageQueue.js';
 import { messageState } from '../queue/messageState.js';
 import { decideDelayNotice } from '../queue/notices.js';
 import { queueDsn } from '../queue/queueBounce.js';
-import type { Spool } from '../queue/spool.js';
 import type { AttemptRecord, DsnReport, Envelope, RecipientResult } from '../queue/types.js';
 import { deliverDomain } from './deliverDomain.js';
 import { outgoingDsn } from './dsnParameters.js';
 import { extensionNeeds } from './mailExtensions.js';
 import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js';
 
-/** How often the spool is read again in full, to see changes made by other processes. */
+/** How often the queue is read again in full, to see changes made by other processes. */
 const RESCAN_INTERVAL_MS = 60_000;
 /** At most this many messages ride one domain job (one connection per next hop). */
 const MESSAGES_PER_DOMAIN_JOB = 100;
-/** Messages being locked and read at once while a round is claimed. */
+/** Messages being claimed and read at once while a round is claimed. */
 const CLAIMS_IN_PARALLEL = 16;
 /** How soon results that could not be written (disk full) are written again. */
 const RECORD_RETRY_MS = 30_000;
@@ -28,12 +27,12 @@ interface DomainOutcome {
 }
 
 /**
- * A message of ours from claim to write-back: read under its lock, which nobody else gets
- * meanwhile — unless this process stalls past LOCK_STALE_MS, and then its writes are refused.
+ * A message of ours from claim to write-back: read under its claim, which nobody else gets
+ * meanwhile — unless this process stalls past CLAIM_STALE_MS, and then its writes are refused.
  */
-interface Claim {
+interface ClaimedMessage {
   envelope: Envelope;
-  lock: MessageLock;
+  claim: QueueClaim;
 }
 
 /** A delivery round whose results could not be written back: kept until they are. */
@@ -73,21 +72,21 @@ function domainJobs(due: Envelope[], capacity: number): Array<[string, Envelope[
 }
 
 /**
- * The delivery agent: claims due messages from the spool, hands them to deliverDomain
+ * The delivery agent: claims due messages from the queue, hands them to deliverDomain
  * grouped by recipient domain (so messages for one destination share a connection),
  * and writes back what happened — delivered recipients are never sent again, failures
  * are retried on the schedule or bounced. It takes a fresh config snapshot per round.
  *
- * Its index of envelopes is a cache: a message is claimed by taking its lock and reading
- * it afresh, so that what `tlsrelay queue` changed (hold, retry, delete) counts, and the
- * lock is kept until the results are written back. Another process announces its changes
- * (Spool.announceChange), which makes the agent read the spool again.
+ * Its index of envelopes is a cache: a message is claimed and read afresh, so that what
+ * `tlsrelay queue` changed (hold, retry, delete) counts, and the claim is kept until the
+ * results are written back. Another process announces its changes
+ * (MessageQueue.announceChange), which makes the agent read the queue again.
  */
 export class DeliveryAgent {
   private readonly known = new Map<string, Envelope>();
   private readonly claimed = new Set<string>();
   /**
-   * Results the spool would not take (disk full, I/O error). Until they are written, the
+   * Results the queue would not take (disk full, I/O error). Until they are written, the
    * message is not delivered again: its recipients that got 250 must not get a second copy.
    */
   private readonly unrecorded = new Map<string, UnrecordedRound>();
@@ -103,24 +102,24 @@ export class DeliveryAgent {
   private tickAgain = false;
 
   constructor(
-    private readonly spool: Spool,
+    private readonly queue: MessageQueue,
     private readonly context: () => DeliveryContext,
     private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
-    // Watch first: a change announced while the spool is being read is read again.
-    this.stopWatching = this.spool.watchChanges(() => this.rescanSoon());
+    // Watch first: a change announced while the queue is being read is read again.
+    this.stopWatching = this.queue.watchChanges(() => this.rescanSoon());
     await this.rescan();
     this.wake();
   }
 
-  /** Another process changed the spool: read it again at the next tick. */
+  /** Another process changed the queue: read it again at the next tick. */
   private rescanSoon(): void {
     this.changed = true;
     // a retried or released message is to be tried now, even where a next hop was down
     this.context().backoff.endPeriods();
-    // and results kept for a spool that would not take them are written now (space may be back)
+    // and results kept for a queue that would not take them are written now (space may be back)
     const now = Date.now();
     for (const round of this.unrecorded.values()) round.retryAt = Math.min(round.retryAt, now);
     this.wake();
@@ -147,7 +146,7 @@ export class DeliveryAgent {
     await this.writeUnrecorded();
   }
 
-  /** A last try for results the spool would not take: what is still unwritten is sent again after a restart. */
+  /** A last try for results the queue would not take: what is still unwritten is sent again after a restart. */
   private async writeUnrecorded(): Promise<void> {
     for (const [id, round] of [...this.unrecorded]) {
       // a claim of a message with unwritten results writes them (and delivers nothing)
@@ -170,9 +169,9 @@ export class DeliveryAgent {
   }
 
   private async rescan(): Promise<void> {
-    // Cleared before reading: a change announced while the folder is read is read again.
+    // Cleared before reading: a change announced while the queue is read is read again.
     this.changed = false;
-    const envelopes = await this.spool.list();
+    const envelopes = await this.queue.list();
     this.known.clear();
     for (const envelope of envelopes) this.known.set(envelope.id, envelope);
     // results kept for a message that is gone (`tlsrelay queue delete`) have nothing left to write
@@ -191,7 +190,7 @@ export class DeliveryAgent {
       if (this.changed || Date.now() - this.lastScan >= RESCAN_INTERVAL_MS) await this.rescan();
       await this.claimDueMessages();
     } catch (err) {
-      this.logger.error({ err: (err as Error).message }, 'delivery agent cannot read the spool');
+      this.logger.error({ err: (err as Error).message }, 'delivery agent cannot read the queue');
     } finally {
       this.ticking = false;
     }
@@ -229,12 +228,13 @@ export class DeliveryAgent {
     const due = [...this.known.values()].filter((envelope) => !this.claimed.has(envelope.id) && this.isReady(envelope, now));
     if (due.length === 0) return;
 
-    // The cached copies choose the jobs; the copies read under the locks are delivered.
+    // The cached copies choose the jobs; the copies read under the claims are delivered.
     const chosen = domainJobs(due, capacity);
-    const claims = new Map<string, Claim>();
+    const claims = new Map<string, ClaimedMessage>();
     const toClaim = [...new Set(chosen.flatMap(([, envelopes]) => envelopes.map((envelope) => envelope.id)))];
-    // A claim is a handful of file operations; one after the other they held up every job
-    // behind the slowest, while inbound's fsyncs queued in the same thread pool.
+    // A claim is a handful of store operations (file operations for the file spool); one
+    // after the other they held up every job behind the slowest, while inbound's fsyncs
+    // queued in the same thread pool.
     const claimNext = async (): Promise<void> => {
       for (let id = toClaim.shift(); id !== undefined; id = toClaim.shift()) {
         const claim = await this.claim(id, now, context);
@@ -243,14 +243,14 @@ export class DeliveryAgent {
     };
     await Promise.all(Array.from({ length: CLAIMS_IN_PARALLEL }, claimNext));
     if (this.stopped) {
-      for (const [id, claim] of claims) await this.unclaim(id, claim.lock);
+      for (const [id, claimed] of claims) await this.unclaim(id, claimed.claim);
       return;
     }
     const outcomes = new Map<string, Array<Promise<DomainOutcome>>>();
     for (const [domain, cached] of chosen) {
       const envelopes = cached.flatMap((envelope) => {
-        const claim = claims.get(envelope.id);
-        return claim && pendingByDomain(claim.envelope).has(domain) ? [claim.envelope] : [];
+        const claimed = claims.get(envelope.id);
+        return claimed && pendingByDomain(claimed.envelope).has(domain) ? [claimed.envelope] : [];
       });
       if (envelopes.length === 0) continue;
       const results = this.runDomainJob(domain, envelopes, context);
@@ -260,10 +260,10 @@ export class DeliveryAgent {
         outcomes.set(envelope.id, list);
       });
     }
-    for (const [id, claim] of claims) {
+    for (const [id, claimed] of claims) {
       const pending = outcomes.get(id);
-      const recorded = pending ? this.recordAsDomainsFinish(claim, pending, context) : Promise.resolve();
-      this.track(recorded.then(() => this.unclaim(id, claim.lock)).finally(() => this.wake()));
+      const recorded = pending ? this.recordAsDomainsFinish(claimed, pending, context) : Promise.resolve();
+      this.track(recorded.then(() => this.unclaim(id, claimed.claim)).finally(() => this.wake()));
     }
   }
 
@@ -274,7 +274,7 @@ export class DeliveryAgent {
    * schedule — is recorded from the envelope as claimed once every domain has reported
    * (so a "relayed" notice is not lost to the early write; only a crash in between loses it).
    */
-  private async recordAsDomainsFinish({ envelope: original, lock }: Claim, pending: Array<Promise<DomainOutcome>>, context: DeliveryContext): Promise<void> {
+  private async recordAsDomainsFinish({ envelope: original, claim }: ClaimedMessage, pending: Array<Promise<DomainOutcome>>, context: DeliveryContext): Promise<void> {
     let written = original;
     let writes = Promise.resolve();
     let unfinished = pending.length;
@@ -284,7 +284,7 @@ export class DeliveryAgent {
           // the last domain to finish is written with the round
           if (--unfinished > 0) {
             writes = writes.then(async () => {
-              written = await this.recordDeliveries(written, domainOutcome, lock);
+              written = await this.recordDeliveries(written, domainOutcome, claim);
             });
           }
           return domainOutcome;
@@ -292,11 +292,11 @@ export class DeliveryAgent {
       ),
     );
     await writes;
-    await this.record(original, outcomes, context, lock);
+    await this.record(original, outcomes, context, claim);
   }
 
-  /** Marks the domain's delivered recipients in the spool now; on a write failure the round's record does it. */
-  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome, lock: MessageLock): Promise<Envelope> {
+  /** Marks the domain's delivered recipients in the queue now; on a write failure the round's record does it. */
+  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome, claim: QueueClaim): Promise<Envelope> {
     const delivered = outcome.recipients.filter((recipient) => recipient.outcome === 'delivered');
     if (delivered.length === 0) return envelope;
     // no attempts and no deferrals here: the round's record adds them, and the schedule is its
@@ -305,13 +305,13 @@ export class DeliveryAgent {
       delivered.map((recipient) => recipient.address),
     );
     try {
-      await this.spool.update(marked, lock);
+      await this.queue.update(marked, claim);
       this.logger.info({ queueId: envelope.id, domain: outcome.domain, recipients: delivered.length }, 'deliveries recorded while other domains are still being tried');
       return marked;
     } catch (err) {
-      if (err instanceof LostLockError) {
-        // the round's record finds the lock lost too, and discards the whole round
-        this.logger.warn({ queueId: envelope.id, domain: outcome.domain, lock: err.message }, 'deliveries of one domain not recorded: another process took over the message lock');
+      if (err instanceof LostClaimError) {
+        // the round's record finds the claim lost too, and discards the whole round
+        this.logger.warn({ queueId: envelope.id, domain: outcome.domain, claim: err.message }, 'deliveries of one domain not recorded: another process took over the message claim');
         return envelope;
       }
       this.logger.warn({ queueId: envelope.id, domain: outcome.domain, err: (err as Error).message }, 'cannot record the deliveries of one domain yet; they are recorded with the rest of the round');
@@ -320,22 +320,22 @@ export class DeliveryAgent {
   }
 
   /**
-   * Writes a round's results back; if the spool will not take them, keeps them to write
-   * again later. Results whose lock was taken over meanwhile are discarded: the message
+   * Writes a round's results back; if the queue will not take them, keeps them to write
+   * again later. Results whose claim was taken over meanwhile are discarded: the message
    * is another process's now, and what it recorded stands.
    */
-  private async record(envelope: Envelope, outcomes: DomainOutcome[], context: DeliveryContext, lock: MessageLock): Promise<void> {
+  private async record(envelope: Envelope, outcomes: DomainOutcome[], context: DeliveryContext, claim: QueueClaim): Promise<void> {
     try {
-      await this.settle(envelope, outcomes, context, lock);
+      await this.settle(envelope, outcomes, context, claim);
       if (this.unrecorded.delete(envelope.id)) this.logger.info({ queueId: envelope.id }, 'delivery results recorded after an earlier failure');
     } catch (err) {
-      if (err instanceof LostLockError) {
+      if (err instanceof LostClaimError) {
         this.unrecorded.delete(envelope.id);
         // its envelope as the new holder leaves it comes with the next rescan
         this.known.delete(envelope.id);
         this.logger.error(
-          { queueId: envelope.id, lock: err.message, delivered: deliveredIn(outcomes) },
-          `delivery results discarded: another process took over the message lock (this one had not refreshed it for ${LOCK_STALE_MS / 1000} s: stopped, paused or blocked); that process's record stands, and the recipients delivered here may get the message again`,
+          { queueId: envelope.id, claim: err.message, delivered: deliveredIn(outcomes) },
+          `delivery results discarded: another process took over the message claim (this one had not refreshed it for ${CLAIM_STALE_MS / 1000} s: stopped, paused or blocked); that process's record stands, and the recipients delivered here may get the message again`,
         );
         return;
       }
@@ -348,41 +348,41 @@ export class DeliveryAgent {
   }
 
   /**
-   * Locks the message and reads it afresh. Undefined when it is not ours to deliver now:
+   * Claims the message and reads it afresh. Undefined when it is not ours to deliver now:
    * another process holds it (its announcement or the next rescan brings it back), or it
    * is gone, held, no longer due, or damaged (then quarantined).
    */
-  private async claim(id: string, now: number, context: DeliveryContext): Promise<Claim | undefined> {
+  private async claim(id: string, now: number, context: DeliveryContext): Promise<ClaimedMessage | undefined> {
     this.claimed.add(id);
-    let lock: MessageLock | undefined;
+    let claim: QueueClaim | undefined;
     try {
-      const attempt = await this.spool.lock(id);
+      const attempt = await this.queue.claim(id);
       if (attempt.kind === 'busy') {
         this.known.delete(id);
       } else {
-        lock = attempt.lock;
-        const checked = await this.spool.check(id);
+        claim = attempt.claim;
+        const checked = await this.queue.check(id);
         if (checked.kind === 'found') this.known.set(id, checked.envelope);
         else this.known.delete(id);
         const unrecorded = this.unrecorded.get(id);
         if (unrecorded !== undefined) {
           // gone meanwhile (`tlsrelay queue delete`): nothing left to write
-          if (checked.kind === 'found') await this.record(checked.envelope, unrecorded.outcomes, context, lock);
+          if (checked.kind === 'found') await this.record(checked.envelope, unrecorded.outcomes, context, claim);
           else this.unrecorded.delete(id);
         } else if (checked.kind === 'found' && isDue(checked.envelope, now)) {
-          return { envelope: checked.envelope, lock };
+          return { envelope: checked.envelope, claim };
         }
       }
     } catch (err) {
       this.known.delete(id);
       this.logger.error({ queueId: id, err: (err as Error).message }, 'cannot claim a message; it is tried again after the next rescan');
     }
-    await this.unclaim(id, lock);
+    await this.unclaim(id, claim);
     return undefined;
   }
 
-  private async unclaim(id: string, lock: MessageLock | undefined): Promise<void> {
-    await lock?.release().catch((err: Error) => this.logger.error({ queueId: id, err: err.message }, 'cannot release the message lock'));
+  private async unclaim(id: string, claim: QueueClaim | undefined): Promise<void> {
+    await claim?.release().catch((err: Error) => this.logger.error({ queueId: id, err: err.message }, 'cannot release the message claim'));
     this.claimed.delete(id);
   }
 
@@ -398,7 +398,7 @@ export class DeliveryAgent {
         extensions: extensionNeeds(envelope, recipients),
         ...(envelope.tlsReport ? { tlsReport: true as const } : {}),
         ...(envelope.requireTls ? { requireTls: envelope.requireTls } : {}),
-        openData: () => this.spool.openData(envelope.id),
+        openData: () => this.queue.openData(envelope.id),
       };
     });
     this.activeJobs++;
@@ -412,8 +412,8 @@ export class DeliveryAgent {
       });
   }
 
-  /** Writes what happened back to the spool: DSNs first, so a crash can repeat one but never lose it. */
-  private async settle(original: Envelope, outcomes: DomainOutcome[], context: DeliveryContext, lock: MessageLock): Promise<void> {
+  /** Writes what happened back to the queue: DSNs first, so a crash can repeat one but never lose it. */
+  private async settle(original: Envelope, outcomes: DomainOutcome[], context: DeliveryContext, claim: QueueClaim): Promise<void> {
     const now = new Date();
     let envelope = original;
     let finished = false;
@@ -439,7 +439,7 @@ export class DeliveryAgent {
       { action: 'relayed', recipients: relayed },
     ];
     for (const report of reports.filter((r) => r.recipients.length > 0)) {
-      const queued = await queueDsn(this.spool, envelope, lock, report, context.config.server.hostname, now);
+      const queued = await queueDsn(this.queue, envelope, claim, report, context.config.server.hostname, now);
       const addresses = report.recipients.map((r) => r.address);
       if (queued) {
         const what = { failed: 'bounce queued', delayed: 'delay notice queued', relayed: 'relayed notice queued' }[report.action];
@@ -451,10 +451,10 @@ export class DeliveryAgent {
       }
     }
     if (finished) {
-      await this.spool.remove(envelope.id, lock);
+      await this.queue.remove(envelope.id, claim);
       this.known.delete(envelope.id);
     } else {
-      await this.spool.update(envelope, lock);
+      await this.queue.update(envelope, claim);
       this.known.set(envelope.id, envelope);
     }
   }

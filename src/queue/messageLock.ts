@@ -3,28 +3,30 @@ import { link, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/pro
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { FILE_MODE } from './durableFile.js';
+import { CLAIM_REFRESH_MS, CLAIM_STALE_MS, type ClaimAttempt, type ClaimHolder, type QueueClaim } from './messageQueue.js';
 
 /**
- * A message's lock is the file lock/<id>.lock. Every change of a message's envelope — the
- * delivery agent's, from claim to write-back, and each `tlsrelay queue` change — is made
- * by the lock's holder, which reads the envelope afresh under it: no process writes over
- * another's change, whether the relay runs or not.
+ * The file spool's claim of a message (messageQueue.ts) is the file lock/<id>.lock, its
+ * lock. Every change of a message's envelope — the delivery agent's, from claim to
+ * write-back, and each `tlsrelay queue` change — is made by the lock's holder, which
+ * reads the envelope afresh under it: no process writes over another's change, whether
+ * the relay runs or not.
  *
  * The file appears complete (a finished file linked into place; link fails when the name
  * exists) and names its holder. A holder that dies leaves it behind; it is stale when the
  * holder is known to be dead (same host, no such process — also after a restart that
- * reused our own process ID) or when it was not refreshed for LOCK_STALE_MS. Holders
- * refresh theirs every LOCK_REFRESH_MS, so that a holder in another container, whose
+ * reused our own process ID) or when it was not refreshed for CLAIM_STALE_MS. Holders
+ * refresh theirs every CLAIM_REFRESH_MS, so that a holder in another container, whose
  * process IDs mean nothing here, keeps its lock. Locks are never fsync'd: they matter
  * only while their holder lives.
  *
  * A live holder can still lose its lock: frozen (SIGSTOP, a paused VM, a blocked event
- * loop) for longer than LOCK_STALE_MS, it stops refreshing, and another process — on
+ * loop) for longer than CLAIM_STALE_MS, it stops refreshing, and another process — on
  * another host the age is all it can judge by — breaks the lock and takes the message. So
  * every write a holder makes on the message's behalf (envelope, removal, a DSN about it)
  * is preceded by confirm(), last before the rename or unlink, and a holder that finds its
- * lock lost writes nothing (LostLockError). What remains:
- * - a holder frozen for LOCK_STALE_MS between its confirm() and its write (a rename a
+ * lock lost writes nothing (LostClaimError). What remains:
+ * - a holder frozen for CLAIM_STALE_MS between its confirm() and its write (a rename a
  *   moment later) still writes over the new holder. Only a store that compares the token
  *   in the write itself closes that (a fencing token: `UPDATE … WHERE lock_token = $1`);
  *   a rename on a shared file system cannot;
@@ -32,62 +34,23 @@ import { FILE_MODE } from './durableFile.js';
  *   it saw, in breakStale): the holder then drops results it could have written, which
  *   costs a second delivery, never a message;
  * - hosts judge each other's locks by file times: their clocks must agree to well within
- *   LOCK_STALE_MS.
+ *   CLAIM_STALE_MS.
  */
-export const LOCK_REFRESH_MS = 10_000;
-export const LOCK_STALE_MS = 60_000;
-
-export interface LockHolder {
-  pid: number;
-  host: string;
-  /** Tells this holder's file from a later one under the same name. */
-  token: string;
-  since: string;
-}
-
-export interface MessageLock {
-  /**
-   * Whether the lock is still this holder's, asked right before a write on its behalf:
-   * refreshes the lock, then reads its token back. Refreshing first matters: a taker
-   * that judged the lock stale before the refresh sees it fresh when it moves it aside
-   * (breakStale) and puts it back. A lock found lost is never refreshed again.
-   */
-  confirm(): Promise<LockCheck>;
-  release(): Promise<void>;
-}
-
-export type LockCheck = { kind: 'held' } | { kind: 'lost'; holder: LockHolder | undefined };
-
-/** A write refused because the writer's lock was taken over (or removed) since it was taken. */
-export class LostLockError extends Error {
-  constructor(readonly holder: LockHolder | undefined) {
-    super(holder ? `the message lock was taken over by ${describeHolder(holder)}` : 'the message lock is no longer there');
-    this.name = 'LostLockError';
-  }
-}
-
-/** The holder as people read it: `pid 1234 on relay-b since 2026-…`. */
-export function describeHolder(holder: LockHolder): string {
-  return `pid ${holder.pid} on ${holder.host} since ${holder.since}`;
-}
-
-export type LockAttempt = { kind: 'locked'; lock: MessageLock } | { kind: 'busy'; holder: LockHolder | undefined };
-
-type SeenLock = { kind: 'gone' } | { kind: 'found'; text: string; holder: LockHolder | undefined; mtimeMs: number };
+type SeenLock = { kind: 'gone' } | { kind: 'found'; text: string; holder: ClaimHolder | undefined; mtimeMs: number };
 
 /** The locks this process holds, by path: refreshed together, and never judged stale by ourselves. */
-const held = new Map<string, LockHolder>();
+const held = new Map<string, ClaimHolder>();
 let refresher: NodeJS.Timeout | undefined;
 
 /**
  * Takes the lock at `path` unless a live holder has it; breaks a stale one. `tmpDir` is a
  * folder on the same file system for the file being linked into place.
  */
-export async function tryLock(path: string, tmpDir: string): Promise<LockAttempt> {
+export async function tryLock(path: string, tmpDir: string): Promise<ClaimAttempt> {
   // More than one round only when a stale lock was broken, or a lock went away between looks.
   for (let round = 0; round < 3; round++) {
-    const holder: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
-    if (await create(path, tmpDir, holder)) return { kind: 'locked', lock: keep(path, holder) };
+    const holder: ClaimHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+    if (await create(path, tmpDir, holder)) return { kind: 'claimed', claim: keep(path, holder) };
     const seen = await look(path);
     if (seen.kind === 'gone') continue;
     if (!isStale(path, seen, Date.now())) return { kind: 'busy', holder: seen.holder };
@@ -104,7 +67,7 @@ export async function removeIfStale(path: string, tmpDir: string): Promise<boole
   return true;
 }
 
-async function create(path: string, tmpDir: string, holder: LockHolder): Promise<boolean> {
+async function create(path: string, tmpDir: string, holder: ClaimHolder): Promise<boolean> {
   const draft = join(tmpDir, `${basename(path)}.${holder.token}`);
   await writeFile(draft, JSON.stringify(holder), { flag: 'wx', mode: FILE_MODE });
   try {
@@ -118,9 +81,14 @@ async function create(path: string, tmpDir: string, holder: LockHolder): Promise
   }
 }
 
-function keep(path: string, holder: LockHolder): MessageLock {
+/**
+ * confirm() refreshes the lock, then reads its token back. Refreshing first matters: a
+ * taker that judged the lock stale before the refresh sees it fresh when it moves it
+ * aside (breakStale) and puts it back. A lock found lost is never refreshed again.
+ */
+function keep(path: string, holder: ClaimHolder): QueueClaim {
   held.set(path, holder);
-  refresher ??= setInterval(refreshAll, LOCK_REFRESH_MS).unref();
+  refresher ??= setInterval(refreshAll, CLAIM_REFRESH_MS).unref();
   return {
     async confirm() {
       const ours = held.get(path) === holder;
@@ -140,14 +108,14 @@ function keep(path: string, holder: LockHolder): MessageLock {
     async release() {
       if (held.get(path) !== holder) return;
       forget(path, holder);
-      // Had we been taken for dead (a stall longer than LOCK_STALE_MS), the file may be a new holder's now.
+      // Had we been taken for dead (a stall longer than CLAIM_STALE_MS), the file may be a new holder's now.
       const seen = await look(path);
       if (seen.kind === 'found' && seen.holder?.token === holder.token) await rm(path, { force: true });
     },
   };
 }
 
-function forget(path: string, holder: LockHolder): void {
+function forget(path: string, holder: ClaimHolder): void {
   if (held.get(path) !== holder) return;
   held.delete(path);
   if (held.size === 0) {
@@ -171,11 +139,11 @@ async function look(path: string): Promise<SeenLock> {
   }
 }
 
-function parseHolder(text: string): LockHolder | undefined {
+function parseHolder(text: string): ClaimHolder | undefined {
   try {
-    const value = JSON.parse(text) as Partial<LockHolder>;
+    const value = JSON.parse(text) as Partial<ClaimHolder>;
     if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string' && typeof value.since === 'string') {
-      return value as LockHolder;
+      return value as ClaimHolder;
     }
   } catch {
     // not JSON: reported as undefined
@@ -186,7 +154,7 @@ function parseHolder(text: string): LockHolder | undefined {
 function isStale(path: string, seen: Extract<SeenLock, { kind: 'found' }>, now: number): boolean {
   const { holder } = seen;
   // create() never leaves an unreadable lock: this one was damaged from outside.
-  if (holder === undefined || now - seen.mtimeMs > LOCK_STALE_MS) return true;
+  if (holder === undefined || now - seen.mtimeMs > CLAIM_STALE_MS) return true;
   if (holder.host !== hostname()) return false;
   if (holder.pid === process.pid) return held.get(path)?.token !== holder.token;
   return !isAlive(holder.pid);

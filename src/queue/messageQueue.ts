@@ -43,6 +43,15 @@ export interface MessageQueue {
   close(): Promise<void>;
 }
 
+/**
+ * How long a claim lives without its holder: a holder refreshes its claims every
+ * CLAIM_REFRESH_MS, and a claim not refreshed for CLAIM_STALE_MS is taken over — by the
+ * processes of another host, which cannot tell whether its holder lives, even from a live
+ * holder that stalled (stopped, paused or blocked) that long.
+ */
+export const CLAIM_REFRESH_MS = 10_000;
+export const CLAIM_STALE_MS = 60_000;
+
 /** Who holds a claim: `pid 1234 on relay-b since 2026-…`. */
 export interface ClaimHolder {
   pid: number;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, watch } from 'node:fs';
+import { createReadStream, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -8,7 +8,8 @@ import { commitFile, DIR_MODE, FILE_MODE, fsyncDirectory, pathExists } from './d
 import { groupCommit } from './groupCommit.js';
 import { ContentScan } from './messageContent.js';
 import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
-import { LostLockError, tryLock, type LockAttempt, type MessageLock } from './messageLock.js';
+import { tryLock } from './messageLock.js';
+import { LostClaimError, type CheckedEntry, type ClaimAttempt, type MessageQueue, type QueueClaim } from './messageQueue.js';
 import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
 import { dataPath, envelopePath, idOfEnvelopeFile, lockPath, spoolLayout, type SpoolLayout } from './spoolLayout.js';
 import { inspectEntry, quarantineMessage, recoverSpool } from './spoolRecovery.js';
@@ -16,22 +17,23 @@ import type { Envelope, NewMessage } from './types.js';
 
 type LoadedEnvelope = { kind: 'found'; envelope: Envelope } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
 
-/** A message as read under its lock: ready to deliver or change, gone, or found damaged and quarantined. */
-export type CheckedEntry = { kind: 'found'; envelope: Envelope } | { kind: 'missing' } | { kind: 'quarantined'; problem: string };
-
 /** The file in control/ whose change tells a running relay to read the spool again. */
 const CHANGED_FILE = 'changed';
 
 /**
- * The durable queue between inbound and outbound. A message is committed when its
+ * The queue kept in files, one envelope and one data file per message (spoolLayout.ts);
+ * a message's claim is its lock file (messageLock.ts). A message is committed when its
  * envelope is renamed into env/ — after its data file is fsync'd and renamed into data/
  * and that directory fsync'd — so whatever a crash interrupts, the spool holds either
  * the whole message or nothing that could be delivered.
  */
-export class Spool {
+export class Spool implements MessageQueue {
   /** Concurrent stores, updates and removals share their directory fsyncs (group commit). */
   private readonly syncDataDirectory: () => Promise<void>;
   private readonly syncEnvelopeDirectory: () => Promise<void>;
+  /** The claims taken through this spool and not released yet, and its watchers: close() ends them. */
+  private readonly claims = new Set<QueueClaim>();
+  private readonly watchers = new Set<FSWatcher>();
 
   private constructor(
     private readonly layout: SpoolLayout,
@@ -58,10 +60,10 @@ export class Spool {
   /**
    * Streams the message to disk and commits it with its envelope. Rejects — leaving
    * nothing behind — when `data` errors or closes early, or when a write fails.
-   * `onBehalfOf`: the lock of the message this one reports on (a DSN), which must still
-   * be held when the new envelope is committed (else LostLockError).
+   * `onBehalfOf`: the claim of the message this one reports on (a DSN), which must still
+   * be held when the new envelope is committed (else LostClaimError).
    */
-  async store(message: NewMessage, data: Readable, onBehalfOf?: MessageLock): Promise<Envelope> {
+  async store(message: NewMessage, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope> {
     const receivedAt = new Date();
     const draft = newEnvelope(newQueueId(receivedAt.getTime()), receivedAt, message);
     const problem = envelopeProblem(draft);
@@ -101,14 +103,26 @@ export class Spool {
    * Takes the message's lock (messageLock.ts). Whoever changes an envelope holds it and
    * reads the envelope under it with check(); `busy` names the live holder.
    */
-  lock(id: string): Promise<LockAttempt> {
+  async claim(id: string): Promise<ClaimAttempt> {
     assertQueueId(id);
-    return tryLock(lockPath(this.layout, id), this.layout.tmp);
+    const attempt = await tryLock(lockPath(this.layout, id), this.layout.tmp);
+    if (attempt.kind === 'busy') return attempt;
+    const { claims } = this;
+    const lock = attempt.claim;
+    const claim: QueueClaim = {
+      confirm: () => lock.confirm(),
+      async release() {
+        claims.delete(claim);
+        await lock.release();
+      },
+    };
+    claims.add(claim);
+    return { kind: 'claimed', claim };
   }
 
   /**
    * The message as it is now, checked as recovery checks it at open (valid envelope, data
-   * file of the recorded size); a damaged one is moved to quarantine. Call under the lock.
+   * file of the recorded size); a damaged one is moved to quarantine. Call under the claim.
    */
   async check(id: string): Promise<CheckedEntry> {
     assertQueueId(id);
@@ -129,7 +143,23 @@ export class Spool {
     // control/ holds nothing else; some platforms do not name the file that changed.
     const watcher = watch(this.layout.control, () => onChange());
     watcher.on('error', (err) => this.logger.error({ err: err.message }, 'cannot watch the spool for changes; they are seen at the next rescan'));
-    return () => watcher.close();
+    this.watchers.add(watcher);
+    return () => {
+      this.watchers.delete(watcher);
+      watcher.close();
+    };
+  }
+
+  /**
+   * Nothing is held open between calls; what is left are watchers and claims not let go
+   * (deliveries still in flight at shutdown): their locks are removed, so that another
+   * process need not wait for the stale age, and writes made with them afterwards are
+   * refused. The last lock gone stops the refresh timer (messageLock.ts).
+   */
+  async close(): Promise<void> {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers.clear();
+    await Promise.all([...this.claims].map((claim) => claim.release()));
   }
 
   /** The envelope, or undefined when no such message is queued; throws for a damaged one. */
@@ -148,32 +178,32 @@ export class Spool {
 
   /**
    * Replaces the envelope atomically. Only for a message still in the queue, by the
-   * holder of its lock: a lock taken over since (see messageLock.ts) refuses the write
-   * with LostLockError, checked last before the new envelope is renamed into place.
+   * holder of its claim: a lock taken over since (see messageLock.ts) refuses the write
+   * with LostClaimError, checked last before the new envelope is renamed into place.
    */
-  async update(envelope: Envelope, lock: MessageLock): Promise<void> {
+  async update(envelope: Envelope, claim: QueueClaim): Promise<void> {
     assertQueueId(envelope.id);
     const problem = envelopeProblem(envelope);
     if (problem !== undefined) throw new Error(`refusing to write envelope ${envelope.id}: ${problem}`);
     // Writing the envelope of a removed message would bring back a message without data.
     if (!(await pathExists(envelopePath(this.layout, envelope.id)))) throw new Error(`message ${envelope.id} is not in the queue`);
-    await this.writeEnvelope(envelope, lock);
+    await this.writeEnvelope(envelope, claim);
   }
 
   /**
-   * By the holder of the message's lock, as update(). Envelope first: a crash before the
+   * By the holder of the message's claim, as update(). Envelope first: a crash before the
    * data file goes leaves only an orphan that open() removes.
    */
-  async remove(id: string, lock: MessageLock): Promise<void> {
+  async remove(id: string, claim: QueueClaim): Promise<void> {
     assertQueueId(id);
-    await stillHeld(lock);
+    await stillHeld(claim);
     await rm(envelopePath(this.layout, id), { force: true });
     await this.syncEnvelopeDirectory();
     await rm(dataPath(this.layout, id), { force: true });
   }
 
-  private async writeEnvelope(envelope: Envelope, lock?: MessageLock): Promise<void> {
-    const confirm = lock && (() => stillHeld(lock));
+  private async writeEnvelope(envelope: Envelope, claim?: QueueClaim): Promise<void> {
+    const confirm = claim && (() => stillHeld(claim));
     await commitFile(this.tmpPath(envelope.id, 'json'), envelopePath(this.layout, envelope.id), [encodeEnvelope(envelope)], this.syncEnvelopeDirectory, confirm);
   }
 
@@ -195,7 +225,7 @@ export class Spool {
   }
 
   private async quarantineIfUnlocked(id: string, problem: string): Promise<void> {
-    const attempt = await this.lock(id);
+    const attempt = await this.claim(id);
     if (attempt.kind === 'busy') {
       this.logger.warn({ queueId: id, reason: problem }, 'damaged envelope skipped while another process holds it');
       return;
@@ -203,7 +233,7 @@ export class Spool {
     try {
       await this.check(id);
     } finally {
-      await attempt.lock.release();
+      await attempt.claim.release();
     }
   }
 
@@ -217,9 +247,9 @@ export class Spool {
   }
 }
 
-async function stillHeld(lock: MessageLock): Promise<void> {
-  const check = await lock.confirm();
-  if (check.kind === 'lost') throw new LostLockError(check.holder);
+async function stillHeld(claim: QueueClaim): Promise<void> {
+  const check = await claim.confirm();
+  if (check.kind === 'lost') throw new LostClaimError(check.holder);
 }
 
 function newEnvelope(id: string, receivedAt: Date, message: NewMessage): Envelope {

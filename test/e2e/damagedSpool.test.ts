@@ -35,9 +35,9 @@ async function send(t: Test, port: number, subject: string): Promise<string> {
 async function whileLocked(spool: string, id: string, damage: () => Promise<void>): Promise<void> {
   for (;;) {
     const attempt = await tryLock(join(spool, 'lock', `${id}.lock`), join(spool, 'tmp'));
-    if (attempt.kind === 'locked') {
+    if (attempt.kind === 'claimed') {
       await damage();
-      await attempt.lock.release();
+      await attempt.claim.release();
       return;
     }
     await sleep(20);

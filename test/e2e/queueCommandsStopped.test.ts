@@ -54,14 +54,14 @@ interface QueuedSpool {
   held: Envelope;
 }
 
-/** Writes `envelope` as a holder of its lock does, and lets the lock go for the commands under test. */
-async function changeLocked(spool: Spool, envelope: Envelope): Promise<void> {
-  const attempt = await spool.lock(envelope.id);
-  if (attempt.kind !== 'locked') throw new Error(`${envelope.id} is locked already`);
+/** Writes `envelope` as a holder of its claim does, and lets the claim go for the commands under test. */
+async function changeClaimed(spool: Spool, envelope: Envelope): Promise<void> {
+  const attempt = await spool.claim(envelope.id);
+  if (attempt.kind !== 'claimed') throw new Error(`${envelope.id} is claimed already`);
   try {
-    await spool.update(envelope, attempt.lock);
+    await spool.update(envelope, attempt.claim);
   } finally {
-    await attempt.lock.release();
+    await attempt.claim.release();
   }
 }
 
@@ -89,11 +89,11 @@ log: { level: warn }
     nextAttemptAt: new Date(Date.now() + HOUR).toISOString(),
     deferrals: 1,
   };
-  await changeLocked(spool, deferred);
+  await changeClaimed(spool, deferred);
   const bounce = await spool.store({ from: '', recipients: [{ address: 'dave@other.test', domain: 'other.test' }] }, Readable.from([MESSAGE]));
   const toHold = await spool.store({ from: 'erin@a.test', recipients: [{ address: 'frank@partner.test', domain: 'partner.test' }] }, Readable.from([MESSAGE]));
   const held = { ...toHold, heldAt: new Date().toISOString() };
-  await changeLocked(spool, held);
+  await changeClaimed(spool, held);
   return { dir, config, spool, deferred, bounce, held };
 }
 
@@ -260,7 +260,7 @@ t.test('a change waits while a delivery in progress holds the message; retry doe
   hold.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = once(hold, 'exit');
   const [waiting] = (await once(hold.stderr, 'data')) as [Buffer];
-  t.match(waiting.toString(), `${q.deferred.id} is locked by pid ${process.pid} on ${hostname()}`);
+  t.match(waiting.toString(), `${q.deferred.id} is claimed by pid ${process.pid} on ${hostname()}`);
   t.match(waiting.toString(), 'waiting for it');
   t.equal((JSON.parse((await queue(q.config, 'show', '--json', q.deferred.id)).stdout) as Envelope).heldAt, undefined, 'not held while the delivery runs');
   await rm(lockFile);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { LOCK_STALE_MS } from '../../src/queue/messageLock.js';
+import { CLAIM_STALE_MS } from '../../src/queue/messageQueue.js';
 import { startSink, type Received } from '../helpers/peers.js';
 import { relayCommand, startRelay, startRelayCommand, writeConfig, type LogLine, type RelayProcess } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
@@ -72,8 +72,8 @@ async function send(t: Test, relay: RelayProcess, to: string[]): Promise<string>
 const discarded = (id: string) => (line: LogLine) => line.queueId === id && line.msg?.startsWith('delivery results discarded') === true;
 
 t.test('a relay frozen past the stale age while its next hop holds the reply: the relay that took the message over keeps it', { skip: canUnshare ? false : 'needs root and unshare -u to give each relay a host name of its own' }, async (t) => {
-  // the frozen relay waits LOCK_STALE_MS; the rest takes seconds
-  t.setTimeout(LOCK_STALE_MS + 120_000);
+  // the frozen relay waits CLAIM_STALE_MS; the rest takes seconds
+  t.setTimeout(CLAIM_STALE_MS + 120_000);
   const first = heldReply();
   let transactions = 0;
   // relay-a's transaction waits for the test; relay-b's, the second, is deferred
@@ -97,7 +97,7 @@ t.test('a relay frozen past the stale age while its next hop holds the reply: th
 
   // stopped as a paused VM or a blocked event loop is: no refresh of its lock any more
   relayA.child.kill('SIGSTOP');
-  await until(async () => Date.now() - (await stat(lockFile)).mtimeMs > LOCK_STALE_MS, 500);
+  await until(async () => Date.now() - (await stat(lockFile)).mtimeMs > CLAIM_STALE_MS, 500);
 
   relayB = startOnHost('relay-b', file);
   const attemptB = await relayB.waitForLog((line) => line.msg === 'delivery attempt' && line.queueId === id, 'relay-b taking the message over');
@@ -117,7 +117,7 @@ t.test('a relay frozen past the stale age while its next hop holds the reply: th
 
   t.match(
     relayA.logs.find(discarded(id)),
-    { level: 50, lock: 'the message lock is no longer there', delivered: ['bob@partner.test'], msg: /another process took over the message lock \(this one had not refreshed it for 60 s/ },
+    { level: 50, claim: 'the message claim is no longer there', delivered: ['bob@partner.test'], msg: /another process took over the message claim \(this one had not refreshed it for 60 s/ },
     'relay-a says why it wrote nothing, and who may get the message again',
   );
   t.equal(await readFile(envelopeFile, 'utf8'), recordedByB, "relay-b's record stands: relay-a neither overwrote it nor removed the message");
@@ -154,11 +154,11 @@ t.test('a lock taken over while a message is out: no early write of one domain, 
     (line) => line.queueId === id && (line.msg === 'deliveries recorded while other domains are still being tried' || line.msg?.startsWith('deliveries of one domain not recorded') === true),
     'the early write of partner.test',
   );
-  t.match(early, { msg: 'deliveries of one domain not recorded: another process took over the message lock', domain: 'partner.test', lock: /taken over by pid 1 on relay-b/ }, 'the delivery to partner.test is not written early');
+  t.match(early, { msg: 'deliveries of one domain not recorded: another process took over the message claim', domain: 'partner.test', claim: /taken over by pid 1 on relay-b/ }, 'the delivery to partner.test is not written early');
 
   refused.release(refusal(554, '5.7.1 Refused'));
   const round = await relay.waitForLog((line) => line.queueId === id && (discarded(id)(line) || line.msg === 'bounce queued'), 'the round written or discarded');
-  t.match(round, { msg: /^delivery results discarded/, lock: /taken over by pid 1 on relay-b/, delivered: ['bob@partner.test'] }, 'the round is discarded before its bounce is queued');
+  t.match(round, { msg: /^delivery results discarded/, claim: /taken over by pid 1 on relay-b/, delivered: ['bob@partner.test'] }, 'the round is discarded before its bounce is queued');
   t.equal(await readFile(envelopeFile, 'utf8'), before, 'the envelope is as the new holder found it');
   t.same(await readdir(join(spool, 'env')), [`${id}.json`], 'no DSN was queued for carol: that is for the new holder to send');
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { createLogger } from '../../src/log.js';
-import type { MessageLock } from '../../src/queue/messageLock.js';
+import type { QueueClaim } from '../../src/queue/messageQueue.js';
 import { Spool } from '../../src/queue/spool.js';
 import type { NewMessage } from '../../src/queue/types.js';
 
@@ -42,12 +42,12 @@ function failingSource(first: string, error: Error): Readable {
   );
 }
 
-/** The message's lock, which every change of it needs; released when the test ends. */
-async function lockOf(t: Test, spool: Spool, id: string): Promise<MessageLock> {
-  const attempt = await spool.lock(id);
-  if (attempt.kind !== 'locked') throw new Error(`${id} is locked already`);
-  t.teardown(() => attempt.lock.release());
-  return attempt.lock;
+/** The message's claim (its lock file), which every change of it needs; released when the test ends. */
+async function claimOf(t: Test, spool: Spool, id: string): Promise<QueueClaim> {
+  const attempt = await spool.claim(id);
+  if (attempt.kind !== 'claimed') throw new Error(`${id} is claimed already`);
+  t.teardown(() => attempt.claim.release());
+  return attempt.claim;
 }
 
 async function assertSpoolEmpty(t: Test, spool: Spool, dir: string): Promise<void> {
@@ -103,15 +103,15 @@ t.test('store, read, list, openData, update, remove round trip', async (t) => {
     recipients: stored.recipients.map((r) => (r.address === 'bob@b.test' ? { ...r, state: 'delivered' as const } : r)),
     deferrals: 1,
   };
-  const lock = await lockOf(t, spool, stored.id);
-  await spool.update(updated, lock);
+  const claim = await claimOf(t, spool, stored.id);
+  await spool.update(updated, claim);
   t.same(await spool.read(stored.id), updated);
   t.same(await filesIn(join(dir, 'tmp')), [], 'no tmp file is left by update');
 
-  await spool.remove(stored.id, lock);
+  await spool.remove(stored.id, claim);
   t.equal(await spool.read(stored.id), undefined);
   await assertSpoolEmpty(t, spool, dir);
-  await spool.remove(stored.id, lock);
+  await spool.remove(stored.id, claim);
   t.pass('removing twice is harmless');
 });
 
@@ -149,7 +149,7 @@ t.test('list is sorted by arrival', async (t) => {
   const spool = await Spool.open(dir, logger);
   const newer = await spool.store(message, Readable.from([body]));
   const older = await spool.store(message, Readable.from([body]));
-  await spool.update({ ...older, receivedAt: new Date(Date.parse(newer.receivedAt) - 60_000).toISOString() }, await lockOf(t, spool, older.id));
+  await spool.update({ ...older, receivedAt: new Date(Date.parse(newer.receivedAt) - 60_000).toISOString() }, await claimOf(t, spool, older.id));
   t.same((await spool.list()).map((e) => e.id), [older.id, newer.id]);
 });
 
@@ -272,23 +272,23 @@ t.test('IDs from callers are never paths', async (t) => {
   const dir = t.testdir();
   const spool = await Spool.open(dir, logger);
   const stored = await spool.store(message, Readable.from([body]));
-  const lock = await lockOf(t, spool, stored.id);
+  const claim = await claimOf(t, spool, stored.id);
   for (const id of ['../env/x', '/etc/passwd', '', 'ABCDEF0123456789abcdef01', '0123456789abcdef01234567.json']) {
     await t.rejects(spool.read(id), /not a queue ID/, `read(${JSON.stringify(id)})`);
-    await t.rejects(spool.remove(id, lock), /not a queue ID/);
+    await t.rejects(spool.remove(id, claim), /not a queue ID/);
     t.throws(() => spool.openData(id), /not a queue ID/);
   }
-  await t.rejects(spool.update({ ...stored, id: '../../x' }, lock), /not a queue ID/);
+  await t.rejects(spool.update({ ...stored, id: '../../x' }, claim), /not a queue ID/);
 });
 
 t.test('update refuses a removed message and an invalid envelope', async (t) => {
   const dir = t.testdir();
   const spool = await Spool.open(dir, logger);
   const stored = await spool.store(message, Readable.from([body]));
-  const lock = await lockOf(t, spool, stored.id);
-  await t.rejects(spool.update({ ...stored, recipients: [] }, lock), /refusing to write envelope .*recipients/);
-  await spool.remove(stored.id, lock);
-  await t.rejects(spool.update(stored, lock), /is not in the queue/);
+  const claim = await claimOf(t, spool, stored.id);
+  await t.rejects(spool.update({ ...stored, recipients: [] }, claim), /refusing to write envelope .*recipients/);
+  await spool.remove(stored.id, claim);
+  await t.rejects(spool.update(stored, claim), /is not in the queue/);
   t.same(await filesIn(join(dir, 'env')), [], 'the removed message did not come back');
 });
 
@@ -296,16 +296,16 @@ t.test('a holder whose lock was taken over writes nothing: no update, no removal
   const dir = t.testdir();
   const spool = await Spool.open(dir, logger);
   const stored = await spool.store(message, Readable.from([body]));
-  const lock = await lockOf(t, spool, stored.id);
-  // what another host leaves that judged the lock stale (a holder frozen past LOCK_STALE_MS), broke it and took it
+  const claim = await claimOf(t, spool, stored.id);
+  // what another host leaves that judged the lock stale (a holder frozen past CLAIM_STALE_MS), broke it and took it
   const other = { pid: process.ppid, host: 'relay-b', token: 'beefbeefbeefbeef', since: new Date().toISOString() };
   await writeFile(join(dir, 'lock', `${stored.id}.lock`), JSON.stringify(other));
   const envelopeBefore = await readFile(join(dir, 'env', `${stored.id}.json`), 'utf8');
 
-  const lost = { name: 'LostLockError', message: /taken over by pid \d+ on relay-b/, holder: { host: 'relay-b', token: 'beefbeefbeefbeef' } };
-  await t.rejects(spool.update({ ...stored, deferrals: 1 }, lock), lost);
-  await t.rejects(spool.remove(stored.id, lock), lost);
-  await t.rejects(spool.store({ from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, Readable.from([body]), lock), lost);
+  const lost = { name: 'LostClaimError', message: /taken over by pid \d+ on relay-b/, holder: { host: 'relay-b', token: 'beefbeefbeefbeef' } };
+  await t.rejects(spool.update({ ...stored, deferrals: 1 }, claim), lost);
+  await t.rejects(spool.remove(stored.id, claim), lost);
+  await t.rejects(spool.store({ from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, Readable.from([body]), claim), lost);
 
   t.equal(await readFile(join(dir, 'env', `${stored.id}.json`), 'utf8'), envelopeBefore, 'the envelope is as the new holder found it');
   t.same(await filesIn(join(dir, 'env')), [`${stored.id}.json`], 'still queued, and no DSN was queued');
@@ -317,7 +317,7 @@ t.test('a DSN stored on behalf of a message whose lock is still held is queued',
   const dir = t.testdir();
   const spool = await Spool.open(dir, logger);
   const stored = await spool.store(message, Readable.from([body]));
-  const dsn = await spool.store({ from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, Readable.from([body]), await lockOf(t, spool, stored.id));
+  const dsn = await spool.store({ from: '', recipients: [{ address: 'alice@a.test', domain: 'a.test' }] }, Readable.from([body]), await claimOf(t, spool, stored.id));
   t.same((await spool.list()).map((e) => e.id).sort(), [stored.id, dsn.id].sort());
 });
 
