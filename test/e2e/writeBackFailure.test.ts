@@ -74,8 +74,17 @@ outbound:
   const relay = startRelayCommand(['unshare', '-m', 'sh', '-c', `mount -t tmpfs -o size=256k tmpfs '${spool}' && exec ${quoted}`]);
   t.teardown(async () => {
     held?.();
-    await relay.stop();
-    await sink.close();
+    // Cleanup, not a check: a failure to stop must still close the sink (a sink left
+    // listening kept the file alive until tap's timeout, taking the next test with it),
+    // and says what the relay printed.
+    try {
+      await relay.stop();
+    } catch (err) {
+      console.error(`stopping the relay failed: ${(err as Error).stack}\nits stderr: ${relay.stderr()}\nits last log lines: ${JSON.stringify(relay.logs.slice(-20))}`);
+      relay.child.kill('SIGKILL');
+    } finally {
+      await sink.close();
+    }
   });
   const port = await relay.port();
   const spoolInRelay = `/proc/${relay.child.pid}/root${spool}`;
