@@ -44,10 +44,7 @@ export class ExpiryWatch {
     }
     // what is no longer configured is forgotten
     this.lastWarned = kept;
-    return nextCheckAt(
-      items.map((item) => item.end),
-      now,
-    );
+    return nextCheckAt(items.map((item) => item.end), now);
   }
 
   stop(): void {
