@@ -19,7 +19,9 @@ import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
-import { logConfigWarnings, logExpiry, tlsProblemOf, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { connectorCrlDated, type Dated } from '../tls/dated.js';
+import { ExpiryWatch } from './expiryWatch.js';
+import { logConfigWarnings, tlsProblemOf, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
@@ -30,12 +32,14 @@ async function prepareTls(file: string, config: Config, logger: Logger): Promise
     return { ok: false, problem: tlsProblemOf(err, file) };
   }
   const tls = tryLoadTls(file, config);
-  if (tls.ok) {
-    logConfigWarnings(logger, config);
-    logExpiry(logger, tls.expiring);
-  }
+  if (tls.ok) logConfigWarnings(logger, config);
   return tls;
 }
+
+/** What the expiry watch looks at under one snapshot: its certificate files as loaded, the connectors' CRLs as they are on disk at each check. */
+const datedUnder =
+  (config: Config, loaded: Dated[]): (() => Dated[]) =>
+  () => [...loaded, ...connectorCrlDated(config)];
 
 /** A listener could not bind its address and port (in use, or a privileged port). */
 const EXIT_CANNOT_LISTEN = 1;
@@ -58,7 +62,7 @@ async function stopDeliveries(agent: DeliveryAgent, logger: Logger): Promise<voi
  * SIGHUP: the whole config and its certificates are loaded and checked again; anything
  * wrong is logged and the running configuration keeps serving.
  */
-async function reload(file: string, running: Config, logger: Logger): Promise<{ config: Config; tls: TlsMaterial } | undefined> {
+async function reload(file: string, running: Config, logger: Logger): Promise<{ config: Config; tls: TlsMaterial; dated: Dated[] } | undefined> {
   const loaded = await tryLoadConfig(file);
   if (!loaded.ok) {
     logger.error({ config: running.file, errors: loaded.problems }, 'configuration reload refused; the running configuration stays');
@@ -70,7 +74,7 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
     logger.error({ config: running.file, errors: [tls.problem] }, 'configuration reload refused; the running configuration stays');
     return undefined;
   }
-  return { config, tls: tls.material };
+  return { config, tls: tls.material, dated: tls.dated };
 }
 
 /**
@@ -92,6 +96,8 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     return EXIT_INVALID_CONFIG;
   }
   const tls = loadedTls.material;
+  const expiry = new ExpiryWatch(logger);
+  expiry.watch(datedUnder(config, loadedTls.dated));
 
   // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
   // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.
@@ -151,6 +157,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       const needRestart = inbound.reload(next.config, next.tls);
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
       context = { ...context, config: next.config, tls: next.tls };
+      expiry.watch(datedUnder(next.config, next.dated));
       transit.retainFor(next.config.report.retention);
       logger.level = next.config.log.level;
       output.format = logFormatFor(next.config.log.format, terminal);
@@ -163,6 +170,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
   tlsRpt.stop();
+  expiry.stop();
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
   // after the deliveries: their sessions' records are the last batch, and their claims
   // are let go (those of deliveries still in flight past the grace period too)

@@ -72,7 +72,12 @@ export function readTls(root: MapReader): TlsSection {
       minVersion: readKey(section, TLS_KEYS, 'minVersion'),
       ciphers: readKey(section, TLS_KEYS, 'ciphers'),
     },
-    places: { ...section.placesOf('cert', 'tls.cert'), ...section.placesOf('key', 'tls.key') },
+    places: {
+      ...section.placesOf('cert', 'tls.cert'),
+      ...section.placesOf('key', 'tls.key'),
+      ...section.itemPlacesOf('trust', 'tls.trust'),
+      ...section.itemPlacesOf('crl', 'tls.crl'),
+    },
     certificateConfigured: hasCert || hasKey || generateIfMissing || root.isInvalid('tls'),
   };
 }

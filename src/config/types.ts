@@ -35,7 +35,10 @@ export interface ListenerConfig {
   auth: AuthMode;
 }
 
-export type ConfigPlaces = Partial<Record<'tls.cert' | 'tls.key' | 'queue.dir', string>>;
+/** Values whose files are judged after loading, by the config label that names them. */
+export type PlaceName = 'tls.cert' | 'tls.key' | 'queue.dir' | `tls.trust[${number}]` | `tls.crl[${number}]` | `outbound[${number}].crl[${number}]`;
+
+export type ConfigPlaces = Partial<Record<PlaceName, string>>;
 
 export interface TlsConfig {
   /** Absolute paths; absent only when no listener or connector needs our certificate. */

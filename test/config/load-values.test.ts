@@ -113,7 +113,14 @@ t.test('every value read and converted', async (t) => {
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
   const file = join(dir, 'tlsrelay.yaml');
-  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26`, 'queue.dir': `${file}:8:15` });
+  t.strictSame(config.places, {
+    'tls.cert': `${file}:6:14`,
+    'tls.key': `${file}:6:26`,
+    'tls.trust[0]': `${file}:6:41`,
+    'tls.crl[0]': `${file}:6:56`,
+    'queue.dir': `${file}:8:15`,
+    'outbound[0].crl[0]': `${file}:28:11`,
+  }, 'each file named, at its own line and column');
   t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });

@@ -1,0 +1,37 @@
+import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
+import { certInfoReport } from './certReport.js';
+import { certInfoText } from './certText.js';
+import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
+import { tlsProblemOf } from './loadOrExplain.js';
+
+const OPTIONS = { json: { type: 'boolean' } } as const;
+
+/**
+ * `tlsrelay cert info`: the certificates the relay serves and presents, for a person to
+ * send to partners or (`--json`) for a script. Exit 0; a config or certificate file that
+ * cannot be read exits 2 with its FILE:LINE:COL, as check-config says it.
+ */
+export async function certCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+  const { positionals, values, configOption } = parseCommandArgs(args, OPTIONS);
+  const [subcommand, ...extra] = positionals;
+  if (subcommand !== 'info') throw new UsageError(subcommand === undefined ? 'missing subcommand: info' : `unknown subcommand "${subcommand}"`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const loaded = await loadConfigOrReport(configOption, io.stderr);
+  if (!loaded) return EXIT_INVALID_CONFIG;
+  const { file, config } = loaded;
+  let report;
+  try {
+    report = certInfoReport(config, new Date());
+  } catch (err) {
+    io.stderr.write(`${tlsProblemOf(err, file)}\n`);
+    return EXIT_INVALID_CONFIG;
+  }
+  const { pending, ...document } = report;
+  if (!values.json) {
+    io.stdout.write(certInfoText(document, pending));
+    return 0;
+  }
+  if (pending !== undefined) io.stderr.write(certInfoText(document, pending));
+  io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  return 0;
+}
