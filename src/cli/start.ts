@@ -150,6 +150,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       if (!next) return;
       const needRestart = inbound.reload(next.config, next.tls);
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
+      if (next.config.queue.store !== context.config.queue.store) needRestart.push('queue.store changed');
       context = { ...context, config: next.config, tls: next.tls };
       transit.retainFor(next.config.report.retention);
       logger.level = next.config.log.level;
