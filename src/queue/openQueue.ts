@@ -48,7 +48,8 @@ export async function openQueue(config: QueueConfig, logger: Logger, retryMs = C
   return closingAlso(queue, () => clearInterval(retry));
 }
 
-function openStore(store: QueueStore, dir: string, logger: Logger): Promise<MessageQueue> {
+/** The store by itself, recovered, without the move from the other one (tests read a relay's queue through it). */
+export function openStore(store: QueueStore, dir: string, logger: Logger): Promise<MessageQueue> {
   return store === 'lmdb' ? LmdbQueue.open(dir, logger) : Spool.open(dir, logger);
 }
 

@@ -14,6 +14,7 @@ import { LmdbQueue } from '../../src/queue/lmdb/lmdbQueue.js';
 import { openQueue } from '../../src/queue/openQueue.js';
 import { Spool } from '../../src/queue/spool.js';
 import type { Envelope, NewMessage } from '../../src/queue/types.js';
+import { bytesOf } from '../helpers/queueStores.js';
 
 const message: NewMessage = { from: 'alice@a.test', recipients: [{ address: 'bob@b.test', domain: 'b.test' }] };
 
@@ -28,12 +29,6 @@ function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Lo
 }
 
 const config = (dir: string, store: QueueStore) => ({ ...QUEUE_DEFAULTS, retry: [...QUEUE_DEFAULTS.retry], dir, store });
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Two messages, one of them bigger than a piece of the LMDB store and already tried once. */
 async function fill(queue: MessageQueue): Promise<Array<{ envelope: Envelope; bytes: Buffer }>> {
@@ -71,7 +66,7 @@ for (const [from, to] of [
       'one line says what was moved',
     );
     t.same(await after.list(), stored.map(({ envelope }) => envelope), 'every envelope as it was, attempts and schedule included');
-    for (const { envelope, bytes } of stored) t.ok((await readAll(after.openData(envelope.id))).equals(bytes), `${envelope.size} bytes, byte for byte`);
+    for (const { envelope, bytes } of stored) t.ok((await bytesOf(after.openData(envelope.id))).equals(bytes), `${envelope.size} bytes, byte for byte`);
 
     // opened by itself: openQueue would move them back
     const left = await (from === 'files' ? Spool : LmdbQueue).open(dir, createLogger('silent'));

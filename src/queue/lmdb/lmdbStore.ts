@@ -38,12 +38,15 @@ export interface LmdbStore {
  * Opens (and makes) the environment in `folder`. Every commit is synced before its write
  * resolves — LMDB's default, not `noSync` — and `overlappingSync: false` makes that sync
  * part of the commit, so a resolved write is on the disk; concurrent writes share commits
- * (lmdb-js batches what is queued while the previous commit runs).
+ * (lmdb-js batches what is queued while the previous commit runs). `eventTurnBatching:
+ * false`: what must be atomic is grouped explicitly (batch, ifVersion, ifNoExists); the
+ * event-turn batch would add a write of its own to each commit, whose promise nobody holds —
+ * on a full disk its rejection went unhandled and ended the process.
  */
 export async function openLmdbStore(folder: string): Promise<LmdbStore> {
   // only the relay's user may read the queue: the files LMDB makes inside inherit nothing, the folder guards them
   await mkdir(folder, { recursive: true, mode: DIR_MODE });
-  const root = open(folder, { overlappingSync: false, maxDbs: 8 });
+  const root = open(folder, { overlappingSync: false, eventTurnBatching: false, maxDbs: 8 });
   return {
     root,
     envelopes: root.openDB<string, string>('envelopes', { encoding: 'string' }),
