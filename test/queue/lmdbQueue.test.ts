@@ -13,22 +13,13 @@ import { LmdbQueue } from '../../src/queue/lmdb/lmdbQueue.js';
 import { openLmdbStore, type LmdbStore } from '../../src/queue/lmdb/lmdbStore.js';
 import { LEFTOVER_GRACE_MS } from '../../src/queue/spoolRecovery.js';
 import type { NewMessage } from '../../src/queue/types.js';
+import { capturingLogger } from '../helpers/capturingLogger.js';
 import { bytesOf } from '../helpers/queueStores.js';
 
 const message: NewMessage = { from: 'alice@a.test', recipients: [{ address: 'bob@b.test', domain: 'b.test' }] };
 const text = 'Subject: hi\r\n\r\nbody\r\n';
 const src = (file: string) => JSON.stringify(fileURLToPath(new URL(`../../src/${file}`, import.meta.url)));
 const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
-
-interface LogLine {
-  msg: string;
-  [field: string]: unknown;
-}
-
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  return { logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) }), lines };
-}
 
 /** The raw store in `dir`, for looking at or damaging what the queue keeps; closed when the test ends. */
 async function rawStore(t: Test, dir: string): Promise<LmdbStore> {

@@ -14,19 +14,10 @@ import { LmdbQueue } from '../../src/queue/lmdb/lmdbQueue.js';
 import { openQueue } from '../../src/queue/openQueue.js';
 import { Spool } from '../../src/queue/spool.js';
 import type { Envelope, NewMessage } from '../../src/queue/types.js';
+import { capturingLogger } from '../helpers/capturingLogger.js';
 import { bytesOf } from '../helpers/queueStores.js';
 
 const message: NewMessage = { from: 'alice@a.test', recipients: [{ address: 'bob@b.test', domain: 'b.test' }] };
-
-interface LogLine {
-  msg: string;
-  [field: string]: unknown;
-}
-
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  return { logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) }), lines };
-}
 
 const config = (dir: string, store: QueueStore) => ({ ...QUEUE_DEFAULTS, retry: [...QUEUE_DEFAULTS.retry], dir, store });
 
