@@ -9,7 +9,7 @@
 // It prints messages per second for each phase and round, and per store the median with
 // the spread (min–max). A bench is not a test: it prints, and removes its folders.
 //
-//   npm run bench:queue -- --messages 2000 --size 10 --writers 20 --rounds 3 [--dir DIR] [--json]
+//   npm run bench:queue -- --messages 2000 --size 10 --writers 20 --rounds 3 [--stores lmdb,files] [--dir DIR] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     writers: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
     dir: { type: 'string', default: tmpdir() },
+    stores: { type: 'string', default: QUEUE_STORES.join(',') },
     json: { type: 'boolean', default: false },
   },
 });
@@ -87,8 +88,8 @@ async function round(store: QueueStore): Promise<{ store: number; deliver: numbe
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const results = new Map<QueueStore, Array<{ store: number; deliver: number }>>(QUEUE_STORES.map((store) => [store, []]));
-const order = [...QUEUE_STORES].reverse();
+const order = QUEUE_STORES.filter((store) => values.stores.split(',').includes(store)).reverse();
+const results = new Map<QueueStore, Array<{ store: number; deliver: number }>>(order.map((store) => [store, []]));
 for (let r = 1; r <= rounds; r++) {
   for (const store of order) {
     const result = await round(store);

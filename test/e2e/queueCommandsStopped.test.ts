@@ -3,13 +3,14 @@
 // exit codes, and the claim a delivery in progress would hold. For each store.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import t, { type Test } from 'tap';
 import type { MessageQueue } from '../../src/queue/messageQueue.js';
 import type { AttemptRecord, Envelope } from '../../src/queue/types.js';
-import { bytesOf, openQueueStore, QUEUE_STORES, type QueueStore } from '../helpers/queueStores.js';
+import { bytesOf, openQueueStore, QUEUE_STORES, storeContents, type QueueStore } from '../helpers/queueStores.js';
 import { MAIN, runCli, writeConfig } from '../helpers/relayProcess.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -271,3 +272,15 @@ for (const store of QUEUE_STORES) {
     t.equal(stdout, `${q.deferred.id} held: it is not delivered until released\n`, 'held once the delivery was over');
   });
 }
+
+t.test('the way back to the file spool (README, Queue): with queue.store files, one queue command moves the LMDB store into env/ and data/', async (t) => {
+  const q = await queuedSpool(t, 'lmdb');
+  await q.spool.close();
+  const filesConfig = writeConfig(q.dir, (await readFile(q.config, 'utf8')).replace('store: lmdb', 'store: files').replace('level: warn', 'level: info'));
+  const { code, stdout, stderr } = await queue(filesConfig, 'list');
+  t.equal(code, 0, stderr);
+  t.equal(stdout.trimEnd().split('\n').length, 3, 'the three messages are listed');
+  t.match(JSON.parse(stderr.trim()), { msg: 'queue messages moved from the other store', moved: 3, busy: 0, from: 'lmdb', to: 'files' }, 'and said to be moved, on stderr');
+  t.same((await readdir(join(q.dir, 'spool', 'env'))).sort(), [q.deferred.id, q.bounce.id, q.held.id].map((id) => `${id}.json`).sort(), 'one envelope file each, for an older version to read');
+  t.same((await storeContents('lmdb', join(q.dir, 'spool'))).queued, [], 'nothing is left in the LMDB store');
+});
