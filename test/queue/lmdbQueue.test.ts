@@ -1,6 +1,6 @@
 // What is particular to the LMDB store (the contract suite covers the rest): a crash
 // between a message's pieces and its envelope, a full disk, damaged entries, claims of
-// holders that are gone.
+// holders that are gone, the refresh of a held claim.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -15,6 +15,7 @@ import { LEFTOVER_GRACE_MS } from '../../src/queue/spoolRecovery.js';
 import type { NewMessage } from '../../src/queue/types.js';
 import { capturingLogger } from '../helpers/capturingLogger.js';
 import { bytesOf } from '../helpers/queueStores.js';
+import { until } from '../helpers/until.js';
 
 const message: NewMessage = { from: 'alice@a.test', recipients: [{ address: 'bob@b.test', domain: 'b.test' }] };
 const text = 'Subject: hi\r\n\r\nbody\r\n';
@@ -203,4 +204,25 @@ t.test('a claim whose holder is gone (same host, no such process) is taken over 
   const attempt = await taking.claim(id);
   t.equal(attempt.kind, 'claimed', 'and claim() takes it over at once, without waiting for the stale age');
   t.match(raw.claims.get(id), { pid: process.pid, host: hostname() }, "the claim is this process's now");
+});
+
+t.test('a held claim is refreshed every CLAIM_REFRESH_MS: a new version and time in its record, and the holder writes on under it', async (t) => {
+  const dir = t.testdir();
+  const queue = await LmdbQueue.open(dir, createLogger('silent'));
+  t.teardown(() => queue.close());
+  const raw = await rawStore(t, dir);
+  const stored = await queue.store(message, Readable.from([text]));
+  const attempt = await queue.claim(stored.id);
+  if (attempt.kind !== 'claimed') throw new Error('claimed already');
+  const taken = raw.claims.getEntry(stored.id)!;
+  // the refresh timer is the event waited for (tap's timeout guards it)
+  await until(() => raw.claims.getEntry(stored.id)?.version !== taken.version, 200);
+  const refreshed = raw.claims.getEntry(stored.id)!;
+  t.equal(refreshed.value.token, taken.value.token, 'the same claim');
+  t.ok(refreshed.value.refreshedAt > taken.value.refreshedAt, 'refreshed later');
+  t.same(await attempt.claim.confirm(), { kind: 'held' });
+  await queue.update({ ...stored, deferrals: 1 }, attempt.claim);
+  t.equal((await queue.read(stored.id))?.deferrals, 1, 'an update under the refreshed claim is written');
+  await attempt.claim.release();
+  t.same([...raw.claims.getKeys()], [], 'and released, the record is gone');
 });

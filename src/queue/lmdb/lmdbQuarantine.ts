@@ -22,7 +22,11 @@ export async function quarantineLmdbMessage(store: LmdbStore, layout: SpoolLayou
     const envelopeAs = await freePath(layout.quarantine, envelopeFileName(id));
     await commitFile(draftPath(layout, id), envelopeAs, [envelopes.get(id) ?? ''], syncFolder);
     const dataAs = await freePath(layout.quarantine, `${id}.eml`);
-    await commitFile(draftPath(layout, id), dataAs, keys.map((key) => chunks.get(key) ?? Buffer.alloc(0)), syncFolder);
+    // piece by piece: a 50 MB message is not read into memory whole
+    const pieces = (function* () {
+      for (const key of keys) yield chunks.get(key) ?? Buffer.alloc(0);
+    })();
+    await commitFile(draftPath(layout, id), dataAs, pieces, syncFolder);
     await committed(
       store.root.batch(() => {
         void envelopes.remove(id);
