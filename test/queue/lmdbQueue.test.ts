@@ -1,7 +1,8 @@
 // What is particular to the LMDB store (the contract suite covers the rest): a crash
 // between a message's pieces and its envelope, a full disk, damaged entries, claims of
-// holders that are gone, the refresh of a held claim.
+// holders that are gone, the refresh of a held claim, a 50 MB message.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { createLogger } from '../../src/log.js';
 import { LmdbQueue } from '../../src/queue/lmdb/lmdbQueue.js';
-import { openLmdbStore, type LmdbStore } from '../../src/queue/lmdb/lmdbStore.js';
+import { CHUNK_BYTES, openLmdbStore, type LmdbStore } from '../../src/queue/lmdb/lmdbStore.js';
 import { LEFTOVER_GRACE_MS } from '../../src/queue/spoolRecovery.js';
 import type { NewMessage } from '../../src/queue/types.js';
 import { capturingLogger } from '../helpers/capturingLogger.js';
@@ -225,4 +226,38 @@ t.test('a held claim is refreshed every CLAIM_REFRESH_MS: a new version and time
   t.equal((await queue.read(stored.id))?.deferrals, 1, 'an update under the refreshed claim is written');
   await attempt.claim.release();
   t.same([...raw.claims.getKeys()], [], 'and released, the record is gone');
+});
+
+t.test('a 50 MB message is stored as it arrives: never more than a piece or two of it uncommitted', async (t) => {
+  const dir = t.testdir();
+  const queue = await LmdbQueue.open(dir, createLogger('silent'));
+  t.teardown(() => queue.close());
+  const raw = await rawStore(t, dir);
+  const size = 50 * 1024 * 1024;
+  const piece = 64 * 1024;
+  const committedBytes = (): number => {
+    const [id] = [...raw.writing.getKeys()];
+    return id === undefined ? 0 : [...raw.chunks.getKeys({ start: [id, 0], end: [id, Number.MAX_SAFE_INTEGER] })].reduce((sum, key) => sum + raw.chunks.getBinaryFast(key)!.length, 0);
+  };
+  let sent = 0;
+  let mostAhead = 0;
+  const sentHash = createHash('sha256');
+  const source = Readable.from(
+    (function* () {
+      for (let n = 0; sent < size; n++) {
+        const bytes = Buffer.alloc(piece, n % 251);
+        sentHash.update(bytes);
+        sent += bytes.length;
+        mostAhead = Math.max(mostAhead, sent - committedBytes());
+        yield bytes;
+      }
+    })(),
+  );
+  const stored = await queue.store(message, source);
+  t.equal(stored.size, size);
+  // what the stream reads ahead (16 pieces) plus the piece being filled and the one being committed
+  t.ok(mostAhead <= 16 * piece + 2 * CHUNK_BYTES, `at most ${mostAhead} bytes were read and not yet committed`);
+  const readHash = createHash('sha256');
+  for await (const chunk of queue.openData(stored.id)) readHash.update(chunk as Buffer);
+  t.equal(readHash.digest('hex'), sentHash.digest('hex'), 'read back byte for byte, piece by piece');
 });
