@@ -156,6 +156,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       if (!next) return;
       const needRestart = inbound.reload(next.config, next.tls);
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
+      if (next.config.queue.store !== context.config.queue.store) needRestart.push('queue.store changed');
       context = { ...context, config: next.config, tls: next.tls };
       expiry.watch(datedUnder(next.config, next.dated));
       transit.retainFor(next.config.report.retention);
