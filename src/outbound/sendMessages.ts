@@ -108,6 +108,9 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     const results = recipientResults(recipients, sent, peer);
     recordAttempt(logger, progress, scope, summarizeResults(results));
     progress.apply(results);
+    // Recorded before this session carries anything else: what a crash sends twice is at
+    // most the message whose answer has just come, not the batch the session carried.
+    await progress.recordReplies();
     if (!client.isOpen()) {
       const result = lostConnection(peer, sent.kind === 'failed' ? sent.error : new Error('the server closed the connection'));
       const left = sendable.slice(index + 1);

@@ -303,6 +303,45 @@ t.test('messages share one connection', async (t) => {
   t.equal(peer.received[1]?.data, 'Subject: second\r\n\r\nTwo.\r\n');
 });
 
+t.test('what the next hop answered for a message is recorded before the session carries the next one', async (t) => {
+  const events: string[] = [];
+  const peer = await sink({
+    tls: 'none',
+    rcptReplies: { 'later@dest.test': '451 4.2.0 Try later' },
+    beforeDataReply: async (received) => {
+      events.push(`next hop took ${received.to.join(', ')}`);
+    },
+  });
+  const recorded = (queueId: string, recipients: string[]): OutgoingMessage => ({
+    ...message(queueId, recipients),
+    recordReplies: async ({ result, settled }) => {
+      events.push(`recording ${queueId} (${settled ? 'settled' : 'open'}): ${result.recipients.map((r) => `${r.address} ${r.outcome}`).join(', ')}`);
+      // a write that takes a while: the session must not go on meanwhile
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      events.push(`recorded ${queueId}`);
+    },
+  });
+  const { results } = await deliverVia([peer.port], {}, [recorded('Q1', ['one@dest.test']), recorded('Q2', ['two@dest.test', 'later@dest.test']), recorded('Q3', ['later@dest.test']), recorded('Q4', ['four@dest.test'])]);
+  t.same(
+    events,
+    [
+      'next hop took one@dest.test',
+      'recording Q1 (settled): one@dest.test delivered',
+      'recorded Q1',
+      'next hop took two@dest.test',
+      'recording Q2 (open): two@dest.test delivered, later@dest.test deferred',
+      'recorded Q2',
+      // Q3 got only a deferral: nothing to record before the end
+      'next hop took four@dest.test',
+      'recording Q4 (settled): four@dest.test delivered',
+      'recorded Q4',
+    ],
+    'each record is done before the next message goes out; a deferral alone is not recorded early',
+  );
+  t.equal(peer.connections, 1, 'over one connection');
+  t.match(results.map((result) => result.recipients.map((recipient) => recipient.outcome)), [['delivered'], ['delivered', 'deferred'], ['deferred'], ['delivered']], 'the results still come at the end');
+});
+
 t.test('RSET between messages: what a refused envelope left open is cleared before the next MAIL', async (t) => {
   // the peer answers a MAIL inside an open transaction with 503, as Postfix does
   const hop = await startScriptedNextHop({ starttls: { kind: 'not-offered' }, rcptReplies: { 'nobody@dest.test': '550 5.1.1 No such user' } });
