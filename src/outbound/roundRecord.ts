@@ -22,8 +22,9 @@ export interface RoundWriter {
 /**
  * One claimed message's delivery round, written as it goes rather than once the
  * connection's whole batch is done: a crash sends again only what the next hops took
- * since the last write, and the session waits for each write (sendMessages), so that is at
- * most the message whose 250 has just come. Each domain's first outcome counts — the
+ * since the last write, and a session lets its next hop take the next message only once
+ * the write is done (SessionRecords), so that is at most the message whose 250 has just
+ * come. Each domain's first outcome counts — the
  * moment its last recipient got a final answer, or the end of the domain's delivery —
  * and the last domain to finish writes the round. Writes are made one after the other.
  */
