@@ -5,10 +5,11 @@ import { CLAIM_STALE_MS, LostClaimError, type MessageQueue, type QueueClaim } fr
 import { messageState } from '../queue/messageState.js';
 import { decideDelayNotice } from '../queue/notices.js';
 import { queueDsn } from '../queue/queueBounce.js';
-import type { AttemptRecord, DsnReport, Envelope, RecipientResult } from '../queue/types.js';
+import type { DsnReport, Envelope } from '../queue/types.js';
 import { deliverDomain } from './deliverDomain.js';
 import { outgoingDsn } from './dsnParameters.js';
 import { extensionNeeds } from './mailExtensions.js';
+import { RoundRecord, type DomainOutcome } from './roundRecord.js';
 import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js';
 
 /** How often the queue is read again in full, to see changes made by other processes. */
@@ -19,12 +20,6 @@ const MESSAGES_PER_DOMAIN_JOB = 100;
 const CLAIMS_IN_PARALLEL = 16;
 /** How soon results that could not be written (disk full) are written again. */
 const RECORD_RETRY_MS = 30_000;
-
-interface DomainOutcome {
-  domain: string;
-  recipients: RecipientResult[];
-  attempts: AttemptRecord[];
-}
 
 /**
  * A message of ours from claim to write-back: read under its claim, which nobody else gets
@@ -246,75 +241,65 @@ export class DeliveryAgent {
       for (const [id, claimed] of claims) await this.unclaim(id, claimed.claim);
       return;
     }
-    const outcomes = new Map<string, Array<Promise<DomainOutcome>>>();
-    for (const [domain, cached] of chosen) {
+    // the jobs carry the copies read under the claims, for the domains still pending in them
+    const jobs = chosen.flatMap(([domain, cached]): Array<[string, Envelope[]]> => {
       const envelopes = cached.flatMap((envelope) => {
         const claimed = claims.get(envelope.id);
         return claimed && pendingByDomain(claimed.envelope).has(domain) ? [claimed.envelope] : [];
       });
-      if (envelopes.length === 0) continue;
-      const results = this.runDomainJob(domain, envelopes, context);
-      envelopes.forEach((envelope, index) => {
-        const list = outcomes.get(envelope.id) ?? [];
-        list.push(results.then((all) => toDomainOutcome(domain, all[index], envelope)));
-        outcomes.set(envelope.id, list);
-      });
-    }
+      return envelopes.length === 0 ? [] : [[domain, envelopes]];
+    });
+    const domainsOf = new Map<string, string[]>();
+    for (const [domain, envelopes] of jobs) for (const { id } of envelopes) domainsOf.set(id, [...(domainsOf.get(id) ?? []), domain]);
+    const rounds = new Map<string, RoundRecord>();
     for (const [id, claimed] of claims) {
-      const pending = outcomes.get(id);
-      const recorded = pending ? this.recordAsDomainsFinish(claimed, pending, context) : Promise.resolve();
-      this.track(recorded.then(() => this.unclaim(id, claimed.claim)).finally(() => this.wake()));
+      const round = this.roundRecord(claimed, domainsOf.get(id) ?? [], context);
+      rounds.set(id, round);
+      this.track(round.written.then(() => this.unclaim(id, claimed.claim)).finally(() => this.wake()));
+    }
+    for (const [domain, envelopes] of jobs) {
+      const results = this.runDomainJob(domain, envelopes, rounds, context);
+      envelopes.forEach((envelope, index) => {
+        // a message settled during the delivery has been recorded already; this is its end for the rest
+        void results.then((all) => rounds.get(envelope.id)!.finish(toDomainOutcome(domain, all[index], envelope)));
+      });
     }
   }
 
   /**
-   * A message for several domains: each domain's deliveries are written as soon as that
-   * domain is done, so that a crash while another domain is still being tried does not
-   * send them again. The round itself — deliveries, deferrals, bounces, DSNs, the
-   * schedule — is recorded from the envelope as claimed once every domain has reported
-   * (so a "relayed" notice is not lost to the early write; only a crash in between loses it).
+   * How a claimed message's round is written (see RoundRecord): deliveries as soon as the
+   * next hop took them, while other domains or recipients are still being tried; the
+   * round itself — deliveries, deferrals, bounces, DSNs, the schedule — from the envelope
+   * as claimed, once every domain has its outcome (so a "relayed" notice is not lost to an
+   * early write; only a crash in between loses it).
    */
-  private async recordAsDomainsFinish({ envelope: original, claim }: ClaimedMessage, pending: Array<Promise<DomainOutcome>>, context: DeliveryContext): Promise<void> {
+  private roundRecord({ envelope: original, claim }: ClaimedMessage, domains: string[], context: DeliveryContext): RoundRecord {
     let written = original;
-    let writes = Promise.resolve();
-    let unfinished = pending.length;
-    const outcomes = await Promise.all(
-      pending.map((outcome) =>
-        outcome.then((domainOutcome) => {
-          // the last domain to finish is written with the round
-          if (--unfinished > 0) {
-            writes = writes.then(async () => {
-              written = await this.recordDeliveries(written, domainOutcome, claim);
-            });
-          }
-          return domainOutcome;
-        }),
-      ),
-    );
-    await writes;
-    await this.record(original, outcomes, context, claim);
+    return new RoundRecord(domains, {
+      deliveries: async (domain, addresses, rest) => {
+        written = await this.recordDeliveries(written, domain, addresses, rest, claim);
+      },
+      round: (outcomes) => this.record(original, outcomes, context, claim),
+    });
   }
 
-  /** Marks the domain's delivered recipients in the queue now; on a write failure the round's record does it. */
-  private async recordDeliveries(envelope: Envelope, outcome: DomainOutcome, claim: QueueClaim): Promise<Envelope> {
-    const delivered = outcome.recipients.filter((recipient) => recipient.outcome === 'delivered');
-    if (delivered.length === 0) return envelope;
+  /** Marks delivered recipients in the queue now, unless they are already; on a write failure the round's record does it. */
+  private async recordDeliveries(envelope: Envelope, domain: string, addresses: string[], rest: 'domains' | 'recipients', claim: QueueClaim): Promise<Envelope> {
     // no attempts and no deferrals here: the round's record adds them, and the schedule is its
-    const marked = markDelivered(
-      envelope,
-      delivered.map((recipient) => recipient.address),
-    );
+    const marked = markDelivered(envelope, addresses);
+    const recipients = marked.recipients.filter((recipient, index) => recipient.state !== envelope.recipients[index]!.state).length;
+    if (recipients === 0) return envelope;
     try {
       await this.queue.update(marked, claim);
-      this.logger.info({ queueId: envelope.id, domain: outcome.domain, recipients: delivered.length }, 'deliveries recorded while other domains are still being tried');
+      this.logger.info({ queueId: envelope.id, domain, recipients }, rest === 'domains' ? 'deliveries recorded while other domains are still being tried' : 'deliveries recorded while other recipients are still being tried');
       return marked;
     } catch (err) {
       if (err instanceof LostClaimError) {
         // the round's record finds the claim lost too, and discards the whole round
-        this.logger.warn({ queueId: envelope.id, domain: outcome.domain, claim: err.message }, 'deliveries of one domain not recorded: another process took over the message claim');
+        this.logger.warn({ queueId: envelope.id, domain, claim: err.message }, 'deliveries of one domain not recorded: another process took over the message claim');
         return envelope;
       }
-      this.logger.warn({ queueId: envelope.id, domain: outcome.domain, err: (err as Error).message }, 'cannot record the deliveries of one domain yet; they are recorded with the rest of the round');
+      this.logger.warn({ queueId: envelope.id, domain, err: (err as Error).message }, 'cannot record the deliveries of one domain yet; they are recorded with the rest of the round');
       return envelope;
     }
   }
@@ -386,9 +371,10 @@ export class DeliveryAgent {
     this.claimed.delete(id);
   }
 
-  private runDomainJob(domain: string, envelopes: Envelope[], context: DeliveryContext): Promise<MessageResult[]> {
+  private runDomainJob(domain: string, envelopes: Envelope[], rounds: Map<string, RoundRecord>, context: DeliveryContext): Promise<MessageResult[]> {
     const messages: OutgoingMessage[] = envelopes.map((envelope) => {
       const recipients = pendingByDomain(envelope).get(domain) ?? [];
+      const round = rounds.get(envelope.id)!;
       return {
         queueId: envelope.id,
         from: envelope.from,
@@ -399,6 +385,13 @@ export class DeliveryAgent {
         ...(envelope.tlsReport ? { tlsReport: true as const } : {}),
         ...(envelope.requireTls ? { requireTls: envelope.requireTls } : {}),
         openData: () => this.queue.openData(envelope.id),
+        recordReplies: ({ result, settled }) =>
+          settled
+            ? round.finish({ domain, recipients: result.recipients, attempts: result.attempts })
+            : round.delivered(
+                domain,
+                result.recipients.filter((recipient) => recipient.outcome === 'delivered').map((recipient) => recipient.address),
+              ),
       };
     });
     this.activeJobs++;

@@ -46,6 +46,19 @@ export class MessageProgress {
   }
 
   /**
+   * Hands what the next hop's answers settled or delivered to the message's recorder
+   * (OutgoingMessage.recordReplies); resolves once it is recorded. Nothing to record —
+   * only deferrals, which the next host may better — resolves at once.
+   */
+  async recordReplies(): Promise<void> {
+    const record = this.message.recordReplies;
+    if (record === undefined) return;
+    const result = this.result();
+    if (!this.settled && !result.recipients.some((recipient) => recipient.outcome === 'delivered')) return;
+    await record({ result, settled: this.settled });
+  }
+
+  /**
    * Every recipient's last word: the latest result, else the REQUIRETLS refusal of the
    * hosts skipped; one never tried (which should not happen) is deferred, saying so.
    */
@@ -54,7 +67,7 @@ export class MessageProgress {
       (address): RecipientResult =>
         this.latest.get(address) ?? this.skipped.get(address) ?? { address, outcome: 'deferred', code: 451, response: '451 4.3.0 no delivery attempt was made' },
     );
-    return { queueId: this.message.queueId, recipients, attempts: this.attempts };
+    return { queueId: this.message.queueId, recipients, attempts: [...this.attempts] };
   }
 }
 

@@ -6,6 +6,7 @@ import { recordAttempt, type AttemptScope } from './attemptLog.js';
 import { mailParameters } from './mailExtensions.js';
 import type { MessageProgress } from './messageProgress.js';
 import { lostConnection, recipientResults, summarizeResults, type Disposition } from './replies.js';
+import { SessionRecords } from './sessionRecords.js';
 import type { SmtpClient } from './smtpClient.js';
 
 export type SessionEnd =
@@ -56,8 +57,19 @@ export function recordForAll(logger: Logger, messages: MessageProgress[], scope:
  * the caller parks it for the next delivery or ends it. A REQUIRETLS message goes only
  * over a session fit for it (with REQUIRETLS on its MAIL FROM); over any other it is
  * skipped, for the next address — judged afresh for every session, parked ones included.
+ * What the next hop answered for each message is recorded as the session goes on
+ * (SessionRecords), and written before this resolves.
  */
 export async function sendMessages(session: ReadySession, messages: MessageProgress[], connection: AttemptScope, peer: string, logger: Logger): Promise<SessionEnd> {
+  const records = new SessionRecords();
+  try {
+    return await sendOverSession(session, messages, connection, peer, logger, records);
+  } finally {
+    await records.settled();
+  }
+}
+
+async function sendOverSession(session: ReadySession, messages: MessageProgress[], connection: AttemptScope, peer: string, logger: Logger, records: SessionRecords): Promise<SessionEnd> {
   const { client } = session;
   const fit = requireTlsFit({ policy: session.policy, tls: connection.tls, verdict: connection.verdict, advertised: client.requireTlsAdvertised() });
   const scope: AttemptScope = { ...connection, requireTls: fit.ok ? 'met' : fit.shortfall };
@@ -99,7 +111,7 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
       eightBitMime: parameters.eightBitMime,
       requireTls: message.requireTls === true,
     };
-    const sent = await client.send(envelope, message.openData);
+    const sent = await client.send(envelope, records.data(message.openData));
     const closedWithoutReply = sent.kind === 'failed' && sent.error.responseCode === undefined && !client.isOpen();
     if (index === 0 && session.refusedReply !== undefined && closedWithoutReply && client.lastReply() === session.refusedReply) {
       return { kind: 'closed-after-refusal', reply: session.refusedReply };
@@ -108,6 +120,9 @@ export async function sendMessages(session: ReadySession, messages: MessageProgr
     const results = recipientResults(recipients, sent, peer);
     recordAttempt(logger, progress, scope, summarizeResults(results));
     progress.apply(results);
+    // recorded now, not once the batch is done: what a crash sends twice is at most the
+    // message whose answer has just come
+    records.record(progress);
     if (!client.isOpen()) {
       const result = lostConnection(peer, sent.kind === 'failed' ? sent.error : new Error('the server closed the connection'));
       const left = sendable.slice(index + 1);

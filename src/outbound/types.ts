@@ -31,6 +31,14 @@ export interface OutgoingMessage {
   requireTls?: true;
   /** A fresh stream of the stored message each time it is called (a retry on another host re-reads it). */
   openData: () => Readable;
+  /**
+   * Called after each answer of a next hop to the message's data: the queue records now
+   * what the next hop took or refused for good, so that a crash from then on does not send
+   * it again; the session's next message is not finished (its final dot) before this
+   * resolves (SessionRecords). `settled`: every recipient has its last word for this
+   * delivery. Without it the results come only at the end.
+   */
+  recordReplies?: (replies: { result: MessageResult; settled: boolean }) => Promise<void>;
 }
 
 export type { RecipientResult };

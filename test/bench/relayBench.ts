@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SMTPServer } from 'smtp-server';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { startRelay, type RelayProcess } from '../helpers/relayProcess.js';
+import { openSmtpSession } from '../helpers/smtpSession.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,23 +84,15 @@ let next = 0;
 
 /** One client: sends messages over one connection until all are taken; a refusal or a broken connection fails the bench. */
 async function client(port: number): Promise<void> {
-  const conn = new SMTPConnection({ host: '127.0.0.1', port, requireTLS: inboundTls === 'starttls', ignoreTLS: inboundTls === 'none', tls: { rejectUnauthorized: false } });
-  // 'error' may come at any step; unheard, it would crash the bench past its cleanup
-  const broken = new Promise<never>((_, reject) => conn.on('error', reject));
-  broken.catch(() => undefined);
-  const step = <T>(work: (callback: (err: Error | null, value?: T) => void) => void): Promise<T | undefined> =>
-    Promise.race([new Promise<T | undefined>((resolveStep, reject) => work((err, value) => (err ? reject(err) : resolveStep(value)))), broken]);
-
-  await step<void>((callback) => conn.connect((err) => callback(err ?? null)));
+  const session = await openSmtpSession({ port, tls: inboundTls });
   while (next < total) {
     const id = `m${next++}`;
     const message = `From: a@bench.test\r\nTo: b@bench.test\r\nSubject: bench\r\nX-Bench-Id: ${id}\r\n\r\n${body}`;
-    await step((callback) => conn.send({ from: 'a@bench.test', to: ['b@bench.test'] }, message, (err) => callback(err)));
+    await session.send({ from: 'a@bench.test', to: ['b@bench.test'] }, message);
     accepted.set(id, performance.now());
     lastProgress = performance.now();
-    await step<boolean>((callback) => conn.reset((err) => callback(err ?? null)));
   }
-  conn.quit();
+  session.quit();
 }
 
 let relay: RelayProcess | undefined;

@@ -36,11 +36,15 @@ export interface PostfixOptions {
   main: (etc: string) => Record<string, string>;
   /** A domain Postfix delivers itself, into one maildir (see `waitForDelivered`). */
   virtualDomain?: string;
+  /** The folder the instance's temp dir (config, queue, data) is made in; the system temp dir by default. */
+  parentDir?: string;
 }
 
 export interface PostfixInstance {
   /** Its smtpd, on 127.0.0.1. */
   port: number;
+  /** The master daemon's: every other Postfix process of the instance is its child. */
+  masterPid: number;
   /** The maillog so far. */
   log(): string;
   /** Resolves once the maillog has a line matching `pattern` (polled: postlogd writes asynchronously). */
@@ -89,7 +93,7 @@ async function waitFor<T>(probe: () => T | undefined): Promise<T> {
 }
 
 export async function startPostfix(options: PostfixOptions): Promise<PostfixInstance> {
-  const dir = mkdtempSync(join(tmpdir(), 'tlsrelay-postfix-'));
+  const dir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'tlsrelay-postfix-'));
   // mkdtemp makes it 0700; Postfix's daemons run as the postfix user
   chmodSync(dir, 0o755);
   const path = (...parts: string[]): string => join(dir, ...parts);
@@ -172,6 +176,7 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
   const inbox = path('mail', 'inbox', 'new');
   return {
     port,
+    masterPid,
     log,
     waitForLog: (pattern) => waitFor(() => log().split('\n').find((line) => pattern.test(line))),
     waitForDelivered: (count = 1) =>

@@ -11,6 +11,7 @@ import { startSink, type Sink, type SinkOptions } from '../helpers/peers.js';
 import { makeCa, makeCert } from '../helpers/pki.js';
 import { startScriptedNextHop } from '../helpers/scriptedNextHop.js';
 import { testConfig, testConnector, testDeliveryContext, type CapturedLog } from '../helpers/testConfig.js';
+import { until } from '../helpers/until.js';
 
 const BODY = 'From: a@sender.test\r\nTo: b@dest.test\r\nSubject: hello\r\n\r\nHello there.\r\n.leading dot\r\n';
 
@@ -301,6 +302,43 @@ t.test('messages share one connection', async (t) => {
   t.equal(peer.connections, 1);
   t.same(peer.received.map((received) => [received.connection, received.to]), [[1, ['one@dest.test']], [1, ['two@dest.test']]]);
   t.equal(peer.received[1]?.data, 'Subject: second\r\n\r\nTwo.\r\n');
+});
+
+t.test('what the next hop answered for a message is recorded while the next one goes out, and before the next hop can take it', async (t) => {
+  const hop = await startScriptedNextHop({ starttls: { kind: 'not-offered' }, rcptReplies: { 'later@dest.test': '451 4.2.0 Try later' } });
+  t.teardown(() => hop.close());
+  const mails = (): number => hop.commands.filter((command) => command.verb === 'MAIL').length;
+  const events: string[] = [];
+  /** Each record ends only once the hop has seen `mailsBeforeDone` MAIL commands: it cannot end unless the session goes on meanwhile. */
+  const recorded = (queueId: string, recipients: string[], mailsBeforeDone: number): OutgoingMessage => ({
+    ...message(queueId, recipients),
+    recordReplies: async ({ result, settled }) => {
+      events.push(`recording ${queueId} (${settled ? 'settled' : 'open'}): ${result.recipients.map((r) => `${r.address} ${r.outcome}`).join(', ')}; the hop has taken ${hop.received.length}`);
+      await until(() => mails() >= mailsBeforeDone, 5);
+      events.push(`recorded ${queueId} after MAIL ${mails()}; the hop has taken ${hop.received.length}`);
+    },
+  });
+  const { results } = await deliverVia([hop.port], {}, [
+    recorded('Q1', ['one@dest.test'], 2),
+    recorded('Q2', ['two@dest.test', 'later@dest.test'], 4),
+    recorded('Q3', ['later@dest.test'], 4),
+    recorded('Q4', ['four@dest.test'], 4),
+  ]);
+  t.same(
+    events,
+    [
+      'recording Q1 (settled): one@dest.test delivered; the hop has taken 1',
+      'recorded Q1 after MAIL 2; the hop has taken 1',
+      'recording Q2 (open): two@dest.test delivered, later@dest.test deferred; the hop has taken 2',
+      // Q3 got only a deferral, at RCPT: nothing to record before the end
+      'recorded Q2 after MAIL 4; the hop has taken 2',
+      'recording Q4 (settled): four@dest.test delivered; the hop has taken 3',
+      'recorded Q4 after MAIL 4; the hop has taken 3',
+    ],
+    "the next transaction's commands go out while a record is written, its final dot only after",
+  );
+  t.equal(hop.connections, 1, 'over one connection');
+  t.match(results.map((result) => result.recipients.map((recipient) => recipient.outcome)), [['delivered'], ['delivered', 'deferred'], ['deferred'], ['delivered']], 'the results still come at the end');
 });
 
 t.test('RSET between messages: what a refused envelope left open is cleared before the next MAIL', async (t) => {
