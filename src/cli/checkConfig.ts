@@ -22,7 +22,7 @@ export async function checkConfigCommand(configOption: string | undefined, stdou
       stderr.write(`${tls.problem}\n`);
       return EXIT_INVALID_CONFIG;
     }
-    if (tls.expiring) stderr.write(`${expiryWarning(file, tls.expiring)}\n`);
+    for (const expiring of tls.expiring) stderr.write(`${expiryWarning(file, expiring)}\n`);
   }
   stdout.write(`${file}: configuration is valid\n`);
   return 0;

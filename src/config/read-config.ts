@@ -25,7 +25,7 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
     return undefined;
   }
   const root = MapReader.open({ ctx, label: '' }, contents, ROOT_KEYS, undefined);
-  const { tls, places, certificateConfigured } = readTls(root);
+  const { tls, places, certificateConfigured, certificateNames } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
   const { queue, places: queuePlaces } = readQueue(root, ctx.dir);
   const dns = readDns(root);
@@ -44,7 +44,7 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
     acceptedDomains: readAcceptedDomains(root),
     // A bad listeners list was reported already; do not add "no TLS listener" on top.
     inbound: readInbound(root, root.isInvalid('listeners') || listeners.some((listener) => listener.tls !== 'none')),
-    outbound: readOutbound(root, { certificateConfigured, queueMaxAge: queue.maxAge, dnssec: dns.dnssec }),
+    outbound: readOutbound(root, { certificateConfigured, certificateNames, queueMaxAge: queue.maxAge, dnssec: dns.dnssec }),
     report: readReport(root),
     tlsRpt: readTlsRpt(root, server.hostname),
     log: readLog(root),

@@ -4,11 +4,22 @@ import { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from './crl.js';
 import { validityAt } from './certificateValidity.js';
+import { certificateFilesOf, type CertificateFiles } from './certificateFiles.js';
+
+/** One pair as read from its files, checked: the key fits the certificate, which is in date. */
+export interface ServedCertificate {
+  files: CertificateFiles;
+  /** The files' contents (PEM), as served; a change of the files is told by them. */
+  cert: string;
+  key: string;
+  /** The first certificate of `cert`: ours; what follows it is its chain. */
+  leaf: X509Certificate;
+}
 
 /** Certificates and trust loaded from one config snapshot; served inbound and presented outbound. */
 export interface TlsMaterial {
-  key: string | undefined;
-  cert: string | undefined;
+  /** In the config's order; empty when it names no certificate. */
+  certificates: ServedCertificate[];
   /** System roots plus tls.trust, PEM. Node's `ca` option replaces the roots, so both go in. */
   ca: string[];
   /** tls.crl, read and checked at load; each applies to the certificates its issuer signed. */
@@ -17,8 +28,10 @@ export interface TlsMaterial {
 
 /** Our certificate is still served, but not for long. */
 export interface ExpiringCertificate {
+  /** The key naming it: `tls.cert`, `tls.certificates[1].cert`. */
+  label: string;
   cert: string;
-  /** `FILE:LINE:COL` of tls.cert, when the config gave it a place. */
+  /** `FILE:LINE:COL` of that key, when the config gave it a place. */
   place: string | undefined;
   notAfter: Date;
   daysLeft: number;
@@ -26,7 +39,7 @@ export interface ExpiringCertificate {
 
 export interface LoadedTls {
   material: TlsMaterial;
-  expiring: ExpiringCertificate | undefined;
+  expiring: ExpiringCertificate[];
 }
 
 /** A problem in a file the config names; `place` is the `FILE:LINE:COL` of the key naming it, when known. */
@@ -62,55 +75,57 @@ function certificatesIn(pem: string, path: string, place?: string): Array<{ pem:
 }
 
 /**
- * Our certificate is the first in tls.cert (what follows is its chain). Outside its
+ * Our certificate is the first in its file (what follows is its chain). Outside its
  * validity period every client refuses it: that stops the start, as any other unusable
- * certificate does. Near its end it is served, and said so.
+ * certificate does, and a replacement is refused. Near its end it is served, and said so.
  */
-function judgeDates(config: Config, leaf: X509Certificate, now: Date): ExpiringCertificate | undefined {
-  const { cert = '', generateIfMissing } = config.tls;
-  const places = { cert: config.places['tls.cert'], key: config.places['tls.key'] };
+function judgeDates(config: Config, files: CertificateFiles, leaf: X509Certificate, now: Date): ExpiringCertificate | undefined {
+  const { cert, labels } = files;
+  const place = config.places[labels.cert];
   const validity = validityAt(leaf, now);
-  const regenerate = generateIfMissing ? '; tls.generateIfMissing makes a new pair once both files are removed' : '';
+  const regenerate = config.tls.generateIfMissing ? '; tls.generateIfMissing makes a new pair once both files are removed' : '';
   switch (validity.kind) {
     case 'valid':
       return undefined;
     case 'expires-soon':
-      return { cert, place: places.cert, notAfter: validity.notAfter, daysLeft: validity.daysLeft };
+      return { label: labels.cert, cert, place, notAfter: validity.notAfter, daysLeft: validity.daysLeft };
     case 'expired':
-      throw new TlsFileError(`tls.cert: the certificate ${cert} expired on ${validity.notAfter.toISOString()}: clients refuse it; install a renewed one${regenerate}`, places.cert);
+      throw new TlsFileError(`${labels.cert}: the certificate ${cert} expired on ${validity.notAfter.toISOString()}: clients refuse it; install a renewed one${regenerate}`, place);
     case 'not-yet-valid':
-      throw new TlsFileError(`tls.cert: the certificate ${cert} is not valid before ${validity.notBefore.toISOString()}: clients refuse it until then (is this machine's clock right?)${regenerate}`, places.cert);
+      throw new TlsFileError(`${labels.cert}: the certificate ${cert} is not valid before ${validity.notBefore.toISOString()}: clients refuse it until then (is this machine's clock right?)${regenerate}`, place);
   }
 }
 
 /**
- * Reads the certificate files a config names and proves they are usable (a key that
- * does not match its certificate, or a certificate outside its validity period, fails
- * here, at start, not at the first handshake). Error messages name files, never their contents.
+ * Reads one pair and proves it usable: a key that does not fit its certificate, or a
+ * certificate outside its validity period, fails here — at start, or when a replaced
+ * file is read — not at the first handshake. Messages name files, never their contents.
  */
-export function loadTlsMaterial(config: Config, now = new Date()): LoadedTls {
-  const { tls } = config;
-  let key: string | undefined;
-  let cert: string | undefined;
-  let expiring: ExpiringCertificate | undefined;
-  if (tls.cert !== undefined && tls.key !== undefined) {
-    key = readPem(tls.key, 'tls.key', config.places['tls.key']);
-    cert = readPem(tls.cert, 'tls.cert', config.places['tls.cert']);
-    const [leaf] = certificatesIn(cert, tls.cert, config.places['tls.cert']);
-    try {
-      createSecureContext({ key, cert });
-    } catch (err) {
-      throw new TlsFileError(`tls.key ${tls.key} does not fit tls.cert ${tls.cert}: ${(err as Error).message}`, config.places['tls.key']);
-    }
-    expiring = judgeDates(config, leaf!.certificate, now);
+export function loadCertificate(config: Config, files: CertificateFiles, now = new Date()): { certificate: ServedCertificate; expiring: ExpiringCertificate | undefined } {
+  const { labels } = files;
+  const key = readPem(files.key, labels.key, config.places[labels.key]);
+  const cert = readPem(files.cert, labels.cert, config.places[labels.cert]);
+  const [leaf] = certificatesIn(cert, files.cert, config.places[labels.cert]);
+  try {
+    createSecureContext({ key, cert });
+  } catch (err) {
+    throw new TlsFileError(`${labels.key} ${files.key} does not fit ${labels.cert} ${files.cert}: ${(err as Error).message}`, config.places[labels.key]);
   }
+  const expiring = judgeDates(config, files, leaf!.certificate, now);
+  return { certificate: { files, cert, key, leaf: leaf!.certificate }, expiring };
+}
+
+/** Reads every certificate file a config names, and its trust anchors and CRLs, proving each usable. */
+export function loadTlsMaterial(config: Config, now = new Date()): LoadedTls {
+  const loaded = certificateFilesOf(config).map((files) => loadCertificate(config, files, now));
   const trust = loadTrust(config);
   // connectors read their CRLs again per delivery (a replaced file counts at once); an
   // unusable one must still stop the start rather than defer mail later
   for (const connector of config.outbound) {
     for (const path of connector.crl) parseCrlFile(readPem(path, `CRL of outbound connector "${connector.name}"`), path);
   }
-  return { material: { key, cert, ...trust }, expiring };
+  const expiring = loaded.flatMap(({ expiring: soon }) => (soon === undefined ? [] : [soon]));
+  return { material: { certificates: loaded.map(({ certificate }) => certificate), ...trust }, expiring };
 }
 
 /** What peers' certificates are judged by: the system roots plus tls.trust, and tls.crl — without our own certificate, for commands that only look. */
