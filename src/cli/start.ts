@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import { Readable } from 'node:stream';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
 import type { TlsMaterial } from '../tls/material.js';
+import { CertificateRotation, logSwapped } from '../tls/certificateRotation.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
 import { openQueue } from '../queue/openQueue.js';
@@ -145,11 +146,22 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     logger,
   });
   tlsRpt.start();
+  // a replaced certificate file: only the certificates change, for new sessions and deliveries
+  const rotation = new CertificateRotation(logger, (certificates, expiring) => {
+    const next = { ...context.tls, certificates };
+    logSwapped(logger, context.tls.certificates, certificates);
+    logExpiry(logger, expiring);
+    inbound.reload(context.config, next);
+    context = { ...context, tls: next };
+  });
+  rotation.follow(config, tls.certificates);
   applyReload = () => {
     void reload(file, context.config, logger).then((next) => {
       if (!next) return;
       const needRestart = inbound.reload(next.config, next.tls);
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
+      logSwapped(logger, context.tls.certificates, next.tls.certificates);
+      rotation.follow(next.config, next.tls.certificates);
       context = { ...context, config: next.config, tls: next.tls };
       transit.retainFor(next.config.report.retention);
       logger.level = next.config.log.level;
@@ -163,6 +175,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
   tlsRpt.stop();
+  rotation.close();
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
   // after the deliveries: their sessions' records are the last batch, and their claims
   // are let go (those of deliveries still in flight past the grace period too)
