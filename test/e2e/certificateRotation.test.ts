@@ -1,11 +1,11 @@
-// Replaced certificate files on a running relay, no restart: written in place, and
-// renamed over the old ones as certbot and acme.sh do. Each swap is logged with the new
+// Replaced certificate files on a running relay, no restart: written in place, renamed
+// over the old ones, and symlinks re-pointed (acme.sh copies, certbot re-links). Each swap is logged with the new
 // certificate's subject, notAfter and fingerprint; new sessions get the new one while a
 // session open across the swap keeps its own and still carries mail; a key that does not
 // fit, or a file that is no certificate, is refused in one log line naming the file and
 // the pair loaded before keeps serving. Nothing is timed: each step waits for its log line.
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -87,7 +87,7 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"],
     t.match(await send(acrossSwaps, 'user@a.test'), /^250 /, 'and still carries mail');
   });
 
-  t.test('renamed over the old files, as certbot and acme.sh do', async (t) => {
+  t.test('renamed over the old files: an atomic replacement', async (t) => {
     const third = await makeCert({ names: ['relay.test'] });
     writeFileSync(join(dir, 'relay.key.new'), third.key);
     writeFileSync(join(dir, 'relay.crt.new'), third.cert);
@@ -120,6 +120,20 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"],
     writeFileSync(certFile, stranger.cert);
     await loaded(relay, stranger);
     t.equal(await servedFingerprint(smtps), fingerprintOf(stranger), 'once the files fit, the new pair is served');
+  });
+
+  t.test('symlinks pointed at new files, as a certbot renewal does in its live folder', async (t) => {
+    mkdirSync(join(dir, 'archive'));
+    const renewed = await makeCert({ names: ['relay.test'] });
+    writeFileSync(join(dir, 'archive', 'privkey2.pem'), renewed.key);
+    writeFileSync(join(dir, 'archive', 'fullchain2.pem'), renewed.cert);
+    // certbot's own way: the old link removed, a new one made in its place
+    unlinkSync(keyFile);
+    symlinkSync(join('archive', 'privkey2.pem'), keyFile);
+    unlinkSync(certFile);
+    symlinkSync(join('archive', 'fullchain2.pem'), certFile);
+    await loaded(relay, renewed);
+    t.equal(await servedFingerprint(smtps), fingerprintOf(renewed), 'the files the links now point at are served');
   });
 
   t.test('SIGHUP loads the files a new config names at once, and the watch follows them', async (t) => {
