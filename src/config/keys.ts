@@ -41,7 +41,7 @@ export const LISTENER_KEYS = {
 };
 
 /** Replacing a served file takes no restart: the folders of these files are watched. */
-const WATCHED = 'The file is watched: a replacement (written in place, or renamed over it as certbot and acme.sh do) is served to new sessions within seconds; one that does not fit is refused in the log and the pair loaded before keeps serving.';
+const WATCHED = 'Its folder is watched: a replacement (written in place as acme.sh does, renamed over it, or a symlink re-pointed as certbot does) is served to new sessions within seconds; one that does not load is refused in the log and the pair loaded before keeps serving.';
 
 export const CERTIFICATE_KEYS = {
   name: value({
