@@ -1,6 +1,10 @@
 # syntax=docker/dockerfile:1
+# The base of both stages: the public Node 20 image, or one laid out as it is where no
+# registry can be reached (scripts/make-container-base.sh, README "Container").
+ARG BASE=node:20-bookworm-slim
+
 # Build stage: compile TypeScript with the dev dependencies.
-FROM node:20-bookworm-slim AS build
+FROM ${BASE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 # --ignore-scripts: "prepare" would build before the sources are copied
@@ -9,7 +13,7 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: the compiled code and a fresh production-only install, as a non-root user.
-FROM node:20-bookworm-slim
+FROM ${BASE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -18,6 +18,7 @@ const commands: Record<CommandName, Command> = {
   policy: async (args, io) => (await import('./cli/policyExplain.js')).policyCommand(args, io),
   queue: async (args, io) => (await import('./cli/queue.js')).queueCommand(args, io),
   report: async (args, io) => (await import('./cli/report.js')).reportCommand(args, io),
+  cert: async (args, io) => (await import('./cli/cert.js')).certCommand(args, io),
 };
 
 /** `tlsrelay help [COMMAND]`: the overall usage, or that command's. */

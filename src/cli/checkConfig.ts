@@ -1,14 +1,9 @@
-import { existsSync } from 'node:fs';
 import { formatWarning } from '../config/errors.js';
-import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
-import { expiryWarning, tryLoadTls } from './loadOrExplain.js';
-
-/** Certificate files that will be generated at start are not there to be checked yet. */
-function certificatesToBeGenerated(config: Config): boolean {
-  const { cert, key, generateIfMissing } = config.tls;
-  return generateIfMissing && (cert === undefined || !existsSync(cert)) && (key === undefined || !existsSync(key));
-}
+import { datedNow } from '../tls/material.js';
+import { warningDue } from '../tls/expirySchedule.js';
+import { expiryWarningLine } from './expiryNotice.js';
+import { certificatesToBeGenerated, tryLoadTls } from './loadOrExplain.js';
 
 /** `tlsrelay check-config`: the same checks `start` makes before it listens, and nothing else. */
 export async function checkConfigCommand(configOption: string | undefined, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
@@ -22,7 +17,11 @@ export async function checkConfigCommand(configOption: string | undefined, stdou
       stderr.write(`${tls.problem}\n`);
       return EXIT_INVALID_CONFIG;
     }
-    for (const expiring of tls.expiring) stderr.write(`${expiryWarning(file, expiring)}\n`);
+    // what a relay started now would warn about first
+    const now = new Date();
+    for (const dated of datedNow(config, tls.material.certificates, tls.trustDated)) {
+      if (warningDue(dated.end, now, undefined)) stderr.write(`${expiryWarningLine(dated, now, file)}\n`);
+    }
   }
   stdout.write(`${file}: configuration is valid\n`);
   return 0;

@@ -5,9 +5,11 @@ import type { HostEvent, HostOutcome } from '../policy/explainPublished.js';
 
 export type Row = [label: string, value: string | string[]];
 
-/** Rows with their values in one column; a list value continues on the lines below. */
-export function rows(entries: Row[], indent: string): string[] {
-  const width = Math.max(...entries.map(([label]) => label.length));
+/**
+ * Rows with their values in one column; a list value continues on the lines below.
+ * `width`: the labels' column, when groups of rows must line up with one another.
+ */
+export function rows(entries: Row[], indent: string, width = Math.max(...entries.map(([label]) => label.length))): string[] {
   return entries.flatMap(([label, value]) =>
     (typeof value === 'string' ? [value] : value).map((line, index) => `${indent}${(index === 0 ? label : '').padEnd(width)}  ${line}`),
   );

@@ -1,6 +1,6 @@
 import { CHECKOUT_CONFIG, CONFIG_ENV, SYSTEM_CONFIG } from './configLocation.js';
 
-export type CommandName = 'start' | 'check-config' | 'health' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report';
+export type CommandName = 'start' | 'check-config' | 'health' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report' | 'cert';
 
 /** One way to call a command, and what it does. */
 interface Synopsis {
@@ -44,6 +44,12 @@ const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
     {
       call: 'report tls [--since 24h] [--domain D] [--json]',
       what: 'delivery sessions per recipient domain by TLS version, certificate verdict and policy; failures by reason; the share verified',
+    },
+  ],
+  cert: [
+    {
+      call: 'cert info [--json]',
+      what: 'the certificate the relay serves and presents: root issuer and chain, names, organization, key, dates, fingerprints to pin, OCSP and CRL URLs',
     },
   ],
 };

@@ -21,6 +21,7 @@ export const DNS_DEFAULTS = { dnssec: false } as const;
 export const QUEUE_DEFAULTS = {
   /** Absolute, as Postfix's /var/spool/postfix: a config in /etc/tlsrelay spools where spools go. */
   dir: '/var/spool/tlsrelay',
+  store: 'lmdb',
   retry: [1 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, 1 * HOUR, 2 * HOUR, 4 * HOUR],
   maxAge: 2 * DAY,
   delayNotice: 4 * HOUR,

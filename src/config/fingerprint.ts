@@ -13,3 +13,8 @@ export function parseFingerprint(text: string): string | undefined {
   const match = SHA256_FINGERPRINT.exec(text);
   return match ? (match[1] ?? '').replace(/:/g, '').toLowerCase() : undefined;
 }
+
+/** Lower-case hex → the form a config pins it in (`sha256:` + 64 hex): what `policy explain` and `cert info` print. */
+export function formatFingerprint(hex: string): string {
+  return `sha256:${hex}`;
+}

@@ -4,7 +4,7 @@ import {
   AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
-import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, TLS_LEVELS, TLS_VERSIONS } from './types.js';
+import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, QUEUE_STORES, TLS_LEVELS, TLS_VERSIONS } from './types.js';
 
 // Every config key: its type, its default and what it means. The loader takes its key
 // lists (and the simple sections their readers and defaults) from here; the JSON Schema
@@ -109,6 +109,12 @@ export const QUEUE_KEYS = {
     type: type.path,
     default: fixed(QUEUE_DEFAULTS.dir),
     meaning: "The spool folder (the transit record lives in it too). The relay's user must be able to write it: otherwise `start` exits 2 saying so. The shipped `config/tlsrelay.yaml` sets `../var/spool`, the checkout's own. Changes only with a restart.",
+  }),
+  store: value({
+    type: type.oneOf(QUEUE_STORES),
+    default: fixed(QUEUE_DEFAULTS.store),
+    meaning:
+      'How the queue is kept in `dir`: `lmdb`, one embedded database (`<dir>/lmdb/`) whose commits are shared by concurrent messages; `files`, one envelope and one message file per message (`env/`, `data/`). On start, messages found in the other store are moved into this one, so switching back is a restart. Changes only with a restart.',
   }),
   retry: value({
     type: type.listOf(type.duration(MAX_TIMER_MS), { nonEmpty: true }),
@@ -403,7 +409,7 @@ export const CONFIG_KEYS = {
   queue: section({
     keys: QUEUE_KEYS,
     meaning: 'The spool and the retry schedule.',
-    example: ['queue:', '  dir: /var/spool/tlsrelay', '  retry: [1m, 5m, 15m, 30m, 1h, 2h, 4h]', '  maxAge: 2d', '  delayNotice: 4h'].join('\n'),
+    example: ['queue:', '  dir: /var/spool/tlsrelay', '  store: lmdb', '  retry: [1m, 5m, 15m, 30m, 1h, 2h, 4h]', '  maxAge: 2d', '  delayNotice: 4h'].join('\n'),
   }),
   delivery: section({
     keys: DELIVERY_KEYS,

@@ -30,9 +30,10 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
   const { queue, places: queuePlaces } = readQueue(root, ctx.dir);
   const dns = readDns(root);
   const server = readServer(root, systemHostname);
+  const { outbound, places: outboundPlaces } = readOutbound(root, { certificateConfigured, certificateNames, queueMaxAge: queue.maxAge, dnssec: dns.dnssec });
   return {
     file,
-    places: { ...places, ...queuePlaces },
+    places: { ...places, ...queuePlaces, ...outboundPlaces },
     server,
     listeners,
     tls,
@@ -44,7 +45,7 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
     acceptedDomains: readAcceptedDomains(root),
     // A bad listeners list was reported already; do not add "no TLS listener" on top.
     inbound: readInbound(root, root.isInvalid('listeners') || listeners.some((listener) => listener.tls !== 'none')),
-    outbound: readOutbound(root, { certificateConfigured, certificateNames, queueMaxAge: queue.maxAge, dnssec: dns.dnssec }),
+    outbound,
     report: readReport(root),
     tlsRpt: readTlsRpt(root, server.hostname),
     log: readLog(root),

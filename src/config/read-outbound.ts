@@ -5,7 +5,7 @@ import { FirstOccurrences } from './unique.js';
 import { readKey, readKeys } from './read-keys.js';
 import { except, keyNames, onlyWithRules } from './key-spec.js';
 import { CONFIG_KEYS, OUTBOUND_KEYS } from './keys.js';
-import type { OutboundConnector } from './types.js';
+import type { ConfigPlaces, OutboundConnector } from './types.js';
 
 /** Keys that mean something at one TLS level only; elsewhere they would be silently ignored. */
 const LEVEL_ONLY_KEYS = onlyWithRules(OUTBOUND_KEYS);
@@ -24,6 +24,8 @@ export interface OutboundContext extends OutboundSurroundings {
   names: FirstOccurrences;
   /** A domain pattern in two connectors would make routing depend on file order. */
   domains: FirstOccurrences;
+  /** Where each connector's CRL files are named (`outbound[1].crl[0]`), filled as the connectors are read. */
+  places: ConfigPlaces;
 }
 
 /** The domains, each claimed by this connector: a second connector naming one is an error. */
@@ -103,6 +105,7 @@ function readConnector(node: Node, field: Field, context: OutboundContext): Outb
     maxAge: maxAge ?? context.queueMaxAge,
     implicit: false,
   };
+  Object.assign(context.places, map.itemPlacesOf('crl', `${field.label}.crl` as `outbound[${number}].crl`));
   checkLevelKeys(map, connector);
   checkNotWithKeys(map, connector);
   if (!map.isInvalid('tls')) checkDnssec(map, connector, context.dnssec);
@@ -110,11 +113,13 @@ function readConnector(node: Node, field: Field, context: OutboundContext): Outb
   return connector;
 }
 
-export function readOutbound(root: MapReader, surroundings: OutboundSurroundings): OutboundConnector[] {
+export function readOutbound(root: MapReader, surroundings: OutboundSurroundings): { outbound: OutboundConnector[]; places: ConfigPlaces } {
   const context: OutboundContext = {
     ...surroundings,
     names: new FirstOccurrences('outbound connector name'),
     domains: new FirstOccurrences('domain'),
+    places: {},
   };
-  return root.optional('outbound', listOf((node, field) => readConnector(node, field, context), { nonEmpty: CONFIG_KEYS.outbound.nonEmpty }), []);
+  const outbound = root.optional('outbound', listOf((node, field) => readConnector(node, field, context), { nonEmpty: CONFIG_KEYS.outbound.nonEmpty }), []);
+  return { outbound, places: context.places };
 }

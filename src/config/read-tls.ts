@@ -98,7 +98,13 @@ export function readTls(root: MapReader): TlsSection {
       minVersion: readKey(section, TLS_KEYS, 'minVersion'),
       ciphers: readKey(section, TLS_KEYS, 'ciphers'),
     },
-    places: { ...section.placesOf('cert', 'tls.cert'), ...section.placesOf('key', 'tls.key'), ...listPlaces },
+    places: {
+      ...section.placesOf('cert', 'tls.cert'),
+      ...section.placesOf('key', 'tls.key'),
+      ...listPlaces,
+      ...section.itemPlacesOf('trust', 'tls.trust'),
+      ...section.itemPlacesOf('crl', 'tls.crl'),
+    },
     certificateConfigured: hasCert || hasKey || hasList || generateIfMissing || root.isInvalid('tls'),
     certificateNames: section.isInvalid('certificates') ? undefined : certificates.flatMap(({ name }) => (name === undefined ? [] : [name])),
   };

@@ -143,6 +143,16 @@ export class MapReader {
     return (this.has(key) ? { [name]: this.whereOf(key) } : {}) as Partial<Record<N, string>>;
   }
 
+  /**
+   * `{ [name[i]]: FILE:LINE:COL }` of each item of a list the file sets, for Config.places:
+   * a certificate or CRL found wanting after loading is pointed at by its own line.
+   */
+  itemPlacesOf<N extends string>(key: string, name: N): Partial<Record<`${N}[${number}]`, string>> {
+    const list = this.entries.get(key)?.value;
+    if (!isSeq(list)) return {};
+    return Object.fromEntries(list.items.map((item, index) => [`${name}[${index}]`, this.field.ctx.issues.where(item as Node)])) as Partial<Record<`${N}[${number}]`, string>>;
+  }
+
   /** Where to point at a key that is not allowed in this combination. */
   keyPlaceOf(key: string): Node | undefined {
     return this.entries.get(key)?.key ?? this.place;

@@ -84,7 +84,7 @@ with its type, its default and what it does.
   printed as \`[redacted]\`; certificate and key files are named, never read out.
 - SIGHUP reloads the file: new sessions and deliveries use it, open sessions keep the
   snapshot they started with, and an invalid file is refused while the running
-  configuration keeps serving. Listeners and \`queue.dir\` change only with a restart.
+  configuration keeps serving. Listeners, \`queue.dir\` and \`queue.store\` change only with a restart.
 
 The shipped configs show the keys at work: \`config/tlsrelay.yaml\` (the default, used by
 \`npm start\`), \`config/examples/exchange-smarthost.yaml\` (the relay as smart host in front

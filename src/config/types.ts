@@ -6,6 +6,10 @@ import type { ConfigIssue } from './errors.js';
 export const TLS_LEVELS = ['none', 'opportunistic', 'encrypt', 'verify-ca', 'verify', 'fingerprint', 'dane', 'dane-only'] as const;
 export type TlsLevel = (typeof TLS_LEVELS)[number];
 
+/** The stores the queue can be kept in (src/queue/openQueue.ts). */
+export const QUEUE_STORES = ['lmdb', 'files'] as const;
+export type QueueStore = (typeof QUEUE_STORES)[number];
+
 export const LISTENER_TLS_MODES = ['starttls', 'implicit', 'none'] as const;
 export type ListenerTlsMode = (typeof LISTENER_TLS_MODES)[number];
 
@@ -36,7 +40,14 @@ export interface ListenerConfig {
 }
 
 /** Values whose files are judged after loading, by the config label that names them. */
-export type PlaceName = 'tls.cert' | 'tls.key' | 'queue.dir' | `tls.certificates[${number}].${'cert' | 'key'}`;
+export type PlaceName =
+  | 'tls.cert'
+  | 'tls.key'
+  | 'queue.dir'
+  | `tls.certificates[${number}].${'cert' | 'key'}`
+  | `tls.trust[${number}]`
+  | `tls.crl[${number}]`
+  | `outbound[${number}].crl[${number}]`;
 
 export type ConfigPlaces = Partial<Record<PlaceName, string>>;
 
@@ -69,6 +80,8 @@ export interface HostPort {
 
 export interface QueueConfig {
   dir: string;
+  /** Which store keeps the queue in `dir`: the embedded LMDB database, or one file per envelope and message. */
+  store: QueueStore;
   /** Delays in ms; the last one repeats. Never empty. */
   retry: number[];
   maxAge: number;

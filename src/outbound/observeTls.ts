@@ -1,10 +1,10 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
 import type { ChainFailure } from '../policy/resultTypes.js';
 import type { DaneObservation, EstablishedTls, TlsObservation } from '../policy/tlsDecision.js';
 import type { RevocationList } from '../tls/crl.js';
 import { describeTlsa, matchDane, type TlsaRecord } from '../tls/dane.js';
+import { certificateFingerprints } from '../tls/fingerprints.js';
 import { checkRevocation, peerChain } from '../tls/revocation.js';
 import { describeError, oneLine } from './replies.js';
 import type { SmtpClient } from './smtpClient.js';
@@ -54,13 +54,6 @@ export function describeVerifyError(error: unknown): string {
   const code = verifyCode(error);
   const known = VERIFY_ERRORS[code];
   return known === undefined ? code : `${known.words} (${code})`;
-}
-
-/** SHA-256 of the certificate and of its SubjectPublicKeyInfo, lower-case hex. */
-function certificateFingerprints(der: Buffer): { certificate: string; publicKey: string } {
-  const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-  const spki = new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
-  return { certificate: sha256(der), publicKey: sha256(spki) };
 }
 
 /** The chain as OpenSSL verified it (without CRLs), then revocation per issuer. */

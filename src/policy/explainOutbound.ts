@@ -1,4 +1,5 @@
 import { formatDuration } from '../config/duration.js';
+import { formatFingerprint } from '../config/fingerprint.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { Config, OutboundConnector, TlsLevel, TlsVersion } from '../config/types.js';
 import type { CertVerdict } from '../queue/types.js';
@@ -192,7 +193,7 @@ export function explainOutbound(config: Config, domain: string, asGiven: string)
       level: connector.tls,
       meaning: levelMeaning(connector),
       tlsNames: connector.tlsNames,
-      fingerprints: connector.fingerprints.map((hex) => `sha256:${hex}`),
+      fingerprints: connector.fingerprints.map(formatFingerprint),
       minVersion: connector.minVersion,
       ciphers: connector.ciphers ?? null,
       crl: [...config.tls.crl, ...connector.crl],

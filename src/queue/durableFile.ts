@@ -1,4 +1,5 @@
 import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /** Mail is private: only the relay's user may read the spool. */
 export const FILE_MODE = 0o600;
@@ -74,5 +75,13 @@ export async function pathExists(path: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
+  }
+}
+
+/** `dir/name`, or `dir/name.1`, `.2`, … when that is taken: a name nothing is at yet. */
+export async function freePath(dir: string, name: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const candidate = join(dir, n === 0 ? name : `${name}.${n}`);
+    if (!(await pathExists(candidate))) return candidate;
   }
 }

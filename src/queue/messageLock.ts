@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
+import { isClaimStale, newHolder, parseHolder } from './claimLiveness.js';
 import { FILE_MODE } from './durableFile.js';
-import { CLAIM_REFRESH_MS, CLAIM_STALE_MS, type ClaimAttempt, type ClaimHolder, type QueueClaim } from './messageQueue.js';
+import { CLAIM_REFRESH_MS, type ClaimAttempt, type ClaimHolder, type QueueClaim } from './messageQueue.js';
 
 /**
  * The file spool's claim of a message (messageQueue.ts) is the file lock/<id>.lock, its
@@ -49,7 +49,7 @@ let refresher: NodeJS.Timeout | undefined;
 export async function tryLock(path: string, tmpDir: string): Promise<ClaimAttempt> {
   // More than one round only when a stale lock was broken, or a lock went away between looks.
   for (let round = 0; round < 3; round++) {
-    const holder: ClaimHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+    const holder = newHolder(randomBytes(8).toString('hex'));
     if (await create(path, tmpDir, holder)) return { kind: 'claimed', claim: keep(path, holder) };
     const seen = await look(path);
     if (seen.kind === 'gone') continue;
@@ -132,42 +132,26 @@ function refreshAll(): void {
 async function look(path: string): Promise<SeenLock> {
   try {
     const [text, { mtimeMs }] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    return { kind: 'found', text, holder: parseHolder(text), mtimeMs };
+    return { kind: 'found', text, holder: parseHolder(parsedJson(text)), mtimeMs };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone' };
     throw err;
   }
 }
 
-function parseHolder(text: string): ClaimHolder | undefined {
+/** The lock's text as JSON; create() never leaves one that is not, so such a lock was damaged from outside (no holder: stale). */
+function parsedJson(text: string): unknown {
   try {
-    const value = JSON.parse(text) as Partial<ClaimHolder>;
-    if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string' && typeof value.since === 'string') {
-      return value as ClaimHolder;
-    }
+    return JSON.parse(text);
   } catch {
-    // not JSON: reported as undefined
+    return undefined;
   }
-  return undefined;
 }
 
+/** The lock's time is its refresh: holders touch it (utimes). */
 function isStale(path: string, seen: Extract<SeenLock, { kind: 'found' }>, now: number): boolean {
   const { holder } = seen;
-  // create() never leaves an unreadable lock: this one was damaged from outside.
-  if (holder === undefined || now - seen.mtimeMs > CLAIM_STALE_MS) return true;
-  if (holder.host !== hostname()) return false;
-  if (holder.pid === process.pid) return held.get(path)?.token !== holder.token;
-  return !isAlive(holder.pid);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return isClaimStale(holder, seen.mtimeMs, holder !== undefined && held.get(path)?.token === holder.token, now);
 }
 
 /**

@@ -21,6 +21,14 @@ export interface MessageQueue {
    * reports on (a DSN), which must still be held when the new message is committed.
    */
   store(message: NewMessage, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope>;
+  /**
+   * Takes in a message from another store as it was there — same ID, same envelope — for
+   * moving the queue between stores (openQueue.ts): resolved once durable, as store().
+   * False, with nothing written, when a message of that ID is here already (an earlier
+   * move that was cut short after the copy). Rejects, leaving nothing, when `data` fails
+   * or does not have the envelope's size.
+   */
+  adopt(envelope: Envelope, data: Readable): Promise<boolean>;
   /** Every committed message, oldest first; a damaged one is quarantined (or skipped while claimed) and left out. */
   list(): Promise<Envelope[]>;
   /** The envelope, or undefined when no such message is queued; throws for a damaged one. */

@@ -1,24 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
-import { commitFile, DIR_MODE, FILE_MODE, fsyncDirectory, pathExists } from './durableFile.js';
+import { ChangeSignal } from './changeSignal.js';
+import { commitFile, DIR_MODE, fsyncDirectory, pathExists } from './durableFile.js';
 import { groupCommit } from './groupCommit.js';
 import { ContentScan } from './messageContent.js';
 import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
 import { tryLock } from './messageLock.js';
 import { LostClaimError, type CheckedEntry, type ClaimAttempt, type MessageQueue, type QueueClaim } from './messageQueue.js';
+import { abandon, byArrival, incoming, newEnvelope, scanned } from './newEnvelope.js';
 import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
 import { dataPath, envelopePath, idOfEnvelopeFile, lockPath, spoolLayout, type SpoolLayout } from './spoolLayout.js';
 import { inspectEntry, quarantineMessage, recoverSpool } from './spoolRecovery.js';
 import type { Envelope, NewMessage } from './types.js';
 
 type LoadedEnvelope = { kind: 'found'; envelope: Envelope } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
-
-/** The file in control/ whose change tells a running relay to read the spool again. */
-const CHANGED_FILE = 'changed';
 
 /**
  * The queue kept in files, one envelope and one data file per message (spoolLayout.ts);
@@ -31,13 +30,13 @@ export class Spool implements MessageQueue {
   /** Concurrent stores, updates and removals share their directory fsyncs (group commit). */
   private readonly syncDataDirectory: () => Promise<void>;
   private readonly syncEnvelopeDirectory: () => Promise<void>;
-  /** The claims taken through this spool and not released yet, and its watchers: close() ends them. */
+  /** The claims taken through this spool and not released yet: close() ends them. */
   private readonly claims = new Set<QueueClaim>();
-  private readonly watchers = new Set<FSWatcher>();
 
   private constructor(
     private readonly layout: SpoolLayout,
     private readonly logger: Logger,
+    private readonly changes: ChangeSignal,
   ) {
     this.syncDataDirectory = groupCommit(() => fsyncDirectory(layout.data));
     this.syncEnvelopeDirectory = groupCommit(() => fsyncDirectory(layout.env));
@@ -51,10 +50,10 @@ export class Spool implements MessageQueue {
         await mkdir(folder, { recursive: true, mode: DIR_MODE });
       }
       await recoverSpool(layout, logger);
+      return new Spool(layout, logger, await ChangeSignal.open(layout.control, logger));
     } catch (err) {
       throw new Error(`cannot open the spool at ${layout.root}: ${(err as Error).message}`, { cause: err });
     }
-    return new Spool(layout, logger);
   }
 
   /**
@@ -73,8 +72,7 @@ export class Spool implements MessageQueue {
     }
     try {
       const content = new ContentScan();
-      // destroyOnReturn: false — the stream is the caller's; on a failed write it is drained, not destroyed.
-      const chunks = scanned(data.iterator({ destroyOnReturn: false }), content);
+      const chunks = scanned(incoming(data), content);
       const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), chunks, this.syncDataDirectory);
       const envelope = { ...draft, size, content: content.result() };
       await this.writeEnvelope(envelope, onBehalfOf);
@@ -82,6 +80,27 @@ export class Spool implements MessageQueue {
     } catch (err) {
       abandon(data);
       await this.discard(draft.id);
+      throw err;
+    }
+  }
+
+  /** A message moved in from another store: its data file, then its envelope as it was (see MessageQueue). */
+  async adopt(envelope: Envelope, data: Readable): Promise<boolean> {
+    assertQueueId(envelope.id);
+    const problem = envelopeProblem(envelope);
+    if (problem !== undefined || (await pathExists(envelopePath(this.layout, envelope.id)))) {
+      abandon(data);
+      if (problem !== undefined) throw new Error(`refusing to adopt envelope ${envelope.id}: ${problem}`);
+      return false;
+    }
+    try {
+      const size = await commitFile(this.tmpPath(envelope.id, 'data'), dataPath(this.layout, envelope.id), incoming(data), this.syncDataDirectory);
+      if (size !== envelope.size) throw new Error(`message ${envelope.id} has ${size} bytes, its envelope says ${envelope.size}`);
+      await this.writeEnvelope(envelope);
+      return true;
+    } catch (err) {
+      abandon(data);
+      await this.discard(envelope.id);
       throw err;
     }
   }
@@ -134,20 +153,13 @@ export class Spool implements MessageQueue {
   }
 
   /** Tells a running relay (see watchChanges) that another process changed the spool. */
-  async announceChange(): Promise<void> {
-    await writeFile(join(this.layout.control, CHANGED_FILE), `${new Date().toISOString()} by pid ${process.pid}\n`, { mode: FILE_MODE });
+  announceChange(): Promise<void> {
+    return this.changes.announce();
   }
 
   /** Calls `onChange` whenever announceChange() is called, by any process; returns the stop function. */
   watchChanges(onChange: () => void): () => void {
-    // control/ holds nothing else; some platforms do not name the file that changed.
-    const watcher = watch(this.layout.control, () => onChange());
-    watcher.on('error', (err) => this.logger.error({ err: err.message }, 'cannot watch the spool for changes; they are seen at the next rescan'));
-    this.watchers.add(watcher);
-    return () => {
-      this.watchers.delete(watcher);
-      watcher.close();
-    };
+    return this.changes.watch(onChange);
   }
 
   /**
@@ -157,8 +169,7 @@ export class Spool implements MessageQueue {
    * refused. The last lock gone stops the refresh timer (messageLock.ts).
    */
   async close(): Promise<void> {
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers.clear();
+    this.changes.close();
     await Promise.all([...this.claims].map((claim) => claim.release()));
   }
 
@@ -252,44 +263,3 @@ async function stillHeld(claim: QueueClaim): Promise<void> {
   if (check.kind === 'lost') throw new LostClaimError(check.holder);
 }
 
-function newEnvelope(id: string, receivedAt: Date, message: NewMessage): Envelope {
-  const at = receivedAt.toISOString();
-  return {
-    id,
-    receivedAt: at,
-    from: message.from,
-    recipients: message.recipients.map((rcpt) => ({ ...rcpt, state: 'pending' })),
-    size: 0,
-    nextAttemptAt: at,
-    attempts: [],
-    ...(message.ret ? { ret: message.ret } : {}),
-    ...(message.envid !== undefined ? { envid: message.envid } : {}),
-    ...(message.body ? { body: message.body } : {}),
-    ...(message.smtputf8 ? { smtputf8: message.smtputf8 } : {}),
-    ...(message.tlsReport ? { tlsReport: message.tlsReport } : {}),
-    ...(message.requireTls ? { requireTls: message.requireTls } : {}),
-    deferrals: 0,
-  };
-}
-
-/** The chunks as they come, each shown to `scan` on its way to the disk. */
-async function* scanned(chunks: AsyncIterable<Buffer | string>, scan: ContentScan): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    scan.add(bytes);
-    yield bytes;
-  }
-}
-
-/**
- * Store() gave up on a stream whose producer (an SMTP session) may still be sending:
- * drain it so the producer is not left blocked, and ignore its late errors.
- */
-function abandon(source: Readable): void {
-  source.on('error', () => undefined);
-  source.resume();
-}
-
-function byArrival(a: Envelope, b: Envelope): number {
-  return Date.parse(a.receivedAt) - Date.parse(b.receivedAt) || a.id.localeCompare(b.id);
-}

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 
 /**
- * Where the spool keeps what. A message is two files: data/<id> (the bytes as received)
+ * What is where in queue.dir. With `queue.store: lmdb` every message, envelope and claim is
+ * in the database in lmdb/ (lmdb/lmdbStore.ts); control/ and quarantine/ serve both stores.
+ * The file spool (`queue.store: files`): a message is two files: data/<id> (the bytes as received)
  * and env/<id>.json (the envelope). Both are written in tmp/ and renamed into place; the
  * envelope's presence is the commit point. Damaged entries are moved to quarantine/.
  * lock/<id>.lock says which process may change a message now (messageLock.ts);
@@ -20,6 +22,7 @@ export interface SpoolLayout {
   quarantine: string;
   lock: string;
   control: string;
+  lmdb: string;
 }
 
 const ENVELOPE_SUFFIX = '.json';
@@ -33,6 +36,7 @@ export function spoolLayout(root: string): SpoolLayout {
     quarantine: join(root, 'quarantine'),
     lock: join(root, 'lock'),
     control: join(root, 'control'),
+    lmdb: join(root, 'lmdb'),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { pathExists } from './durableFile.js';
+import { freePath, pathExists } from './durableFile.js';
 import { decodeEnvelope } from './envelopeCodec.js';
 import { removeIfStale } from './messageLock.js';
 import { isQueueId } from './queueId.js';
@@ -98,6 +98,7 @@ function isNotFound(err: unknown): boolean {
 
 async function quarantine(layout: SpoolLayout, from: string, name: string, reason: string, logger: Logger, queueId?: string): Promise<void> {
   try {
+    // never over an earlier quarantined entry: it may be the only copy of a message
     const to = await freePath(layout.quarantine, name);
     await rename(from, to);
     logger.warn({ queueId, file: from, quarantinedAs: to, reason }, 'damaged spool entry moved to quarantine');
@@ -106,13 +107,6 @@ async function quarantine(layout: SpoolLayout, from: string, name: string, reaso
   }
 }
 
-/** Never overwrite an earlier quarantined entry: it may be the only copy of a message. */
-async function freePath(dir: string, name: string): Promise<string> {
-  for (let n = 0; ; n++) {
-    const candidate = join(dir, n === 0 ? name : `${name}.${n}`);
-    if (!(await pathExists(candidate))) return candidate;
-  }
-}
 
 async function removeStale(dir: string, names: string[], now: number, logger: Logger, what: string): Promise<void> {
   for (const name of names) {

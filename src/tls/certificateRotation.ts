@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
+import { formatFingerprint } from '../config/fingerprint.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { loadCertificate, TlsFileError, type ExpiringCertificate, type ServedCertificate } from './material.js';
+import { oneLineName } from './distinguishedName.js';
+import { certificateFingerprints } from './fingerprints.js';
+import { loadCertificate, TlsFileError, type ServedCertificate } from './material.js';
 
 // Replaced certificate files are served without a restart. The folders are watched, not
 // the files: certbot and acme.sh put a new file in place by a rename (or by re-pointing
@@ -15,8 +18,8 @@ import { loadCertificate, TlsFileError, type ExpiringCertificate, type ServedCer
  */
 export const SETTLE_MS = 1_000;
 
-/** What a replacement brings: the pairs to serve from now on, and those of them near their end. */
-export type RotationListener = (certificates: ServedCertificate[], expiring: ExpiringCertificate[]) => void;
+/** What a replacement brings: the pairs to serve from now on (whose dates the expiry watch judges anew). */
+export type RotationListener = (certificates: ServedCertificate[]) => void;
 
 /** A file's bytes, or nothing when it cannot be read: to tell one refused state from the next. */
 function contentsOf(path: string): Buffer {
@@ -86,14 +89,12 @@ export class CertificateRotation {
   private reread(): void {
     const config = this.config;
     if (config === undefined) return;
-    const expiring: ExpiringCertificate[] = [];
     const next = this.served.map((current, index) => {
       try {
         const loaded = loadCertificate(config, current.files);
         this.refused.delete(index);
-        if (loaded.certificate.cert === current.cert && loaded.certificate.key === current.key) return current;
-        if (loaded.expiring) expiring.push(loaded.expiring);
-        return loaded.certificate;
+        if (loaded.cert === current.cert && loaded.key === current.key) return current;
+        return loaded;
       } catch (err) {
         this.refuse(index, current, err as Error);
         return current;
@@ -101,7 +102,7 @@ export class CertificateRotation {
     });
     if (next.some((certificate, index) => certificate !== this.served[index])) {
       this.served = next;
-      this.onRotated(next, expiring);
+      this.onRotated(next);
     }
   }
 
@@ -127,9 +128,9 @@ export function logSwapped(logger: Logger, before: readonly ServedCertificate[],
       {
         cert: files.cert,
         ...(files.name === undefined ? {} : { certificate: files.name }),
-        subject: leaf.subject.split('\n').join(', '),
+        subject: oneLineName(leaf.subject),
         notAfter: new Date(leaf.validTo).toISOString(),
-        fingerprint: `sha256:${leaf.fingerprint256.replace(/:/g, '').toLowerCase()}`,
+        fingerprint: formatFingerprint(certificateFingerprints(leaf.raw).certificate),
       },
       'certificate loaded: new sessions get it',
     );

@@ -12,6 +12,8 @@ export interface RevocationList {
   source: string;
   /** DER of the issuer's Name as the library encodes it: compared with issuerAndSerial's issuer. */
   issuer: Buffer;
+  /** The issuer's Name in one line (`CN=Partner CA, O=Fabrikam`), for messages. */
+  issuerName: string;
   thisUpdate: Date;
   nextUpdate: Date | undefined;
   /** Serial numbers of the revoked certificates (serialHex). */
@@ -111,6 +113,7 @@ function parseCrl(der: Buffer, source: string): RevocationList {
   return {
     source,
     issuer: Buffer.from(crl.issuerName.toArrayBuffer()),
+    issuerName: crl.issuer,
     thisUpdate: crl.thisUpdate,
     nextUpdate: crl.nextUpdate,
     revoked,

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { normalizeDomain } from '../config/domain.js';
+import { oneLineName } from './distinguishedName.js';
 import { subjectPublicKeyInfo } from './spki.js';
 
 // DANE for SMTP (RFC 7672, RFC 7671, RFC 6698): does a presented certificate chain match
@@ -114,7 +115,7 @@ function namesProblem(leaf: X509Certificate, referenceNames: readonly string[]):
   const names = referenceNames.flatMap((name) => normalizeDomain(name) ?? []);
   const options = { subject: 'default', wildcards: true, partialWildcards: false, multiLabelWildcards: false, singleLabelSubdomains: false } as const;
   if (names.some((name) => leaf.checkHost(name, options) !== undefined)) return undefined;
-  return `the certificate names none of ${names.join(', ')} (it has ${leaf.subjectAltName ?? leaf.subject.replace(/\n/g, ', ')})`;
+  return `the certificate names none of ${names.join(', ')} (it has ${leaf.subjectAltName ?? oneLineName(leaf.subject)})`;
 }
 
 /**

@@ -5,8 +5,9 @@ import type { Config } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from './crl.js';
 import { validityAt } from './certificateValidity.js';
 import { certificateFilesOf, type CertificateFiles } from './certificateFiles.js';
+import { certificateDated, connectorCrlDated, tlsCrlDated, type Dated } from './dated.js';
 
-/** One pair as read from its files, checked: the key fits the certificate, which is in date. */
+/** One pair as read from its files; once loaded (loadCertificate), checked: the key fits the certificate, which is in date. */
 export interface ServedCertificate {
   files: CertificateFiles;
   /** The files' contents (PEM), as served; a change of the files is told by them. */
@@ -26,20 +27,14 @@ export interface TlsMaterial {
   crl: RevocationList[];
 }
 
-/** Our certificate is still served, but not for long. */
-export interface ExpiringCertificate {
-  /** The key naming it: `tls.cert`, `tls.certificates[1].cert`. */
-  label: string;
-  cert: string;
-  /** `FILE:LINE:COL` of that key, when the config gave it a place. */
-  place: string | undefined;
-  notAfter: Date;
-  daysLeft: number;
-}
-
 export interface LoadedTls {
   material: TlsMaterial;
-  expiring: ExpiringCertificate[];
+  /**
+   * The tls.trust anchors and tls.crl, with the dates they run out. The served certificates'
+   * dates are servedDated's, of whatever is served at the time (a replaced file counts);
+   * the connectors' CRLs are read anew (connectorCrlDated).
+   */
+  trustDated: Dated[];
 }
 
 /** A problem in a file the config names; `place` is the `FILE:LINE:COL` of the key naming it, when known. */
@@ -61,8 +56,14 @@ function readPem(path: string, what: string, place?: string): string {
   }
 }
 
+/** One certificate of a PEM file. */
+export interface CertificateBlock {
+  pem: string;
+  certificate: X509Certificate;
+}
+
 /** Splits a PEM bundle into its certificates (PEM blocks), checking each parses. */
-function certificatesIn(pem: string, path: string, place?: string): Array<{ pem: string; certificate: X509Certificate }> {
+export function certificatesIn(pem: string, path: string, place?: string): CertificateBlock[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new TlsFileError(`${path}: no PEM certificate found`, place);
   return blocks.map((block) => {
@@ -77,18 +78,17 @@ function certificatesIn(pem: string, path: string, place?: string): Array<{ pem:
 /**
  * Our certificate is the first in its file (what follows is its chain). Outside its
  * validity period every client refuses it: that stops the start, as any other unusable
- * certificate does, and a replacement is refused. Near its end it is served, and said so.
+ * certificate does, and a replacement is refused. Near its end it is served, with the
+ * warnings of expirySchedule.ts.
  */
-function judgeDates(config: Config, files: CertificateFiles, leaf: X509Certificate, now: Date): ExpiringCertificate | undefined {
+function judgeDates(config: Config, files: CertificateFiles, leaf: X509Certificate, now: Date): void {
   const { cert, labels } = files;
   const place = config.places[labels.cert];
   const validity = validityAt(leaf, now);
   const regenerate = config.tls.generateIfMissing ? '; tls.generateIfMissing makes a new pair once both files are removed' : '';
   switch (validity.kind) {
     case 'valid':
-      return undefined;
-    case 'expires-soon':
-      return { label: labels.cert, cert, place, notAfter: validity.notAfter, daysLeft: validity.daysLeft };
+      return;
     case 'expired':
       throw new TlsFileError(`${labels.cert}: the certificate ${cert} expired on ${validity.notAfter.toISOString()}: clients refuse it; install a renewed one${regenerate}`, place);
     case 'not-yet-valid':
@@ -96,41 +96,89 @@ function judgeDates(config: Config, files: CertificateFiles, leaf: X509Certifica
   }
 }
 
+/** Reads one pair's files as they are, judging neither the key nor the dates: for a command that only looks (cert info). */
+export function readCertificate(config: Config, files: CertificateFiles): ServedCertificate {
+  const { labels } = files;
+  const key = readPem(files.key, labels.key, config.places[labels.key]);
+  const cert = readPem(files.cert, labels.cert, config.places[labels.cert]);
+  const [leaf] = certificatesIn(cert, files.cert, config.places[labels.cert]);
+  return { files, cert, key, leaf: leaf!.certificate };
+}
+
 /**
  * Reads one pair and proves it usable: a key that does not fit its certificate, or a
  * certificate outside its validity period, fails here — at start, or when a replaced
  * file is read — not at the first handshake. Messages name files, never their contents.
  */
-export function loadCertificate(config: Config, files: CertificateFiles, now = new Date()): { certificate: ServedCertificate; expiring: ExpiringCertificate | undefined } {
+export function loadCertificate(config: Config, files: CertificateFiles, now = new Date()): ServedCertificate {
+  const certificate = readCertificate(config, files);
   const { labels } = files;
-  const key = readPem(files.key, labels.key, config.places[labels.key]);
-  const cert = readPem(files.cert, labels.cert, config.places[labels.cert]);
-  const [leaf] = certificatesIn(cert, files.cert, config.places[labels.cert]);
   try {
-    createSecureContext({ key, cert });
+    createSecureContext({ key: certificate.key, cert: certificate.cert });
   } catch (err) {
     throw new TlsFileError(`${labels.key} ${files.key} does not fit ${labels.cert} ${files.cert}: ${(err as Error).message}`, config.places[labels.key]);
   }
-  const expiring = judgeDates(config, files, leaf!.certificate, now);
-  return { certificate: { files, cert, key, leaf: leaf!.certificate }, expiring };
+  judgeDates(config, files, certificate.leaf, now);
+  return certificate;
+}
+
+/** The served certificates with the dates they run out, each named by its own key (`tls.certificates[1].cert`). */
+export function servedDated(config: Config, certificates: readonly ServedCertificate[]): Dated[] {
+  return certificates.map(({ files, leaf }) => certificateDated('certificate', files.labels.cert, files.cert, config.places[files.labels.cert], leaf));
+}
+
+/**
+ * What the expiry warnings judge: the certificates served now, tls.trust and tls.crl as
+ * loaded (`trustDated`), and the connectors' CRLs as they are on disk now.
+ */
+export function datedNow(config: Config, certificates: readonly ServedCertificate[], trustDated: readonly Dated[]): Dated[] {
+  return [...servedDated(config, certificates), ...trustDated, ...connectorCrlDated(config)];
 }
 
 /** Reads every certificate file a config names, and its trust anchors and CRLs, proving each usable. */
 export function loadTlsMaterial(config: Config, now = new Date()): LoadedTls {
-  const loaded = certificateFilesOf(config).map((files) => loadCertificate(config, files, now));
-  const trust = loadTrust(config);
+  const certificates = certificateFilesOf(config).map((files) => loadCertificate(config, files, now));
+  const trust = readTrust(config);
   // connectors read their CRLs again per delivery (a replaced file counts at once); an
   // unusable one must still stop the start rather than defer mail later
   for (const connector of config.outbound) {
     for (const path of connector.crl) parseCrlFile(readPem(path, `CRL of outbound connector "${connector.name}"`), path);
   }
-  const expiring = loaded.flatMap(({ expiring: soon }) => (soon === undefined ? [] : [soon]));
-  return { material: { certificates: loaded.map(({ certificate }) => certificate), ...trust }, expiring };
+  return { material: { certificates, ca: trust.ca, crl: trust.crl }, trustDated: trust.dated };
+}
+
+/** The certificates of a file the config names (`what` is its key, for messages), in file order; throws TlsFileError. */
+export function readCertificateFile(path: string, what: string, place?: string): CertificateBlock[] {
+  return certificatesIn(readPem(path, what, place), path, place);
+}
+
+/** A certificate of tls.trust, with its file and the place that names the file. */
+export interface TrustFileCertificate extends CertificateBlock {
+  file: string;
+  place: string | undefined;
+}
+
+/** Every certificate of every tls.trust file, in config order. */
+export function readTrustFiles(config: Config): TrustFileCertificate[] {
+  return config.tls.trust.flatMap((file, index) => {
+    const place = config.places[`tls.trust[${index}]`];
+    return readCertificateFile(file, 'tls.trust', place).map((block) => ({ ...block, file, place }));
+  });
+}
+
+/** tls.trust and tls.crl, read and checked, with what in them runs out when. */
+function readTrust(config: Config): Pick<TlsMaterial, 'ca' | 'crl'> & { dated: Dated[] } {
+  const anchors = readTrustFiles(config);
+  const crl = config.tls.crl.flatMap((path, index) => parseCrlFile(readPem(path, 'tls.crl', config.places[`tls.crl[${index}]`]), path));
+  return {
+    ca: [...rootCertificates, ...anchors.map((anchor) => anchor.pem)],
+    crl,
+    dated: [...anchors.map(({ file, place, certificate }) => certificateDated('trust-anchor', 'tls.trust', file, place, certificate)), ...tlsCrlDated(config, crl)],
+  };
 }
 
 /** What peers' certificates are judged by: the system roots plus tls.trust, and tls.crl — without our own certificate, for commands that only look. */
-export function loadTrust({ tls }: Config): Pick<TlsMaterial, 'ca' | 'crl'> {
-  const trust = tls.trust.flatMap((path) => certificatesIn(readPem(path, 'tls.trust'), path).map((block) => block.pem));
-  const crl = tls.crl.flatMap((path) => parseCrlFile(readPem(path, 'tls.crl'), path));
-  return { ca: [...rootCertificates, ...trust], crl };
+export function loadTrust(config: Config): Pick<TlsMaterial, 'ca' | 'crl'> {
+  const { ca, crl } = readTrust(config);
+  return { ca, crl };
 }

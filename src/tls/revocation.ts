@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { issuerAndSerial, signedBy, type RevocationList } from './crl.js';
+import { oneLineName } from './distinguishedName.js';
 
 // Revocation as Postfix operators expect it: a configured CRL applies to the
 // certificates its issuer signed, and a certificate whose issuer has no CRL here is not
@@ -13,8 +14,7 @@ export type RevocationStatus = { kind: 'good' } | { kind: 'failed'; code: Revoca
 
 const GOOD: RevocationStatus = { kind: 'good' };
 
-/** `CN=Partner CA, O=Fabrikam`: Node writes one attribute per line. */
-const nameOf = (certificate: X509Certificate): string => certificate.subject.replace(/\n/g, ', ');
+const nameOf = (certificate: X509Certificate): string => oneLineName(certificate.subject);
 
 function failed(code: RevocationCode, reason: string): RevocationStatus {
   return { kind: 'failed', code, reason: `${reason} (${code})` };

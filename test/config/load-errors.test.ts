@@ -31,7 +31,7 @@ const cases: Case[] = [
   {
     name: 'unknown nested key names the known ones',
     yaml: [TLS_LINE, 'queue:', '  dir: spool', '  spool: x'],
-    expect: [['4:3', 'queue.spool: unknown key (known keys: dir, retry, maxAge, delayNotice)']],
+    expect: [['4:3', 'queue.spool: unknown key (known keys: dir, store, retry, maxAge, delayNotice)']],
   },
   {
     name: 'unknown key in a connector',
@@ -105,6 +105,7 @@ const cases: Case[] = [
   { name: 'tlsRpt.interval at least 10s', yaml: [TLS_LINE, 'tlsRpt: { interval: 5s }'], expect: [['2:21', 'tlsRpt.interval: must be at least 10s']] },
   { name: 'tlsRpt.interval at most a day', yaml: [TLS_LINE, 'tlsRpt: { interval: 2d }'], expect: [['2:21', 'tlsRpt.interval: must be at most 1d (a Node.js timer limit)']] },
   { name: 'an empty retry schedule', yaml: [TLS_LINE, 'queue: { retry: [] }'], expect: [['2:17', 'queue.retry: must not be empty']] },
+  { name: 'a queue store there is not', yaml: [TLS_LINE, 'queue: { store: sqlite }'], expect: [['2:17', 'queue.store: expected one of lmdb, files; got "sqlite"']] },
 
   // enums
   {

@@ -21,7 +21,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [], dnssec: false },
-    queue: { dir: '/var/spool/tlsrelay', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
+    queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
     smtp: { maxMessageSize: 52_428_800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: 5 * MINUTE, handshakeTimeout: 30_000, minDataRate: 500, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },
@@ -77,7 +77,7 @@ t.test('every value read and converted', async (t) => {
     '  - { name: lan, address: 10.1.2.3, port: 26, tls: none }',
     'tls: { cert: c.pem, key: k.pem, trust: [ca.pem], crl: [ca.crl], minVersion: TLSv1.3, ciphers: "ECDHE+AESGCM" }',
     'dns: { servers: [192.0.2.53, "[2001:db8::53]:5353"], dnssec: true }',
-    'queue: { dir: /var/spool/tlsrelay, retry: [30s, 2h], maxAge: 1d, delayNotice: 30m }',
+    'queue: { dir: /var/spool/tlsrelay, store: files, retry: [30s, 2h], maxAge: 1d, delayNotice: 30m }',
     'delivery: { port: 2626, concurrency: 5, perHost: 1 }',
     'smtp: { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: 1m, handshakeTimeout: 5s, minDataRate: 100, bareLineEndings: normalize }',
     `auth: { users: [{ name: scanner, passwordHash: "${hash}" }], maxFailuresPerIp: 3 }`,
@@ -113,10 +113,17 @@ t.test('every value read and converted', async (t) => {
     { name: 'lan', address: '10.1.2.3', port: 26, tls: 'none', auth: 'none' },
   ]);
   const file = join(dir, 'tlsrelay.yaml');
-  t.strictSame(config.places, { 'tls.cert': `${file}:6:14`, 'tls.key': `${file}:6:26`, 'queue.dir': `${file}:8:15` });
+  t.strictSame(config.places, {
+    'tls.cert': `${file}:6:14`,
+    'tls.key': `${file}:6:26`,
+    'tls.trust[0]': `${file}:6:41`,
+    'tls.crl[0]': `${file}:6:56`,
+    'queue.dir': `${file}:8:15`,
+    'outbound[0].crl[0]': `${file}:28:11`,
+  }, 'each file named, at its own line and column');
   t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
-  t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
+  t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', store: 'files', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
   t.strictSame(config.delivery, { port: 2626, concurrency: 5, perHost: 1 });
   t.strictSame(config.smtp, { maxMessageSize: 1024, maxRecipients: 2, maxClients: 3, maxConnectionsPerIp: 4, maxMessagesPerConnection: 5, maxHops: 30, idleTimeout: MINUTE, handshakeTimeout: 5000, minDataRate: 100, bareLineEndings: 'normalize' });
   t.strictSame(config.auth, { users: [{ name: 'scanner', passwordHash: hash }], maxFailuresPerIp: 3 });

@@ -37,7 +37,7 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20' },
     dns: { servers: [], dnssec: false },
-    queue: { dir: '/var/spool/tlsrelay', retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h' },
+    queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h' },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
     smtp: { maxMessageSize: 52428800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: '5m', handshakeTimeout: '30s', minDataRate: 500, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },

@@ -2,7 +2,7 @@
 // container config by the route the image takes (TLSRELAY_CONFIG, CMD start, HEALTHCHECK
 // health), and that command line, run here in a folder laid out as the image's /app,
 // listens on every address, writes its certificate into certs/ and is found healthy.
-// (image.test.ts builds and runs the image itself where buildah can.)
+// (image.test.ts builds and runs the image itself with podman, when asked: README, "Container".)
 import t from 'tap';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,12 +1,12 @@
 // Nothing lost: concurrent clients send while the relay is killed with SIGKILL three times at
 // random moments and restarted on the same spool; every message that got 250 reaches the
 // next hop. At-least-once is the promise: duplicates (delivered, then killed before the
-// spool recorded it) are reported, not failed.
+// spool recorded it) are reported, not failed. For each store.
 import { randomInt } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { startSink } from '../helpers/peers.js';
+import { QUEUE_STORES, storeContents } from '../helpers/queueStores.js';
 import { startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
 import { until } from '../helpers/until.js';
@@ -22,7 +22,7 @@ interface Generation {
   markReplaced: () => void;
 }
 
-t.test('every message that got 250 is delivered across three kill -9 and restarts', async (t) => {
+for (const store of QUEUE_STORES) t.test(`queue.store ${store}: every message that got 250 is delivered across three kill -9 and restarts`, async (t) => {
   t.setTimeout(90_000);
   const sink = await startSink({ tls: 'none' });
   t.teardown(() => sink.close());
@@ -32,7 +32,7 @@ t.test('every message that got 250 is delivered across three kill -9 and restart
     dir,
     `listeners: [{ name: smtp, port: 0 }]
 tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
-queue: { dir: spool, retry: [1s] }
+queue: { dir: spool, store: ${store}, retry: [1s] }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound:
   - { name: partner, domains: [partner.test], smartHosts: ["127.0.0.1:${sink.port}"], tls: opportunistic }
@@ -88,9 +88,9 @@ outbound:
   t.equal(generations.length, KILLS + 1, `${KILLS} kills at ${killAt.join(', ')} acknowledgements`);
   t.ok(acknowledged.length >= total - 3 * CLIENTS * KILLS, `most messages were acknowledged (${acknowledged.length} of ${total})`);
 
-  // An empty env/ means every stored message was settled: delivered (the sink said 250
+  // An empty queue means every stored message was settled: delivered (the sink said 250
   // before the envelope went) or given up on. Whatever is not at the sink then is lost.
-  await until(async () => (await readdir(join(spool, 'env'))).length === 0);
+  await until(async () => (await storeContents(store, spool)).queued.length === 0);
   const counts = new Map<string, number>();
   for (const message of sink.received) {
     const subject = /Subject: (.*)\r\n/.exec(message.data)?.[1] ?? '?';
@@ -104,6 +104,7 @@ outbound:
   t.same(acknowledged.filter((subject) => !counts.has(subject)), [], `none of the ${acknowledged.length} acknowledged messages was lost`);
 
   t.equal(await generations.at(-1)!.relay.stop(), 0, 'the last relay stops cleanly');
-  t.same(await readdir(join(spool, 'quarantine')), [], 'no damaged spool entry');
-  t.same(await readdir(join(spool, 'lock')), [], 'no message lock left behind');
+  const { quarantined, claimed } = await storeContents(store, spool);
+  t.same(quarantined, [], 'no damaged spool entry');
+  t.same(claimed, [], 'no message claim left behind');
 });

@@ -1,6 +1,7 @@
 // Damaged spool entries — a crash mid-write, a truncated file, garbage — go to quarantine/
 // with a log line, at start and while the relay runs; the relay keeps running and delivers
-// everything else.
+// everything else. The file spool's files are what is damaged here (queue.store: files);
+// the LMDB store's quarantine is tested in test/queue/lmdbQueue.test.ts.
 import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +17,7 @@ function relayConfig(dir: string, nextHopPort: number): string {
     dir,
     `listeners: [{ name: smtp, port: 0 }]
 tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
-queue: { dir: spool, retry: [1s] }
+queue: { dir: spool, store: files, retry: [1s] }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound:
   - { name: partner, domains: [partner.test], smartHosts: ["127.0.0.1:${nextHopPort}"], tls: opportunistic }

@@ -2,10 +2,10 @@
 // Postfix's reply (or repaired with smtp.bareLineEndings: normalize), a NUL is refused in
 // both modes, the relay keeps running, and the next hop — a raw-byte sink, so that no SMTP
 // library tidies up what the relay sent — never sees a bare line ending or a second message.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { dataPath, spoolLayout } from '../../src/queue/spoolLayout.js';
+import { QUEUE_DEFAULTS } from '../../src/config/defaults.js';
+import { bytesOf, openQueueStore } from '../helpers/queueStores.js';
 import { startRawSink } from '../helpers/rawSink.js';
 import { startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
 import { sendOneMessage } from '../helpers/smtpDialog.js';
@@ -118,7 +118,10 @@ t.test('bareLineEndings: normalize — the spool and the next hop get CRLF only,
   await deliveries(relay, repaired.length);
   t.equal(count(relay, 'message accepted'), repaired.length, 'the relay queued one message per repaired DATA');
   const ids = relay.logs.filter((line) => line.msg === 'message accepted').map((line) => String(line.queueId));
-  const stored = await Promise.all(ids.map((id) => readFile(dataPath(spoolLayout(spool), id), 'latin1')));
+  // read beside the running relay, from the store it keeps (whichever it is)
+  const queue = await openQueueStore(QUEUE_DEFAULTS.store, spool);
+  t.teardown(() => queue.close());
+  const stored = await Promise.all(ids.map(async (id) => (await bytesOf(queue.openData(id))).toString('latin1')));
 
   for (const [index, transcript] of sink.transcripts.entries()) {
     t.notMatch(transcript, BARE, `connection ${index + 1}: the next hop received CRLF line endings only, commands and data`);

@@ -1,6 +1,8 @@
 // Two relays share one spool (two containers on one volume). A holder that stalls past
 // the lock's stale age loses the message to the other, and must then write nothing: not
 // its deliveries, not its DSNs, not the message's removal — the new holder's record stands.
+// The file spool's lock files are what this looks at and forges (queue.store: files); the
+// LMDB store's claims, fenced inside each commit, are tested by its contract suite.
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,7 +56,7 @@ function config(dir: string, smartHosts: Record<string, number>): string {
   return writeConfig(
     dir,
     `listeners: [{ name: smtp, port: 0, tls: none }]
-queue: { dir: spool, retry: [1h] }
+queue: { dir: spool, store: files, retry: [1h] }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound:
 ${outbound.join('\n')}

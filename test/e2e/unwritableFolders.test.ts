@@ -6,6 +6,7 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAIN, runCommand } from '../helpers/relayProcess.js';
+import { QUEUE_STORES } from '../helpers/queueStores.js';
 import { needsTool } from '../helpers/tools.js';
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -31,15 +32,18 @@ t.test('a development certificate that cannot be written: the folder, the key, e
   );
 });
 
-t.test('a spool folder that cannot be written: queue.dir at its place, exit 2', needsTool('unshare', 'apt-get install util-linux'), async (t) => {
+/** What each store names that it could not open: the spool folder, or the LMDB store's folder in it. */
+const storeFolder = { files: (spool: string) => `the spool at ${spool}`, lmdb: (spool: string) => `the queue store at ${join(spool, 'lmdb')}` } as const;
+
+for (const store of QUEUE_STORES) t.test(`queue.store ${store}: a spool folder that cannot be written: queue.dir at its place, exit 2`, needsTool('unshare', 'apt-get install util-linux'), async (t) => {
   const dir = t.testdir({});
   const file = join(dir, 'tlsrelay.yaml');
-  writeFileSync(file, ['server: { hostname: relay.test }', 'listeners: [{ name: plain, port: 0, tls: none }]', 'queue: { dir: spool }', ''].join('\n'));
+  writeFileSync(file, ['server: { hostname: relay.test }', 'listeners: [{ name: plain, port: 0, tls: none }]', `queue: { dir: spool, store: ${store} }`, ''].join('\n'));
   const spool = join(dir, 'spool');
   const run = await startWithReadOnly(spool, file);
   t.equal(run.code, 2);
   // the error code is the kernel's (EROFS; gVisor says ENOENT): the line, not the code, is the contract
-  t.match(run.stderr, new RegExp(`^${escape(file)}:3:15: queue\\.dir: cannot open the spool at ${escape(spool)}: E[A-Z]+[^\\n]*\\n$`), 'one line at the key, naming the folder');
+  t.match(run.stderr, new RegExp(`^${escape(file)}:3:15: queue\\.dir: cannot open ${escape(storeFolder[store](spool))}: E[A-Z]+[^\\n]*\\n$`), 'one line at the key, naming the folder');
   t.notMatch(run.stderr, /\n\s+at /, 'no stack trace');
   t.notMatch(run.stdout, /"msg":"listening"/, 'never listened');
 });

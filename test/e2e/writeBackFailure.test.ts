@@ -1,7 +1,8 @@
 // The next hop took a message, but the spool will not take the record of it (disk full):
 // the recipient that got 250 must not get another copy while the relay waits for room,
 // and once there is room the results are written — the delivered recipient stays
-// delivered, the deferred one keeps its schedule.
+// delivered, the deferred one keeps its schedule. It reads the envelope file the relay
+// finally writes (queue.store: files).
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -63,7 +64,7 @@ async function resultsUnwritten(t: Test): Promise<FullSpoolAfterDelivery> {
   const config = writeConfig(
     dir,
     `listeners: [{ name: smtp, port: 0, tls: none }]
-queue: { dir: spool, retry: [1h] }
+queue: { dir: spool, store: files, retry: [1h] }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound:
   - { name: partner, domains: [partner.test], smartHosts: ["127.0.0.1:${sink.port}"], tls: none }

@@ -25,7 +25,7 @@ export interface CertOptions {
 }
 
 const DAY = 86_400_000;
-/** Past the relay's 30-day expiry warning, so that only tests that ask for it see one. */
+/** Past the relay's expiry warnings (30 days and less), so that only tests that ask for them see one. */
 const VALIDITY_DAYS = 90;
 const run = promisify(execFile);
 
@@ -80,7 +80,7 @@ export async function makeCert(opts: CertOptions = {}): Promise<KeyPair> {
 export interface CrlOptions {
   /** Certificates (PEM) the CA declares revoked. */
   revoked?: string[];
-  /** When the CRL stops being current; 30 days from now when absent. */
+  /** When the CRL stops being current; VALIDITY_DAYS from now when absent (past the expiry warnings' 30 days). */
   nextUpdate?: Date;
 }
 
@@ -108,11 +108,50 @@ export async function makeCrl(ca: KeyPair, options: CrlOptions = {}): Promise<st
       await writeFile(file(`revoked${index}.crt`), cert);
       await openssl('-revoke', file(`revoked${index}.crt`));
     }
-    const nextUpdate = options.nextUpdate ?? new Date(Date.now() + 30 * DAY);
+    const nextUpdate = options.nextUpdate ?? new Date(Date.now() + VALIDITY_DAYS * DAY);
     // lastUpdate an hour back, so a CRL made for the past is still in order
     const lastUpdate = new Date(Math.min(Date.now(), nextUpdate.getTime()) - 3_600_000);
     await openssl('-gencrl', '-crl_lastupdate', asn1Time(lastUpdate), '-crl_nextupdate', asn1Time(nextUpdate), '-out', file('ca.crl'));
     return await readFile(file('ca.crl'), 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface IssueOptions {
+  /** As `openssl req -subj` takes it: `/CN=relay.contoso.test/O=Contoso Ltd/OU=Mail`. */
+  subject: string;
+  /** Signs the certificate; self-signed when absent. */
+  issuer?: KeyPair;
+  /** basicConstraints CA:TRUE with keyCertSign, cRLSign. */
+  ca?: boolean;
+  /** `rsa:2048`, `rsa:3072`, `ec` (P-256) … as `openssl req -newkey` takes it; `ec` when absent. */
+  newKey?: string;
+  /** More extension lines, e.g. `subjectAltName = DNS:relay.contoso.test`, `authorityInfoAccess = OCSP;URI:http://…`. */
+  extensions?: string[];
+  /** Serial number in hex; random when absent. */
+  serial?: string;
+  days?: number;
+}
+
+/**
+ * A certificate made by `openssl req` and `openssl x509` — a real CA tool, not the
+ * library the relay reads certificates with — for what selfsigned cannot write
+ * (organizational units, AIA, CRL distribution points, RSA sizes).
+ */
+export async function opensslCertificate({ subject, issuer, ca = false, newKey = 'ec', extensions = [], serial, days = VALIDITY_DAYS }: IssueOptions): Promise<KeyPair> {
+  const dir = await mkdtemp(join(tmpdir(), 'tlsrelay-openssl-'));
+  try {
+    const file = (name: string): string => join(dir, name);
+    const keyArgs = newKey === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', newKey];
+    const basics = ca ? ['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign, digitalSignature'] : ['basicConstraints = CA:FALSE'];
+    const keyIds = ['subjectKeyIdentifier = hash', ...(issuer ? ['authorityKeyIdentifier = keyid'] : [])];
+    await writeFile(file('ext.cnf'), `[ext]\n${[...keyIds, ...basics, ...extensions].join('\n')}\n`);
+    await run('openssl', ['req', '-new', ...keyArgs, '-nodes', '-keyout', file('key.pem'), '-subj', subject, '-out', file('req.pem')]);
+    const signer = issuer ? await Promise.all([writeFile(file('ca.crt'), issuer.cert), writeFile(file('ca.key'), issuer.key)]).then(() => ['-CA', file('ca.crt'), '-CAkey', file('ca.key')]) : ['-signkey', file('key.pem')];
+    const serialArgs = serial === undefined ? (issuer ? ['-CAcreateserial', '-CAserial', file('ca.srl')] : []) : ['-set_serial', `0x${serial}`];
+    await run('openssl', ['x509', '-req', '-in', file('req.pem'), ...signer, ...serialArgs, '-days', String(days), '-sha256', '-extfile', file('ext.cnf'), '-extensions', 'ext', '-out', file('cert.pem')]);
+    return { key: await readFile(file('key.pem'), 'utf8'), cert: await readFile(file('cert.pem'), 'utf8') };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

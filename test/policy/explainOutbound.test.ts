@@ -9,7 +9,7 @@ const PIN = 'ab'.repeat(32);
 const config = testConfig({
   tls: { cert: '/etc/tlsrelay/relay.crt', key: '/etc/tlsrelay/relay.key', certificates: [], generateIfMissing: false, trust: [], crl: ['/etc/tlsrelay/global.crl'], minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM' },
   delivery: { port: 2526, concurrency: 10, perHost: 2 },
-  queue: { dir: '/nonexistent', retry: [60_000], maxAge: 36 * 3_600_000, delayNotice: 1_000 },
+  queue: { dir: '/nonexistent', store: 'lmdb', retry: [60_000], maxAge: 36 * 3_600_000, delayNotice: 1_000 },
   outbound: [
     testConnector({ name: 'catch-all', domains: ['*'], tls: 'encrypt' }),
     testConnector({ name: 'fabrikam-any', domains: ['*.fabrikam.test'], tls: 'verify-ca' }),
@@ -80,7 +80,7 @@ t.test('every setting of the chosen connector is shown, and the route lists the 
 t.test('a domain no connector names gets the implicit default: MX on delivery.port, opportunistic, queue.maxAge', async (t) => {
   const onlyContoso = testConfig({
     delivery: { port: 2526, concurrency: 10, perHost: 2 },
-    queue: { dir: '/nonexistent', retry: [60_000], maxAge: 36 * 3_600_000, delayNotice: 1_000 },
+    queue: { dir: '/nonexistent', store: 'lmdb', retry: [60_000], maxAge: 36 * 3_600_000, delayNotice: 1_000 },
     outbound: [testConnector({ name: 'contoso', domains: ['contoso.test'], tls: 'verify' })],
   });
   const explanation = explainDomain('Other.Test.', onlyContoso);

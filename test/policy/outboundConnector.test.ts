@@ -3,7 +3,7 @@ import { selectOutboundConnector } from '../../src/policy/outboundConnector.js';
 import { testConfig, testConnector } from '../helpers/testConfig.js';
 
 const config = testConfig({
-  queue: { dir: '/nonexistent', retry: [60_000], maxAge: 123_000, delayNotice: 1_000 },
+  queue: { dir: '/nonexistent', store: 'lmdb', retry: [60_000], maxAge: 123_000, delayNotice: 1_000 },
   outbound: [
     testConnector({ name: 'catch-all', domains: ['*'], tls: 'encrypt' }),
     testConnector({ name: 'fabrikam-any', domains: ['*.fabrikam.test'], tls: 'verify-ca' }),
@@ -51,7 +51,7 @@ t.test('a wildcard does not match its own base name', async (t) => {
 
 t.test('no match gives the implicit default connector', async (t) => {
   const noCatchAll = testConfig({
-    queue: { dir: '/nonexistent', retry: [60_000], maxAge: 456_000, delayNotice: 1_000 },
+    queue: { dir: '/nonexistent', store: 'lmdb', retry: [60_000], maxAge: 456_000, delayNotice: 1_000 },
     outbound: [testConnector({ name: 'contoso', domains: ['contoso.test'], tls: 'verify' })],
   });
   const selected = selectOutboundConnector(noCatchAll, 'Other.Test');

@@ -3,6 +3,7 @@
 // is used here, on real storage; what is particular to a store (its files, its damage
 // handling) is tested in that store's own tests.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Test } from 'tap';
 import { LostClaimError, type ClaimHolder, type MessageQueue, type QueueClaim } from '../../src/queue/messageQueue.js';
@@ -133,6 +134,27 @@ export function messageQueueContract(t: Test, name: string, store: QueueUnderTes
       t.same(await (await opened(t, dir)).list(), [], 'nor by an instance opened afterwards');
       const stored = await queue.store(message, Readable.from([text]));
       t.same(await ids(queue), [stored.id], 'the store takes the next message as usual');
+    });
+
+    t.test('adopt takes a message from another store as it was, once', async (t) => {
+      const dir = join(t.testdir(), 'here');
+      const source = await opened(t, join(t.testdirName, 'there'));
+      const queue = await opened(t, dir);
+      const bytes = randomBytes(600_000);
+      const stored = await source.store(message, unevenPieces(bytes));
+      const tried: Envelope = { ...stored, deferrals: 2, attempts: [], nextAttemptAt: new Date(Date.parse(stored.receivedAt) + 3_600_000).toISOString() };
+      t.equal(await queue.adopt(tried, unevenPieces(bytes)), true, 'adopted');
+      t.same(await queue.list(), [tried], 'same ID, same envelope');
+      t.ok((await readAll(queue.openData(tried.id))).equals(bytes), 'same bytes');
+      t.same(await (await opened(t, dir)).read(tried.id), tried, 'durable: another instance reads it');
+      t.equal(await queue.adopt({ ...tried, deferrals: 5 }, Readable.from([text])), false, 'a second adopt of the ID changes nothing');
+      t.same(await queue.read(tried.id), tried);
+
+      const other = await source.store(message, Readable.from([text]));
+      await t.rejects(queue.adopt(other, Readable.from([text.slice(1)])), /bytes/, 'data of another size than the envelope says is refused');
+      await t.rejects(queue.adopt(other, failingSource(randomBytes(300_000), new Error('source gone'))), /source gone/, 'so is data that fails');
+      t.same(await ids(queue), [tried.id], 'and neither left anything');
+      t.equal(await queue.adopt(other, Readable.from([text])), true, 'the message is adopted when its data comes whole');
     });
 
     t.test('list: oldest first', async (t) => {
