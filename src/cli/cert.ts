@@ -2,7 +2,9 @@ import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
 import { certInfoReport } from './certReport.js';
 import { certInfoText } from './certText.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
-import { tlsProblemOf } from './loadOrExplain.js';
+import { certificateFilesOf } from '../tls/certificateFiles.js';
+import { readCertificate } from '../tls/material.js';
+import { certificatesToBeGenerated, tlsProblemOf } from './loadOrExplain.js';
 
 const OPTIONS = { json: { type: 'boolean' } } as const;
 
@@ -19,14 +21,17 @@ export async function certCommand(args: string[], io: Pick<CommandIo, 'stdout' |
   const loaded = await loadConfigOrReport(configOption, io.stderr);
   if (!loaded) return EXIT_INVALID_CONFIG;
   const { file, config } = loaded;
-  let report;
+  // a pair tls.generateIfMissing has yet to make is said, not read
+  const pending = certificatesToBeGenerated(config) ? config.tls.cert : undefined;
+  let document;
   try {
-    report = certInfoReport(config, new Date());
+    // each pair as start reads it, without judging it: an expired one is shown
+    const certificates = pending === undefined ? certificateFilesOf(config).map((files) => readCertificate(config, files)) : [];
+    document = certInfoReport(config, certificates, new Date());
   } catch (err) {
     io.stderr.write(`${tlsProblemOf(err, file)}\n`);
     return EXIT_INVALID_CONFIG;
   }
-  const { pending, ...document } = report;
   if (!values.json) {
     io.stdout.write(certInfoText(document, pending));
     return 0;

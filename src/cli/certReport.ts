@@ -5,8 +5,8 @@ import type { Config } from '../config/types.js';
 import { certificateFacts, type CertificateFacts } from '../tls/certificateFacts.js';
 import { chainToAnchor, type ChainLink, type TrustAnchor } from '../tls/chainToAnchor.js';
 import { daysLeft } from '../tls/expirySchedule.js';
-import { readCertificateFile, readTrustFiles } from '../tls/material.js';
-import { certificatesToBeGenerated } from './loadOrExplain.js';
+import { clientCertificateFor } from '../tls/certificateSelection.js';
+import { certificatesIn, readTrustFiles, type ServedCertificate } from '../tls/material.js';
 
 // `tlsrelay cert info --json`: one document a script can rely on, and what the text form
 // is made from. Dates are ISO strings, fingerprints in the form a config pins them.
@@ -36,15 +36,17 @@ export type CertificateReportBody = Omit<CertificateFacts, 'notBefore' | 'notAft
 };
 
 export interface CertificateReport {
-  /** The config key that names the file. */
-  setting: 'tls.cert';
+  /** The config key that names the file: `tls.cert`, `tls.certificates[1].cert`. */
+  setting: string;
+  /** The pair's tls.certificates name, what a connector's clientCertificate calls it; null when it has none. */
+  name: string | null;
   file: string;
   /** `FILE:LINE:COL` of that key. */
   where: string | null;
   keyFile: string;
-  /** Listeners that serve it (every one with TLS). */
+  /** Listeners that serve it: every one with TLS (which pair a client gets, SNI and its key types choose). */
   servedBy: string[];
-  /** Outbound connectors that present it as their client certificate. */
+  /** Outbound connectors that present it as their client certificate (`true` for the first pair, or its name). */
   presentedBy: string[];
   chain: ChainReport;
   certificate: CertificateReportBody;
@@ -112,27 +114,30 @@ function body(facts: CertificateFacts, now: Date): CertificateReportBody {
   };
 }
 
-/**
- * The certificates the relay serves and presents, each with its chain judged against the
- * anchors here. Reads the files the config names; throws TlsFileError for one that is no
- * certificate. A config without our certificate has none; so has one whose pair
- * tls.generateIfMissing has yet to make (`pending` names its file).
- */
-export function certInfoReport(config: Config, now: Date): CertInfoReport & { pending: string | undefined } {
-  const { cert, key } = config.tls;
-  if (cert === undefined || key === undefined) return { certificates: [], pending: undefined };
-  if (certificatesToBeGenerated(config)) return { certificates: [], pending: cert };
-  const where = config.places['tls.cert'];
-  const served = readCertificateFile(cert, 'tls.cert', where).map((block) => block.certificate);
-  const report: CertificateReport = {
-    setting: 'tls.cert',
-    file: cert,
+function certificateReport(config: Config, served: ServedCertificate, certificates: readonly ServedCertificate[], anchors: TrustAnchor[], now: Date): CertificateReport {
+  const { files } = served;
+  const where = config.places[files.labels.cert];
+  const chain = certificatesIn(served.cert, files.cert, where).map((block) => block.certificate);
+  return {
+    setting: files.labels.cert,
+    name: files.name ?? null,
+    file: files.cert,
     where: where ?? null,
-    keyFile: key,
+    keyFile: files.key,
     servedBy: config.listeners.filter((listener) => listener.tls !== 'none').map((listener) => listener.name),
-    presentedBy: config.outbound.filter((connector) => connector.clientCertificate).map((connector) => connector.name),
-    chain: chainReport(served, trustAnchors(config)),
-    certificate: body(certificateFacts(served[0]!.raw), now),
+    presentedBy: config.outbound.filter((connector) => clientCertificateFor(certificates, connector.clientCertificate) === served).map((connector) => connector.name),
+    chain: chainReport(chain, anchors),
+    certificate: body(certificateFacts(served.leaf.raw), now),
   };
-  return { certificates: [report], pending: undefined };
+}
+
+/**
+ * The certificates the relay serves and presents (`certificates`: the pairs as read,
+ * TlsMaterial.certificates' kind, in config order), each with its chain judged against
+ * the anchors here. Throws TlsFileError for a file that is no certificate.
+ */
+export function certInfoReport(config: Config, certificates: readonly ServedCertificate[], now: Date): CertInfoReport {
+  if (certificates.length === 0) return { certificates: [] };
+  const anchors = trustAnchors(config);
+  return { certificates: certificates.map((served) => certificateReport(config, served, certificates, anchors, now)) };
 }

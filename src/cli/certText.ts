@@ -36,11 +36,19 @@ function rootText({ chain }: CertificateReport): string {
   return chain.complete ? `${chain.rootIssuer} (${originText(top)})` : `${chain.rootIssuer} (in the file, not trusted here)`;
 }
 
-function certificateText(report: CertificateReport): string[] {
+/** Which connectors present this pair, and by which clientCertificate value: `true` the first pair, its name a named one. */
+function presentedText(report: CertificateReport, first: boolean): string {
+  const values = [...(first ? ['true'] : []), ...(report.name === null ? [] : [report.name])];
+  if (values.length === 0) return 'no outbound connector (clientCertificate takes the first pair, or a pair by its name: this one has none)';
+  const which = `clientCertificate: ${values.join(' or ')}`;
+  return report.presentedBy.length > 0 ? `outbound connectors ${report.presentedBy.join(', ')} (${which})` : `no outbound connector (none has ${which})`;
+}
+
+function certificateText(report: CertificateReport, first: boolean): string[] {
   const { certificate: c, chain } = report;
   const usedBy: Row[] = [
     ['served by', report.servedBy.length > 0 ? `listeners ${report.servedBy.join(', ')}` : 'no listener (every one has tls: none)'],
-    ['presented by', report.presentedBy.length > 0 ? `outbound connectors ${report.presentedBy.join(', ')} (clientCertificate: true)` : 'no outbound connector (none has clientCertificate: true)'],
+    ['presented by', presentedText(report, first)],
   ];
   const forPartners: Row[] = [
     ['root issuer', rootText(report)],
@@ -68,7 +76,7 @@ function certificateText(report: CertificateReport): string[] {
   // one column of values under all three groups
   const width = Math.max(...[...usedBy, ...forPartners, ...details].map(([label]) => label.length));
   return [
-    `${report.setting} ${report.file}`,
+    `${report.setting} ${report.file}${report.name === null ? '' : ` (name: ${report.name})`}`,
     ...rows(usedBy, '  ', width + 2),
     '  for partners (the rows of the table Exchange Online publishes for its own certificate)',
     ...rows(forPartners, '    ', width),
@@ -80,6 +88,6 @@ function certificateText(report: CertificateReport): string[] {
 /** The whole text; `pending` names a pair start has yet to make. */
 export function certInfoText(report: CertInfoReport, pending: string | undefined): string {
   if (pending !== undefined) return `tls.cert ${pending} does not exist yet: tls.generateIfMissing makes a self-signed pair there at the first start\n`;
-  if (report.certificates.length === 0) return 'no certificate: tls.cert is not set, so no listener serves one and no connector presents one\n';
-  return `${report.certificates.map((certificate) => certificateText(certificate).join('\n')).join('\n\n')}\n`;
+  if (report.certificates.length === 0) return 'no certificate: neither tls.cert nor tls.certificates is set, so no listener serves one and no connector presents one\n';
+  return `${report.certificates.map((certificate, index) => certificateText(certificate, index === 0).join('\n')).join('\n\n')}\n`;
 }

@@ -1,6 +1,6 @@
 import { formatWarning } from '../config/errors.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
-import { connectorCrlDated } from '../tls/dated.js';
+import { datedNow } from '../tls/material.js';
 import { warningDue } from '../tls/expirySchedule.js';
 import { expiryWarningLine } from './expiryNotice.js';
 import { certificatesToBeGenerated, tryLoadTls } from './loadOrExplain.js';
@@ -19,7 +19,7 @@ export async function checkConfigCommand(configOption: string | undefined, stdou
     }
     // what a relay started now would warn about first
     const now = new Date();
-    for (const dated of [...tls.dated, ...connectorCrlDated(config)]) {
+    for (const dated of datedNow(config, tls.material.certificates, tls.trustDated)) {
       if (warningDue(dated.end, now, undefined)) stderr.write(`${expiryWarningLine(dated, now, file)}\n`);
     }
   }

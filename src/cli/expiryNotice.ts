@@ -35,8 +35,8 @@ export function expiryWarningLine(dated: Dated, now: Date, configFile: string): 
 
 const LOG_MESSAGES: Record<DatedKind, { soon: string; past: string }> = {
   certificate: {
-    soon: 'our certificate (tls.cert) expires soon; renew it before then',
-    past: 'our certificate (tls.cert) has expired: clients refuse it; install a renewed one',
+    soon: 'our certificate expires soon; renew it before then',
+    past: 'our certificate has expired: clients refuse it; install a renewed one',
   },
   'trust-anchor': {
     soon: 'a trust anchor (tls.trust) expires soon; replace it before then',

@@ -15,6 +15,11 @@ function routeText(route: ExplainedRoute, lookedUp: boolean): string {
     : `MX of ${route.domain} on port ${route.port} (${lookedUp ? 'looked up below' : 'not looked up'})`;
 }
 
+function clientCertificateText(choice: boolean | string): string {
+  if (choice === false) return 'none presented';
+  return choice === true ? 'ours (tls.cert, or the first of tls.certificates) is presented' : `ours (the pair of tls.certificates named "${choice}") is presented`;
+}
+
 export function outboundText(explanation: OutboundWithLookup): string {
   const { asGiven, domain, tls } = explanation;
   const heading = asGiven === domain ? `outbound mail for ${domain}` : `outbound mail for ${asGiven} (${domain})`;
@@ -27,7 +32,7 @@ export function outboundText(explanation: OutboundWithLookup): string {
     ['minVersion', `${tls.minVersion} (the newest version both sides share is used)`],
     ['ciphers', tls.ciphers ?? "Node's default"],
     ['CRLs', tls.crl.length > 0 ? tls.crl : 'none'],
-    ['client certificate', tls.clientCertificate ? 'ours (tls.cert) is presented' : 'none presented'],
+    ['client certificate', clientCertificateText(tls.clientCertificate)],
     ...(tls.plaintextFallback === null ? [] : [['plaintextFallback', tls.plaintextFallback ? 'yes' : 'no'] as Row]),
     ['route', routeText(explanation.route, explanation.lookup !== undefined)],
     ['maxAge', `${explanation.maxAge}: a deferred message is retried on queue.retry, then bounced to its sender`],

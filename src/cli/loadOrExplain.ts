@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { Dated } from '../tls/dated.js';
-import { loadTlsMaterial, loadTrust, TlsFileError, type TlsMaterial } from '../tls/material.js';
+import { loadTlsMaterial, loadTrust, TlsFileError, type LoadedTls, type TlsMaterial } from '../tls/material.js';
 
-export type TlsLoad = { ok: true; material: TlsMaterial; dated: Dated[] } | { ok: false; problem: string };
+export type TlsLoad = ({ ok: true } & LoadedTls) | { ok: false; problem: string };
 
 /**
  * Loads the certificate files a valid config names, for `start`, its reloads and

@@ -1,7 +1,8 @@
 import { networkInterfaces } from 'node:os';
 import { Readable } from 'node:stream';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
-import type { TlsMaterial } from '../tls/material.js';
+import { datedNow, type ServedCertificate, type TlsMaterial } from '../tls/material.js';
+import { CertificateRotation, logSwapped } from '../tls/certificateRotation.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
 import { openQueue } from '../queue/openQueue.js';
@@ -19,7 +20,7 @@ import { startListeners } from '../inbound/listeners.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
-import { connectorCrlDated, type Dated } from '../tls/dated.js';
+import type { Dated } from '../tls/dated.js';
 import { ExpiryWatch } from './expiryWatch.js';
 import { logConfigWarnings, tlsProblemOf, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 
@@ -36,10 +37,13 @@ async function prepareTls(file: string, config: Config, logger: Logger): Promise
   return tls;
 }
 
-/** What the expiry watch looks at under one snapshot: its certificate files as loaded, the connectors' CRLs as they are on disk at each check. */
+/**
+ * What the expiry watch looks at under one snapshot of the certificates (a replaced file
+ * makes another, judged anew); the connectors' CRLs are read again at each check.
+ */
 const datedUnder =
-  (config: Config, loaded: Dated[]): (() => Dated[]) =>
-  () => [...loaded, ...connectorCrlDated(config)];
+  (config: Config, certificates: readonly ServedCertificate[], trustDated: Dated[]): (() => Dated[]) =>
+  () => datedNow(config, certificates, trustDated);
 
 /** A listener could not bind its address and port (in use, or a privileged port). */
 const EXIT_CANNOT_LISTEN = 1;
@@ -62,7 +66,7 @@ async function stopDeliveries(agent: DeliveryAgent, logger: Logger): Promise<voi
  * SIGHUP: the whole config and its certificates are loaded and checked again; anything
  * wrong is logged and the running configuration keeps serving.
  */
-async function reload(file: string, running: Config, logger: Logger): Promise<{ config: Config; tls: TlsMaterial; dated: Dated[] } | undefined> {
+async function reload(file: string, running: Config, logger: Logger): Promise<{ config: Config; tls: TlsMaterial; trustDated: Dated[] } | undefined> {
   const loaded = await tryLoadConfig(file);
   if (!loaded.ok) {
     logger.error({ config: running.file, errors: loaded.problems }, 'configuration reload refused; the running configuration stays');
@@ -74,7 +78,7 @@ async function reload(file: string, running: Config, logger: Logger): Promise<{ 
     logger.error({ config: running.file, errors: [tls.problem] }, 'configuration reload refused; the running configuration stays');
     return undefined;
   }
-  return { config, tls: tls.material, dated: tls.dated };
+  return { config, tls: tls.material, trustDated: tls.trustDated };
 }
 
 /**
@@ -97,7 +101,8 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   }
   const tls = loadedTls.material;
   const expiry = new ExpiryWatch(logger);
-  expiry.watch(datedUnder(config, loadedTls.dated));
+  let { trustDated } = loadedTls;
+  expiry.watch(datedUnder(config, tls.certificates, trustDated));
 
   // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
   // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.
@@ -151,14 +156,26 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     logger,
   });
   tlsRpt.start();
+  // a replaced certificate file: only the certificates change, for new sessions and deliveries
+  const rotation = new CertificateRotation(logger, (certificates) => {
+    const next = { ...context.tls, certificates };
+    logSwapped(logger, context.tls.certificates, certificates);
+    inbound.reload(context.config, next);
+    context = { ...context, tls: next };
+    expiry.watch(datedUnder(context.config, certificates, trustDated));
+  });
+  rotation.follow(config, tls.certificates);
   applyReload = () => {
     void reload(file, context.config, logger).then((next) => {
       if (!next) return;
       const needRestart = inbound.reload(next.config, next.tls);
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
       if (next.config.queue.store !== context.config.queue.store) needRestart.push('queue.store changed');
+      logSwapped(logger, context.tls.certificates, next.tls.certificates);
+      rotation.follow(next.config, next.tls.certificates);
       context = { ...context, config: next.config, tls: next.tls };
-      expiry.watch(datedUnder(next.config, next.dated));
+      trustDated = next.trustDated;
+      expiry.watch(datedUnder(next.config, next.tls.certificates, trustDated));
       transit.retainFor(next.config.report.retention);
       logger.level = next.config.log.level;
       output.format = logFormatFor(next.config.log.format, terminal);
@@ -171,6 +188,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
   tlsRpt.stop();
+  rotation.close();
   expiry.stop();
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
   // after the deliveries: their sessions' records are the last batch, and their claims

@@ -38,11 +38,19 @@ export interface ValueKey<T> {
   readonly example?: string;
 }
 
+/** A second way to write a section, with keys that cannot stand beside some of its example's (tls.certificates beside tls.cert). */
+export interface AlternativeExample {
+  /** Markdown, said before the example in the reference. */
+  readonly intro: string;
+  readonly example: string;
+}
+
 export interface SectionKey<K extends Keys = Keys> {
   readonly node: 'section';
   readonly keys: K;
   readonly meaning: string;
   readonly example?: string;
+  readonly alternative?: AlternativeExample;
 }
 
 export interface ListKey<K extends Keys = Keys> {
@@ -76,7 +84,7 @@ export function value<Ty extends KeyType<unknown>, D extends Default<TypeOf<Ty>>
   return { node: 'value', ...spec } as ValueKey<TypeOf<Ty>> & { readonly type: Ty; readonly default: D };
 }
 
-export function section<K extends Keys>(spec: { keys: K; meaning: string; example?: string }): SectionKey<K> {
+export function section<K extends Keys>(spec: { keys: K; meaning: string; example?: string; alternative?: AlternativeExample }): SectionKey<K> {
   return { node: 'section', ...spec };
 }
 

@@ -71,6 +71,17 @@ export const boolean: KeyType<boolean> = {
   write: asIs,
 };
 
+/** `true`, `false`, or a name that the loader checks against the names given elsewhere. */
+export function booleanOrName(what: string): KeyType<boolean | string> {
+  return {
+    name: `boolean or ${what}`,
+    terms: boolean.terms,
+    schema: { type: ['boolean', 'string'], pattern: '\\S' },
+    read: values.booleanOrName,
+    write: asIs,
+  };
+}
+
 export function integer(min: number, max?: number): KeyType<number> {
   return {
     name: max === undefined ? `integer, ${min} or more` : `integer, ${min}–${max}`,

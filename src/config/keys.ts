@@ -40,13 +40,33 @@ export const LISTENER_KEYS = {
   }),
 };
 
+/** Replacing a served file takes no restart: the folders of these files are watched. */
+const WATCHED = 'Its folder is watched: a replacement (written in place as acme.sh does, renamed over it, or a symlink re-pointed as certbot does) is served to new sessions within seconds; one that does not load is refused in the log and the pair loaded before keeps serving.';
+
+export const CERTIFICATE_KEYS = {
+  name: value({
+    type: type.text,
+    default: none('no name'),
+    meaning: 'What an outbound connector\'s `clientCertificate` calls this pair; unique.',
+  }),
+  cert: value({ type: type.file, default: REQUIRED, meaning: `A certificate (PEM, intermediates after it). ${WATCHED}` }),
+  key: value({ type: type.file, default: REQUIRED, meaning: 'Its private key (PEM). Its contents are never logged or printed.' }),
+};
+
 export const TLS_KEYS = {
   cert: value({
     type: type.file,
-    default: none('no certificate: then only `tls: none` listeners, and no `clientCertificate: true`'),
-    meaning: 'Our certificate (PEM, intermediates after it): served to clients, and presented to next hops whose outbound connector has `clientCertificate: true`. Goes with `tls.key`.',
+    default: none('no certificate: then only `tls: none` listeners, and no `clientCertificate`'),
+    meaning: `Our certificate (PEM, intermediates after it): served to clients, and presented to next hops whose outbound connector has \`clientCertificate: true\`. Goes with \`tls.key\`. ${WATCHED}`,
   }),
   key: value({ type: type.file, default: none('—'), meaning: 'The private key of `tls.cert` (PEM). Its contents are never logged or printed.' }),
+  certificates: list({
+    item: CERTIFICATE_KEYS,
+    nonEmpty: false,
+    default: derived('`tls.cert` and `tls.key`, the one pair'),
+    meaning:
+      "Several certificates instead of `tls.cert` and `tls.key` (not both): an RSA and an ECDSA pair side by side, or one per name. Of each key type, a client is served the first certificate whose names (SAN) match the name it asks for (SNI); one that asks for no name, or for one no certificate has, is served as if it had asked for the first certificate's name — so pairs of other key types for the same names go with it, and the client's signature algorithms choose. Outbound, `clientCertificate: true` presents the first, `clientCertificate: NAME` the one so named.",
+  }),
   generateIfMissing: value({
     type: type.boolean,
     default: fixed(TLS_DEFAULTS.generateIfMissing),
@@ -276,9 +296,9 @@ export const OUTBOUND_KEYS = {
     meaning: 'CRLs (PEM) on top of `tls.crl`, read again for every delivery so a replaced file counts at once.',
   }),
   clientCertificate: value({
-    type: type.boolean,
+    type: type.booleanOrName('certificate name'),
     default: fixed(OUTBOUND_DEFAULTS.clientCertificate),
-    meaning: 'Present our certificate (`tls.cert`) to the next hop when it asks for one.',
+    meaning: 'Present our certificate to the next hop when it asks for one: `true` the first (`tls.cert`, or the first of `tls.certificates`), a name the pair of `tls.certificates` with that `name`, `false` none. A name no pair has is an error.',
   }),
   plaintextFallback: value({
     type: type.boolean,
@@ -374,6 +394,16 @@ export const CONFIG_KEYS = {
       '  minVersion: TLSv1.2',
       '  ciphers: ECDHE+AESGCM:ECDHE+CHACHA20',
     ].join('\n'),
+    alternative: {
+      intro: 'Or several certificates (instead of `cert` and `key`): an RSA and an ECDSA pair for the relay\'s name, and one for a second name that SNI chooses.',
+      example: [
+        'tls:',
+        '  certificates:',
+        '    - { name: rsa, cert: ../certs/relay-rsa.crt, key: ../certs/relay-rsa.key }',
+        '    - { name: ecdsa, cert: ../certs/relay-ecdsa.crt, key: ../certs/relay-ecdsa.key }',
+        '    - { name: fabrikam, cert: ../certs/fabrikam-gw.crt, key: ../certs/fabrikam-gw.key }',
+      ].join('\n'),
+    },
   }),
   dns: section({ keys: DNS_KEYS, meaning: 'Where names are looked up.', example: ['dns:', '  servers: [127.0.0.1, "[::1]:5353"]', '  dnssec: true'].join('\n') }),
   queue: section({

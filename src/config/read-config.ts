@@ -25,12 +25,12 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
     return undefined;
   }
   const root = MapReader.open({ ctx, label: '' }, contents, ROOT_KEYS, undefined);
-  const { tls, places, certificateConfigured } = readTls(root);
+  const { tls, places, certificateConfigured, certificateNames } = readTls(root);
   const listeners = readListeners(root, certificateConfigured);
   const { queue, places: queuePlaces } = readQueue(root, ctx.dir);
   const dns = readDns(root);
   const server = readServer(root, systemHostname);
-  const { outbound, places: outboundPlaces } = readOutbound(root, { certificateConfigured, queueMaxAge: queue.maxAge, dnssec: dns.dnssec });
+  const { outbound, places: outboundPlaces } = readOutbound(root, { certificateConfigured, certificateNames, queueMaxAge: queue.maxAge, dnssec: dns.dnssec });
   return {
     file,
     places: { ...places, ...queuePlaces, ...outboundPlaces },

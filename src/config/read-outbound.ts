@@ -13,6 +13,8 @@ const LEVEL_ONLY_KEYS = onlyWithRules(OUTBOUND_KEYS);
 /** What the connectors are read against: facts of other sections. */
 export interface OutboundSurroundings {
   certificateConfigured: boolean;
+  /** The names of tls.certificates; undefined when that list could not be read (then no name is judged). */
+  certificateNames: string[] | undefined;
   queueMaxAge: number;
   /** dns.dnssec: DANE has secure answers to go on only with it. */
   dnssec: boolean;
@@ -76,6 +78,19 @@ function checkNotWithKeys(map: MapReader, connector: OutboundConnector): void {
   }
 }
 
+/** The certificate a connector presents must be there: ours at all, and a pair with the name it gives. */
+function checkClientCertificate(map: MapReader, choice: boolean | string, { certificateConfigured, certificateNames }: OutboundContext): void {
+  const field = map.fieldOf('clientCertificate');
+  const place = map.placeOf('clientCertificate');
+  if (choice === false) return;
+  if (!certificateConfigured) {
+    fail(field, place, `${choice === true ? 'true' : `"${choice}"`} needs our certificate: set tls.cert and tls.key, or tls.certificates`);
+  } else if (typeof choice === 'string' && certificateNames !== undefined && !certificateNames.includes(choice)) {
+    const named = certificateNames.length > 0 ? `the names are ${certificateNames.map((name) => `"${name}"`).join(', ')}` : 'none of them has a name (tls.certificates[].name)';
+    fail(field, place, `no pair of tls.certificates is named "${choice}": ${named}`);
+  }
+}
+
 function readConnector(node: Node, field: Field, context: OutboundContext): OutboundConnector {
   const map = MapReader.open(field, node, keyNames(OUTBOUND_KEYS), node);
   const name = readKey(map, OUTBOUND_KEYS, 'name') ?? '';
@@ -94,9 +109,7 @@ function readConnector(node: Node, field: Field, context: OutboundContext): Outb
   checkLevelKeys(map, connector);
   checkNotWithKeys(map, connector);
   if (!map.isInvalid('tls')) checkDnssec(map, connector, context.dnssec);
-  if (connector.clientCertificate && !context.certificateConfigured) {
-    fail(map.fieldOf('clientCertificate'), map.placeOf('clientCertificate'), 'true needs our certificate: set tls.cert and tls.key');
-  }
+  checkClientCertificate(map, connector.clientCertificate, context);
   return connector;
 }
 

@@ -1,10 +1,12 @@
-import { fail, type MapReader } from './reader.js';
-import { path } from './values.js';
+import type { Node } from 'yaml';
+import { fail, MapReader, type Field } from './reader.js';
+import { listOf, path } from './values.js';
+import { FirstOccurrences } from './unique.js';
 import { checkFile, type FileCheck } from './file-check.js';
-import { readKey } from './read-keys.js';
+import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
-import { TLS_KEYS } from './keys.js';
-import type { ConfigPlaces, TlsConfig } from './types.js';
+import { CERTIFICATE_KEYS, TLS_KEYS } from './keys.js';
+import type { CertificateEntry, ConfigPlaces, TlsConfig } from './types.js';
 
 export interface TlsSection {
   tls: TlsConfig;
@@ -14,6 +16,8 @@ export interface TlsSection {
    * whether the files are fine, so a bad path is reported once, not again by every user.
    */
   certificateConfigured: boolean;
+  /** The names of tls.certificates, for the connectors' clientCertificate; undefined when the list could not be read. */
+  certificateNames: string[] | undefined;
 }
 
 type PairKey = 'cert' | 'key';
@@ -45,6 +49,21 @@ function checkPair(section: MapReader, files: Record<PairKey, string | undefined
   }
 }
 
+/** One pair of tls.certificates; where its files are named goes into `places`. */
+function readCertificate(node: Node, field: Field, names: FirstOccurrences, places: ConfigPlaces): CertificateEntry {
+  const map = MapReader.open(field, node, keyNames(CERTIFICATE_KEYS), node);
+  const { name, cert = '', key = '' } = readKeys(map, CERTIFICATE_KEYS);
+  if (name !== undefined) names.claim(map.fieldOf('name'), map.placeOf('name'), name);
+  Object.assign(places, map.placesOf('cert', `${field.label}.cert`), map.placesOf('key', `${field.label}.key`));
+  return { name, cert, key };
+}
+
+function readCertificates(section: MapReader, places: ConfigPlaces): CertificateEntry[] {
+  const names = new FirstOccurrences('certificate name');
+  const item = (node: Node, field: Field): CertificateEntry => readCertificate(node, field, names, places);
+  return section.optional('certificates', listOf(item, { nonEmpty: TLS_KEYS.certificates.nonEmpty }), []);
+}
+
 export function readTls(root: MapReader): TlsSection {
   const section = root.section('tls', keyNames(TLS_KEYS));
   const generateIfMissing = readKey(section, TLS_KEYS, 'generateIfMissing');
@@ -53,6 +72,12 @@ export function readTls(root: MapReader): TlsSection {
   const key = readKey(section, TLS_KEYS, 'key', path);
   const hasCert = section.has('cert') || section.isInvalid('cert');
   const hasKey = section.has('key') || section.isInvalid('key');
+  const listPlaces: ConfigPlaces = {};
+  const certificates = readCertificates(section, listPlaces);
+  const hasList = certificates.length > 0 || section.isInvalid('certificates');
+  if (hasList && (hasCert || hasKey)) {
+    fail(section.fieldOf('certificates'), section.keyPlaceOf('certificates'), 'cannot stand beside tls.cert and tls.key: list that pair here too, and leave those two out');
+  }
   if (hasCert !== hasKey) {
     const [given, missing] = hasCert ? ['cert', 'key'] : ['key', 'cert'];
     fail(section.fieldOf(given), section.keyPlaceOf(given), `needs tls.${missing} too: the two go together`);
@@ -66,6 +91,7 @@ export function readTls(root: MapReader): TlsSection {
     tls: {
       cert,
       key,
+      certificates,
       generateIfMissing,
       trust: readKey(section, TLS_KEYS, 'trust'),
       crl: readKey(section, TLS_KEYS, 'crl'),
@@ -75,9 +101,11 @@ export function readTls(root: MapReader): TlsSection {
     places: {
       ...section.placesOf('cert', 'tls.cert'),
       ...section.placesOf('key', 'tls.key'),
+      ...listPlaces,
       ...section.itemPlacesOf('trust', 'tls.trust'),
       ...section.itemPlacesOf('crl', 'tls.crl'),
     },
-    certificateConfigured: hasCert || hasKey || generateIfMissing || root.isInvalid('tls'),
+    certificateConfigured: hasCert || hasKey || hasList || generateIfMissing || root.isInvalid('tls'),
+    certificateNames: section.isInvalid('certificates') ? undefined : certificates.flatMap(({ name }) => (name === undefined ? [] : [name])),
   };
 }

@@ -51,7 +51,9 @@ function keyTable(name: string, node: KeyNode): string[] {
 function sectionText(name: string, node: KeyNode): string[] {
   // a section has no row of its own to say what it is for
   const about = node.node === 'section' ? [node.meaning, ''] : [];
-  return ['', `## \`${name}\``, '', ...about, ...keyTable(name, node), ...(node.example ? ['', '```yaml', node.example, '```'] : [])];
+  const yaml = (example: string): string[] => ['', '```yaml', example, '```'];
+  const alternative = node.node === 'section' && node.alternative ? ['', node.alternative.intro, ...yaml(node.alternative.example)] : [];
+  return ['', `## \`${name}\``, '', ...about, ...keyTable(name, node), ...(node.example ? yaml(node.example) : []), ...alternative];
 }
 
 /** Every term the types use, alphabetically. */

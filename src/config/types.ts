@@ -40,14 +40,31 @@ export interface ListenerConfig {
 }
 
 /** Values whose files are judged after loading, by the config label that names them. */
-export type PlaceName = 'tls.cert' | 'tls.key' | 'queue.dir' | `tls.trust[${number}]` | `tls.crl[${number}]` | `outbound[${number}].crl[${number}]`;
+export type PlaceName =
+  | 'tls.cert'
+  | 'tls.key'
+  | 'queue.dir'
+  | `tls.certificates[${number}].${'cert' | 'key'}`
+  | `tls.trust[${number}]`
+  | `tls.crl[${number}]`
+  | `outbound[${number}].crl[${number}]`;
 
 export type ConfigPlaces = Partial<Record<PlaceName, string>>;
 
+/** One pair of tls.certificates, as the file writes it (paths absolute). */
+export interface CertificateEntry {
+  /** What an outbound connector's clientCertificate names it by; unique. */
+  name: string | undefined;
+  cert: string;
+  key: string;
+}
+
 export interface TlsConfig {
-  /** Absolute paths; absent only when no listener or connector needs our certificate. */
+  /** Absolute paths; absent when tls.certificates is used, or no listener or connector needs our certificate. */
   cert: string | undefined;
   key: string | undefined;
+  /** Empty unless the file lists several pairs instead of tls.cert and tls.key (never both). */
+  certificates: CertificateEntry[];
   generateIfMissing: boolean;
   trust: string[];
   crl: string[];
@@ -155,7 +172,8 @@ export interface OutboundConnector {
   ciphers: string | undefined;
   /** Absolute paths, on top of tls.crl. */
   crl: string[];
-  clientCertificate: boolean;
+  /** What the connector presents when the next hop asks: `true` our first certificate, a name the pair of tls.certificates so named, `false` none. */
+  clientCertificate: boolean | string;
   /** Only meaningful for opportunistic. */
   plaintextFallback: boolean;
   /** Honour the recipient domain's MTA-STS policy; always false on smart-host routes. */

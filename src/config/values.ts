@@ -49,6 +49,13 @@ export const boolean: ValueReader<boolean> = (node, field) => {
   return fail(field, node, `expected true or false; got ${describeNode(node)}`);
 };
 
+/** `true`, `false`, or the name of something the config names elsewhere (a certificate). */
+export const booleanOrName: ValueReader<boolean | string> = (node, field) => {
+  if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+  if (isScalar(node) && typeof node.value === 'string' && node.value.trim() !== '') return node.value;
+  return fail(field, node, `expected true, false or a name; got ${describeNode(node)}`);
+};
+
 export function oneOf<T extends string>(values: readonly T[]): ValueReader<T> {
   return parsedText((value) => values.find((known) => known === value), `one of ${values.join(', ')}`);
 }

@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, ListenerConfig } from '../config/types.js';
 import type { TlsMaterial } from '../tls/material.js';
+import { servingOptions } from '../tls/servingOptions.js';
 import { AUTH_REQUIRED_REPLY } from '../policy/listenerAuth.js';
 import type { DeadlineLimits } from '../policy/requestDeadline.js';
 import { recordAddressCharsets } from './addressCharset.js';
@@ -49,9 +50,7 @@ function wantsClientCertificates(config: Config): boolean {
 
 /** The TLS part of a listener's options: set at start, and again by a reload. */
 function serverTlsOptions(listener: ListenerConfig, config: Config, tls: TlsMaterial): SMTPServerOptions {
-  return {
-    // smtp-server's built-in certificate has a public key: never run without ours
-    ...(listener.tls !== 'none' ? { key: tls.key, cert: tls.cert } : {}),
+  const options = {
     minVersion: config.tls.minVersion,
     ciphers: config.tls.ciphers,
     honorCipherOrder: true,
@@ -61,6 +60,8 @@ function serverTlsOptions(listener: ListenerConfig, config: Config, tls: TlsMate
     rejectUnauthorized: false,
     ca: tls.ca,
   };
+  // smtp-server's built-in certificate has a public key: never run without ours
+  return { ...options, ...(listener.tls !== 'none' ? servingOptions(tls.certificates, options) : {}) };
 }
 
 /**

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { type ConnectionOptions, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { OutboundConnector } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from '../tls/crl.js';
+import { clientCertificateFor } from '../tls/certificateSelection.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
 import type { UnreportedFailure } from '../policy/publishedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
@@ -82,11 +83,13 @@ export async function prepareSession(connector: OutboundConnector, ctx: Delivery
     }
   }
   let clientCertificate: Pick<SecureContextOptions, 'key' | 'cert'> = {};
-  if (connector.clientCertificate) {
-    if (ctx.tls.key === undefined || ctx.tls.cert === undefined) {
-      return misconfigured(`connector "${connector.name}" presents a client certificate, but tls.cert and tls.key are not loaded`);
+  if (connector.clientCertificate !== false) {
+    const presented = clientCertificateFor(ctx.tls.certificates, connector.clientCertificate);
+    if (presented === undefined) {
+      const which = connector.clientCertificate === true ? 'a client certificate' : `the client certificate "${connector.clientCertificate}"`;
+      return misconfigured(`connector "${connector.name}" presents ${which}, but no such certificate is loaded (tls.cert and tls.key, or tls.certificates)`);
     }
-    clientCertificate = { key: ctx.tls.key, cert: ctx.tls.cert };
+    clientCertificate = { key: presented.key, cert: presented.cert };
   }
   let secureContext: SecureContext;
   try {

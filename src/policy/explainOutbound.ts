@@ -55,7 +55,8 @@ export interface OutboundExplanation {
     ciphers: string | null;
     /** tls.crl and the connector's own, in that order. */
     crl: string[];
-    clientCertificate: boolean;
+    /** As the config writes it: `true` (the first certificate), a name from tls.certificates, or `false`. */
+    clientCertificate: boolean | string;
     /** null for every level but opportunistic, where alone it means something. */
     plaintextFallback: boolean | null;
   };

@@ -4,12 +4,23 @@ import { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from './crl.js';
 import { validityAt } from './certificateValidity.js';
-import { certificateDated, tlsCrlDated, type Dated } from './dated.js';
+import { certificateFilesOf, type CertificateFiles } from './certificateFiles.js';
+import { certificateDated, connectorCrlDated, tlsCrlDated, type Dated } from './dated.js';
+
+/** One pair as read from its files; once loaded (loadCertificate), checked: the key fits the certificate, which is in date. */
+export interface ServedCertificate {
+  files: CertificateFiles;
+  /** The files' contents (PEM), as served; a change of the files is told by them. */
+  cert: string;
+  key: string;
+  /** The first certificate of `cert`: ours; what follows it is its chain. */
+  leaf: X509Certificate;
+}
 
 /** Certificates and trust loaded from one config snapshot; served inbound and presented outbound. */
 export interface TlsMaterial {
-  key: string | undefined;
-  cert: string | undefined;
+  /** In the config's order; empty when it names no certificate. */
+  certificates: ServedCertificate[];
   /** System roots plus tls.trust, PEM. Node's `ca` option replaces the roots, so both go in. */
   ca: string[];
   /** tls.crl, read and checked at load; each applies to the certificates its issuer signed. */
@@ -18,8 +29,12 @@ export interface TlsMaterial {
 
 export interface LoadedTls {
   material: TlsMaterial;
-  /** Our certificate, the tls.trust anchors and tls.crl, with the dates they run out (the connectors' CRLs are read anew: connectorCrlDated). */
-  dated: Dated[];
+  /**
+   * The tls.trust anchors and tls.crl, with the dates they run out. The served certificates'
+   * dates are servedDated's, of whatever is served at the time (a replaced file counts);
+   * the connectors' CRLs are read anew (connectorCrlDated).
+   */
+  trustDated: Dated[];
 }
 
 /** A problem in a file the config names; `place` is the `FILE:LINE:COL` of the key naming it, when known. */
@@ -48,7 +63,7 @@ export interface CertificateBlock {
 }
 
 /** Splits a PEM bundle into its certificates (PEM blocks), checking each parses. */
-function certificatesIn(pem: string, path: string, place?: string): CertificateBlock[] {
+export function certificatesIn(pem: string, path: string, place?: string): CertificateBlock[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new TlsFileError(`${path}: no PEM certificate found`, place);
   return blocks.map((block) => {
@@ -61,55 +76,75 @@ function certificatesIn(pem: string, path: string, place?: string): CertificateB
 }
 
 /**
- * Our certificate is the first in tls.cert (what follows is its chain). Outside its
+ * Our certificate is the first in its file (what follows is its chain). Outside its
  * validity period every client refuses it: that stops the start, as any other unusable
- * certificate does. Near its end it is served, with the warnings of expirySchedule.ts.
+ * certificate does, and a replacement is refused. Near its end it is served, with the
+ * warnings of expirySchedule.ts.
  */
-function judgeDates(config: Config, leaf: X509Certificate, now: Date): void {
-  const { cert = '', generateIfMissing } = config.tls;
-  const place = config.places['tls.cert'];
+function judgeDates(config: Config, files: CertificateFiles, leaf: X509Certificate, now: Date): void {
+  const { cert, labels } = files;
+  const place = config.places[labels.cert];
   const validity = validityAt(leaf, now);
-  const regenerate = generateIfMissing ? '; tls.generateIfMissing makes a new pair once both files are removed' : '';
+  const regenerate = config.tls.generateIfMissing ? '; tls.generateIfMissing makes a new pair once both files are removed' : '';
   switch (validity.kind) {
     case 'valid':
       return;
     case 'expired':
-      throw new TlsFileError(`tls.cert: the certificate ${cert} expired on ${validity.notAfter.toISOString()}: clients refuse it; install a renewed one${regenerate}`, place);
+      throw new TlsFileError(`${labels.cert}: the certificate ${cert} expired on ${validity.notAfter.toISOString()}: clients refuse it; install a renewed one${regenerate}`, place);
     case 'not-yet-valid':
-      throw new TlsFileError(`tls.cert: the certificate ${cert} is not valid before ${validity.notBefore.toISOString()}: clients refuse it until then (is this machine's clock right?)${regenerate}`, place);
+      throw new TlsFileError(`${labels.cert}: the certificate ${cert} is not valid before ${validity.notBefore.toISOString()}: clients refuse it until then (is this machine's clock right?)${regenerate}`, place);
   }
 }
 
+/** Reads one pair's files as they are, judging neither the key nor the dates: for a command that only looks (cert info). */
+export function readCertificate(config: Config, files: CertificateFiles): ServedCertificate {
+  const { labels } = files;
+  const key = readPem(files.key, labels.key, config.places[labels.key]);
+  const cert = readPem(files.cert, labels.cert, config.places[labels.cert]);
+  const [leaf] = certificatesIn(cert, files.cert, config.places[labels.cert]);
+  return { files, cert, key, leaf: leaf!.certificate };
+}
+
 /**
- * Reads the certificate files a config names and proves they are usable (a key that
- * does not match its certificate, or a certificate outside its validity period, fails
- * here, at start, not at the first handshake). Error messages name files, never their contents.
+ * Reads one pair and proves it usable: a key that does not fit its certificate, or a
+ * certificate outside its validity period, fails here — at start, or when a replaced
+ * file is read — not at the first handshake. Messages name files, never their contents.
  */
-export function loadTlsMaterial(config: Config, now = new Date()): LoadedTls {
-  const { tls } = config;
-  let key: string | undefined;
-  let cert: string | undefined;
-  const dated: Dated[] = [];
-  if (tls.cert !== undefined && tls.key !== undefined) {
-    const place = config.places['tls.cert'];
-    key = readPem(tls.key, 'tls.key', config.places['tls.key']);
-    cert = readPem(tls.cert, 'tls.cert', place);
-    const [leaf] = certificatesIn(cert, tls.cert, place);
-    try {
-      createSecureContext({ key, cert });
-    } catch (err) {
-      throw new TlsFileError(`tls.key ${tls.key} does not fit tls.cert ${tls.cert}: ${(err as Error).message}`, config.places['tls.key']);
-    }
-    judgeDates(config, leaf!.certificate, now);
-    dated.push(certificateDated('certificate', 'tls.cert', tls.cert, place, leaf!.certificate));
+export function loadCertificate(config: Config, files: CertificateFiles, now = new Date()): ServedCertificate {
+  const certificate = readCertificate(config, files);
+  const { labels } = files;
+  try {
+    createSecureContext({ key: certificate.key, cert: certificate.cert });
+  } catch (err) {
+    throw new TlsFileError(`${labels.key} ${files.key} does not fit ${labels.cert} ${files.cert}: ${(err as Error).message}`, config.places[labels.key]);
   }
+  judgeDates(config, files, certificate.leaf, now);
+  return certificate;
+}
+
+/** The served certificates with the dates they run out, each named by its own key (`tls.certificates[1].cert`). */
+export function servedDated(config: Config, certificates: readonly ServedCertificate[]): Dated[] {
+  return certificates.map(({ files, leaf }) => certificateDated('certificate', files.labels.cert, files.cert, config.places[files.labels.cert], leaf));
+}
+
+/**
+ * What the expiry warnings judge: the certificates served now, tls.trust and tls.crl as
+ * loaded (`trustDated`), and the connectors' CRLs as they are on disk now.
+ */
+export function datedNow(config: Config, certificates: readonly ServedCertificate[], trustDated: readonly Dated[]): Dated[] {
+  return [...servedDated(config, certificates), ...trustDated, ...connectorCrlDated(config)];
+}
+
+/** Reads every certificate file a config names, and its trust anchors and CRLs, proving each usable. */
+export function loadTlsMaterial(config: Config, now = new Date()): LoadedTls {
+  const certificates = certificateFilesOf(config).map((files) => loadCertificate(config, files, now));
   const trust = readTrust(config);
   // connectors read their CRLs again per delivery (a replaced file counts at once); an
   // unusable one must still stop the start rather than defer mail later
   for (const connector of config.outbound) {
     for (const path of connector.crl) parseCrlFile(readPem(path, `CRL of outbound connector "${connector.name}"`), path);
   }
-  return { material: { key, cert, ca: trust.ca, crl: trust.crl }, dated: [...dated, ...trust.dated] };
+  return { material: { certificates, ca: trust.ca, crl: trust.crl }, trustDated: trust.dated };
 }
 
 /** The certificates of a file the config names (`what` is its key, for messages), in file order; throws TlsFileError. */

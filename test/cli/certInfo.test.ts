@@ -73,6 +73,7 @@ t.test('a chain in the file up to a tls.trust root: every fact, as openssl reads
   const spkiSha256 = (await runTool('sh', ['-c', `openssl x509 -in ${join(dir, 'relay.crt')} -noout -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -r`])).output.split(' ')[0]!;
   t.match(report, {
     setting: 'tls.cert',
+    name: null,
     file: join(dir, 'relay.crt'),
     where: `${file}:3:14`,
     keyFile: join(dir, 'relay.key'),
@@ -191,10 +192,61 @@ t.test('a root of the system store is found there', async (t) => {
   t.match(text, /\n {4}root issuer +.+ \(system root store\)\n/);
 });
 
+t.test('tls.certificates: every pair, with its name, and the connectors that present each by clientCertificate', async (t) => {
+  const dir = t.testdir();
+  const ecdsa = await opensslCertificate({ subject: '/CN=gw.contoso.test', issuer: root });
+  writeFileSync(join(dir, 'rsa.crt'), leaf.cert + intermediate.cert);
+  writeFileSync(join(dir, 'rsa.key'), leaf.key);
+  writeFileSync(join(dir, 'ecdsa.crt'), ecdsa.cert);
+  writeFileSync(join(dir, 'ecdsa.key'), ecdsa.key);
+  writeFileSync(join(dir, 'root.crt'), root.cert);
+  const file = writeConfig(
+    dir,
+    `server: { hostname: relay.contoso.test }
+listeners: [{ name: mx, port: 0 }, { name: lan, port: 0, tls: none }]
+tls:
+  certificates:
+    - { name: rsa, cert: rsa.crt, key: rsa.key }
+    - { name: ecdsa, cert: ecdsa.crt, key: ecdsa.key }
+  trust: [root.crt]
+queue: { dir: spool }
+outbound:
+  - { name: partner, domains: [fabrikam.test], tls: verify, clientCertificate: true }
+  - { name: gateway, domains: [woodgrove.test], tls: verify, clientCertificate: ecdsa }
+  - { name: bank, domains: [bank.test], tls: verify, clientCertificate: rsa }
+  - { name: internet, domains: ["*"] }
+`,
+  );
+  const { json, text } = await info(file);
+  const pin = async (pem: string): Promise<string> => `sha256:${(await openssl(pem, '-fingerprint', '-sha256')).replace(/^.*=/, '').replace(/:/g, '').toLowerCase()}`;
+  t.match(json.certificates, [
+    { setting: 'tls.certificates[0].cert', name: 'rsa', file: join(dir, 'rsa.crt'), where: `${file}:5:26`, keyFile: join(dir, 'rsa.key'), servedBy: ['mx'], presentedBy: ['partner', 'bank'] },
+    { setting: 'tls.certificates[1].cert', name: 'ecdsa', file: join(dir, 'ecdsa.crt'), where: `${file}:6:28`, keyFile: join(dir, 'ecdsa.key'), servedBy: ['mx'], presentedBy: ['gateway'] },
+  ]);
+  t.equal(json.certificates.length, 2, 'one report per pair');
+  const [rsa, ec] = json.certificates;
+  t.strictSame(rsa!.certificate.key, { type: 'RSA', bits: 2048, curve: null });
+  t.strictSame(ec!.certificate.key, { type: 'EC', bits: 256, curve: 'P-256' });
+  t.equal(rsa!.certificate.fingerprints.certificate, await pin(leaf.cert), "the first pair's pin, as openssl computes it");
+  t.equal(ec!.certificate.fingerprints.certificate, await pin(ecdsa.cert), "the second pair's pin, as openssl computes it");
+  t.match(rsa!.chain, { complete: true, rootIssuer: 'Contoso Root CA' });
+  t.match(ec!.chain, { complete: true, rootIssuer: 'Contoso Root CA', path: [{ subject: 'CN=gw.contoso.test', from: 'file' }, { from: 'tls.trust' }] });
+
+  const blocks = text.split('\n\n');
+  t.equal(blocks.length, 2, 'two blocks of text');
+  t.match(blocks[0], new RegExp(`^tls\\.certificates\\[0\\]\\.cert ${join(dir, 'rsa.crt')} \\(name: rsa\\)\n`));
+  t.match(blocks[0], /\n {2}presented by +outbound connectors partner, bank \(clientCertificate: true or rsa\)\n/);
+  t.match(blocks[0], /\n {4}certificate name +relay\.contoso\.test\n/);
+  t.match(blocks[1], new RegExp(`^tls\\.certificates\\[1\\]\\.cert ${join(dir, 'ecdsa.crt')} \\(name: ecdsa\\)\n`));
+  t.match(blocks[1], /\n {2}presented by +outbound connectors gateway \(clientCertificate: ecdsa\)\n/);
+  t.match(blocks[1], /\n {4}certificate name +gw\.contoso\.test\n/);
+  t.match(blocks[1], /\n {4}key strength +EC P-256 \(256 bits\)\n/);
+});
+
 t.test('no certificate configured, or one the first start makes: said, exit 0', async (t) => {
   const dir = t.testdir();
   const none = writeConfig(dir, 'listeners: [{ name: lan, port: 0, tls: none }]\nqueue: { dir: spool }\nserver: { hostname: relay.test }\n');
-  t.strictSame(await runCli(['cert', 'info', '-c', none]), { code: 0, stdout: 'no certificate: tls.cert is not set, so no listener serves one and no connector presents one\n', stderr: '' });
+  t.strictSame(await runCli(['cert', 'info', '-c', none]), { code: 0, stdout: 'no certificate: neither tls.cert nor tls.certificates is set, so no listener serves one and no connector presents one\n', stderr: '' });
   t.strictSame(await runCli(['cert', 'info', '--json', '-c', none]), { code: 0, stdout: '{\n  "certificates": []\n}\n', stderr: '' });
 
   const generated = writeConfig(t.testdir(), 'listeners: [{ name: smtp, port: 0 }]\ntls: { cert: new.crt, key: new.key, generateIfMissing: true }\nqueue: { dir: spool }\nserver: { hostname: relay.test }\n');

@@ -40,7 +40,7 @@ t.test('one line at each instant, with the facts in fields', async (t) => {
   }
   t.match(lines[0], {
     level: 40,
-    msg: 'our certificate (tls.cert) expires soon; renew it before then',
+    msg: 'our certificate expires soon; renew it before then',
     setting: 'tls.cert',
     file: '/etc/tlsrelay/relay.crt',
     where: 'tlsrelay.yaml:3:14',

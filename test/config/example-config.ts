@@ -12,6 +12,19 @@ export const EVERY_KEY_YAML = Object.values(CONFIG_KEYS)
   .map((node) => node.example)
   .join('\n');
 
+/**
+ * The same file with one section written its other way (tls.certificates instead of
+ * tls.cert and tls.key), once for each section that has one: with EVERY_KEY_YAML, these
+ * set every key of the table between them.
+ */
+export const ALTERNATIVE_YAMLS = Object.entries(CONFIG_KEYS).flatMap(([name, node]) =>
+  node.node === 'section' && node.alternative
+    ? [Object.entries(CONFIG_KEYS).map(([other, { example }]) => (other === name ? node.alternative!.example : example)).join('\n')]
+    : [],
+);
+
+export const EXAMPLE_YAMLS = [EVERY_KEY_YAML, ...ALTERNATIVE_YAMLS];
+
 /** The values of `file` keys in parsed YAML: the files that must exist for it to load. */
 function filesNamed(keys: Keys, data: unknown): string[] {
   if (data === null || typeof data !== 'object') return [];

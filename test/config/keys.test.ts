@@ -1,18 +1,19 @@
 // The key table, the loader and the reference page describe the same keys. The loader
 // itself is asked: a file that sets every key of the table loads, and every value in the
 // config it returns comes from a key the table and docs/configuration.md describe.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, parse, type Node } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
 import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { CONFIG_KEYS } from '../../src/config/keys.js';
 import { keyPaths, type Keys } from '../../src/config/key-spec.js';
 import { MapReader } from '../../src/config/reader.js';
 import { Issues } from '../../src/config/issues.js';
 import { text } from '../../src/config/values.js';
-import { EVERY_KEY_YAML, writeWithFiles } from './example-config.js';
+import { ALTERNATIVE_YAMLS, EXAMPLE_YAMLS, writeWithFiles } from './example-config.js';
 import { PROJECT_ROOT } from '../helpers/relayProcess.js';
 
 const TABLE_PATHS = keyPaths(CONFIG_KEYS).map(({ path }) => path).sort();
@@ -38,17 +39,22 @@ function pathsOf(data: unknown, keys: Keys = CONFIG_KEYS, prefix = ''): string[]
 
 const unique = (paths: string[]) => [...new Set(paths)].sort();
 
+/** The examples loaded: the file of every section's example, and those with a section written its other way. */
+function loadedExamples(t: Test): Config[] {
+  return EXAMPLE_YAMLS.map((yaml) => loadConfig(writeWithFiles(t, yaml), SYSTEM_HOSTNAME));
+}
+
 t.test('the examples of the reference set every key of the table, and only those', async (t) => {
-  t.same(unique(pathsOf(parse(EVERY_KEY_YAML))), TABLE_PATHS);
+  t.ok(ALTERNATIVE_YAMLS.length > 0, 'tls.certificates, which cannot stand beside tls.cert, has an example of its own');
+  t.same(unique(EXAMPLE_YAMLS.flatMap((yaml) => pathsOf(parse(yaml)))), TABLE_PATHS);
 });
 
-t.test('the loader accepts a file that sets every key of the table', async (t) => {
-  t.doesNotThrow(() => loadConfig(writeWithFiles(t, EVERY_KEY_YAML), SYSTEM_HOSTNAME));
+t.test('the loader accepts each file the examples make, which set every key of the table between them', async (t) => {
+  for (const yaml of EXAMPLE_YAMLS) t.doesNotThrow(() => loadConfig(writeWithFiles(t, yaml), SYSTEM_HOSTNAME));
 });
 
 t.test('every value of the loaded config is a key of the table, and every key of the table is a value', async (t) => {
-  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML), SYSTEM_HOSTNAME);
-  const loaded = unique(pathsOf(config)).filter((path) => !NOT_FROM_THE_FILE.has(path));
+  const loaded = unique(loadedExamples(t).flatMap((config) => pathsOf(config))).filter((path) => !NOT_FROM_THE_FILE.has(path));
   t.same(loaded.filter((path) => !TABLE_PATHS.includes(path)), [], 'the loader produces no key the table lacks');
   t.same(TABLE_PATHS.filter((path) => !loaded.includes(path)), [], 'the table has no key the loader does not produce');
 });
@@ -60,12 +66,11 @@ function referenceKeys(): string[] {
 }
 
 t.test('docs/configuration.md describes each key the loader reads, once, and no other', async (t) => {
-  const config = loadConfig(writeWithFiles(t, EVERY_KEY_YAML), SYSTEM_HOSTNAME);
   const described = referenceKeys();
   t.same(described.filter((path, index) => described.indexOf(path) !== index), [], 'no key twice');
   // the top-level sections are the page's headings, not rows
   const sections = Object.entries(CONFIG_KEYS).filter(([, node]) => node.node === 'section').map(([name]) => name);
-  const loaded = unique(pathsOf(config)).filter((path) => !NOT_FROM_THE_FILE.has(path) && !sections.includes(path));
+  const loaded = unique(loadedExamples(t).flatMap((config) => pathsOf(config))).filter((path) => !NOT_FROM_THE_FILE.has(path) && !sections.includes(path));
   t.same(unique(described), loaded);
 });
 

@@ -324,6 +324,39 @@ const cases: Case[] = [
     expect: [['2:74', 'outbound[0].clientCertificate: true needs our certificate']],
   },
   {
+    name: 'tls.certificates and tls.cert at once',
+    yaml: ['tls:', '  cert: c.pem', '  key: k.pem', '  certificates: [{ cert: c.pem, key: k.pem }]'],
+    expect: [['4:3', 'tls.certificates: cannot stand beside tls.cert and tls.key: list that pair here too, and leave those two out']],
+  },
+  {
+    name: 'tls.certificates: each pair needs both files, a name once',
+    yaml: ['tls:', '  certificates:', '    - { name: a, cert: c.pem }', '    - { name: a, cert: c.pem, key: k.pem }', '    - { key: k.pem, cert: nothere.pem }'],
+    expect: [
+      ['3:7', 'tls.certificates[0].key: missing; this key is required'],
+      ['4:15', 'tls.certificates[1].name: certificate name "a" is already used at line 3'],
+      ['5:27', 'tls.certificates[2].cert: file not found: '],
+    ],
+  },
+  {
+    name: 'clientCertificate names a pair of tls.certificates',
+    yaml: [
+      'tls: { certificates: [{ name: rsa, cert: c.pem, key: k.pem }, { name: ecdsa, cert: c.pem, key: k.pem }] }',
+      'outbound:',
+      '  - { name: p, domains: [p.test], clientCertificate: ecdsa }',
+      '  - { name: q, domains: [q.test], clientCertificate: dsa }',
+      '  - { name: r, domains: [r.test], clientCertificate: 3 }',
+    ],
+    expect: [
+      ['4:54', 'outbound[1].clientCertificate: no pair of tls.certificates is named "dsa": the names are "rsa", "ecdsa"'],
+      ['5:54', 'outbound[2].clientCertificate: expected true, false or a name; got 3'],
+    ],
+  },
+  {
+    name: 'a clientCertificate name needs named pairs',
+    yaml: [TLS_LINE, 'outbound: [{ name: p, domains: [p.test], clientCertificate: relay }]'],
+    expect: [['2:61', 'outbound[0].clientCertificate: no pair of tls.certificates is named "relay": none of them has a name (tls.certificates[].name)']],
+  },
+  {
     name: 'client certificates and require.tls need a TLS listener',
     yaml: [
       TLS_LINE,
@@ -409,6 +442,6 @@ t.test('a file that cannot be read is one issue at 1:1', async (t) => {
 t.test('a section of the wrong type is one issue, not a cascade', async (t) => {
   const issues = issuesOf(t, ['tls: relay.pem', 'listeners: relay']);
   t.same(issues.map((issue) => issue.at), ['1:6', '2:12']);
-  t.match(issues[0]?.message, 'tls: expected a mapping with keys cert, key, generateIfMissing');
+  t.match(issues[0]?.message, 'tls: expected a mapping with keys cert, key, certificates, generateIfMissing');
   t.match(issues[1]?.message, 'listeners: expected a list; got "relay"');
 });

@@ -19,7 +19,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     warnings: [],
     server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
-    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
+    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [], dnssec: false },
     queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
@@ -121,7 +121,7 @@ t.test('every value read and converted', async (t) => {
     'queue.dir': `${file}:8:15`,
     'outbound[0].crl[0]': `${file}:28:11`,
   }, 'each file named, at its own line and column');
-  t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
+  t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', store: 'files', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
   t.strictSame(config.delivery, { port: 2626, concurrency: 5, perHost: 1 });
@@ -208,4 +208,32 @@ t.test('dane without dns.dnssec loads with a warning at its place; with dnssec, 
   const quiet = load(t, [TLS_LINE, 'dns: { dnssec: true }', 'outbound:', '  - { name: d, domains: [d.test], tls: dane }', '  - { name: e, domains: [e.test], tls: dane-only }']);
   t.same(quiet.warnings, []);
   t.same(quiet.outbound.map((connector) => [connector.tls, connector.mtaSts]), [['dane', true], ['dane-only', true]]);
+});
+
+t.test('tls.certificates: the pairs in order, each file at its place; clientCertificate a name of them, true or false', async (t) => {
+  const config = load(t, [
+    'tls:',
+    '  certificates:',
+    '    - { name: rsa, cert: c.pem, key: k.pem }',
+    '    - { cert: c.pem, key: k.pem }',
+    'outbound:',
+    '  - { name: named, domains: [a.test], clientCertificate: rsa }',
+    '  - { name: first, domains: [b.test], clientCertificate: true }',
+    '  - { name: none, domains: [c.test] }',
+  ]);
+  const dir = t.testdirName;
+  const file = join(dir, 'tlsrelay.yaml');
+  t.strictSame(config.tls.certificates, [
+    { name: 'rsa', cert: join(dir, 'c.pem'), key: join(dir, 'k.pem') },
+    { name: undefined, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem') },
+  ]);
+  t.equal(config.tls.cert, undefined, 'no single pair beside them');
+  t.strictSame(config.places, {
+    'tls.certificates[0].cert': `${file}:3:26`,
+    'tls.certificates[0].key': `${file}:3:38`,
+    'tls.certificates[1].cert': `${file}:4:15`,
+    'tls.certificates[1].key': `${file}:4:27`,
+  });
+  t.strictSame(config.outbound.map((connector) => connector.clientCertificate), ['rsa', true, false]);
+  t.equal(config.listeners[0]?.tls, 'starttls', 'the list is our certificate for the default listener');
 });

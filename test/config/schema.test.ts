@@ -50,6 +50,11 @@ const outbound = (fields: string) => [TLS_LINE, `outbound: [{ name: p, domains: 
 const agreed: Array<{ name: string; yaml: string[]; valid: boolean }> = [
   // good files, including the forms that look odd
   { name: 'the smallest config', yaml: [TLS_LINE], valid: true },
+  {
+    name: 'several certificates, one named by a connector',
+    yaml: ['tls: { certificates: [{ name: rsa, cert: c.pem, key: k.pem }, { cert: c.pem, key: k.pem }] }', 'outbound: [{ name: p, domains: [p.test], clientCertificate: rsa }]'],
+    valid: true,
+  },
   { name: 'keys left empty take their defaults', yaml: [TLS_LINE, 'server:', '  hostname:', 'queue:', '  retry:', 'listeners:', 'log: { level: ~ }'], valid: true },
   {
     name: 'every value form at its edge',
@@ -135,6 +140,11 @@ const agreed: Array<{ name: string; yaml: string[]; valid: boolean }> = [
   { name: 'a SHA-1 fingerprint', yaml: outbound(`, tls: fingerprint, fingerprints: ["sha1:${'ab'.repeat(20)}"]`), valid: false },
   { name: 'a password for a hash', yaml: [TLS_LINE, 'auth: { users: [{ name: u, passwordHash: hunter2 }] }'], valid: false },
 
+  // several certificates
+  { name: 'a pair of tls.certificates without its key', yaml: ['tls: { certificates: [{ cert: c.pem }] }'], valid: false },
+  { name: 'a pair of tls.certificates with an unknown key', yaml: ['tls: { certificates: [{ cert: c.pem, key: k.pem, chain: c.pem }] }'], valid: false },
+  { name: 'clientCertificate as a number', yaml: [TLS_LINE, 'outbound: [{ name: p, domains: [p.test], clientCertificate: 1 }]'], valid: false },
+
   // required keys
   { name: 'a listener without a port', yaml: [TLS_LINE, 'listeners: [{ name: a }]'], valid: false },
   { name: 'a listener name with no value', yaml: [TLS_LINE, 'listeners: [{ name: ~, port: 25 }]'], valid: false },
@@ -169,6 +179,8 @@ const loaderOnly: Array<{ name: string; why: string; yaml: string[] }> = [
   { name: 'AUTH on a listener without TLS', why: 'a rule across keys', yaml: [TLS_LINE, 'listeners: [{ name: a, port: 25, tls: none, auth: optional }]'] },
   { name: 'client certificates without a TLS listener', why: 'a rule across keys', yaml: [TLS_LINE, 'listeners: [{ name: a, port: 25, tls: none }]', 'inbound: [{ name: a, match: { certificateNames: [x.test] } }]'] },
   { name: 'a client certificate without ours', why: 'a rule across keys', yaml: ['listeners: [{ name: a, port: 25, tls: none }]', 'outbound: [{ name: p, domains: [p.test], clientCertificate: true }]'] },
+  { name: 'tls.certificates beside tls.cert', why: 'a rule across keys', yaml: ['tls: { cert: c.pem, key: k.pem, certificates: [{ cert: c.pem, key: k.pem }] }'] },
+  { name: 'a clientCertificate name no pair has', why: 'a rule across keys', yaml: ['tls: { certificates: [{ name: a, cert: c.pem, key: k.pem }] }', 'outbound: [{ name: p, domains: [p.test], clientCertificate: b }]'] },
   { name: 'relaying on a sender domain alone', why: 'a rule across keys', yaml: [TLS_LINE, 'inbound: [{ name: a, match: { senderDomains: [x.test] }, relay: true }]'] },
   { name: 'two listeners with one name', why: 'uniqueness of a field across list items', yaml: [TLS_LINE, 'listeners: [{ name: a, port: 25 }, { name: a, port: 26 }]'] },
   { name: 'two listeners on one port', why: 'uniqueness across list items', yaml: [TLS_LINE, 'listeners: [{ name: a, port: 25 }, { name: b, port: 25 }]'] },

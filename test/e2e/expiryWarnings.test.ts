@@ -72,7 +72,7 @@ t.test("the relay's log: each at start, none again at a reload, a renewed certif
   const started = await relay.waitForLog((line) => line.msg === 'tlsrelay started', 'the start');
   const warnings = relay.logs.slice(0, relay.logs.indexOf(started)).filter((line) => line.level === 40);
   t.match(warnings, [
-    { msg: 'our certificate (tls.cert) expires soon; renew it before then', setting: 'tls.cert', file: join(dir, 'relay.crt'), where: `${file}:4:9`, subject: 'CN=relay.test', daysLeft: 10 },
+    { msg: 'our certificate expires soon; renew it before then', setting: 'tls.cert', file: join(dir, 'relay.crt'), where: `${file}:4:9`, subject: 'CN=relay.test', daysLeft: 10 },
     { msg: 'a trust anchor (tls.trust) expires soon; replace it before then', setting: 'tls.trust', file: join(dir, 'partner-ca.crt'), where: `${file}:6:11`, subject: 'CN=Partner CA', daysLeft: 5 },
     { msg: 'a CRL reaches its nextUpdate soon; install a newer one before then', setting: 'tls.crl', file: join(dir, 'partner.crl'), where: `${file}:7:9`, subject: 'CN=Partner CA', daysLeft: 3 },
     {
@@ -104,7 +104,53 @@ t.test("the relay's log: each at start, none again at a reload, a renewed certif
   await done;
   t.match(
     relay.logs.slice(beforeRenewal).filter((line) => line.level === 40),
-    [{ msg: 'our certificate (tls.cert) expires soon; renew it before then', setting: 'tls.cert', daysLeft: 20 }],
+    [{ msg: 'our certificate expires soon; renew it before then', setting: 'tls.cert', daysLeft: 20 }],
     'a renewed certificate that still ends within 30 days: said once, before the reload is reported',
+  );
+});
+
+t.test('tls.certificates: each pair at its own key, and a pair swapped in by the watch judged at once', async (t) => {
+  const dir = t.testdir();
+  const first = await makeCert({ names: ['relay.test'], notAfter: inDays(60) });
+  const second = await makeCert({ names: ['gw.relay.test'], notAfter: inDays(10) });
+  for (const [name, contents] of Object.entries({ 'a.crt': first.cert, 'a.key': first.key, 'b.crt': second.cert, 'b.key': second.key })) writeFileSync(join(dir, name), contents);
+  const file = writeConfig(
+    dir,
+    `server: { hostname: relay.test }
+listeners: [{ name: smtp, port: 0 }]
+tls:
+  certificates:
+    - { name: main, cert: a.crt, key: a.key }
+    - { name: gateway, cert: b.crt, key: b.key }
+queue: { dir: spool }
+`,
+  );
+  const checked = await runCli(['check-config', '-c', file]);
+  t.equal(checked.code, 0);
+  t.match(checked.stderr, new RegExp(`^${escape(file)}:6:30: warning: tls\\.certificates\\[1\\]\\.cert: the certificate ${escape(join(dir, 'b.crt'))} expires on \\S+ \\(in 10 days\\); renew it before then\\n$`), 'the second pair alone, at its cert key');
+
+  const relay = startRelay(file);
+  t.teardown(() => relay.stop());
+  await relay.port();
+  const started = await relay.waitForLog((line) => line.msg === 'tlsrelay started', 'the start');
+  t.match(
+    relay.logs.slice(0, relay.logs.indexOf(started)).filter((line) => line.level === 40),
+    [{ msg: 'our certificate expires soon; renew it before then', setting: 'tls.certificates[1].cert', file: join(dir, 'b.crt'), where: `${file}:6:30`, subject: 'CN=gw.relay.test', daysLeft: 10 }],
+    'the pair near its end, named by its key',
+  );
+  t.equal(relay.logs.slice(0, relay.logs.indexOf(started)).filter((line) => line.level === 40).length, 1, 'and not the other');
+
+  // the first pair renewed in place, by a certificate that still ends within 30 days
+  const renewed = await makeCert({ names: ['relay.test'], notAfter: inDays(20) });
+  const swapped = relay.waitForNextLog((line) => line.msg === 'certificate loaded: new sessions get it' && line.cert === join(dir, 'a.crt'), 'the swap');
+  const warned = relay.waitForNextLog((line) => line.level === 40 && line.setting === 'tls.certificates[0].cert', 'the warning about the swapped-in certificate');
+  writeFileSync(join(dir, 'a.key'), renewed.key);
+  writeFileSync(join(dir, 'a.crt'), renewed.cert);
+  const [swap, warning] = await Promise.all([swapped, warned]);
+  t.match(warning, { msg: 'our certificate expires soon; renew it before then', file: join(dir, 'a.crt'), where: `${file}:5:27`, daysLeft: 20, expires: new Date(new X509Certificate(renewed.cert).validTo).toISOString() });
+  t.ok(relay.logs.indexOf(warning) > relay.logs.indexOf(swap), 'said once the swap is logged, without a reload');
+  t.notOk(
+    relay.logs.slice(relay.logs.indexOf(swap)).some((line) => line.level === 40 && line.setting === 'tls.certificates[1].cert'),
+    'the pair already warned about is not warned about again',
   );
 });

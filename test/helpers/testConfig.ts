@@ -1,5 +1,6 @@
 // A complete, already validated Config built in code from the contract's defaults, for
 // unit tests that should not depend on YAML loading (see config.ts for that).
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ import { dnsLookupsFor } from '../../src/outbound/resolver.js';
 import { SessionCache } from '../../src/outbound/sessionCache.js';
 import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
 import type { TransitRecord } from '../../src/transit/record.js';
+import type { ServedCertificate } from '../../src/tls/material.js';
+import type { KeyPair } from './pki.js';
 
 /** `dns` may be given in part: the rest takes the defaults. */
 export type ConfigOverrides = Omit<Partial<Config>, 'dns'> & { dns?: Partial<Config['dns']> };
@@ -36,7 +39,7 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
     warnings: [],
     server: { hostname: 'relay.test' },
     listeners: [],
-    tls: { cert: undefined, key: undefined, trust: [], crl: [], ...TLS_DEFAULTS },
+    tls: { cert: undefined, key: undefined, certificates: [], trust: [], crl: [], ...TLS_DEFAULTS },
     dns: { servers: [], ...DNS_DEFAULTS, ...dns },
     queue: { ...QUEUE_DEFAULTS, dir: '/nonexistent/spool', retry: [...QUEUE_DEFAULTS.retry] },
     delivery: { ...DELIVERY_DEFAULTS },
@@ -55,6 +58,12 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
 /** A configured outbound connector: the contract's defaults plus what the test sets. */
 export function testConnector(fields: Pick<OutboundConnector, 'name' | 'domains'> & Partial<OutboundConnector>): OutboundConnector {
   return { ...outboundDefaults(QUEUE_DEFAULTS.maxAge), ...fields };
+}
+
+/** A pair as the relay serves it once loaded from its files; `name` as tls.certificates[].name gives it. */
+export function servedCertificate(pair: KeyPair, name?: string): ServedCertificate {
+  const files = { name, cert: '/nonexistent/relay.crt', key: '/nonexistent/relay.key', labels: { cert: 'tls.cert', key: 'tls.key' } } as const;
+  return { files, cert: pair.cert, key: pair.key, leaf: new X509Certificate(pair.cert) };
 }
 
 export interface CapturedLog {
@@ -81,7 +90,7 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
   const cacheDir = mtaStsCacheDir ?? join(mkdtempSync(join(tmpdir(), 'tlsrelay-mta-sts-')), 'mta-sts');
   const ctx: DeliveryContext = {
     config,
-    tls: { key: undefined, cert: undefined, ca: [...rootCertificates, ...extraCa], crl: [], ...material },
+    tls: { certificates: [], ca: [...rootCertificates, ...extraCa], crl: [], ...material },
     logger,
     backoff: new HostBackoff(),
     slots: new ConnectionSlots(),

@@ -33,7 +33,7 @@ t.test('a message is not cut while the spool takes its time', async (t) => {
       return envelope;
     },
   };
-  const inbound = await startListeners(config, { key: undefined, cert: undefined, ca: [], crl: [] }, { config, store: slowStore, logger });
+  const inbound = await startListeners(config, { certificates: [], ca: [], crl: [] }, { config, store: slowStore, logger });
   t.teardown(() => inbound.close());
   const port = inbound.listeners[0]!.port;
 

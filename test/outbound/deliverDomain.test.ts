@@ -10,7 +10,7 @@ import { startDnsServer, type DnsTable } from '../helpers/dnsServer.js';
 import { startSink, type Sink, type SinkOptions } from '../helpers/peers.js';
 import { makeCa, makeCert } from '../helpers/pki.js';
 import { startScriptedNextHop } from '../helpers/scriptedNextHop.js';
-import { testConfig, testConnector, testDeliveryContext, type CapturedLog } from '../helpers/testConfig.js';
+import { servedCertificate, testConfig, testConnector, testDeliveryContext, type CapturedLog } from '../helpers/testConfig.js';
 import { until } from '../helpers/until.js';
 
 const BODY = 'From: a@sender.test\r\nTo: b@dest.test\r\nSubject: hello\r\n\r\nHello there.\r\n.leading dot\r\n';
@@ -234,7 +234,7 @@ t.test('setup', async (t) => {
     const config = testConfig({
       outbound: [testConnector({ name: 'dest', domains: ['dest.test'], smartHosts: [{ host: '127.0.0.1', port: peer.port }], tls: 'encrypt', clientCertificate: true })],
     });
-    const { ctx } = testDeliveryContext(config, { key: ours.key, cert: ours.cert });
+    const { ctx } = testDeliveryContext(config, { certificates: [servedCertificate(ours)] });
     const result = only(await deliverDomain('dest.test', [message('Q1', ['b@dest.test'])], ctx));
     t.match(result.recipients, [{ outcome: 'delivered' }]);
     t.equal(only(peer.received).clientCertificate, 'relay.test');
@@ -245,7 +245,7 @@ t.test('setup', async (t) => {
     const result = only((await deliverVia([peer.port], { clientCertificate: true })).results);
     t.same(result.recipients, [{
       address: 'b@dest.test', outcome: 'deferred', code: 451,
-      response: '451 4.3.5 connector "dest" presents a client certificate, but tls.cert and tls.key are not loaded',
+      response: '451 4.3.5 connector "dest" presents a client certificate, but no such certificate is loaded (tls.cert and tls.key, or tls.certificates)',
     }]);
     t.match(only(result.attempts), { host: null, outcome: 'deferred' });
     t.equal(peer.connections, 0);
