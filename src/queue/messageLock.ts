@@ -38,6 +38,9 @@ import { CLAIM_REFRESH_MS, CLAIM_STALE_MS, type ClaimAttempt, type ClaimHolder, 
  */
 type SeenLock = { kind: 'gone' } | { kind: 'found'; text: string; holder: ClaimHolder | undefined; mtimeMs: number };
 
+/** This host's name, read once: os.hostname() is a uname(2) per call, and it was one per claim. */
+const HOST = hostname();
+
 /** The locks this process holds, by path: refreshed together, and never judged stale by ourselves. */
 const held = new Map<string, ClaimHolder>();
 let refresher: NodeJS.Timeout | undefined;
@@ -49,7 +52,7 @@ let refresher: NodeJS.Timeout | undefined;
 export async function tryLock(path: string, tmpDir: string): Promise<ClaimAttempt> {
   // More than one round only when a stale lock was broken, or a lock went away between looks.
   for (let round = 0; round < 3; round++) {
-    const holder: ClaimHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+    const holder: ClaimHolder = { pid: process.pid, host: HOST, token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
     if (await create(path, tmpDir, holder)) return { kind: 'claimed', claim: keep(path, holder) };
     const seen = await look(path);
     if (seen.kind === 'gone') continue;
@@ -155,7 +158,7 @@ function isStale(path: string, seen: Extract<SeenLock, { kind: 'found' }>, now: 
   const { holder } = seen;
   // create() never leaves an unreadable lock: this one was damaged from outside.
   if (holder === undefined || now - seen.mtimeMs > CLAIM_STALE_MS) return true;
-  if (holder.host !== hostname()) return false;
+  if (holder.host !== HOST) return false;
   if (holder.pid === process.pid) return held.get(path)?.token !== holder.token;
   return !isAlive(holder.pid);
 }
