@@ -58,7 +58,10 @@ export function batchedStdout(fd = 1): Required<LogSink> {
     // writes what is held back; nothing at all (no system call) when nothing is
     batch.flush();
   };
-  process.once('exit', () => batch.flushSync());
+  // flush(), not flushSync(): sonic-boom 4's flushSync retries a write that failed for good
+  // (EPIPE: nobody reads stdout any more) forever, and the relay would never exit; flush()'s
+  // writes are as synchronous here, and a broken pipe just stops the logging
+  process.once('exit', flush);
   return {
     write(text: string) {
       batch.write(text);

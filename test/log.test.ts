@@ -111,6 +111,26 @@ t.test('lines still held back when the process throws or leaves a rejection unha
   }
 });
 
+t.test('a stdout nobody reads any more: the lines are dropped and the process still exits with its own code', async (t) => {
+  // the child logs only once the test has closed the reading end: its writes get EPIPE
+  const script = `
+    const { readSync } = await import('node:fs');
+    const { createLogger, LogOutput } = await import(${JSON.stringify(join(PROJECT_ROOT, 'dist', 'log.js'))});
+    const logger = createLogger('info', new LogOutput('json'));
+    readSync(0, Buffer.alloc(1));
+    for (let i = 0; i < 3; i++) logger.info({ i }, 'line');
+    process.exitCode = 3;
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.destroy();
+  child.stdin.end('x');
+  const [code] = (await once(child, 'close')) as [number];
+  t.equal(code, 3, 'it exits, and with the code it set');
+  t.equal(stderr, '', 'quietly');
+});
+
 t.test('a warning is written at once, with the lines held back before it', async (t) => {
   // The child blocks its thread right after the warning, until told to go on: no timer of
   // its own can write for it then. A warning held back would hang the test (tap's timeout).
