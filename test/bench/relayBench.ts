@@ -232,9 +232,11 @@ async function detachStrace(child: ChildProcess, file: string): Promise<Record<s
   return calls;
 }
 
-/** System calls per message: all together and the ten most frequent. */
+/** System calls per message: all together, and each that comes to at least 0.1 per message, most frequent first. */
 function perMessage(calls: Record<string, number>): Record<string, number> {
   const round = (n: number): number => Math.round((n / total) * 10) / 10;
-  const top = Object.entries(calls).sort(([, a], [, b]) => b - a).slice(0, 10);
-  return { all: round(Object.values(calls).reduce((sum, n) => sum + n, 0)), ...Object.fromEntries(top.map(([name, n]) => [name, round(n)])) };
+  const frequent = Object.entries(calls)
+    .filter(([, n]) => round(n) >= 0.1)
+    .sort(([, a], [, b]) => b - a);
+  return { all: round(Object.values(calls).reduce((sum, n) => sum + n, 0)), ...Object.fromEntries(frequent.map(([name, n]) => [name, round(n)])) };
 }
