@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchedStdout, createLogger, LogOutput, logFormatFor } from '../src/log.js';
-import { PROJECT_ROOT } from './helpers/relayProcess.js';
+import { PROJECT_ROOT, runCommand } from './helpers/relayProcess.js';
 import { until } from './helpers/until.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -65,19 +65,13 @@ t.test('colours only when asked for (a terminal)', async (t) => {
 });
 
 /** Runs `body` after a logger on the default output (batches on stdout) of the built dist/log.js is made; its stdout and stderr. */
-async function logInChild(format: 'json' | 'pretty', body: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function logInChild(format: 'json' | 'pretty', body: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const script = `
     const { createLogger, LogOutput } = await import(${JSON.stringify(join(PROJECT_ROOT, 'dist', 'log.js'))});
     const logger = createLogger('info', new LogOutput(${JSON.stringify(format)}));
     ${body}
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runCommand([process.execPath, '--input-type=module', '-e', script], PROJECT_ROOT);
 }
 
 const linesOf = (stdout: string): string[] => stdout.split('\n').filter((line) => line !== '');
