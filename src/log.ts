@@ -27,11 +27,58 @@ export function logFormatFor(configured: LogFormat | undefined, isTerminal: bool
   return configured ?? (isTerminal ? 'pretty' : 'json');
 }
 
+/** Where LogOutput writes: a flush() makes what it holds back go out now (a plain stream holds nothing back). */
+export interface LogSink extends DestinationStream {
+  flush?(): void;
+}
+
+/** A batch of JSON lines goes out in one write(2) once it holds this much. */
+const BATCH_BYTES = 16 * 1024;
+/** …or once its first line has waited this long: what a kill -9, which no handler sees, can lose. */
+export const BATCH_MS = 50;
+/** Lines at this level (pino's warn) and above are written at once, with whatever waits before them. */
+const WRITE_AT_ONCE_LEVEL = 40;
+
+/**
+ * The relay's stdout: lines gathered into one write(2) per BATCH_BYTES or BATCH_MS, where a
+ * write per line was one system call per line on the delivery path. sonic-boom (pino's
+ * destination) does the gathering, with writes made in this thread: the asynchronous mode
+ * would queue them in libuv's thread pool behind the spool's fsyncs, where a process.exit()
+ * finds a batch neither written nor writable and the lines after it come out first. So
+ * nothing is ever in flight, and at exit — process.exit(), the end of the event loop, an
+ * uncaught exception or an unhandled rejection, all of which emit 'exit' — what is held back
+ * is written synchronously.
+ */
+export function batchedStdout(fd = 1): Required<LogSink> {
+  const batch = pino.destination({ dest: fd, sync: true, minLength: BATCH_BYTES, maxWrite: 2 * BATCH_BYTES });
+  let due: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    clearTimeout(due);
+    due = undefined;
+    // writes what is held back; nothing at all (no system call) when nothing is
+    batch.flush();
+  };
+  // flush(), not flushSync(): sonic-boom 4's flushSync retries a write that failed for good
+  // (EPIPE: nobody reads stdout any more) forever, and the relay would never exit; flush()'s
+  // writes are as synchronous here, and a broken pipe just stops the logging
+  process.once('exit', flush);
+  return {
+    write(text: string) {
+      batch.write(text);
+      // one timer per batch, not per line; it does not keep the process alive
+      due ??= setTimeout(flush, BATCH_MS).unref();
+    },
+    flush,
+  };
+}
+
 export interface LogOutputOptions {
   /** ANSI colours, for a terminal only. */
   colorize?: boolean;
-  /** Where the lines go; stdout by default. */
-  out?: DestinationStream;
+  /** A person reads the lines as they come: each is written at once. */
+  terminal?: boolean;
+  /** Where the lines go; stdout in batches (batchedStdout) by default. */
+  out?: LogSink;
 }
 
 /**
@@ -39,30 +86,37 @@ export interface LogOutputOptions {
  * on as it is or made readable by pino-pretty; a reload switches `format` in place, so the
  * loggers already handed out need not be replaced.
  *
- * Pretty lines are made in this thread and written through the same stdout stream as JSON,
- * which pino flushes synchronously when the process exits: pino-pretty as a transport would
- * run in a worker thread, whose last lines a process.exit() can cut off.
+ * JSON lines for a machine go out in batches; a line of WRITE_AT_ONCE_LEVEL or above, and
+ * every line on a terminal or in the pretty format, is written at once (a person is
+ * reading). Pretty lines are made in this thread: pino-pretty as a transport would run in a
+ * worker thread, whose last lines a process.exit() can cut off.
  */
 export class LogOutput implements DestinationStream {
-  private readonly out: DestinationStream;
+  /** pino sets lastLevel before each write when this is true. */
+  readonly [pino.symbols.needsMetadataGsym] = true;
+  lastLevel = 0;
+  private readonly out: LogSink;
   private readonly colorize: boolean;
+  private readonly terminal: boolean;
   private prettify: ((line: string) => string) | undefined;
 
   constructor(
     public format: LogFormat,
     options: LogOutputOptions = {},
   ) {
-    this.out = options.out ?? pino.destination({ dest: 1, sync: false });
+    this.out = options.out ?? batchedStdout();
     this.colorize = options.colorize ?? false;
+    this.terminal = options.terminal ?? false;
   }
 
   write(line: string): void {
     if (this.format === 'json') {
       this.out.write(line);
-      return;
+    } else {
+      this.prettify ??= prettifier(this.colorize);
+      this.out.write(this.prettify(line));
     }
-    this.prettify ??= prettifier(this.colorize);
-    this.out.write(this.prettify(line));
+    if (this.lastLevel >= WRITE_AT_ONCE_LEVEL || this.terminal || this.format === 'pretty') this.out.flush?.();
   }
 }
 

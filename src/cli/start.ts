@@ -91,7 +91,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const { file, config } = loaded;
   // a terminal is judged once: a reload cannot change where stdout goes
   const terminal = process.stdout.isTTY === true;
-  const output = new LogOutput(logFormatFor(config.log.format, terminal), { colorize: terminal && !process.env.NO_COLOR });
+  const output = new LogOutput(logFormatFor(config.log.format, terminal), { terminal, colorize: terminal && !process.env.NO_COLOR });
   const logger = createLogger(config.log.level, output);
 
   const loadedTls = await prepareTls(file, config, logger);

@@ -1,4 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { DataRefusal } from './messageDataGuard.js';
 
 /**
@@ -26,17 +25,18 @@ function isFieldNameByte(byte: number): boolean {
 }
 
 /**
- * Passes the message through and counts its trace fields (see TRACE_FIELDS) in the
- * header section only: up to the first empty line, or the first line that is neither a
- * field nor a continuation (such a line starts the body, as Postfix's parser reads it).
+ * Counts the trace fields (see TRACE_FIELDS) of the message as its chunks pass (MessageData
+ * feeds it), in the header section only: up to the first empty line, or the first line
+ * that is neither a field nor a continuation (such a line starts the body, as Postfix's
+ * parser reads it).
  * Names are compared case-insensitively and may be split across chunks; nothing is
  * buffered but the start of the current field name, and the body is not looked at.
  * More trace fields than `maxHops` is a mail loop: `554 5.4.6 Too many hops`.
  *
- * It sits behind MessageDataGuard, so every line ends in CRLF; a CR is skipped and the
+ * It counts what MessageDataGuard passed on, so every line ends in CRLF; a CR is skipped and the
  * LF ends the line.
  */
-export class HopLimit extends Transform {
+export class HopLimit {
   private phase: Phase = 'line-start';
   /** The field name so far, lower-cased, while it can still be a trace field. */
   private name = '';
@@ -45,14 +45,12 @@ export class HopLimit extends Transform {
   private afterName = false;
   private hops = 0;
 
-  constructor(private readonly maxHops: number) {
-    super();
-  }
+  constructor(private readonly maxHops: number) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+  /** Counts the trace fields `chunk` completes: the refusal once there are too many, else undefined. */
+  count(chunk: Buffer): DataRefusal | undefined {
     if (this.phase !== 'body') this.scan(chunk);
-    if (this.hops > this.maxHops) done(new DataRefusal(554, '5.4.6 Too many hops'));
-    else done(null, chunk);
+    return this.hops > this.maxHops ? new DataRefusal(554, '5.4.6 Too many hops') : undefined;
   }
 
   private scan(chunk: Buffer): void {

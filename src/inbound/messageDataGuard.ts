@@ -1,4 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import type { BareLineEndingMode } from '../config/types.js';
 
 /** An SMTP refusal raised while reading DATA; `responseCode` is what smtp-server answers. */
@@ -24,12 +23,13 @@ export interface MessageDataGuardOptions {
 }
 
 /**
- * Sits between smtp-server's DATA stream (already dot-unstuffed, lines ending in CRLF)
- * and the spool. It refuses or repairs bare CR and bare LF — the raw material of SMTP
- * smuggling, where a next hop reads `<LF>.<LF>` as the end of one message and the start
- * of another — and stops a body that grows past the size limit. A CR at the end of one
- * chunk is held back until the next chunk shows whether an LF follows, so a split across
- * network reads cannot hide a bare CR.
+ * Judges the client's data between smtp-server's DATA stream (already dot-unstuffed, lines
+ * ending in CRLF) and the spool, chunk by chunk as it arrives (MessageData feeds it). It
+ * refuses or repairs bare CR and bare LF — the raw material of SMTP smuggling, where a next
+ * hop reads `<LF>.<LF>` as the end of one message and the start of another — and stops a
+ * body that grows past the size limit. A CR at the end of one chunk is held back until the
+ * next chunk shows whether an LF follows, so a split across network reads cannot hide a
+ * bare CR.
  *
  * A NUL byte is refused in either mode: RFC 5321 forbids it in text, and a next hop that
  * strips NULs would read `<CRLF>NUL.<CRLF>` as `<CRLF>.<CRLF>`. Normalizing it away here
@@ -39,40 +39,33 @@ export interface MessageDataGuardOptions {
  * may refuse or cut it, and folding it on the way out, as Postfix does, would change the
  * message under its DKIM signature. It is refused as soon as it is seen to be too long.
  */
-export class MessageDataGuard extends Transform {
+export class MessageDataGuard {
   private pendingCr = false;
   private bytes = 0;
   /** Octets of the line under way that have been passed on (a CR held back not counted). */
   private lineOctets = 0;
 
-  constructor(private readonly options: MessageDataGuardOptions) {
-    super();
-  }
+  constructor(private readonly options: MessageDataGuardOptions) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+  /** The bytes of `chunk` to pass on (a CR at its end held back), or the refusal: then the data is refused whole. */
+  accept(chunk: Buffer): Buffer | DataRefusal {
     this.bytes += chunk.length;
     if (this.bytes > this.options.maxSize) {
-      done(new DataRefusal(552, `5.3.4 Message size exceeds fixed limit of ${this.options.maxSize} bytes`));
-      return;
+      return new DataRefusal(552, `5.3.4 Message size exceeds fixed limit of ${this.options.maxSize} bytes`);
     }
     if (chunk.includes(NUL)) {
-      done(new DataRefusal(550, '5.5.2 Error: NUL character received'));
-      return;
+      return new DataRefusal(550, '5.5.2 Error: NUL character received');
     }
     const out = this.scan(chunk);
-    if (out instanceof DataRefusal) done(out);
-    else if (!this.linesFit(out)) done(lineTooLongRefusal());
-    else done(null, out);
+    if (out instanceof DataRefusal) return out;
+    return this.linesFit(out) ? out : lineTooLongRefusal();
   }
 
-  override _flush(done: TransformCallback): void {
-    if (!this.pendingCr) {
-      done();
-      return;
-    }
+  /** At the end of the data: the CRLF for a CR held back (normalize mode), or the refusal of it; undefined when none was. */
+  finish(): Buffer | DataRefusal | undefined {
+    if (!this.pendingCr) return undefined;
     this.pendingCr = false;
-    if (this.options.bareLineEndings === 'reject') done(bareLineEndingRefusal());
-    else done(null, CRLF);
+    return this.options.bareLineEndings === 'reject' ? bareLineEndingRefusal() : CRLF;
   }
 
   /**
@@ -91,26 +84,32 @@ export class MessageDataGuard extends Transform {
     return this.lineOctets <= MAX_LINE_OCTETS;
   }
 
-  /** Returns the bytes to pass on, or the refusal. */
+  /**
+   * Returns the bytes to pass on, or the refusal. It goes from one CR or LF to the next with
+   * native searches, not byte by byte: a CR followed by an LF is a line end, a CR last in the
+   * chunk is held back, and any other CR or LF is bare.
+   */
   private scan(chunk: Buffer): Buffer | DataRefusal {
     const normalize = this.options.bareLineEndings === 'normalize';
     const parts: Buffer[] = [];
     let start = 0;
-    let index = 0;
+    let from = 0;
     if (this.pendingCr) {
       this.pendingCr = false;
       if (chunk[0] === LF) {
         parts.push(CRLF);
-        start = index = 1;
+        start = from = 1;
       } else if (normalize) {
         parts.push(CRLF);
       } else {
         return bareLineEndingRefusal();
       }
     }
-    for (; index < chunk.length; index++) {
-      const byte = chunk[index];
-      if (byte === CR) {
+    let cr = chunk.indexOf(CR, from);
+    let lf = chunk.indexOf(LF, from);
+    while (cr >= 0 || lf >= 0) {
+      const index = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
+      if (index === cr) {
         if (index + 1 === chunk.length) {
           parts.push(chunk.subarray(start, index));
           this.pendingCr = true;
@@ -118,17 +117,19 @@ export class MessageDataGuard extends Transform {
           break;
         }
         if (chunk[index + 1] === LF) {
-          index++;
+          cr = chunk.indexOf(CR, index + 2);
+          lf = chunk.indexOf(LF, index + 2);
           continue;
         }
-      } else if (byte !== LF) {
-        continue;
       }
       // a bare CR (not followed by LF) or a bare LF (not preceded by CR)
       if (!normalize) return bareLineEndingRefusal();
       parts.push(chunk.subarray(start, index), CRLF);
       start = index + 1;
+      if (index === cr) cr = chunk.indexOf(CR, start);
+      else lf = chunk.indexOf(LF, start);
     }
+    if (parts.length === 0) return chunk;
     if (start < chunk.length) parts.push(chunk.subarray(start));
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }

@@ -1,4 +1,4 @@
-import { pipeline, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type {
@@ -21,6 +21,7 @@ import type { RevocationList } from '../tls/crl.js';
 import { addressCharset } from './addressCharset.js';
 import { clientCertificateFacts } from './clientCertificate.js';
 import { HopLimit } from './hopLimit.js';
+import { MessageData } from './messageData.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
 import { newMessage } from './newMessage.js';
 import { receivedHeader } from './receivedHeader.js';
@@ -290,29 +291,30 @@ export class RelaySessionHooks {
       date: new Date(),
     });
 
-    const guard = new MessageDataGuard({ bareLineEndings: config.smtp.bareLineEndings, maxSize: config.smtp.maxMessageSize });
+    const data = new MessageData(
+      header,
+      new MessageDataGuard({ bareLineEndings: config.smtp.bareLineEndings, maxSize: config.smtp.maxMessageSize }),
+      new HopLimit(config.smtp.maxHops),
+    );
     let received = false;
     // After a refusal or a failed write the client is still sending: keep reading so the
     // reply comes after its final dot.
-    guard.on('close', () => {
-      stream.unpipe(guard);
+    data.on('close', () => {
+      stream.unpipe(data);
       stream.resume();
     });
     // A refusal can come before the spool starts reading; it still reaches the spool
     // (and so the reply) through the stream's iterator. Without a listener Node would
     // treat that early 'error' as unhandled and bring the whole relay down.
-    guard.on('error', () => undefined);
+    data.on('error', () => undefined);
     stream.on('end', () => {
       received = true;
     });
     stream.on('close', () => {
-      if (!received) guard.destroy(new Error('client closed the connection during DATA'));
+      if (!received) data.destroy(new Error('client closed the connection during DATA'));
     });
-    stream.on('error', (err) => guard.destroy(err));
-    stream.pipe(guard);
-    // counts the hops the message arrived with: the Received header prepended below is not
-    // among them; a refusal destroys the guard, so the client's data is drained as above
-    const checked = pipeline(guard, new HopLimit(config.smtp.maxHops), () => undefined);
+    stream.on('error', (err) => data.destroy(err));
+    stream.pipe(data);
 
     const streamDone = new Promise<void>((resolve) => {
       stream.once('end', resolve);
@@ -320,8 +322,8 @@ export class RelaySessionHooks {
     });
     // nothing reaches the spool before the 354 went out; in its place the session was refused and closed
     const stored = goAheadOf(session).then((goAhead) => {
-      if (goAhead.ok) return store.store(message, prependText(header, checked));
-      guard.destroy();
+      if (goAhead.ok) return store.store(message, data);
+      data.destroy();
       throw new RefusedBefore354(goAhead);
     });
 
@@ -362,13 +364,3 @@ export class RelaySessionHooks {
   }
 }
 
-/** The header text followed by the guarded message bytes, as one stream for the spool. */
-function prependText(text: string, body: Readable): Readable {
-  return Readable.from(
-    (async function* () {
-      yield Buffer.from(text);
-      for await (const chunk of body) yield chunk as Buffer;
-    })(),
-    { objectMode: false },
-  );
-}

@@ -87,7 +87,11 @@ export class DeliveryAgent {
   private readonly unrecorded = new Map<string, UnrecordedRound>();
   private readonly running = new Set<Promise<void>>();
   private activeJobs = 0;
+  /** The tick at the next due time (the next retry, the next rescan), and that time. */
   private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  /** A tick is queued for this turn of the event loop: later wakes in it join that one. */
+  private tickQueued = false;
   private lastScan = 0;
   /** Another process announced a change since the last scan began. */
   private changed = false;
@@ -127,9 +131,17 @@ export class DeliveryAgent {
     this.wake();
   }
 
+  /**
+   * Every message accepted and every round finished wakes the agent: one tick serves all the
+   * wakes of a turn of the event loop, with no timer made (and cleared) for each of them.
+   */
   wake(): void {
-    if (this.stopped) return;
-    this.schedule(0);
+    if (this.stopped || this.tickQueued) return;
+    this.tickQueued = true;
+    setImmediate(() => {
+      this.tickQueued = false;
+      if (!this.stopped) this.track(this.tick());
+    });
   }
 
   /** Stops claiming; resolves once the deliveries in flight have been recorded. */
@@ -152,9 +164,15 @@ export class DeliveryAgent {
     }
   }
 
-  private schedule(delay: number): void {
+  /** A tick at `at` (epoch ms); the timer already set for that time stays, rather than being made again after every tick. */
+  private scheduleAt(at: number): void {
+    if (this.timer !== undefined && this.timerAt === at) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.track(this.tick()), Math.max(0, delay));
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.track(this.tick());
+    }, Math.max(0, at - Date.now()));
   }
 
   /** stop() waits for tracked work: ticks (which may be claiming) and deliveries. */
@@ -192,21 +210,21 @@ export class DeliveryAgent {
     if (this.stopped) return;
     if (this.tickAgain) {
       this.tickAgain = false;
-      this.schedule(0);
+      this.wake();
       return;
     }
     // Every job that ends wakes the agent: with none free, a timer would only spin.
     if (this.activeJobs >= this.context().config.delivery.concurrency) return;
-    this.schedule(this.delayUntilNextDue());
+    this.scheduleAt(this.nextDueAt());
   }
 
-  private delayUntilNextDue(): number {
+  private nextDueAt(): number {
     let next = this.lastScan + RESCAN_INTERVAL_MS;
     for (const envelope of this.known.values()) {
       if (this.claimed.has(envelope.id) || envelope.heldAt !== undefined) continue;
       next = Math.min(next, this.unrecorded.get(envelope.id)?.retryAt ?? Date.parse(envelope.nextAttemptAt));
     }
-    return next - Date.now();
+    return next;
   }
 
   /** Due for delivery, or — for a message whose last results are still unwritten — for writing them. */

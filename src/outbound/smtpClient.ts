@@ -299,12 +299,20 @@ function addSmtputf8ToMailFrom(conn: SMTPConnection, wanted: () => boolean): voi
   };
 }
 
+/** The extension keywords of an EHLO reply's lines (the greeting line left out), upper-cased: each line's first word. */
+function ehloKeywords(lines: unknown): Set<string> {
+  if (!Array.isArray(lines)) return new Set();
+  return new Set(lines.flatMap((line) => (typeof line === 'string' ? [line.split(/\s/, 1)[0]!.toUpperCase()] : [])));
+}
+
 export class SmtpClient {
   /** The DSN parameters of the recipients of the transaction under way, when the peer takes them. */
   private rcptDsn: Map<string, RecipientDsn> | undefined;
   private readonly canPassDsn: boolean;
   /** The transaction under way is to name SMTPUTF8. */
   private smtputf8 = false;
+  /** The keywords of the EHLO reply `lines` (nodemailer's list of it). */
+  private ehlo: { lines: unknown; keywords: ReadonlySet<string> } | undefined;
 
   constructor(
     private readonly conn: SMTPConnection,
@@ -353,7 +361,10 @@ export class SmtpClient {
 
   private advertises(keyword: string): boolean {
     const lines = (this.conn as unknown as EhloKeywords)._ehloLines;
-    return Array.isArray(lines) && lines.some((line) => typeof line === 'string' && new RegExp(`^${keyword}(?:\\s|$)`, 'i').test(line));
+    // read once per EHLO reply (nodemailer makes a new list for each), not on every message
+    let ehlo = this.ehlo;
+    if (ehlo === undefined || ehlo.lines !== lines) ehlo = this.ehlo = { lines, keywords: ehloKeywords(lines) };
+    return ehlo.keywords.has(keyword.toUpperCase());
   }
 
   /** Whether DSN parameters go to this peer: it advertised DSN (in its last EHLO), and we can write them. */

@@ -1,6 +1,9 @@
 import { hostname } from 'node:os';
 import { CLAIM_STALE_MS, type ClaimHolder } from './messageQueue.js';
 
+/** This host's name, read once: os.hostname() is a uname(2) per call, and it was one per claim. */
+const HOST = hostname();
+
 /**
  * Whether a claim may be taken over, whatever keeps it (a lock file, a record): it names no
  * holder (damaged from outside), was not refreshed for CLAIM_STALE_MS, or names a holder
@@ -11,7 +14,7 @@ import { CLAIM_STALE_MS, type ClaimHolder } from './messageQueue.js';
  */
 export function isClaimStale(holder: ClaimHolder | undefined, refreshedAtMs: number, heldHere: boolean, now: number): boolean {
   if (holder === undefined || now - refreshedAtMs > CLAIM_STALE_MS) return true;
-  if (holder.host !== hostname()) return false;
+  if (holder.host !== HOST) return false;
   if (holder.pid === process.pid) return !heldHere;
   return !isAlive(holder.pid);
 }
@@ -28,7 +31,7 @@ function isAlive(pid: number): boolean {
 
 /** A holder of this process, with a token of its own. */
 export function newHolder(token: string): ClaimHolder {
-  return { pid: process.pid, host: hostname(), token, since: new Date().toISOString() };
+  return { pid: process.pid, host: HOST, token, since: new Date().toISOString() };
 }
 
 /** A holder read back from storage, or undefined when it is not one. */

@@ -38,6 +38,7 @@ import { CLAIM_REFRESH_MS, type ClaimAttempt, type ClaimHolder, type QueueClaim 
  */
 type SeenLock = { kind: 'gone' } | { kind: 'found'; text: string; holder: ClaimHolder | undefined; mtimeMs: number };
 
+
 /** The locks this process holds, by path: refreshed together, and never judged stale by ourselves. */
 const held = new Map<string, ClaimHolder>();
 let refresher: NodeJS.Timeout | undefined;

@@ -3,13 +3,19 @@
 // the figures that matter for a relay are printed: messages per second, the latency
 // from the relay's 250 to arrival at the sink (p50, p99), and the relay's peak RSS.
 //
-//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls [--spool DIR] [--stall 600]
+//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls [--spool DIR] [--stall 600] [--strace]
 //
+// It also prints the relay's CPU time per message over the load (user + system, from
+// /proc, from the first client's connect to the last arrival). --strace attaches
+// `strace -c -f` to the relay for the same span and prints its system calls per message
+// (strace slows the relay down: take the rate from a run without it).
 // --spool DIR puts the spool in a fresh folder under DIR (removed afterwards), so that the
 // fsyncs land on the disk being measured; by default it is under the system temp dir.
 // A bench is not a test: when neither a 250 nor an arrival has happened for --stall
 // seconds (default 600) it gives up with an error, and whatever way it ends, the relay
 // child is stopped and the scratch folders are removed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +32,7 @@ const { values } = parseArgs({
     tls: { type: 'string', default: 'starttls' },
     spool: { type: 'string' },
     stall: { type: 'string', default: '600' },
+    strace: { type: 'boolean', default: false },
   },
 });
 const clients = Number(values.clients);
@@ -96,6 +103,7 @@ async function client(port: number): Promise<void> {
 }
 
 let relay: RelayProcess | undefined;
+let tracer: ChildProcess | undefined;
 let peakRss = 0;
 let rssTimer: NodeJS.Timeout | undefined;
 const watch = stallWatch();
@@ -118,13 +126,18 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
   relay = started;
   const port = await Promise.race([started.port(), watch.stalled]);
 
+  const traceFile = join(scratch, 'strace.txt');
+  if (values.strace) tracer = await attachStrace(started.child.pid!, traceFile);
+  const cpuBefore = cpuMsOf(started.child.pid!);
   const startedAt = performance.now();
   rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssOf(started.child.pid!))), 100);
   await Promise.race([Promise.all(Array.from({ length: clients }, () => client(port))), watch.stalled]);
   const acceptedAt = performance.now();
   await Promise.race([done, watch.stalled]);
   const finished = performance.now();
+  const cpuMs = cpuMsOf(started.child.pid!) - cpuBefore;
   peakRss = Math.max(peakRss, rssOf(started.child.pid!));
+  const syscalls = tracer ? await detachStrace(tracer, traceFile) : undefined;
 
   const latencies = [...arrived].map(([id, at]) => at - accepted.get(id)!).sort((a, b) => a - b);
   const percentile = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
@@ -140,6 +153,8 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
         deliveredPerSecond: Math.round((total / (finished - startedAt)) * 1000),
         latencyMs: { p50: Math.round(percentile(50)), p99: Math.round(percentile(99)) },
         relayPeakRssMb: Math.round(peakRss / 1024),
+        relayCpuMsPerMessage: Math.round((cpuMs / total) * 100) / 100,
+        ...(syscalls === undefined ? {} : { syscallsPerMessage: perMessage(syscalls) }),
       },
       null,
       2,
@@ -153,6 +168,7 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
 } finally {
   watch.stop();
   clearInterval(rssTimer);
+  if (tracer && tracer.exitCode === null) tracer.kill('SIGKILL');
   // after a failure the relay may be stuck mid-delivery: it is not asked twice
   if (relay && relay.child.exitCode === null && relay.child.signalCode === null) await relay.kill9();
   await new Promise<void>((resolveClose) => sink.close(() => resolveClose()));
@@ -169,4 +185,50 @@ function rssOf(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU time (user + system) a process has used so far, in ms: fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name (field 2) is in parentheses and may hold spaces: count from after it
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** `strace -c -f -p PID`: counts the system calls of every thread of the relay until detachStrace. */
+async function attachStrace(pid: number, file: string): Promise<ChildProcess> {
+  const child = spawn('strace', ['-c', '-f', '-o', file, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // strace says so on stderr once it has attached to each thread
+  await new Promise<void>((resolveAttach, reject) => {
+    child.stderr!.on('data', () => {
+      if (stderr.includes('attached')) resolveAttach();
+    });
+    child.once('exit', (code) => reject(new Error(`strace exited ${code}: ${stderr}`)));
+    child.once('error', reject);
+  });
+  return child;
+}
+
+/** Detaches strace (SIGINT) and reads its summary: calls per system call, futex and epoll_wait (waiting, not work) left out. */
+async function detachStrace(child: ChildProcess, file: string): Promise<Record<string, number>> {
+  child.kill('SIGINT');
+  await once(child, 'exit');
+  const calls: Record<string, number> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    // % time, seconds, usecs/call, calls, [errors,] syscall
+    const match = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
+    if (match && !['futex', 'epoll_wait', 'epoll_pwait', 'total'].includes(match[2]!)) calls[match[2]!] = Number(match[1]);
+  }
+  return calls;
+}
+
+/** System calls per message: all together, and each that comes to at least 0.1 per message, most frequent first. */
+function perMessage(calls: Record<string, number>): Record<string, number> {
+  const round = (n: number): number => Math.round((n / total) * 10) / 10;
+  const frequent = Object.entries(calls)
+    .filter(([, n]) => round(n) >= 0.1)
+    .sort(([, a], [, b]) => b - a);
+  return { all: round(Object.values(calls).reduce((sum, n) => sum + n, 0)), ...Object.fromEntries(frequent.map(([name, n]) => [name, round(n)])) };
 }

@@ -89,6 +89,8 @@ outbound:
 
   const bounced = await relayA.waitForLog((line) => line.msg === 'bounce queued', 'the bounce');
   await relayA.waitForLog((line) => line.msg === 'delivery attempt' && line.queueId === bounced.bounceId && line.outcome === 'delivered', 'the DSN delivered');
+  // B's refusal is in B's log, which A's DSN can outrun; B logged its acceptances before it
+  await relayB.waitForLog((line) => line.msg === 'message refused', "B's refusal");
   // A took it with 0, 2, … 50 trace fields, B with 1, 3, … 49; B refused it arriving with 51
   t.equal(accepted(relayA), 26, 'relay A accepted it 26 times');
   t.equal(accepted(relayB), 25, 'relay B accepted it 25 times');

@@ -149,7 +149,8 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"],
     t.match(await dialog.command('DATA'), /^354 /);
     t.match(await dialog.command('Subject: routing\r\n\r\nbody\r\n.'), /^250 2\.0\.0 Ok: queued as /);
     for (const address of ROUTED) {
-      t.match(relay.logs.find((line) => line.msg === 'recipient refused' && line.to === address), { client: '127.0.0.2', connector: null, code: 550, response: '5.7.1 Relaying denied' }, `${address} logged`);
+      const refused = await relay.waitForLog((line) => line.msg === 'recipient refused' && line.to === address, `the refusal of ${address}`);
+      t.match(refused, { client: '127.0.0.2', connector: null, code: 550, response: '5.7.1 Relaying denied' }, `${address} logged`);
     }
     await sink.received(++delivered);
     t.same(recipientsOf(delivered - 1), ['RCPT TO:<user@victim.test>', 'RCPT TO:<other@victim.test>'], 'only the accepted mailboxes reach the next hop');

@@ -76,7 +76,9 @@ outbound: [{ name: all, domains: ["*"], smartHosts: ["127.0.0.1:${sink.port}"], 
         `the ${method} success logged with user and client`,
       );
     }
-    await relay.waitForLog((line) => line.msg === 'delivery attempt' && sink.received.length === 2, 'both messages delivered');
+    // each message's 'message accepted' comes before its delivery attempt in the log
+    const delivered = (): number => relay.logs.filter((line) => line.msg === 'delivery attempt' && line.outcome === 'delivered').length;
+    await relay.waitForLog((line) => line.msg === 'delivery attempt' && delivered() === 2, 'both messages delivered');
     for (const received of sink.received) t.match(received.data, /with ESMTPSA \(version=TLSv1\.3 /, 'the Received header says ESMTPSA');
     t.equal(relay.logs.filter((line) => line.msg === 'message accepted' && line.user === USER).length, 2, 'accepted messages name the user');
   });

@@ -90,7 +90,9 @@ export function startRelayCommand([command, ...args]: string[], cwd = PROJECT_RO
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // 'close', not 'exit': the lines the relay wrote last (its batch, written on the way out)
+  // have been read once its stdout is closed, not yet when the process is gone
+  const exited = once(child, 'close').then(([code]) => code as number | null);
 
   createInterface({ input: child.stdout! }).on('line', (text) => {
     let line: LogLine;

@@ -1,25 +1,22 @@
 import t, { type Test } from 'tap';
-import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { HopLimit } from '../../src/inbound/hopLimit.js';
 import { DataRefusal } from '../../src/inbound/messageDataGuard.js';
 
-/** Feeds the chunks as given (latin1: one byte per character) and returns what passed, or the refusal. */
-async function limit(chunks: string[], maxHops = 50): Promise<string | DataRefusal> {
-  const source = Readable.from(chunks.map((chunk) => Buffer.from(chunk, 'latin1')));
-  try {
-    return (await buffer(source.pipe(new HopLimit(maxHops)))).toString('latin1');
-  } catch (err) {
-    if (err instanceof DataRefusal) return err;
-    throw err;
+/** Feeds the chunks as given (latin1: one byte per character): the refusal, or undefined when the message passes. */
+function limit(chunks: string[], maxHops = 50): DataRefusal | undefined {
+  const hops = new HopLimit(maxHops);
+  for (const chunk of chunks) {
+    const refusal = hops.count(Buffer.from(chunk, 'latin1'));
+    if (refusal) return refusal;
   }
+  return undefined;
 }
 
 /** Whole, and split one byte per read: a field name cut in two still counts. */
 async function bothWays(t: Test, data: string, maxHops: number, expect: 'passes' | 'refused'): Promise<void> {
   for (const [how, chunks] of [['whole', [data]], ['one byte per read', data.split('')]] as const) {
-    const result = await limit([...chunks], maxHops);
-    if (expect === 'passes') t.equal(result, data, `${how}: passed on unchanged`);
+    const result = limit([...chunks], maxHops);
+    if (expect === 'passes') t.equal(result, undefined, `${how}: not refused`);
     else {
       t.type(result, DataRefusal, `${how}: refused`);
       t.equal((result as DataRefusal).responseCode, 554);
@@ -70,7 +67,7 @@ t.test('a message without a header section counts nothing', async (t) => {
   await bothWays(t, '\r\n' + received(5), 1, 'passes');
 });
 
-t.test('the body is passed on as it came, however it is chunked', async (t) => {
-  const data = received(2) + BODY + 'x'.repeat(70_000) + '\r\n';
-  t.equal(await limit([data.slice(0, 7), data.slice(7, 70_001), data.slice(70_001)]), data);
+t.test('the body is not looked at, however it is chunked', async (t) => {
+  const data = received(2) + BODY + received(60) + 'x'.repeat(70_000) + '\r\n';
+  t.equal(limit([data.slice(0, 7), data.slice(7, 70_001), data.slice(70_001)], 2), undefined, 'trace fields in the body do not count');
 });
