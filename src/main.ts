@@ -5,16 +5,27 @@ import { packageVersion } from './cli/version.js';
 
 // Each command's code is loaded when it runs: a `report tls` or a `queue list` does not
 // pay for loading the SMTP server and client, which took half a second of every start.
+// Arguments are judged before that, so a `--help` or a usage error loads nothing more.
 const commands: Record<CommandName, Command> = {
   start: async (args, io) => {
+    const { configOption } = parseCommandArgs(args, {});
     const { startCommand } = await import('./cli/start.js');
     // a stopped relay exits even if a delivery that outlived the grace period still holds a socket
-    process.exit(await startCommand(parseCommandArgs(args, {}).configOption, io.stderr));
+    process.exit(await startCommand(configOption, io.stderr));
   },
-  'check-config': async (args, io) => (await import('./cli/checkConfig.js')).checkConfigCommand(parseCommandArgs(args, {}).configOption, io.stdout, io.stderr),
-  health: async (args, io) => (await import('./cli/health.js')).healthCommand(parseCommandArgs(args, {}).configOption, io.stdout, io.stderr),
+  'check-config': async (args, io) => {
+    const { configOption } = parseCommandArgs(args, {});
+    return (await import('./cli/checkConfig.js')).checkConfigCommand(configOption, io.stdout, io.stderr);
+  },
+  health: async (args, io) => {
+    const { configOption } = parseCommandArgs(args, {});
+    return (await import('./cli/health.js')).healthCommand(configOption, io.stdout, io.stderr);
+  },
   config: async (args, io) => (await import('./cli/config.js')).configCommand(args, io),
-  'hash-password': async (args, io) => (await import('./cli/hashPassword.js')).hashPasswordCommand(parseCommandArgs(args, {}).positionals, io),
+  'hash-password': async (args, io) => {
+    const { positionals } = parseCommandArgs(args, {});
+    return (await import('./cli/hashPassword.js')).hashPasswordCommand(positionals, io);
+  },
   policy: async (args, io) => (await import('./cli/policyExplain.js')).policyCommand(args, io),
   queue: async (args, io) => (await import('./cli/queue.js')).queueCommand(args, io),
   report: async (args, io) => (await import('./cli/report.js')).reportCommand(args, io),

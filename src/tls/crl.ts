@@ -1,10 +1,18 @@
 import { verify, type KeyObject } from 'node:crypto';
-import { X509Certificate as ParsedCertificate, X509Crl } from '@peculiar/x509';
+import { createRequire } from 'node:module';
+import type * as X509 from '@peculiar/x509';
 
 // CRLs (RFC 5280 section 5) as the relay applies them: each one to the certificates its
 // issuer signed. Node cannot parse CRLs, and handing them to OpenSSL turns on revocation
 // checks for every certificate of every chain (see revocation.ts), so @peculiar/x509
 // reads them and this file decides what of them the relay can honour.
+
+// The library takes most of a second to load (its ASN.1 schemas), which every start and
+// every command that reads the config would pay: it is loaded with the first CRL, so a
+// relay without CRLs never loads it. A synchronous require (the package is CommonJS):
+// CRLs are read while the config loads and judged inside synchronous TLS verdicts.
+let x509: typeof X509 | undefined;
+const library = (): typeof X509 => (x509 ??= createRequire(import.meta.url)('@peculiar/x509') as typeof X509);
 
 /** One CRL, read and checked for what this relay can honour, its signature not yet checked. */
 export interface RevocationList {
@@ -58,22 +66,38 @@ const PEM_CRL = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/g;
  * The library's CRL plus what its public API keeps to its own verify(), which is async
  * (WebCrypto): the relay checks signatures inside synchronous TLS verdicts, with node:crypto.
  */
-class SignedCrl extends X509Crl {
+interface SignedCrl extends X509.X509Crl {
   /** The TBSCertList bytes as they came, which the signature covers. */
-  get signedBytes(): Buffer {
-    const raw = this.asn.tbsCertListRaw;
-    if (raw === undefined) throw new Error('the signed part of the CRL was not kept');
-    return Buffer.from(raw);
-  }
-
-  get signatureAlgorithmOid(): string {
-    return this.asn.signatureAlgorithm.algorithm;
-  }
-
+  readonly signedBytes: Buffer;
+  readonly signatureAlgorithmOid: string;
   /** RFC 5280 5.1.1.2: the algorithm named inside the signed part must be the one outside. */
-  get algorithmsAgree(): boolean {
-    return this.asn.signatureAlgorithm.isEqual(this.asn.tbsCertList.signature);
-  }
+  readonly algorithmsAgree: boolean;
+}
+
+/** The class behind SignedCrl, made when the library is first loaded (it extends the library's). */
+let signedCrlClass: (new (der: Uint8Array<ArrayBuffer>) => SignedCrl) | undefined;
+
+function readSignedCrl(der: Uint8Array<ArrayBuffer>): SignedCrl {
+  signedCrlClass ??= class extends library().X509Crl implements SignedCrl {
+    constructor(der: Uint8Array<ArrayBuffer>) {
+      super(der);
+    }
+
+    get signedBytes(): Buffer {
+      const raw = this.asn.tbsCertListRaw;
+      if (raw === undefined) throw new Error('the signed part of the CRL was not kept');
+      return Buffer.from(raw);
+    }
+
+    get signatureAlgorithmOid(): string {
+      return this.asn.signatureAlgorithm.algorithm;
+    }
+
+    get algorithmsAgree(): boolean {
+      return this.asn.signatureAlgorithm.isEqual(this.asn.tbsCertList.signature);
+    }
+  };
+  return new signedCrlClass(der);
 }
 
 /** Every CRL in a PEM file; throws naming `source` when there is none or one is unusable. */
@@ -99,7 +123,7 @@ function reasonOf(err: unknown): string {
 
 function parseCrl(der: Buffer, source: string): RevocationList {
   // a copy: the library takes bytes over an ArrayBuffer, never Node's shared pool
-  const crl = new SignedCrl(new Uint8Array(der));
+  const crl = readSignedCrl(new Uint8Array(der));
   const signatureAlgorithm = crl.signatureAlgorithmOid;
   if (!(signatureAlgorithm in SIGNATURE_DIGESTS)) throw new Error(`signature algorithm ${signatureAlgorithm} is not supported`);
   if (!crl.algorithmsAgree) throw new Error('the signature algorithm inside the signed part is not the one outside');
@@ -151,6 +175,6 @@ export function signedBy(crl: RevocationList, issuerKey: KeyObject): boolean {
 
 /** The issuer Name (DER, as the library encodes it) and serial number of a certificate, for matching it against CRLs. */
 export function issuerAndSerial(certificateDer: Buffer): { issuer: Buffer; serial: string } {
-  const certificate = new ParsedCertificate(new Uint8Array(certificateDer));
+  const certificate = new (library().X509Certificate)(new Uint8Array(certificateDer));
   return { issuer: Buffer.from(certificate.issuerName.toArrayBuffer()), serial: serialHex(certificate.serialNumber) };
 }

@@ -1,6 +1,5 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { generate } from 'selfsigned';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { TlsFileError } from './material.js';
@@ -50,6 +49,8 @@ export async function ensureDevCertificate(config: Config, certPath: string, key
     throw new Error(`tls.generateIfMissing: ${missing} is missing but its pair exists; refusing to generate over half a pair`);
   }
   const names = [...new Set([hostname, 'localhost'])];
+  // loaded only here: it takes most of a second, which every start would pay for a pair made once
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'ec',
     curve: 'P-256',
