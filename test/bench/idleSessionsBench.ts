@@ -10,12 +10,13 @@
 // measured is the sessions, not a connection storm). The relay's idleTimeout is an hour,
 // so none is closed while the others open. Needs `ulimit -n` above twice --sessions (the
 // client's sockets and the relay's are in one user's count here).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRelay, type RelayProcess } from '../helpers/relayProcess.js';
 import { openSmtpSession, type SmtpSession } from '../helpers/smtpSession.js';
+import { statusKib } from './procStatus.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,9 +34,7 @@ if (tls !== 'none' && tls !== 'starttls') throw new Error(`--tls is none or star
 
 /** Resident memory now (VmRSS) and at its peak (VmHWM) of a process, in MiB. */
 function memoryOf(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMb: Math.round(kib('VmRSS') / 1024), peakMb: Math.round(kib('VmHWM') / 1024) };
+  return { rssMb: Math.round(statusKib(pid, 'VmRSS') / 1024), peakMb: Math.round(statusKib(pid, 'VmHWM') / 1024) };
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'tlsrelay-idle-bench-'));

@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { SMTPServer } from 'smtp-server';
 import { startRelay, type RelayProcess } from '../helpers/relayProcess.js';
 import { openSmtpSession } from '../helpers/smtpSession.js';
+import { statusKib } from './procStatus.js';
 
 const { values } = parseArgs({
   options: {
@@ -181,7 +182,7 @@ process.exit();
 /** Peak resident set size (VmHWM) of a process, in KiB. */
 function rssOf(pid: number): number {
   try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return statusKib(pid, 'VmHWM');
   } catch {
     return 0;
   }
