@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { hashPassword } from '../inbound/passwords.js';
+import { hashPassword } from '../config/passwords.js';
 import { EXIT_USAGE, UsageError, type CommandIo } from './args.js';
 
 /**

@@ -35,6 +35,9 @@ export const TLS_RPT_DEFAULTS = { enabled: false, interval: DAY } as const;
 /** The shortest tlsRpt.interval: for tests, which cannot wait a day. */
 export const MIN_TLS_RPT_INTERVAL = 10 * SECOND;
 
+/** The admin listener's place when the `admin` section is given (it is off when absent). */
+export const ADMIN_DEFAULTS = { address: '127.0.0.1', port: 9325 } as const;
+
 export const DELIVERY_DEFAULTS = { port: 25, concurrency: 100, perHost: 10 } as const;
 
 export const SMTP_DEFAULTS = {

@@ -31,3 +31,10 @@ export function parseIp(text: string): CanonicalIp | undefined {
   if (mapped) return { family: 4, address: ipv4OfGroups(mapped[1]!, mapped[2]!), mapped: true };
   return { family: 6, address, mapped: false };
 }
+
+/** 127.0.0.0/8 and ::1 (IPv4-mapped forms too): reachable only from this machine. */
+export function isLoopback(text: string): boolean {
+  const ip = parseIp(text);
+  if (ip === undefined) return false;
+  return ip.family === 4 ? ip.address.startsWith('127.') : ip.address === '::1';
+}

@@ -1,7 +1,7 @@
 import * as type from './key-types.js';
 import { derived, fixed, list, none, REQUIRED, section, value } from './key-spec.js';
 import {
-  AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
+  ADMIN_DEFAULTS, AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
 import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, QUEUE_STORES, TLS_LEVELS, TLS_VERSIONS } from './types.js';
@@ -350,6 +350,21 @@ export const TLS_RPT_KEYS = {
   }),
 };
 
+export const ADMIN_KEYS = {
+  address: value({
+    type: type.ipAddress,
+    default: fixed(ADMIN_DEFAULTS.address),
+    meaning: 'The address the admin listener binds. Any address outside loopback (127.0.0.0/8, `::1`) needs `passwordHash`: `check-config` and `start` refuse it without one.',
+  }),
+  port: value({ type: type.integer(0, 65535), default: fixed(ADMIN_DEFAULTS.port), meaning: 'Its TCP port; `0` lets the system pick a free one. Changes only with a restart.' }),
+  passwordHash: value({
+    type: type.passwordHash,
+    default: none('no password: only allowed on loopback'),
+    meaning:
+      'HTTP Basic authentication, user `admin`, against this scrypt hash from `tlsrelay hash-password`: every path but `/healthz` and `/readyz` then answers `401` without it. `config show` prints `[redacted]`. Follows SIGHUP.',
+  }),
+};
+
 export const LOG_KEYS = {
   level: value({ type: type.oneOf(LOG_LEVELS), default: fixed(LOG_DEFAULTS.level), meaning: 'The least severe level written (pino levels). Follows SIGHUP.' }),
   format: value({
@@ -503,6 +518,12 @@ export const CONFIG_KEYS = {
     keys: TLS_RPT_KEYS,
     meaning: 'TLS reporting (RFC 8460): daily reports to the domains that ask for them of how the sessions to them went.',
     example: ['tlsRpt:', '  enabled: true', '  organization: Contoso Ltd', '  contact: tls-reports@contoso.test', '  interval: 1d'].join('\n'),
+  }),
+  admin: section({
+    keys: ADMIN_KEYS,
+    meaning:
+      'The admin HTTP listener: `GET /metrics` (Prometheus), `/healthz` and `/readyz` (probes). Off when the section is absent; `admin: {}` turns it on at 127.0.0.1:9325. It reads state and changes none.',
+    example: ['admin:', '  address: 127.0.0.1', '  port: 9325', `  passwordHash: "${EXAMPLE_HASH}"`].join('\n'),
   }),
   log: section({ keys: LOG_KEYS, meaning: 'The log on stdout.', example: ['log:', '  level: info', '  format: json'].join('\n') }),
 };

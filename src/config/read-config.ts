@@ -5,7 +5,7 @@ import { readListeners } from './read-listeners.js';
 import { readInbound } from './read-inbound.js';
 import { readOutbound } from './read-outbound.js';
 import { readAuth } from './read-auth.js';
-import { readAcceptedDomains, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp, readTlsRpt } from './read-sections.js';
+import { readAcceptedDomains, readAdmin, readDelivery, readDns, readLog, readQueue, readReport, readServer, readSmtp, readTlsRpt } from './read-sections.js';
 import { keyNames } from './key-spec.js';
 import { CONFIG_KEYS } from './keys.js';
 import type { Config } from './types.js';
@@ -48,6 +48,7 @@ export function readConfig(ctx: ReadContext, file: string, systemHostname: strin
     outbound,
     report: readReport(root),
     tlsRpt: readTlsRpt(root, server.hostname),
+    admin: readAdmin(root),
     log: readLog(root),
   };
 }

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
-import { warn, type MapReader } from './reader.js';
+import { fail, warn, type MapReader } from './reader.js';
+import { isLoopback } from './ip.js';
 import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
-import { CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS, TLS_RPT_KEYS } from './keys.js';
+import { ADMIN_KEYS, CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS, TLS_RPT_KEYS } from './keys.js';
 import { qualifiedHostname, unqualifiedHostnameWarning } from './hostname.js';
 import type { Config, ConfigPlaces } from './types.js';
 
@@ -56,4 +57,18 @@ export function readTlsRpt(root: MapReader, hostname: string): Config['tlsRpt'] 
 
 export function readLog(root: MapReader): Config['log'] {
   return readKeys(root.section('log', keyNames(LOG_KEYS)), LOG_KEYS);
+}
+
+/**
+ * Off unless the file has an `admin` section. Off loopback, anyone who reaches the port
+ * would read the relay's state: there a password is required.
+ */
+export function readAdmin(root: MapReader): Config['admin'] {
+  if (!root.has('admin')) return undefined;
+  const section = root.section('admin', keyNames(ADMIN_KEYS));
+  const admin = readKeys(section, ADMIN_KEYS);
+  if (!section.isInvalid('address') && !isLoopback(admin.address) && admin.passwordHash === undefined && !section.isInvalid('passwordHash')) {
+    fail(section.fieldOf('address'), section.placeOf('address'), `${admin.address} is not a loopback address: set admin.passwordHash (from \`tlsrelay hash-password\`) so that only the operator reads the relay's state`);
+  }
+  return admin;
 }

@@ -26,7 +26,8 @@ function mapping(keys: Keys, values: Values, written: unknown, onlySet: boolean)
       if (node.notWith && (values[node.notWith] as unknown[]).length > 0) continue;
       shown[name] = value === undefined ? null : node.type.write(value);
     } else if (node.node === 'section') {
-      shown[name] = mapping(node.keys, value as Values, writtenHere, onlySet);
+      // a section that is off when left out (admin) shows null, which loads as left out
+      shown[name] = value === undefined ? null : mapping(node.keys, value as Values, writtenHere, onlySet);
     } else {
       shown[name] = (value as Values[]).map((item, index) => mapping(node.item, item, (writtenHere as unknown[] | undefined)?.[index], onlySet));
     }

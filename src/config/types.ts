@@ -104,6 +104,14 @@ export interface TlsRptConfig {
   interval: number;
 }
 
+/** The admin HTTP listener: /metrics, /healthz, /readyz. */
+export interface AdminConfig {
+  address: string;
+  port: number;
+  /** scrypt hash for HTTP Basic user `admin`; required on a non-loopback address. */
+  passwordHash: string | undefined;
+}
+
 export interface DeliveryConfig {
   port: number;
   concurrency: number;
@@ -209,6 +217,8 @@ export interface Config {
   outbound: OutboundConnector[];
   report: ReportConfig;
   tlsRpt: TlsRptConfig;
+  /** Absent: no admin listener. */
+  admin: AdminConfig | undefined;
   log: {
     level: LogLevel;
     /** Left out: pretty when stdout is a terminal, JSON otherwise (decided when the relay starts). */

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { unmapIpv4 } from '../policy/ipRanges.js';
 import { replaceConnectionStep } from './connectionStep.js';
 import { handshakeFailureReason } from './handshakeFailureReason.js';
+import type { InboundObserver } from './inboundObserver.js';
 
 /** One failed inbound handshake: who, and why in words (plus Node's code, to grep for). */
 interface HandshakeFailure {
@@ -32,12 +33,14 @@ const connectionsReported = new WeakSet<SMTPConnection>();
  * connection's `_onError` while it is `_upgrading`. Both rely on smtp-server 3.x internals;
  * test/e2e/tlsHandshakeFailures.test.ts fails if an upgrade changes them.
  */
-export function reportHandshakeFailures(server: SMTPServer, listener: string, listenerTls: 'implicit' | 'starttls', logger: Logger): void {
-  const report = ({ client, clientPort, sessionId, reason, code }: HandshakeFailure): void =>
+export function reportHandshakeFailures(server: SMTPServer, listener: string, listenerTls: 'implicit' | 'starttls', logger: Logger, observer?: InboundObserver): void {
+  const report = ({ client, clientPort, sessionId, reason, code }: HandshakeFailure): void => {
+    observer?.handshakeFailed(listener, reason);
     logger.warn(
       { listener, ...(sessionId ? { session: sessionId } : {}), client: client ? unmapIpv4(client) : null, clientPort: clientPort ?? null, reason, code: code ?? null },
       'inbound TLS handshake failed',
     );
+  };
   const describe = (err: NodeTlsError): Pick<HandshakeFailure, 'reason' | 'code'> => {
     reported.add(err);
     return { reason: handshakeFailureReason({ code: err.code, reason: err.reason, protocol: err.meta?.tlsProtocol }, listenerTls), code: err.code };

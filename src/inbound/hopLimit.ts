@@ -50,7 +50,7 @@ export class HopLimit {
   /** Counts the trace fields `chunk` completes: the refusal once there are too many, else undefined. */
   count(chunk: Buffer): DataRefusal | undefined {
     if (this.phase !== 'body') this.scan(chunk);
-    return this.hops > this.maxHops ? new DataRefusal(554, '5.4.6 Too many hops') : undefined;
+    return this.hops > this.maxHops ? new DataRefusal(554, '5.4.6 Too many hops', 'hops') : undefined;
   }
 
   private scan(chunk: Buffer): void {

@@ -161,7 +161,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
       });
       if (listener.tls !== 'none') {
         deadlines.watch(server.server, listener.tls);
-        reportHandshakeFailures(server, listener.name, listener.tls, deps.logger);
+        reportHandshakeFailures(server, listener.name, listener.tls, deps.logger, deps.observer);
       }
       const port = await listen(server, listener);
       running.push({ config: listener, hooks, deadlines, requestDeadlines, name: listener.name, address: listener.address, port, server });

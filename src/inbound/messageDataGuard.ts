@@ -1,10 +1,12 @@
 import type { BareLineEndingMode } from '../config/types.js';
+import type { RefusalReason } from '../policy/inbound.js';
 
 /** An SMTP refusal raised while reading DATA; `responseCode` is what smtp-server answers. */
 export class DataRefusal extends Error {
   constructor(
     readonly responseCode: number,
     message: string,
+    readonly reason: RefusalReason,
   ) {
     super(message);
   }
@@ -51,10 +53,10 @@ export class MessageDataGuard {
   accept(chunk: Buffer): Buffer | DataRefusal {
     this.bytes += chunk.length;
     if (this.bytes > this.options.maxSize) {
-      return new DataRefusal(552, `5.3.4 Message size exceeds fixed limit of ${this.options.maxSize} bytes`);
+      return new DataRefusal(552, `5.3.4 Message size exceeds fixed limit of ${this.options.maxSize} bytes`, 'size');
     }
     if (chunk.includes(NUL)) {
-      return new DataRefusal(550, '5.5.2 Error: NUL character received');
+      return new DataRefusal(550, '5.5.2 Error: NUL character received', 'nul');
     }
     const out = this.scan(chunk);
     if (out instanceof DataRefusal) return out;
@@ -136,9 +138,9 @@ export class MessageDataGuard {
 }
 
 function lineTooLongRefusal(): DataRefusal {
-  return new DataRefusal(550, `5.5.2 Error: message line longer than ${MAX_LINE_OCTETS + 2} octets, CRLF included (RFC 5321 4.5.3.1.6)`);
+  return new DataRefusal(550, `5.5.2 Error: message line longer than ${MAX_LINE_OCTETS + 2} octets, CRLF included (RFC 5321 4.5.3.1.6)`, 'line-length');
 }
 
 function bareLineEndingRefusal(): DataRefusal {
-  return new DataRefusal(550, '5.5.2 Error: bare <CR> or <LF> received');
+  return new DataRefusal(550, '5.5.2 Error: bare <CR> or <LF> received', 'bare-line-endings');
 }

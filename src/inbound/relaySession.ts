@@ -12,7 +12,7 @@ import type { Config, ListenerConfig } from '../config/types.js';
 import { domainOfAddress } from '../config/domain.js';
 import type { Logger } from '../log.js';
 import { checkAddressCharset } from '../policy/addressCharset.js';
-import { checkInboundRequirements, checkRecipient, mayRelay, selectInboundConnector, type InboundFacts, type InboundVerdict } from '../policy/inbound.js';
+import { checkInboundRequirements, checkRecipient, mayRelay, selectInboundConnector, type InboundFacts, type InboundVerdict, type RefusalReason } from '../policy/inbound.js';
 import { unmapIpv4 } from '../policy/ipRanges.js';
 import { checkListenerAuth } from '../policy/listenerAuth.js';
 import { checkTextBefore354 } from '../policy/pipelining.js';
@@ -21,6 +21,7 @@ import type { RevocationList } from '../tls/crl.js';
 import { addressCharset } from './addressCharset.js';
 import { clientCertificateFacts } from './clientCertificate.js';
 import { HopLimit } from './hopLimit.js';
+import type { InboundObserver } from './inboundObserver.js';
 import { MessageData } from './messageData.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
 import { newMessage } from './newMessage.js';
@@ -42,6 +43,8 @@ export interface InboundDependencies {
   logger: Logger;
   /** Told after each message is durable, so delivery can start without waiting for a poll. */
   onAccepted?: (envelope: Envelope) => void;
+  /** Told of sessions, messages and refusals, for the metrics. */
+  observer?: InboundObserver;
 }
 
 type Done = (err?: Error | null) => void;
@@ -101,6 +104,12 @@ export class RelaySessionHooks {
     };
   }
 
+  /** The refusal as `done` gets it, counted by its reason. */
+  private refusal(code: number, message: string, reason: RefusalReason): Error {
+    this.deps.observer?.refused(this.listener.name, reason);
+    return smtpError(code, message);
+  }
+
   onConnect(session: SMTPServerSession, done: Done): void {
     this.log.connected(session);
     const ip = unmapIpv4(session.remoteAddress);
@@ -108,11 +117,12 @@ export class RelaySessionHooks {
     const limit = this.config.smtp.maxConnectionsPerIp;
     if (open >= limit) {
       this.deps.logger.warn({ ...this.log.fields(session), limit }, 'too many connections from one client');
-      done(smtpError(421, `4.7.0 Too many connections from ${ip}, try again later`));
+      done(this.refusal(421, `4.7.0 Too many connections from ${ip}, try again later`, 'limits'));
       return;
     }
     this.connectionsPerIp.set(ip, open + 1);
     this.sessions.set(session.id, newSessionState(this.config));
+    this.deps.observer?.sessionOpened(this.listener.name);
     // smtp-server advertises AUTH before STARTTLS too (it only refuses the command there):
     // credentials are never invited in plaintext, so AUTH is hidden until onSecure.
     if (this.listener.tls === 'starttls' && this.listener.auth !== 'none') session.disabledCommands = ['AUTH'];
@@ -123,6 +133,7 @@ export class RelaySessionHooks {
     const state = this.sessions.get(session.id);
     this.log.disconnected(session, { tls: state?.tls, messagesAccepted: state?.messagesAccepted ?? 0 });
     if (!this.sessions.delete(session.id)) return;
+    this.deps.observer?.sessionClosed(this.listener.name);
     const ip = unmapIpv4(session.remoteAddress);
     const open = (this.connectionsPerIp.get(ip) ?? 1) - 1;
     if (open <= 0) this.connectionsPerIp.delete(ip);
@@ -158,20 +169,20 @@ export class RelaySessionHooks {
       // 421 closes the connection; Postfix and Exchange clients reconnect for the rest
       const response = '4.7.0 Too many messages in this session, try again later';
       this.deps.logger.info({ ...this.log.fields(session), from: address.address, limit: smtp.maxMessagesPerConnection, code: 421, response }, 'too many messages in one connection');
-      done(smtpError(421, response));
+      done(this.refusal(421, response, 'limits'));
       return;
     }
     // smtp-server checked SIZE= syntax; the limit is ours (see mailParameters.ts)
     if (address.args && Number(address.args.SIZE) > smtp.maxMessageSize) {
       const response = '5.3.4 Message size exceeds fixed maximum message size';
       this.deps.logger.info({ ...this.log.fields(session), from: address.address, size: Number(address.args.SIZE), limit: smtp.maxMessageSize, code: 552, response }, 'sender refused: declared size over the limit');
-      done(smtpError(552, response));
+      done(this.refusal(552, response, 'size'));
       return;
     }
     const charsetVerdict = checkAddressCharset(addressCharset(address), declaresSmtputf8(address));
     if (!charsetVerdict.ok) {
       this.deps.logger.info({ ...this.log.fields(session), from: address.address, code: charsetVerdict.code, response: charsetVerdict.message }, 'sender refused: address not in ASCII');
-      done(smtpError(charsetVerdict.code, charsetVerdict.message));
+      done(this.refusal(charsetVerdict.code, charsetVerdict.message, charsetVerdict.reason));
       return;
     }
     const senderDomain = address.address === '' ? undefined : domainOfAddress(address.address);
@@ -182,7 +193,7 @@ export class RelaySessionHooks {
         { ...this.log.fields(session), from: address.address, code: authVerdict.code, response: authVerdict.message },
         'sender refused: listener requires AUTH',
       );
-      done(smtpError(authVerdict.code, authVerdict.message));
+      done(this.refusal(authVerdict.code, authVerdict.message, authVerdict.reason));
       return;
     }
     const selection = selectInboundConnector(state.config, facts);
@@ -193,7 +204,7 @@ export class RelaySessionHooks {
         { ...this.log.fields(session), from: address.address, code: verdict.code, response: verdict.message, reason: selection.reason },
         'sender refused by inbound connector',
       );
-      done(smtpError(verdict.code, verdict.message));
+      done(this.refusal(verdict.code, verdict.message, verdict.reason));
       return;
     }
     done();
@@ -217,17 +228,17 @@ export class RelaySessionHooks {
             return;
           case 'rejected':
             logger.warn(context, 'authentication failed');
-            done(smtpError(535, '5.7.8 Authentication credentials invalid'));
+            done(this.refusal(535, '5.7.8 Authentication credentials invalid', 'auth'));
             return;
           case 'throttled':
             logger.warn({ ...context, limit: this.authenticator.maxFailuresPerIp }, 'authentication refused: too many failures from this client');
-            done(smtpError(454, '4.7.0 Too many authentication failures, try again later'));
+            done(this.refusal(454, '4.7.0 Too many authentication failures, try again later', 'auth'));
             return;
         }
       },
       (err: Error) => {
         logger.error({ ...context, err: err.message }, 'cannot check credentials');
-        done(smtpError(454, '4.7.0 Temporary authentication failure'));
+        done(this.refusal(454, '4.7.0 Temporary authentication failure', 'auth'));
       },
     );
   }
@@ -240,7 +251,7 @@ export class RelaySessionHooks {
     if (rcptTo.length >= state.config.smtp.maxRecipients && !rcptTo.some((rcpt) => rcpt.address.toLowerCase() === key)) {
       const response = '4.5.3 Error: too many recipients';
       this.deps.logger.info({ ...this.log.fields(session), to: address.address, limit: state.config.smtp.maxRecipients, code: 452, response }, 'recipient refused');
-      done(smtpError(452, response));
+      done(this.refusal(452, response, 'limits'));
       return;
     }
     const { mailFrom } = session.envelope;
@@ -257,7 +268,7 @@ export class RelaySessionHooks {
         },
         'recipient refused',
       );
-      done(smtpError(verdict.code, verdict.message));
+      done(this.refusal(verdict.code, verdict.message, verdict.reason));
       return;
     }
     done();
@@ -268,6 +279,7 @@ export class RelaySessionHooks {
     const state = this.state(session);
     const verdict = checkTextBefore354(textBefore354, mayRelay(state.connector, Boolean(session.user)));
     if (!textBefore354) return verdict;
+    if (!verdict.ok) this.deps.observer?.refused(this.listener.name, verdict.reason);
     const fields = { ...this.log.fields(session), connector: state.connector?.name ?? null };
     // the text itself is not logged: it is the client's message
     if (verdict.ok) this.deps.logger.info(fields, 'message text sent before 354: accepted, the client may relay');
@@ -343,6 +355,7 @@ export class RelaySessionHooks {
           'message accepted',
         );
         state.messagesAccepted++;
+        this.deps.observer?.accepted(this.listener.name, state.connector?.name, state.tls !== undefined);
         done(null, `2.0.0 Ok: queued as ${queued.id}`);
         this.deps.onAccepted?.(queued);
       },
@@ -354,11 +367,11 @@ export class RelaySessionHooks {
         }
         if (err instanceof DataRefusal) {
           logger.info({ ...this.log.fields(session), recipients: recipients.length, code: err.responseCode, response: err.message }, 'message refused');
-          done(smtpError(err.responseCode, err.message));
+          done(this.refusal(err.responseCode, err.message, err.reason));
           return;
         }
         logger.error({ ...this.log.fields(session), recipients: recipients.length, err: err.message }, 'cannot write message to the spool');
-        done(smtpError(452, '4.3.1 Insufficient system storage'));
+        done(this.refusal(452, '4.3.1 Insufficient system storage', 'storage'));
       },
     );
   }

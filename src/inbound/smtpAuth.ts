@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parsePasswordHash, type PasswordHash } from '../config/password-hash.js';
 import type { AuthConfig } from '../config/types.js';
 import { AuthFailureLimiter } from './authFailureLimiter.js';
-import { HASH_BYTES, NEW_HASH_PARAMETERS, SALT_BYTES, verifyPassword } from './passwords.js';
+import { HASH_BYTES, NEW_HASH_PARAMETERS, SALT_BYTES, verifyPassword } from '../config/passwords.js';
 
 export type AuthOutcome = 'authenticated' | 'rejected' | 'throttled';
 

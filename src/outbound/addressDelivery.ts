@@ -7,7 +7,7 @@ import { stillOpen, type MessageProgress } from './messageProgress.js';
 import { loopsBackToMyself, suspendedDelivery, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
 import { recordForAll, sendMessages } from './sendMessages.js';
-import { addressKey, cacheKey, sessionOrSlot, takeSlot, type SessionSource } from './sessionSource.js';
+import { addressKey, cacheKey, countedDial, sessionOrSlot, takeSlot, type SessionSource } from './sessionSource.js';
 import {
   decideAfterRefusalClosed,
   openSession,
@@ -59,8 +59,9 @@ function healthOf(left: Extract<LeftSession, { kind: 'deferred' }>): AddressHeal
  * A connection the next hop answered gets its transit record (one that never came about,
  * or led back to this relay, says nothing about transit security and gets none).
  */
-async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback' | 'reconnect'> {
+async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, given: SessionSource): Promise<AddressHealth | 'fallback' | 'reconnect'> {
   const { logger } = ctx;
+  const source = countedDial(given, settings.connector.name, ctx);
   const session: DeliverySession = {
     startedAt: new Date(),
     domain,
@@ -80,12 +81,12 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
       messages.map((progress, index) => ({ attempts: progress.attempts.slice(triedBefore[index]), tlsReport: progress.message.tlsReport === true })),
     );
   try {
-    const scope = { domain, connector: settings.connector, host: peerWithPort(target) };
+    const scope = { domain, connector: settings.connector, host: peerWithPort(target), policy: settings.rule.policy.source };
     const opened: SessionOutcome & { carried?: boolean } = source.kind === 'reused' ? { kind: 'ready', ...source.session, carried: true } : await openSession(target, settings, mode, source.slot, logger);
     if (opened.kind === 'ready' && source.kind === 'dial') ctx.sessions.opened(opened.client);
     let left: LeftSession;
     if (opened.kind === 'ready') {
-      const end = await sendMessages(opened, messages, { ...scope, tls: opened.tls, verdict: opened.verdict }, peerName(target), logger);
+      const end = await sendMessages(opened, messages, { ...scope, tls: opened.tls, verdict: opened.verdict, policy: opened.policy.source }, peerName(target), logger);
       if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: opened.failure, sourceIp: opened.client.localAddress });
       if (end.kind === 'finished') {
         // a plaintext fallback is not the connector's policy: it is tried afresh next time
@@ -104,12 +105,12 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
       return ANSWERED;
     }
     if (left.kind === 'deferred') {
-      recordForAll(logger, messages, { ...scope, tls: left.tls, verdict: left.verdict }, left.result);
+      recordForAll(logger, messages, { ...scope, tls: left.tls, verdict: left.verdict, policy: left.policy.source }, left.result);
       if (left.cause !== 'unreachable') recordTransit(left);
       return healthOf(left);
     }
     // the broken TLS connection is an attempt of its own; the plaintext one that follows decides
-    for (const progress of messages) recordAttempt(logger, progress, { ...scope, tls: null, verdict: 'none' }, left.result);
+    for (const progress of messages) recordAttempt(logger, progress, { ...scope, tls: null, verdict: 'none', policy: left.policy.source }, left.result);
     recordTransit({ policy: left.policy, tls: null, verdict: 'none', failure: left.failure, sourceIp: left.sourceIp });
     return 'fallback';
   } catch (err) {
@@ -174,7 +175,7 @@ export async function deliverToAddress(target: HopAddress, messages: MessageProg
   const listener = ownListenerAt(target.address, target.hop.port, ctx.thisHost);
   if (listener) {
     // not even dialled: the relay would take the message from itself and route it here again
-    recordLoop(ctx, messages, { domain, connector, host: peerWithPort(target) }, loopEvidence(peerName(target), { listener }));
+    recordLoop(ctx, messages, { domain, connector, host: peerWithPort(target), policy: settings.rule.policy.source }, loopEvidence(peerName(target), { listener }));
     return;
   }
   const source = await sessionOrSlot(target, settings, ctx);
@@ -184,7 +185,7 @@ export async function deliverToAddress(target: HopAddress, messages: MessageProg
   if (admission.kind === 'suspended') {
     if (source.kind === 'dial') source.slot();
     else source.session.client.quit();
-    recordForAll(ctx.logger, messages, { domain, connector, host: peerWithPort(target), tls: null, verdict: 'none' }, suspendedDelivery(admission.lastError));
+    recordForAll(ctx.logger, messages, { domain, connector, host: peerWithPort(target), tls: null, verdict: 'none', policy: settings.rule.policy.source }, suspendedDelivery(admission.lastError));
     return;
   }
   try {

@@ -124,6 +124,14 @@ export class DeliveryAgent {
     this.wake();
   }
 
+  /**
+   * The messages the agent knows of, as last read or recorded: the queue as this process
+   * sees it, without reading the store (another process's changes come with the next rescan).
+   */
+  queued(): Iterable<Envelope> {
+    return this.known.values();
+  }
+
   /** A message became durable: consider it now rather than at the next scan. */
   enqueue(envelope: Envelope): void {
     if (this.stopped) return;
@@ -403,6 +411,7 @@ export class DeliveryAgent {
         ...(envelope.tlsReport ? { tlsReport: true as const } : {}),
         ...(envelope.requireTls ? { requireTls: envelope.requireTls } : {}),
         openData: () => this.queue.openData(envelope.id),
+        attempted: (attempt, policy) => context.observer?.attempted(attempt, policy, envelope.receivedAt),
         recordReplies: ({ result, settled }) =>
           settled
             ? round.finish({ domain, recipients: result.recipients, attempts: result.attempts })

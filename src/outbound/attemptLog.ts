@@ -1,6 +1,6 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { AppliedPolicy, PolicySource } from '../policy/appliedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
 import type { AttemptRecord, CertVerdict, RequireTlsAttempt, TlsFacts } from '../queue/types.js';
 import { RECORD_FORMAT, type TransitRecord, type TransitSink } from '../transit/record.js';
@@ -19,6 +19,8 @@ export interface AttemptScope {
   host: string | null;
   tls: TlsFacts | null;
   verdict: CertVerdict;
+  /** The source of the policy that governed the session, or would have (the connector's level where none was judged). */
+  policy: PolicySource;
   /** What the session was found to be for REQUIRETLS messages; absent where no session was judged. */
   requireTls?: Exclude<RequireTlsAttempt, 'no-session'>;
 }
@@ -43,6 +45,7 @@ export function recordAttempt(logger: Logger, progress: MessageProgress, scope: 
     ...(progress.message.requireTls ? { requireTls: scope.requireTls ?? 'no-session' } : {}),
   };
   progress.attempts.push(record);
+  progress.message.attempted?.(record, scope.policy);
   const { domain, connector, tlsLevel, host, tls, verdict, outcome, code, response } = record;
   const requireTls = record.requireTls === undefined ? {} : { requireTls: record.requireTls };
   logger.info({ queueId: progress.message.queueId, domain, connector, tlsLevel, host, tls, verdict, ...requireTls, outcome, code, response }, 'delivery attempt');

@@ -1,4 +1,5 @@
 import type { OutboundConnector } from '../config/types.js';
+import { connectorPolicy } from '../policy/appliedPolicy.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
 import { consultedSources, waivedByHeader, type HostPlan } from '../policy/publishedPolicy.js';
 import type { RecipientResult } from '../queue/types.js';
@@ -14,9 +15,9 @@ import { prepareSession, type SessionSettings } from './tlsLadder.js';
 import { tlsRequiredNo } from './tlsRequiredHeader.js';
 import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js';
 
-/** Where nothing was reached (setup or routing failed): no host, no TLS. */
+/** Where nothing was reached (setup or routing failed): no host, no TLS, and the policy the connector's level alone makes. */
 function unreachedScope(domain: string, connector: OutboundConnector): AttemptScope {
-  return { domain, connector, host: null, tls: null, verdict: 'none' };
+  return { domain, connector, host: null, tls: null, verdict: 'none', policy: connectorPolicy(connector.tls).source };
 }
 
 /** Deferred recipients whose next hops are all suspended are not to be tried before those come back. */
@@ -90,7 +91,7 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
     if (plan.kind === 'skip') continue;
     dialled = true;
     if (plan.kind === 'defer') {
-      recordForAll(logger, open, { domain, connector, host: `${hop.name}:${hop.port}`, tls: null, verdict: 'none' }, { outcome: 'deferred', code: plan.code, response: `${plan.code} ${plan.text}` });
+      recordForAll(logger, open, { domain, connector, host: `${hop.name}:${hop.port}`, tls: null, verdict: 'none', policy: plan.policy.source }, { outcome: 'deferred', code: plan.code, response: `${plan.code} ${plan.text}` });
       continue;
     }
     const settings = hostSettings(base, plan, dane, policiesWaived);

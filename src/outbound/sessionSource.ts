@@ -23,6 +23,26 @@ export function cacheKey(target: HopAddress, settings: SessionSettings): Session
   return sessionKey(settings.connector, target.hop.name, addressKey(target), published ? JSON.stringify({ rule, tlsa: dane && { referenceNames: dane.referenceNames, serverName: dane.serverName } }) : '');
 }
 
+/**
+ * A source about to be dialled counts as an open connection of its connector from now
+ * until its slot is given back — once its socket is gone (DeliveryObserver).
+ */
+export function countedDial(source: SessionSource, connector: string, ctx: DeliveryContext): SessionSource {
+  const { observer } = ctx;
+  if (source.kind !== 'dial' || observer === undefined) return source;
+  observer.connectionOpened(connector);
+  let open = true;
+  return {
+    kind: 'dial',
+    slot: () => {
+      source.slot();
+      if (!open) return;
+      open = false;
+      observer.connectionClosed(connector);
+    },
+  };
+}
+
 function slotLimits(ctx: DeliveryContext): SlotLimits {
   return { perHost: ctx.config.delivery.perHost, overall: ctx.config.delivery.concurrency };
 }

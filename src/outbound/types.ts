@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config/types.js';
 import type { AttemptRecord, RecipientResult } from '../queue/types.js';
 import type { Logger } from '../log.js';
+import type { PolicySource } from '../policy/appliedPolicy.js';
 import type { MtaStsState } from '../policy/mtaSts.js';
 import type { TlsMaterial } from '../tls/material.js';
 import type { TransitSink } from '../transit/record.js';
@@ -39,6 +40,8 @@ export interface OutgoingMessage {
    * delivery. Without it the results come only at the end.
    */
   recordReplies?: (replies: { result: MessageResult; settled: boolean }) => Promise<void>;
+  /** Told of each attempt as it is recorded, with the source of the policy that governed it (for the metrics). */
+  attempted?: (attempt: AttemptRecord, policy: PolicySource) => void;
 }
 
 export type { RecipientResult };
@@ -66,4 +69,18 @@ export interface DeliveryContext {
   transit: TransitSink;
   /** Recipient domains' MTA-STS policies (mtaSts/source.ts): one cache for the process, on disk under the spool. */
   mtaSts: { policyFor(domain: string): Promise<MtaStsState> };
+  /** Told of attempts and connections, for the metrics; absent: nobody counts. */
+  observer?: DeliveryObserver;
+}
+
+/**
+ * What delivery tells whoever counts (the admin listener's metrics, wired in cli/start.ts):
+ * connector names and bounded values only, never an address.
+ */
+export interface DeliveryObserver {
+  /** One attempt of one message; `receivedAt`: when the relay took the message (its 250), for the delivery's duration. */
+  attempted(attempt: AttemptRecord, policy: PolicySource, receivedAt: string): void;
+  /** A connection to a next hop was dialled under the connector; connectionClosed follows once its socket is gone. */
+  connectionOpened(connector: string): void;
+  connectionClosed(connector: string): void;
 }

@@ -9,7 +9,7 @@ export type AddressCharset = 'ascii' | 'utf8' | 'not-utf8';
  */
 export function checkAddressCharset(charset: AddressCharset, smtputf8: boolean): InboundVerdict {
   if (charset === 'ascii') return { ok: true };
-  if (!smtputf8) return { ok: false, code: 553, message: '5.6.7 Must declare SMTPUTF8 to send unicode address' };
-  if (charset === 'not-utf8') return { ok: false, code: 553, message: '5.6.7 Malformed UTF-8 in address' };
+  if (!smtputf8) return { ok: false, code: 553, message: '5.6.7 Must declare SMTPUTF8 to send unicode address', reason: 'address' };
+  if (charset === 'not-utf8') return { ok: false, code: 553, message: '5.6.7 Malformed UTF-8 in address', reason: 'address' };
   return { ok: true };
 }

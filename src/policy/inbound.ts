@@ -24,7 +24,29 @@ export interface InboundFacts {
   authenticated: boolean;
 }
 
-export type InboundVerdict = { ok: true } | { ok: false; code: number; message: string };
+/**
+ * Why a client was refused, in a bounded set (the `reason` of the rejection metric): relaying
+ * denied, TLS required, the client certificate, the sender's address range, AUTH, the size,
+ * bare line endings, an overlong line, a NUL byte, too many hops, an address not in ASCII,
+ * a limit of connections, messages or recipients, pipelining before 354, a full spool.
+ */
+export type RefusalReason =
+  | 'relaying'
+  | 'tls-required'
+  | 'certificate'
+  | 'sender-ip'
+  | 'auth'
+  | 'size'
+  | 'bare-line-endings'
+  | 'line-length'
+  | 'nul'
+  | 'hops'
+  | 'address'
+  | 'limits'
+  | 'pipelining'
+  | 'storage';
+
+export type InboundVerdict = { ok: true } | { ok: false; code: number; message: string; reason: RefusalReason };
 
 const OK: InboundVerdict = { ok: true };
 
@@ -71,14 +93,14 @@ function describeCertificateProblem(patterns: readonly string[], certificate: Cl
 export function checkInboundRequirements(connector: InboundConnector, facts: InboundFacts): InboundVerdict {
   const { require } = connector;
   if (require.tls && !facts.tls) {
-    return { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first' };
+    return { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first', reason: 'tls-required' };
   }
   if (require.certificateNames && !trustedNameMatch(require.certificateNames, facts.certificate)) {
     const problem = describeCertificateProblem(require.certificateNames, facts.certificate);
-    return { ok: false, code: 530, message: `5.7.1 Connector "${connector.name}" requires a trusted client certificate: ${problem}` };
+    return { ok: false, code: 530, message: `5.7.1 Connector "${connector.name}" requires a trusted client certificate: ${problem}`, reason: 'certificate' };
   }
   if (require.ips && !ipInRanges(facts.ip, require.ips)) {
-    return { ok: false, code: 550, message: `5.7.1 Connector "${connector.name}" does not accept this sender from ${facts.ip}` };
+    return { ok: false, code: 550, message: `5.7.1 Connector "${connector.name}" does not accept this sender from ${facts.ip}`, reason: 'sender-ip' };
   }
   return OK;
 }
@@ -106,4 +128,4 @@ export function checkRecipient(config: Config, connector: InboundConnector | und
   return isAcceptedDomain(config, domain) ? OK : RELAY_DENIED;
 }
 
-export const RELAY_DENIED: InboundVerdict = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
+export const RELAY_DENIED: InboundVerdict = { ok: false, code: 550, message: '5.7.1 Relaying denied', reason: 'relaying' };

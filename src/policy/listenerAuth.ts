@@ -9,6 +9,6 @@ export const AUTH_REQUIRED_REPLY = '5.7.0 Authentication required';
  */
 export function checkListenerAuth(auth: AuthMode, session: { tls: boolean; authenticated: boolean }): InboundVerdict {
   if (auth !== 'required' || session.authenticated) return { ok: true };
-  if (!session.tls) return { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first' };
-  return { ok: false, code: 530, message: AUTH_REQUIRED_REPLY };
+  if (!session.tls) return { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first', reason: 'tls-required' };
+  return { ok: false, code: 530, message: AUTH_REQUIRED_REPLY, reason: 'auth' };
 }

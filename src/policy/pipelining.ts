@@ -1,7 +1,7 @@
 import type { InboundVerdict } from './inbound.js';
 
 /** Postfix's reply (`smtpd_forbid_unauth_pipelining`); the session is closed after it. */
-export const PROTOCOL_SYNCHRONIZATION: InboundVerdict = { ok: false, code: 554, message: '5.5.0 Error: SMTP protocol synchronization' };
+export const PROTOCOL_SYNCHRONIZATION: InboundVerdict = { ok: false, code: 554, message: '5.5.0 Error: SMTP protocol synchronization', reason: 'pipelining' };
 
 /**
  * RFC 2920 §3.1: DATA ends a pipelined group — MAIL, RCPT and DATA may go in one packet,

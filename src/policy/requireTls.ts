@@ -8,7 +8,7 @@ import type { InboundVerdict } from './inbound.js';
 
 /** MAIL FROM … REQUIRETLS outside TLS: the relay offers the keyword only inside TLS, and a demand for TLS made in plaintext has already travelled without it. */
 export function checkRequireTlsParameter(tls: boolean): InboundVerdict {
-  return tls ? { ok: true } : { ok: false, code: 530, message: '5.7.10 REQUIRETLS needs TLS' };
+  return tls ? { ok: true } : { ok: false, code: 530, message: '5.7.10 REQUIRETLS needs TLS', reason: 'tls-required' };
 }
 
 /**

@@ -29,7 +29,7 @@ t.test('config show prints every key after defaults as YAML, --json the same as 
   t.match(yaml.stdout, /^  retry: \[1m, 5m, 15m, 30m, 1h, 2h, 4h\]$/m, 'lists of values on one line');
   t.strictSame(shown.auth, { users: [{ name: 'scanner', passwordHash: '[redacted]' }], maxFailuresPerIp: 5 });
   t.strictSame(shown.smtp, { maxMessageSize: 52428800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: '90s', handshakeTimeout: '30s', minDataRate: 500, bareLineEndings: 'reject' });
-  t.same(Object.keys(shown), ['server', 'listeners', 'tls', 'dns', 'queue', 'delivery', 'smtp', 'auth', 'acceptedDomains', 'inbound', 'outbound', 'report', 'tlsRpt', 'log'], 'every section, in the order of the reference');
+  t.same(Object.keys(shown), ['server', 'listeners', 'tls', 'dns', 'queue', 'delivery', 'smtp', 'auth', 'acceptedDomains', 'inbound', 'outbound', 'report', 'tlsRpt', 'admin', 'log'], 'every section, in the order of the reference');
 });
 
 t.test('config show -n prints only what the file sets', async (t) => {

@@ -1,7 +1,7 @@
 // `tlsrelay hash-password` as an administrator runs it: password on stdin, hash on stdout.
 import t from 'tap';
 import { parsePasswordHash } from '../../src/config/password-hash.js';
-import { verifyPassword } from '../../src/inbound/passwords.js';
+import { verifyPassword } from '../../src/config/passwords.js';
 import { PROJECT_ROOT, runCli } from '../helpers/relayProcess.js';
 
 t.test('prints one PHC scrypt line for the first line of stdin, which the server-side check accepts', async (t) => {

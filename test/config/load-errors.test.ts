@@ -23,7 +23,7 @@ const cases: Case[] = [
   // YAML itself
   { name: 'YAML syntax errors, all of them', yaml: ['a: [1, 2', 'b: : :'], expect: [['2:1', 'YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'], ['2:4', 'YAML: Nested mappings'], ['2:6', 'YAML: Nested mappings']] },
   { name: 'duplicate key', yaml: [TLS_LINE, 'log: { level: info }', 'log: { level: warn }'], expect: [['3:1', 'YAML: Map keys must be unique']] },
-  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, report, tlsRpt, log); got a list']] },
+  { name: 'the file is not a mapping', yaml: ['- server'], expect: [['1:1', 'expected a mapping of sections (server, listeners, tls, dns, queue, delivery, smtp, auth, acceptedDomains, inbound, outbound, report, tlsRpt, admin, log); got a list']] },
   { name: 'an unquoted wildcard reads as an alias', yaml: [TLS_LINE, 'acceptedDomains: [*.contoso.test]'], expect: [['2:19', 'acceptedDomains[0]: *.contoso.test is a YAML alias with no anchor; a value that starts with * must be quoted']] },
 
   // unknown keys
@@ -396,6 +396,19 @@ const cases: Case[] = [
       ['1:48', 'tls.trust[1]: file not found: '],
       ['1:63', 'tls.crl[0]: file not found: '],
       ['2:48', 'outbound[0].crl[0]: file not found: '],
+    ],
+  },
+  {
+    name: 'admin off loopback without a password: refused at the address',
+    yaml: [TLS_LINE, 'admin:', '  address: 0.0.0.0'],
+    expect: [['3:12', 'admin.address: 0.0.0.0 is not a loopback address: set admin.passwordHash']],
+  },
+  {
+    name: 'admin on an IPv6 address off loopback, and a bad port',
+    yaml: [TLS_LINE, 'admin: { address: "2001:db8::1", port: 70000 }'],
+    expect: [
+      ['2:19', 'admin.address: 2001:db8::1 is not a loopback address'],
+      ['2:40', 'admin.port'],
     ],
   },
   {

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { SYSTEM_HOSTNAME } from '../helpers/config.js';
 import { DEFAULT_CIPHERS, type Config } from '../../src/config/types.js';
 
+const ADMIN_HASH = '$scrypt$ln=10,r=8,p=1$AQEBAQEBAQEBAQEBAQEBAQ$AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -30,6 +31,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     outbound: [],
     report: { retention: 30 * DAY },
     tlsRpt: { enabled: false, organization: SYSTEM_HOSTNAME, contact: `postmaster@${SYSTEM_HOSTNAME}`, interval: DAY },
+    admin: undefined,
     log: { level: 'info', format: undefined },
   };
   t.strictSame(config, expected);
@@ -154,6 +156,15 @@ t.test('every value read and converted', async (t) => {
   t.equal(legacy?.plaintextFallback, false);
   t.strictSame(config.tlsRpt, { enabled: true, organization: 'Contoso Ltd', contact: 'TLS-Reports@contoso.test', interval: HOUR }, 'the local part as written, the domain normalised');
   t.strictSame(config.log, { level: 'debug', format: 'pretty' });
+});
+
+t.test('admin: off when absent or empty; the section on with its defaults; a password allows any address', async (t) => {
+  t.equal(load(t, [TLS_LINE]).admin, undefined);
+  t.equal(load(t, [TLS_LINE, 'admin:']).admin, undefined, 'no value: left out');
+  t.strictSame(load(t, [TLS_LINE, 'admin: {}']).admin, { address: '127.0.0.1', port: 9325, passwordHash: undefined });
+  t.strictSame(load(t, [TLS_LINE, 'admin: { address: "::1", port: 0 }']).admin, { address: '::1', port: 0, passwordHash: undefined }, 'IPv6 loopback');
+  t.strictSame(load(t, [TLS_LINE, 'admin: { address: 127.0.0.2 }']).admin?.address, '127.0.0.2', 'all of 127.0.0.0/8 is loopback');
+  t.strictSame(load(t, [TLS_LINE, `admin: { address: 0.0.0.0, passwordHash: "${ADMIN_HASH}" }`]).admin, { address: '0.0.0.0', port: 9325, passwordHash: ADMIN_HASH });
 });
 
 t.test('tlsRpt.organization and contact follow server.hostname', async (t) => {

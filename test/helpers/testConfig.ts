@@ -50,6 +50,7 @@ export function testConfig({ dns, ...overrides }: ConfigOverrides = {}): Config 
     outbound: [],
     report: { ...REPORT_DEFAULTS },
     tlsRpt: { ...TLS_RPT_DEFAULTS, organization: 'relay.test', contact: 'postmaster@relay.test' },
+    admin: undefined,
     log: { ...LOG_DEFAULTS },
     ...overrides,
   };

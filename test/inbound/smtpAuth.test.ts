@@ -1,7 +1,7 @@
 import t from 'tap';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { parsePasswordHash } from '../../src/config/password-hash.js';
-import { hashPassword, verifyPassword } from '../../src/inbound/passwords.js';
+import { hashPassword, verifyPassword } from '../../src/config/passwords.js';
 import { SmtpAuthenticator } from '../../src/inbound/smtpAuth.js';
 
 const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');

@@ -23,7 +23,7 @@ function query(overrides: Partial<InboundQuery>): InboundQuery {
 }
 
 const fabrikamSender = { address: 'alice@fabrikam.test', domain: 'fabrikam.test' };
-const relayDenied = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
+const relayDenied = { ok: false, code: 550, message: '5.7.1 Relaying denied', reason: 'relaying' };
 
 t.test('a trusted certificate name selects its connector: one session, after STARTTLS', async (t) => {
   const explanation = explainInbound(config, query({ ip: '203.0.113.1', certificateName: 'exchange.contoso.test' }));
@@ -57,8 +57,8 @@ t.test('requirements are judged for each session the facts allow', async (t) => 
   t.equal(noCertificate.connector?.name, 'partner-fabrikam');
   t.same(noCertificate.connector?.require, { tls: true, certificateNames: ['mail.fabrikam.test'], ips: ['198.51.100.0/24'] });
   t.match(noCertificate.mailFrom, [
-    { session: 'without-starttls', verdict: { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first' } },
-    { session: 'starttls-without-certificate', verdict: { ok: false, code: 530, message: /^5\.7\.1 .*no client certificate was presented/ } },
+    { session: 'without-starttls', verdict: { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first', reason: 'tls-required' } },
+    { session: 'starttls-without-certificate', verdict: { ok: false, code: 530, message: /^5\.7\.1 .*no client certificate was presented/, reason: 'certificate' } },
   ]);
   t.equal(noCertificate.mailFrom.length, 2);
 
@@ -66,7 +66,7 @@ t.test('requirements are judged for each session the facts allow', async (t) => 
   t.match(wrongName.mailFrom, [{ session: 'starttls-with-certificate', verdict: { ok: false, code: 530, message: /names \(evil\.test\) do not match mail\.fabrikam\.test/ } }]);
 
   const wrongIp = explainInbound(config, query({ ip: '203.0.113.9', sender: fabrikamSender, certificateName: 'mail.fabrikam.test' }));
-  t.match(wrongIp.mailFrom, [{ verdict: { ok: false, code: 550, message: /^5\.7\.1 Connector "partner-fabrikam" does not accept this sender from 203\.0\.113\.9/ } }]);
+  t.match(wrongIp.mailFrom, [{ verdict: { ok: false, code: 550, message: /^5\.7\.1 Connector "partner-fabrikam" does not accept this sender from 203\.0\.113\.9/, reason: 'sender-ip' } }]);
 
   const allMet = explainInbound(config, query({ sender: fabrikamSender, certificateName: 'mail.fabrikam.test' }));
   t.same(allMet.mailFrom, [{ session: 'starttls-with-certificate', verdict: { ok: true } }]);

@@ -55,9 +55,10 @@ t.test('requirements: TLS, certificate, source IPs', async (t) => {
     ok: false,
     code: 530,
     message: '5.7.0 Must issue a STARTTLS command first',
+    reason: 'tls-required',
   });
   const noCert = checkInboundRequirements(fabrikam, facts({ tls: true }));
-  t.match(noCert, { ok: false, code: 530, message: /^5\.7\.1 .*no client certificate was presented/ });
+  t.match(noCert, { ok: false, code: 530, message: /^5\.7\.1 .*no client certificate was presented/, reason: 'certificate' });
   const untrusted = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: false, error: 'SELF_SIGNED_CERT_IN_CHAIN', names: ['mail.fabrikam.test'] } }));
   t.match(untrusted, { ok: false, code: 530, message: /not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/ });
   const wrongName = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['evil.test'] } }));
@@ -65,13 +66,13 @@ t.test('requirements: TLS, certificate, source IPs', async (t) => {
   t.same(checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['mail.fabrikam.test'] } })), { ok: true });
 
   const litware = config.inbound[2]!;
-  t.match(checkInboundRequirements(litware, facts({ ip: '203.0.113.5' })), { ok: false, code: 550, message: /^5\.7\.1 / });
+  t.match(checkInboundRequirements(litware, facts({ ip: '203.0.113.5' })), { ok: false, code: 550, message: /^5\.7\.1 /, reason: 'sender-ip' });
   t.same(checkInboundRequirements(litware, facts({ ip: '192.0.2.44' })), { ok: true });
 });
 
 t.test('relaying: accepted domains for anyone, other domains only for relay connectors or authenticated users', async (t) => {
   const relaying = config.inbound[3]!;
-  const denied = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
+  const denied = { ok: false, code: 550, message: '5.7.1 Relaying denied', reason: 'relaying' };
   t.same(checkRecipient(config, undefined, 'user@contoso.test', false), { ok: true });
   t.same(checkRecipient(config, undefined, 'user@Contoso.Test.', false), { ok: true }, 'the domain is normalised');
   t.same(checkRecipient(config, undefined, 'user@x.sub.contoso.test', false), { ok: true }, 'wildcard accepted domain');
@@ -85,7 +86,7 @@ t.test('relaying: accepted domains for anyone, other domains only for relay conn
 
 t.test('sender-specified routing to an accepted domain: refused unless the session may relay', async (t) => {
   const relaying = config.inbound[3]!;
-  const denied = { ok: false, code: 550, message: '5.7.1 Relaying denied' };
+  const denied = { ok: false, code: 550, message: '5.7.1 Relaying denied', reason: 'relaying' };
   for (const address of ['user%evil.test@contoso.test', 'evil.test!user@contoso.test', '"user%evil.test"@contoso.test']) {
     t.same(checkRecipient(config, undefined, address, false), denied, `${address} from a client that may not relay`);
     t.same(checkRecipient(config, config.inbound[1], address, false), denied, `${address} through a connector that does not relay`);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { checkTextBefore354 } from '../../src/policy/pipelining.js';
 
 t.test('message text before the 354: refused only from sessions that may not relay', async (t) => {
-  const refused = { ok: false, code: 554, message: '5.5.0 Error: SMTP protocol synchronization' };
+  const refused = { ok: false, code: 554, message: '5.5.0 Error: SMTP protocol synchronization', reason: 'pipelining' };
   const cases = [
     { textBefore354: false, mayRelay: false, expect: { ok: true } },
     { textBefore354: false, mayRelay: true, expect: { ok: true } },

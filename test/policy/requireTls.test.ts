@@ -9,7 +9,7 @@ const short = (shortfall: 'no-tls' | 'not-authenticated' | 'not-advertised'): Re
 
 t.test('MAIL FROM … REQUIRETLS is taken inside TLS only', async (t) => {
   t.same(checkRequireTlsParameter(true), { ok: true });
-  t.same(checkRequireTlsParameter(false), { ok: false, code: 530, message: '5.7.10 REQUIRETLS needs TLS' });
+  t.same(checkRequireTlsParameter(false), { ok: false, code: 530, message: '5.7.10 REQUIRETLS needs TLS', reason: 'tls-required' });
 });
 
 t.test('a session qualifies when a policy that insists on it authenticated the certificate', async (t) => {

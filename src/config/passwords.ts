@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import type { PasswordHash } from '../config/password-hash.js';
+import type { PasswordHash } from './password-hash.js';
 
 /** What `tlsrelay hash-password` writes: N = 2^15, r = 8 (32 MiB per check), p = 1. */
 export const NEW_HASH_PARAMETERS = { ln: 15, r: 8, p: 1 } as const;
