@@ -2,17 +2,27 @@
 
 export type AdminEndpoint = 'healthz' | 'readyz' | 'metrics';
 
-export type Route = { kind: 'endpoint'; endpoint: AdminEndpoint } | { kind: 'not-found' } | { kind: 'method-not-allowed' };
+export type Route = { kind: 'endpoint' | 'method-not-allowed'; endpoint: AdminEndpoint } | { kind: 'not-found' };
 
-const ENDPOINTS: Record<string, AdminEndpoint> = { '/healthz': 'healthz', '/readyz': 'readyz', '/metrics': 'metrics' };
+// a Map, not an object: a request-target such as `constructor` must find nothing
+const ENDPOINTS = new Map<string, AdminEndpoint>([
+  ['/healthz', 'healthz'],
+  ['/readyz', 'readyz'],
+  ['/metrics', 'metrics'],
+]);
 
 /** The probes answer without a password: they tell only whether the relay serves, and why not. */
-export const OPEN_ENDPOINTS: ReadonlySet<AdminEndpoint> = new Set(['healthz', 'readyz']);
+const OPEN_ENDPOINTS: ReadonlySet<AdminEndpoint> = new Set(['healthz', 'readyz']);
+
+/** Whether the answer to this request needs the password, when one is set: all but the probes (unknown paths too). */
+export function needsPassword(target: Route): boolean {
+  return target.kind === 'not-found' || !OPEN_ENDPOINTS.has(target.endpoint);
+}
 
 /** Nothing here changes state: only GET (and HEAD, which Node answers without the body). */
 export function route(method: string | undefined, url: string | undefined): Route {
   const path = (url ?? '/').split('?')[0]!;
-  const endpoint = ENDPOINTS[path];
+  const endpoint = ENDPOINTS.get(path);
   if (endpoint === undefined) return { kind: 'not-found' };
-  return method === 'GET' || method === 'HEAD' ? { kind: 'endpoint', endpoint } : { kind: 'method-not-allowed' };
+  return { kind: method === 'GET' || method === 'HEAD' ? 'endpoint' : 'method-not-allowed', endpoint };
 }

@@ -23,6 +23,8 @@ import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadCo
 import type { Dated } from '../tls/dated.js';
 import { ExpiryWatch } from './expiryWatch.js';
 import { logConfigWarnings, tlsProblemOf, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
+import { startAdminServer, type AdminServer } from '../admin/adminServer.js';
+import { adminSources, countedTransit, metricsFor } from './adminListener.js';
 
 /** Makes the development pair if asked to, then reads and checks the certificate files. */
 async function prepareTls(file: string, config: Config, logger: Logger): Promise<TlsLoad> {
@@ -44,6 +46,11 @@ async function prepareTls(file: string, config: Config, logger: Logger): Promise
 const datedUnder =
   (config: Config, certificates: readonly ServedCertificate[], trustDated: Dated[]): (() => Dated[]) =>
   () => datedNow(config, certificates, trustDated);
+
+/** Where the admin listener listens, if it does: changes only with a restart (its password follows a reload). */
+function sameAdminPlace(a: Config, b: Config): boolean {
+  return a.admin?.address === b.admin?.address && a.admin?.port === b.admin?.port;
+}
 
 /** A listener could not bind its address and port (in use, or a privileged port). */
 const EXIT_CANNOT_LISTEN = 1;
@@ -102,12 +109,19 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const tls = loadedTls.material;
   const expiry = new ExpiryWatch(logger);
   let { trustDated } = loadedTls;
-  expiry.watch(datedUnder(config, tls.certificates, trustDated));
+  // the expiry watch's and the metrics' view of what runs out: one, replaced together
+  let dated = datedUnder(config, tls.certificates, trustDated);
+  const watchDated = (next: () => Dated[]): void => {
+    dated = next;
+    expiry.watch(next);
+  };
+  watchDated(dated);
 
   // Signals are watched from here on, so a SIGTERM during start-up is a clean stop too,
   // and a SIGHUP (whose default is to terminate) is ignored until there is something to reload.
   // Watched for good, not once: a second SIGTERM or SIGINT must not cut the drain short —
   // Ctrl-C on `npm start` reaches npm and the relay both, and npm passes its copy on.
+  let shuttingDown = false;
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.on('SIGTERM', resolve);
     process.on('SIGINT', resolve);
@@ -124,11 +138,13 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     return EXIT_INVALID_CONFIG;
   }
   const transit = await TransitWriter.open(config.queue.dir, logger, config.report.retention);
+  // read only when scraped, by then the agent exists
+  const metrics = metricsFor(config, () => agent.queued(), () => dated());
   // filled once the listeners are bound: their ports are known only then (a configured 0)
   const ownListeners: OwnListener[] = [];
   // one MTA-STS cache for the process; each lookup reads the DNS servers and trust anchors of the current snapshot
   const mtaSts = new MtaStsSource({ cacheDir: mtaStsCacheDir(config.queue.dir), logger, environment: () => ({ lookups: dnsLookupsFor(context.config), trust: context.tls }) });
-  let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit, mtaSts };
+  let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit: countedTransit(transit, metrics), mtaSts, observer: metrics };
   const agent = new DeliveryAgent(queue, () => context, logger);
   let inbound;
   try {
@@ -137,6 +153,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       store: queue,
       logger,
       onAccepted: (envelope) => agent.enqueue(envelope),
+      observer: metrics,
     });
   } catch (err) {
     // a port in use or one that needs privileges: said once, plainly, and nothing runs
@@ -146,6 +163,19 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     return EXIT_CANNOT_LISTEN;
   }
   ownListeners.push(...inbound.listeners.map(({ name, address, port }) => ({ name, address, port })));
+  let admin: AdminServer | undefined;
+  if (config.admin !== undefined && metrics !== undefined) {
+    const running = { config: () => context.config, spoolDir: config.queue.dir, listeners: inbound.listeners, shuttingDown: () => shuttingDown };
+    try {
+      admin = await startAdminServer(config.admin.address, config.admin.port, adminSources(running, metrics), logger);
+    } catch (err) {
+      logger.fatal({ err: (err as Error).message }, 'cannot start the admin listener');
+      stderr.write(`tlsrelay: ${(err as Error).message}\n`);
+      await inbound.close();
+      await Promise.all([transit.close(), queue.close()]);
+      return EXIT_CANNOT_LISTEN;
+    }
+  }
   await agent.start();
   // off the delivery path: it reads the transit record and queues its mail like any client
   const tlsRpt = new TlsRptScheduler({
@@ -162,7 +192,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     logSwapped(logger, context.tls.certificates, certificates);
     inbound.reload(context.config, next);
     context = { ...context, tls: next };
-    expiry.watch(datedUnder(context.config, certificates, trustDated));
+    watchDated(datedUnder(context.config, certificates, trustDated));
   });
   rotation.follow(config, tls.certificates);
   applyReload = () => {
@@ -171,11 +201,12 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       const needRestart = inbound.reload(next.config, next.tls);
       if (next.config.queue.dir !== context.config.queue.dir) needRestart.push('queue.dir changed');
       if (next.config.queue.store !== context.config.queue.store) needRestart.push('queue.store changed');
+      if (!sameAdminPlace(next.config, context.config)) needRestart.push('admin.address or admin.port changed, or the admin section added or removed');
       logSwapped(logger, context.tls.certificates, next.tls.certificates);
       rotation.follow(next.config, next.tls.certificates);
       context = { ...context, config: next.config, tls: next.tls };
       trustDated = next.trustDated;
-      expiry.watch(datedUnder(next.config, next.tls.certificates, trustDated));
+      watchDated(datedUnder(next.config, next.tls.certificates, trustDated));
       transit.retainFor(next.config.report.retention);
       logger.level = next.config.log.level;
       output.format = logFormatFor(next.config.log.format, terminal);
@@ -186,6 +217,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   logger.info({ config: config.file, spool: config.queue.dir, hostname: config.server.hostname }, 'tlsrelay started');
 
   const signal = await stopRequested;
+  shuttingDown = true;
   logger.info({ signal }, 'shutting down');
   tlsRpt.stop();
   rotation.close();
@@ -194,6 +226,8 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   // after the deliveries: their sessions' records are the last batch, and their claims
   // are let go (those of deliveries still in flight past the grace period too)
   await Promise.all([transit.close(), queue.close()]);
+  // the last to go: until now /readyz said "shutting down" to the probes that ask
+  await admin?.close();
   logger.info('tlsrelay stopped');
   return 0;
 }

@@ -1,6 +1,6 @@
 // The rooms of src/ and who may import whom (ARCHITECTURE.md, "Rooms", and transit/, the
 // transit record of delivery sessions, ARCHITECTURE.md "Where the next pieces go", with
-// tlsRpt/, the RFC 8460 reports made from it): inbound and
+// tlsRpt/, the RFC 8460 reports made from it, and admin/, the admin listener): inbound and
 // outbound never import each other, the spool is the only hand-off, and the policy
 // engine stays free of I/O. Two things cross every wall: the logger, and — as types
 // only — the plain records of src/queue/types.ts that travel through the spool.
@@ -22,6 +22,11 @@ const allowed: Record<string, string[]> = {
   transit: ['policy', 'queue', 'config', 'log.ts'],
   // TLS-RPT: reads the transit record, looks up and sends with outbound's resolver, queues its mail reports
   tlsRpt: ['transit', 'policy', 'queue', 'outbound', 'tls', 'config', 'log.ts'],
+  // the admin listener: reads the queue's counts, the transit record's sessions and the
+  // certificates' dates; the labels' vocabularies (refusal reasons, policy sources) are
+  // policy's. Inbound and outbound tell it what happens through observers of their own
+  // (inboundObserver.ts, DeliveryObserver), wired in cli/, and never import it.
+  admin: ['queue', 'transit', 'tls', 'policy', 'config', 'log.ts'],
   cli: ['*'],
   'main.ts': ['*'],
   'log.ts': [],
