@@ -7,7 +7,7 @@
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/config/passwords.js';
 import { adminRequest, scrape, sampleValue, type Sample } from '../helpers/adminHttp.js';
@@ -233,4 +233,41 @@ t.test('check-config and start refuse an admin listener off loopback without a p
   t.match(started.stderr, expected);
   writeConfig(dir, `tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }\nadmin:\n  address: 0.0.0.0\n  passwordHash: "${await hashPassword(PASSWORD)}"\n`);
   t.equal((await runCli(['check-config', '-c', config])).code, 0, 'with a password it is valid');
+});
+
+t.test('SIGHUP: a password set in the file applies at once; a new address or port waits for a restart', async (t) => {
+  const dir = t.testdir();
+  const base = 'listeners: [{ name: smtp, port: 0 }]\ntls: { cert: relay.crt, key: relay.key, generateIfMissing: true }\nqueue: { dir: spool }\n';
+  const config = writeConfig(dir, `${base}admin: { port: 0 }\n`);
+  const relay = startRelay(config);
+  t.teardown(() => relay.stop());
+  const admin = await adminPort(relay);
+  t.equal((await adminRequest(admin, '/metrics')).status, 200, 'no password: open on loopback');
+
+  writeConfig(dir, `${base}admin: { port: 0, passwordHash: "${await hashPassword(PASSWORD)}" }\n`);
+  relay.child.kill('SIGHUP');
+  await relay.waitForLog((line) => line.msg === 'configuration reloaded', 'the reload');
+  t.equal((await adminRequest(admin, '/metrics')).status, 401, 'the password applies to the next request');
+  t.equal((await adminRequest(admin, '/metrics', { password: PASSWORD })).status, 200);
+
+  writeConfig(dir, `${base}admin: { port: ${await freePort()} }\n`);
+  relay.child.kill('SIGHUP');
+  const warned = await relay.waitForLog((line) => Array.isArray(line.needRestart), 'the restart warning');
+  t.match(warned.needRestart, ['admin.address or admin.port changed, or the admin section added or removed']);
+  t.equal((await adminRequest(admin, '/healthz')).status, 200, 'the listener stays where it was');
+});
+
+t.test('an admin port already taken: start says so and exits 1, nothing left listening', async (t) => {
+  const dir = t.testdir();
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const port = (taken.address() as AddressInfo).port;
+  const config = writeConfig(dir, `listeners: [{ name: smtp, port: 0 }]\ntls: { cert: relay.crt, key: relay.key, generateIfMissing: true }\nqueue: { dir: spool }\nadmin: { port: ${port} }\n`);
+  const relay = startRelay(config);
+  const smtp = await relay.port();
+  t.equal(await relay.exited, 1);
+  t.match(relay.stderr(), `tlsrelay: admin listener cannot listen on 127.0.0.1:${port}: listen EADDRINUSE`);
+  const refused = await submit({ port: smtp, from: 'a@contoso.test', to: ['b@contoso.test'], data: sampleMessage() });
+  t.match(refused, { ok: false, response: /ECONNREFUSED/ }, 'the SMTP listener was closed again');
 });
