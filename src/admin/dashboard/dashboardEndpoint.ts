@@ -16,13 +16,14 @@ import { SessionTally } from './sessionShares.js';
 export interface DashboardSources {
   /** The running config (a reload may replace it; one request reads one snapshot). */
   config(): Config;
-  /** The queue's listing. */
-  queue(): Promise<Envelope[]>;
+  /** The queued messages as the delivery agent knows them (what the queue metrics count too): no read of the store. */
+  queue(): Iterable<Envelope>;
   /** Served certificates, trust anchors and CRLs, with when each runs out. */
   dated(): Dated[];
 }
 
-export type DashboardView = 'page' | 'data';
+/** The two admin endpoints of the dashboard: the page at GET /, its data at GET /api/dashboard. */
+export type DashboardView = 'dashboard' | 'dashboard-data';
 
 export interface DashboardAnswer {
   status: number;
@@ -59,15 +60,16 @@ async function gather(sources: DashboardSources, sinceMs: number, now: Date): Pr
   const config = sources.config();
   const since = new Date(now.getTime() - sinceMs);
   const tally = new SessionTally();
-  const [envelopes, scan] = await Promise.all([sources.queue(), scanTransit(config.queue.dir, { since: since.getTime() }, (record) => tally.add(record))]);
+  const envelopes = [...sources.queue()];
+  const scan = await scanTransit(config.queue.dir, { since: since.getTime() }, (record) => tally.add(record));
   return dashboardData({ config, envelopes, sessions: tally.view(), skippedRecords: scan.skipped, dated: sources.dated(), since, now });
 }
 
-/** The answer to GET / (`page`) or GET /api/dashboard (`data`) at `url` (its query names the period). */
+/** The answer to GET / or GET /api/dashboard at `url` (its query names the period). */
 export async function dashboardAnswer(view: DashboardView, url: string, sources: DashboardSources, now = new Date()): Promise<DashboardAnswer> {
   const period = periodOf(url);
   if (!period.ok) return { status: 400, body: `${period.problem}\n`, headers: { 'Content-Type': 'text/plain; charset=utf-8' } };
   const data = await gather(sources, period.ms, now);
-  if (view === 'data') return { status: 200, body: `${JSON.stringify(data, null, 2)}\n`, headers: DATA_HEADERS };
+  if (view === 'dashboard-data') return { status: 200, body: `${JSON.stringify(data, null, 2)}\n`, headers: DATA_HEADERS };
   return { status: 200, body: dashboardPage(data, `the last ${period.text}`), headers: PAGE_HEADERS };
 }

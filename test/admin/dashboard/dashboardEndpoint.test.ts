@@ -25,14 +25,14 @@ t.test('answers from the queue, the transit record and the dated material', asyn
   let listings = 0;
   const sources: DashboardSources = {
     config: () => testConfig({ queue: { ...testConfig().queue, dir: spool } }),
-    queue: async () => {
+    queue: () => {
       listings++;
       return [];
     },
     dated: () => [{ kind: 'certificate', setting: 'tls.cert', file: join(spool, 'relay.crt'), place: undefined, subject: 'CN=relay.test', end: new Date(now.getTime() + 40 * DAY + HOUR) }],
   };
 
-  const data = await dashboardAnswer('data', '/api/dashboard', sources, now);
+  const data = await dashboardAnswer('dashboard-data', '/api/dashboard', sources, now);
   t.equal(data.status, 200);
   t.match(data.headers, { 'Content-Type': 'application/json; charset=utf-8' });
   const body = JSON.parse(data.body) as DashboardData;
@@ -41,31 +41,31 @@ t.test('answers from the queue, the transit record and the dated material', asyn
   t.equal(body.certificates[0]!.daysLeft, 40);
   t.equal(body.since, new Date(now.getTime() - DAY).toISOString());
 
-  const week = JSON.parse((await dashboardAnswer('data', '/api/dashboard?since=7d', sources, now)).body) as DashboardData;
+  const week = JSON.parse((await dashboardAnswer('dashboard-data', '/api/dashboard?since=7d', sources, now)).body) as DashboardData;
   t.same(week.sessions.rows.map((row) => row.domain).sort(), ['older.test', 'recent.test']);
 
-  const page = await dashboardAnswer('page', '/', sources, now);
+  const page = await dashboardAnswer('dashboard', '/', sources, now);
   t.equal(page.status, 200);
   t.match(page.headers, { 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
   t.match(String(page.headers['Content-Security-Policy']), /^default-src 'none'; style-src 'unsafe-inline';/, 'no script, no file from elsewhere');
   t.match(page.body, 'Delivery sessions per partner, the last 24h');
   t.match(page.body, '<td>recent.test</td>');
-  t.equal(listings, 3, 'the queue is listed for each answer');
+  t.equal(listings, 3, 'the queue is read for each answer');
 });
 
 t.test('a bad period is a 400 that says why, and nothing is read', async (t) => {
   const sources: DashboardSources = {
     config: () => t.fail('no config read') as never,
-    queue: async () => t.fail('no queue read') as never,
+    queue: () => t.fail('no queue read') as never,
     dated: () => t.fail('nothing dated read') as never,
   };
-  const answer = await dashboardAnswer('page', '/?since=soon', sources);
+  const answer = await dashboardAnswer('dashboard', '/?since=soon', sources);
   t.same(answer, { status: 400, body: 'since "soon" is not a duration such as 30m, 24h or 7d\n', headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
 });
 
 t.test('a spool where no relay has recorded a session yet', async (t) => {
-  const sources: DashboardSources = { config: () => testConfig({ queue: { ...testConfig().queue, dir: t.testdir() } }), queue: async () => [], dated: () => [] };
-  const body = JSON.parse((await dashboardAnswer('data', '/api/dashboard', sources)).body) as DashboardData;
+  const sources: DashboardSources = { config: () => testConfig({ queue: { ...testConfig().queue, dir: t.testdir() } }), queue: () => [], dated: () => [] };
+  const body = JSON.parse((await dashboardAnswer('dashboard-data', '/api/dashboard', sources)).body) as DashboardData;
   t.same(body.sessions.rows, []);
   t.equal(body.hostname, 'relay.test');
 });
