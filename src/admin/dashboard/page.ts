@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { durationText } from '../../config/duration.js';
 import type { MessageState } from '../../queue/messageState.js';
 import type { DatedKind } from '../../tls/dated.js';
@@ -18,7 +19,7 @@ export const REFRESH_SECONDS = 30;
 // in the template itself, not interpolated: the tag takes its literal parts as they are
 const STYLE = html`<style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; background: #fafafa; }
-h1 { font-size: 1.4em; margin: 0 0 .2em; } h2 { font-size: 1.15em; margin: 1.6em 0 .5em; }
+h1 { font-size: 1.4em; margin: 0 0 .2em; } h2 { font-size: 1.15em; margin: 1.6em 0 .5em; } h3 { font-size: .95em; color: #444; margin: 1em 0 .4em; }
 .meta, .note { color: #666; } .note { margin: .4em 0; }
 table { border-collapse: collapse; background: #fff; }
 th, td { text-align: left; padding: .3em .7em; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
@@ -114,7 +115,7 @@ ${more > 0 && html`<p class="note">the latest ${sessions.failures.length} of ${s
 function certificatesSection(certificates: readonly CertificateRow[]): Markup {
   const rows = certificates.map(
     (row) =>
-      html`<tr class="${row.status}">${[cell(KIND_LABELS[row.kind]), cell(row.subject), cell(row.connector === null ? row.setting : `${row.setting} (${row.connector})`), cell(row.file), cell(row.end), cell(row.daysLeft, 'days')]}</tr>`,
+      html`<tr class="${row.status}">${[cell(KIND_LABELS[row.kind]), cell(row.subject), cell(row.connector === null ? row.setting : `${row.setting} (${row.connector})`), html`<td title="${row.file}">${basename(row.file)}</td>`, cell(row.end), cell(row.daysLeft, 'days')]}</tr>`,
   );
   return html`<section id="certificates"><h2>Certificates</h2>
 ${table('certificate-list', ['kind', 'subject', 'setting', 'file', 'expires (CRL: next update)', 'days left'], rows, 'No certificate, trust anchor or CRL is configured.')}
@@ -129,7 +130,7 @@ function connectorsSection(connectors: ConnectorsView): Markup {
   const inbound = connectors.inbound.map((row) => html`<tr>${[cell(row.name), cell(row.match), cell(row.requires), cell(row.relay ? 'to any domain' : 'accepted domains only')]}</tr>`);
   return html`<section id="connectors"><h2>Connectors</h2>
 <h3>Outbound, in the order they are matched</h3>
-${table('outbound', ['name', 'domains', 'route', 'TLS level', 'enforces', 'TLS from', 'retried for'], outbound, 'No outbound connector.')}
+${table('outbound', ['name', 'domains', 'route', 'TLS level', 'enforces', 'TLS at least', 'retried for'], outbound, 'No outbound connector.')}
 <h3>Inbound, the first that matches applies</h3>
 ${table('inbound', ['name', 'match', 'requires', 'relays'], inbound, 'No inbound connector: mail is accepted only for the accepted domains.')}
 <p class="note">Accepted domains: ${connectors.acceptedDomains.length > 0 ? connectors.acceptedDomains.join(', ') : 'none'}</p>

@@ -75,6 +75,7 @@ t.test('every section with its numbers', async (t) => {
   t.match(page, /<td>mx\.partner\.test \(not dialled\)<\/td><td>dane-required<\/td>/);
   t.match(page, /<tr class="expired"><td>CRL<\/td><td>CN=Partner CA<\/td><td>outbound\[0\]\.crl \(partner\)<\/td>.*<td class="days">-1<\/td>/);
   t.match(page, /<td>default \(implicit\)<\/td><td>\*<\/td><td>MX<\/td><td>opportunistic<\/td>/);
+  t.match(page, '<td title="/etc/partner.crl">partner.crl</td>', 'the file by its name, the whole path on hover');
   t.match(page, /<td>local<\/td><td>ips 127\.0\.0\.1\/32<\/td><td>nothing<\/td><td>to any domain<\/td>/);
   t.match(page, 'Accepted domains: none');
 });
