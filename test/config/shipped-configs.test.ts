@@ -14,6 +14,7 @@ t.test('config/tlsrelay.yaml: the table defaults, a local relay connector, MX wi
   t.strictSame(config.inbound, [{ name: 'local', match: { ips: ['127.0.0.1/32', '::1/128'] }, require: { tls: false }, relay: true }]);
   t.strictSame(config.outbound, [], 'every domain falls to the implicit MX + opportunistic connector');
   t.equal(config.queue.dir, fileURLToPath(new URL('../../var/spool', import.meta.url)));
+  t.strictSame(config.admin, { address: '127.0.0.1', port: 9325, passwordHash: undefined }, 'the admin listener on loopback');
 });
 
 t.test('config/container.yaml: every address on 2525, certificate and spool in the volumes, JSON logs, relaying only from inside', async (t) => {
@@ -25,6 +26,7 @@ t.test('config/container.yaml: every address on 2525, certificate and spool in t
   t.equal(config.log.format, 'json');
   t.strictSame(config.inbound, [{ name: 'local', match: { ips: ['127.0.0.1/32', '::1/128'] }, require: { tls: false }, relay: true }], 'listening on every address, yet no open relay');
   t.strictSame(config.acceptedDomains, []);
+  t.equal(config.admin, undefined, 'no admin listener: loopback inside a container serves nobody outside it');
 });
 
 t.test('config/examples/exchange-smarthost.yaml', async (t) => {

@@ -1,11 +1,12 @@
 // `npm start` on a fresh checkout: the embedded default config, copied into a scratch
 // folder laid out like the project (config/, certs/, var/) so the test leaves no files
-// behind. It listens on the real default, 127.0.0.1:2525.
+// behind. It listens on the real defaults, 127.0.0.1:2525 and the admin listener's 127.0.0.1:9325.
 import t from 'tap';
 import { promises as dns } from 'node:dns';
 import { copyFileSync, mkdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, runCli, startRelay } from '../helpers/relayProcess.js';
+import { adminRequest } from '../helpers/adminHttp.js';
 import { sampleMessage, submit } from '../helpers/smtpClient.js';
 
 interface Fate {
@@ -54,6 +55,8 @@ t.test('the default config: dev certificate, STARTTLS on 127.0.0.1:2525, local r
   t.ok(warning, 'a warning says a dev certificate was generated');
   const listening = await relay.waitForLog((line) => line.msg === 'listening', 'the listener');
   t.match(listening, { listener: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls' });
+  t.match(await relay.waitForLog((line) => line.msg === 'admin listening', 'the admin listener'), { address: '127.0.0.1', port: 9325, password: false });
+  t.equal((await adminRequest(9325, '/readyz')).status, 200, '/readyz on 127.0.0.1:9325');
 
   const certFile = join(root, 'certs', 'relay.crt');
   const keyFile = join(root, 'certs', 'relay.key');
