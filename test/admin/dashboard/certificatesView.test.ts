@@ -41,3 +41,9 @@ t.test('rows: days left as the warnings count them, soonest first, the connector
   );
   t.equal(rows[3]!.end, at(400).toISOString());
 });
+
+t.test('what runs out at the same instant is in the order of its setting', async (t) => {
+  const end = at(10);
+  const rows = certificateRows([dated({ setting: 'tls.trust', kind: 'trust-anchor', end }), dated({ setting: 'tls.crl', kind: 'crl', end })], NOW);
+  t.same(rows.map((row) => row.setting), ['tls.crl', 'tls.trust']);
+});

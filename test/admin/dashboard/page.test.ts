@@ -53,19 +53,25 @@ t.test('every section with its numbers', async (t) => {
   const page = dashboardPage(
     dashboardData(
       facts({
-        envelopes: [deferred, { ...deferred, id: 'held1', heldAt: NOW.toISOString() }],
+        envelopes: [deferred, { ...deferred, id: 'held1', heldAt: NOW.toISOString() }, { ...deferred, id: 'untried', receivedAt: NOW.toISOString(), attempts: [] }],
         sessions: tally.view(),
         skippedRecords: 2,
         dated: [{ kind: 'crl', setting: 'outbound[0].crl', connector: 'partner', file: '/etc/partner.crl', place: undefined, subject: 'CN=Partner CA', end: new Date(NOW.getTime() - 3_600_000) }],
-        config: testConfig({ inbound: [{ name: 'local', match: { ips: ['127.0.0.1/32'] }, require: { tls: false }, relay: true }] }),
+        config: testConfig({
+          inbound: [
+            { name: 'local', match: { ips: ['127.0.0.1/32'] }, require: { tls: false }, relay: true },
+            { name: 'partner', match: { senderDomains: ['fabrikam.test'] }, require: { tls: true }, relay: false },
+          ],
+        }),
       }),
     ),
     'the last 24h',
   );
   t.match(page, `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">`);
-  t.match(page, /id="queue-deferred"><span class="value">1<\/span>/);
+  t.match(page, /id="queue-deferred"><span class="value">2<\/span>/);
+  t.match(page, /<td>untried<\/td>.*<td class="reply">–<\/td>/, 'a message not tried yet has no last reply');
   t.match(page, /id="queue-held"><span class="value">1<\/span>/);
-  t.match(page, /id="queue-total"><span class="value">2<\/span>/);
+  t.match(page, /id="queue-total"><span class="value">3<\/span>/);
   t.match(page, /id="queue-oldest"><span class="value">1h05m<\/span>/);
   t.match(page, 'Delivery sessions per partner, the last 24h');
   t.match(page, /<td>fabrikam\.test<\/td><td>fabrikam<\/td><td class="number">2<\/td><td class="number">50 %<\/td><td class="number">0 %<\/td><td class="number">50 %<\/td>/);
@@ -77,6 +83,7 @@ t.test('every section with its numbers', async (t) => {
   t.match(page, /<td>default \(implicit\)<\/td><td>\*<\/td><td>MX<\/td><td>opportunistic<\/td>/);
   t.match(page, '<td title="/etc/partner.crl">partner.crl</td>', 'the file by its name, the whole path on hover');
   t.match(page, /<td>local<\/td><td>ips 127\.0\.0\.1\/32<\/td><td>nothing<\/td><td>to any domain<\/td>/);
+  t.match(page, /<td>partner<\/td><td>senderDomains fabrikam\.test<\/td><td>STARTTLS<\/td><td>accepted domains only<\/td>/);
   t.match(page, 'Accepted domains: none');
 });
 
