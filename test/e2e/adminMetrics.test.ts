@@ -82,9 +82,9 @@ t.test('metrics from real sessions and deliveries; Basic auth; /readyz while dra
   const config = writeConfig(
     dir,
     `server: { hostname: relay.test }
-listeners: [{ name: smtp, port: 0 }]
-tls: { cert: relay.crt, key: relay.key, generateIfMissing: true, trust: [ca.crt] }
+listeners: [{ name: smtp, port: 0, tls: starttls }]
 queue: { dir: spool, retry: [1h] }
+tls: { cert: relay.crt, key: relay.key, generateIfMissing: true, trust: [ca.crt] }
 inbound:
   - { name: local, match: { ips: [127.0.0.1/32] }, relay: true }
   - { name: partner, match: { senderDomains: [partner.test] }, require: { tls: true } }
