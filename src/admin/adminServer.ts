@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { AdminPassword } from './basicAuth.js';
+import { dashboardAnswer, type DashboardSources } from './dashboard/dashboardEndpoint.js';
 import type { Readiness } from './readiness.js';
 import { needsPassword, route, type AdminEndpoint } from './routes.js';
 
@@ -14,6 +15,7 @@ export interface AdminSources {
   passwordHash(): string | undefined;
   readiness(): Promise<Readiness>;
   metrics(): Promise<{ contentType: string; text: string }>;
+  dashboard: DashboardSources;
 }
 
 export interface AdminServer {
@@ -32,7 +34,7 @@ interface Answer {
 
 const text = (status: number, body: string, headers: OutgoingHttpHeaders = {}): Answer => ({ status, body: `${body}\n`, headers });
 
-async function endpointAnswer(endpoint: AdminEndpoint, sources: AdminSources): Promise<Answer> {
+async function endpointAnswer(endpoint: AdminEndpoint, sources: AdminSources, url: string): Promise<Answer> {
   switch (endpoint) {
     case 'healthz':
       return text(200, 'ok');
@@ -44,6 +46,9 @@ async function endpointAnswer(endpoint: AdminEndpoint, sources: AdminSources): P
       const { contentType, text: body } = await sources.metrics();
       return { status: 200, body, headers: { 'Content-Type': contentType } };
     }
+    case 'dashboard':
+    case 'dashboard-data':
+      return dashboardAnswer(endpoint, url, sources.dashboard);
   }
 }
 
@@ -51,9 +56,9 @@ async function answerTo(request: IncomingMessage, sources: AdminSources, passwor
   const target = route(request.method, request.url);
   const stored = sources.passwordHash();
   if (stored !== undefined && needsPassword(target) && !(await password.accepts(request.headers.authorization, stored))) return text(401, 'authentication required', CHALLENGE);
-  if (target.kind === 'not-found') return text(404, 'not found: the admin listener serves /healthz, /readyz and /metrics');
+  if (target.kind === 'not-found') return text(404, 'not found: the admin listener serves /, /api/dashboard, /healthz, /readyz and /metrics');
   if (target.kind === 'method-not-allowed') return text(405, 'only GET and HEAD', { Allow: 'GET, HEAD' });
-  return endpointAnswer(target.endpoint, sources);
+  return endpointAnswer(target.endpoint, sources, request.url ?? '/');
 }
 
 function send(response: ServerResponse, { status, body, headers = {} }: Answer): void {

@@ -1,6 +1,8 @@
 // Which request gets which answer, decided from the method and path alone.
 
-export type AdminEndpoint = 'healthz' | 'readyz' | 'metrics';
+import type { DashboardView } from './dashboard/dashboardEndpoint.js';
+
+export type AdminEndpoint = 'healthz' | 'readyz' | 'metrics' | DashboardView;
 
 export type Route = { kind: 'endpoint' | 'method-not-allowed'; endpoint: AdminEndpoint } | { kind: 'not-found' };
 
@@ -9,6 +11,8 @@ const ENDPOINTS = new Map<string, AdminEndpoint>([
   ['/healthz', 'healthz'],
   ['/readyz', 'readyz'],
   ['/metrics', 'metrics'],
+  ['/', 'dashboard'],
+  ['/api/dashboard', 'dashboard-data'],
 ]);
 
 /** The probes answer without a password: they tell only whether the relay serves, and why not. */

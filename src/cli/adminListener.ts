@@ -1,4 +1,5 @@
 import type { AdminSources } from '../admin/adminServer.js';
+import type { DashboardSources } from '../admin/dashboard/dashboardEndpoint.js';
 import { readiness, spoolWriteProblem } from '../admin/readiness.js';
 import { RelayMetrics } from '../admin/relayMetrics.js';
 import type { Config } from '../config/types.js';
@@ -35,7 +36,7 @@ export interface RunningRelay {
   shuttingDown(): boolean;
 }
 
-export function adminSources(relay: RunningRelay, metrics: RelayMetrics): AdminSources {
+export function adminSources(relay: RunningRelay, metrics: RelayMetrics, dashboard: DashboardSources): AdminSources {
   return {
     passwordHash: () => relay.config().admin?.passwordHash,
     readiness: async () =>
@@ -45,5 +46,6 @@ export function adminSources(relay: RunningRelay, metrics: RelayMetrics): AdminS
         spoolProblem: await spoolWriteProblem(relay.spoolDir),
       }),
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+    dashboard,
   };
 }

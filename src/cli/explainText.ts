@@ -1,7 +1,7 @@
-import type { InboundConnector } from '../config/types.js';
 import type { InboundExplanation, InboundSessionKind } from '../policy/explainInbound.js';
 import type { ExplainedRoute } from '../policy/explainOutbound.js';
 import type { InboundVerdict } from '../policy/inbound.js';
+import { inboundMatchText, inboundRequiresText } from '../policy/inboundConnectorText.js';
 import { listOrNone, outcomeRows, rows, type Row } from './explainRows.js';
 import { lookupText } from './lookupText.js';
 import type { OutboundWithLookup } from './policyLookup.js';
@@ -54,20 +54,6 @@ function verdictText(verdict: InboundVerdict): string {
   return verdict.ok ? '250 accepted' : `${verdict.code} ${verdict.message}`;
 }
 
-function matchText({ match }: InboundConnector): string {
-  const given = Object.entries(match).filter((entry): entry is [string, string[]] => entry[1] !== undefined);
-  return given.length > 0 ? given.map(([field, values]) => `${field} ${values.join(', ')}`).join('; ') : 'every session';
-}
-
-function requiresText({ require }: InboundConnector): string {
-  const demands = [
-    ...(require.tls ? ['STARTTLS'] : []),
-    ...(require.certificateNames ? [`a trusted client certificate naming ${require.certificateNames.join(' or ')}`] : []),
-    ...(require.ips ? [`client IP in ${require.ips.join(', ')}`] : []),
-  ];
-  return demands.length > 0 ? demands.join('; ') : 'nothing';
-}
-
 export function inboundText(explanation: InboundExplanation): string {
   const { client, connector, relaying } = explanation;
   const relayingText =
@@ -80,7 +66,7 @@ export function inboundText(explanation: InboundExplanation): string {
     ['assuming', explanation.assumptions],
     ['connector', connector?.name ?? 'none'],
     ['why', explanation.reason],
-    ...(connector ? [['match', matchText(connector)] as Row, ['requires', requiresText(connector)] as Row] : []),
+    ...(connector ? [['match', inboundMatchText(connector)] as Row, ['requires', inboundRequiresText(connector)] as Row] : []),
     ['MAIL FROM', explanation.mailFrom.map(({ session, verdict }) => `${SESSION_LABELS[session]}: ${verdictText(verdict)}`)],
     ['relaying', relayingText],
   ];

@@ -1,5 +1,6 @@
 import type { MessageQueue } from '../queue/messageQueue.js';
-import { duration, sender, summarize, waitsFor, type MessageSummary } from './queueText.js';
+import { durationText } from '../config/duration.js';
+import { sender, summarize, waitsFor, type MessageSummary } from './queueText.js';
 
 /** Pending recipients shown on a line; the rest are counted. */
 const RECIPIENTS_SHOWN = 3;
@@ -23,7 +24,7 @@ function listLine(summary: MessageSummary): string {
   const pending = summary.recipients.filter((recipient) => recipient.state === 'pending').map((recipient) => recipient.address);
   const shown = pending.slice(0, RECIPIENTS_SHOWN).join(', ') + (pending.length > RECIPIENTS_SHOWN ? ` +${pending.length - RECIPIENTS_SHOWN} more` : '');
   const attempts = `${summary.attempts} attempt${summary.attempts === 1 ? '' : 's'}`;
-  const fields = [summary.id, duration(summary.ageSeconds * 1000), summary.state, attempts, `${sender(summary.from)} -> ${shown}`];
+  const fields = [summary.id, durationText(summary.ageSeconds * 1000), summary.state, attempts, `${sender(summary.from)} -> ${shown}`];
   if (summary.lastError !== null) fields.push(`last error: ${summary.lastError}`);
   return fields.join('  ');
 }

@@ -3,7 +3,8 @@ import type { MessageQueue } from '../queue/messageQueue.js';
 import type { AttemptRecord, Envelope, QueuedRecipient } from '../queue/types.js';
 import type { CommandIo } from './args.js';
 import { EXIT_NOT_DONE } from './queueExit.js';
-import { duration, sender, stateText } from './queueText.js';
+import { durationText } from '../config/duration.js';
+import { sender, stateText } from './queueText.js';
 
 /** `tlsrelay queue show ID [--json]`: the envelope, every attempt with its TLS facts, each recipient's last error. */
 export async function showMessage(queue: MessageQueue, id: string, json: boolean, io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
@@ -32,7 +33,7 @@ function messageText(envelope: Envelope, now: number): string {
   const parameters = [envelope.ret ? `RET=${envelope.ret}` : '', envelope.envid !== undefined ? `ENVID=${envelope.envid}` : '', envelope.requireTls ? 'REQUIRETLS' : ''].filter(Boolean).join(' ');
   return [
     `queue ID    ${envelope.id}`,
-    `received    ${envelope.receivedAt} (${duration(now - Date.parse(envelope.receivedAt))} ago)`,
+    `received    ${envelope.receivedAt} (${durationText(now - Date.parse(envelope.receivedAt))} ago)`,
     `from        ${sender(envelope.from)}${parameters ? `  ${parameters}` : ''}`,
     `size        ${envelope.size} bytes`,
     `state       ${stateText(envelope, now)}`,

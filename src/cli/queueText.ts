@@ -1,5 +1,6 @@
 import { messageState, type MessageState } from '../queue/messageState.js';
 import type { AttemptRecord, Envelope, QueuedRecipient } from '../queue/types.js';
+import { durationText } from '../config/duration.js';
 
 /** One queued message as `queue list` shows it; `--json` prints these as they are. */
 export interface MessageSummary {
@@ -45,25 +46,14 @@ export function sender(from: string): string {
   return `<${from}>`;
 }
 
-/** A duration for people: 45s, 12m, 3h05m, 2d04h. */
-export function duration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours}h${String(minutes % 60).padStart(2, '0')}m`;
-  return `${Math.floor(hours / 24)}d${String(hours % 24).padStart(2, '0')}h`;
-}
-
 /** When the message will be tried, in words: "held since …", "due now", "deferred, next attempt … (in 4m)". */
 export function stateText(envelope: Envelope, now: number): string {
   switch (messageState(envelope, now)) {
     case 'held':
-      return `held since ${envelope.heldAt} (${duration(now - Date.parse(envelope.heldAt ?? ''))} ago)`;
+      return `held since ${envelope.heldAt} (${durationText(now - Date.parse(envelope.heldAt ?? ''))} ago)`;
     case 'due':
       return 'due now';
     case 'deferred':
-      return `deferred, next attempt ${envelope.nextAttemptAt} (in ${duration(Date.parse(envelope.nextAttemptAt) - now)})`;
+      return `deferred, next attempt ${envelope.nextAttemptAt} (in ${durationText(Date.parse(envelope.nextAttemptAt) - now)})`;
   }
 }

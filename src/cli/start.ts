@@ -167,7 +167,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   if (config.admin !== undefined && metrics !== undefined) {
     const running = { config: () => context.config, spoolDir: config.queue.dir, listeners: inbound.listeners, shuttingDown: () => shuttingDown };
     try {
-      admin = await startAdminServer(config.admin.address, config.admin.port, adminSources(running, metrics), logger);
+      admin = await startAdminServer(config.admin.address, config.admin.port, adminSources(running, metrics, { config: running.config, queue: () => agent.queued(), dated: () => dated() }), logger);
     } catch (err) {
       logger.fatal({ err: (err as Error).message }, 'cannot start the admin listener');
       stderr.write(`tlsrelay: ${(err as Error).message}\n`);

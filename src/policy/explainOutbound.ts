@@ -125,7 +125,7 @@ export function outcomesUnder(rule: TlsRule, host: string): Array<{ event: NextH
 }
 
 /** The TLS level table's row for this connector, in one line. */
-function levelMeaning(connector: OutboundConnector): string {
+export function levelMeaning(connector: OutboundConnector): string {
   const trustedRoot = 'chain to a trusted root (system roots or tls.trust)';
   switch (connector.tls) {
     case 'none':

@@ -4,6 +4,7 @@ import t from 'tap';
 import { startAdminServer, type AdminSources } from '../../src/admin/adminServer.js';
 import { adminRequest } from '../helpers/adminHttp.js';
 import { capturingLogger } from '../helpers/capturingLogger.js';
+import { testConfig } from '../helpers/testConfig.js';
 
 const sources: AdminSources = {
   passwordHash: () => undefined,
@@ -11,6 +12,7 @@ const sources: AdminSources = {
   metrics: async () => {
     throw new Error('the queue cannot be read');
   },
+  dashboard: { config: () => testConfig(), queue: () => [], dated: () => [] },
 };
 
 t.test('a source that fails: 500, logged, and the listener serves on', async (t) => {
