@@ -1,9 +1,8 @@
-import { parseHostName } from '../config/domain-name.js';
-import { parseDuration } from '../config/duration.js';
 import { scanTransit } from '../transit/reader.js';
 import { TransitTally } from '../transit/summary.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
+import { parseDomainOption, parseSince } from './recordQuery.js';
 import { reportText } from './reportText.js';
 
 const OPTIONS = {
@@ -27,14 +26,7 @@ function parseRequest(positionals: string[], values: { since?: string; domain?: 
   if (subcommand !== 'tls') throw new UsageError(subcommand === undefined ? 'missing report: tls' : `unknown report "${subcommand}"`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const since = values.since ?? OPTIONS.since.default;
-  const sinceMs = parseDuration(since);
-  if (sinceMs === undefined || sinceMs === 0) throw new UsageError(`--since "${since}" is not a duration such as 30m, 24h or 7d`);
-  let domain: string | undefined;
-  if (values.domain !== undefined) {
-    domain = parseHostName(values.domain);
-    if (domain === undefined) throw new UsageError(`--domain "${values.domain}" is not a domain name`);
-  }
-  return { sinceMs, period: `--since ${since}`, domain };
+  return { sinceMs: parseSince(since), period: `--since ${since}`, domain: parseDomainOption(values.domain) };
 }
 
 /**

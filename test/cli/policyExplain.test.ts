@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { UsageError } from '../../src/cli/args.js';
-import { policyCommand } from '../../src/cli/policyExplain.js';
+import { policyCommand } from '../../src/cli/policy.js';
 import { writeConfig } from '../helpers/relayProcess.js';
 
 // The argument checks of `policy explain`, in-process; the exit codes and streams of the
@@ -38,7 +38,7 @@ async function usageErrorOf(args: string[]): Promise<string> {
 
 t.test('every malformed call is a UsageError that says what is wrong, before any config is read', async (t) => {
   const cases: Array<[string[], string]> = [
-    [[], 'missing subcommand: explain'],
+    [[], 'missing subcommand: explain or what-if'],
     [['show', 'a.test'], 'unknown subcommand "show"'],
     [['explain'], 'explain needs a DOMAIN or --inbound IP'],
     [['explain', 'bad..name'], '"bad..name" is not a domain name'],
