@@ -1,4 +1,5 @@
 import { formatDuration } from '../config/duration.js';
+import type { TlsLevel } from '../config/types.js';
 import { requiresTls } from '../policy/tlsDecision.js';
 import type { DeferralReason, UnknownReason } from '../transit/replay.js';
 import type { Tally } from '../transit/summary.js';
@@ -48,20 +49,32 @@ export const UNKNOWN_PHRASES: Record<UnknownReason, string> = {
 const counted = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 const sessionsAndMessages = ({ sessions, messages }: Tally): string => `${counted(sessions, 'session')}, ${counted(messages, 'message')}`;
 
-const UNIT_WORDS: Record<string, string> = { d: 'day', h: 'hour', m: 'minute', s: 'second' };
+const UNITS = [
+  ['day', 86_400_000],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+  ['second', 1_000],
+] as const;
 
-/** `7 days`, `24 hours`: the period as the sentence says it. */
+/** `7 days`, `90 minutes`: the period as the sentence says it, in the largest unit that divides it. */
 export function periodWords(ms: number): string {
-  const [, amount = '', unit = ''] = /^(\d+)([dhms])$/.exec(formatDuration(ms)) ?? [];
-  return counted(Number(amount), UNIT_WORDS[unit] ?? unit);
+  // --since is a whole number of seconds at least (parseDuration): some unit divides it
+  const [word, size] = UNITS.find(([, unit]) => ms % unit === 0)!;
+  return counted(ms / size, word);
 }
 
 const side = ({ name, level, implicit }: ConnectorSide): string => (implicit ? `the implicit default (${level})` : `${name} (${level})`);
 
-/** What the change is, as the sentence begins: `forcing \`verify\``, `switching to \`none\``, `changing tlsNames`. */
+/** A level that defers when there is no TLS: `dane-only` too, which requiresTls leaves to the TLSA records. */
+const forcesTls = (level: TlsLevel): boolean => requiresTls(level) || level === 'dane-only';
+
+/**
+ * What the change is, as the sentence begins: `forcing \`verify\`` where TLS was not
+ * required before, `switching to \`encrypt\`` from one level to another, `changing tlsNames`.
+ */
 function changeWords(domain: DomainWhatIf): string {
   const { current, next, changes } = domain;
-  if (current.level !== next.level) return requiresTls(next.level) || next.level === 'dane-only' ? `forcing \`${next.level}\`` : `switching to \`${next.level}\``;
+  if (current.level !== next.level) return forcesTls(next.level) && !forcesTls(current.level) ? `forcing \`${next.level}\`` : `switching to \`${next.level}\``;
   const keys = [...changes.replayed, ...changes.asRecorded];
   return keys.length === 0 ? `connector ${next.name}` : `changing ${keys.join(', ')}`;
 }

@@ -1,0 +1,144 @@
+// `tlsrelay policy what-if` in-process: its arguments, the errors that exit 2, the lines of
+// the transit record it skips, and the human text's variants. Real sessions replayed by
+// the built binary are in test/e2e/whatIf.test.ts.
+import { writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { join } from 'node:path';
+import t from 'tap';
+import { UsageError } from '../../src/cli/args.js';
+import { policyCommand } from '../../src/cli/policy.js';
+import { periodWords, whatIfText, type WhatIfContext } from '../../src/cli/whatIfText.js';
+import type { OutboundConnector } from '../../src/config/types.js';
+import type { ObservedSession } from '../../src/policy/observedTls.js';
+import { WhatIfTally } from '../../src/transit/whatIf.js';
+import { compareConfigs } from '../../src/transit/whatIfCompare.js';
+import type { TransitRecord } from '../../src/transit/record.js';
+import { testConfig, testConnector } from '../helpers/testConfig.js';
+import { sessionRecord, writeDayFile } from '../helpers/transitRecords.js';
+
+function capture(): { stream: Writable; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await policyCommand(args, { stdout: stdout.stream, stderr: stderr.stream });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+async function usageErrorOf(args: string[]): Promise<string> {
+  try {
+    await run(args);
+  } catch (err) {
+    if (err instanceof UsageError) return err.message;
+    throw err;
+  }
+  throw new Error(`no usage error for: ${args.join(' ')}`);
+}
+
+t.test('malformed calls are usage errors, before any config is read', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['what-if'], 'what-if needs -c NEW.yaml: the config to replay the recorded sessions under'],
+    [['what-if', 'extra', '-c', 'new.yaml'], 'unexpected argument "extra"'],
+    [['what-if', '-c', 'new.yaml', '--since', 'a week'], '--since "a week" is not a duration such as 30m, 24h or 7d'],
+    [['what-if', '-c', 'new.yaml', '--domain', 'bad..name'], '--domain "bad..name" is not a domain name'],
+    [['what-if', '-c', 'new.yaml', '--inbound', '192.0.2.1'], "Unknown option '--inbound'"],
+    [['explain', 'a.test', '--since', '7d'], "Unknown option '--since'"],
+  ];
+  for (const [args, message] of cases) t.match(await usageErrorOf(args), message, args.join(' '));
+});
+
+/** A config on a spool of its own in `dir`; `outbound` the connectors. */
+function configFile(dir: string, name: string, outbound = ''): string {
+  const file = join(dir, name);
+  writeFileSync(file, `listeners: [{ name: smtp, port: 0, tls: none }]\nqueue: { dir: spool }\n${outbound}`);
+  return file;
+}
+
+t.test('exit 2: a config that does not load, a current config not found, a record that cannot be read', async (t) => {
+  const dir = t.testdir({ spool: { transit: 'a file where the folder should be' } });
+  const current = configFile(dir, 'current.yaml');
+  const next = configFile(dir, 'next.yaml', 'outbound: [{ name: p, domains: [p.test], tls: verify }]\n');
+  const invalid = configFile(dir, 'invalid.yaml', 'outbound: [{ name: p, domains: [p.test], tls: sometimes }]\n');
+
+  const bad = await run(['what-if', '-c', invalid, '--current', current]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, `${invalid}:3:`, 'the problem with its file:line:col');
+
+  const missing = await run(['what-if', '-c', next, '--current', join(dir, 'nowhere.yaml')]);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, 'nowhere.yaml');
+
+  const unreadable = await run(['what-if', '-c', next, '--current', current]);
+  t.equal(unreadable.code, 2);
+  t.match(unreadable.stderr, /^tlsrelay policy what-if: cannot read the transit record: ENOTDIR/);
+  t.equal(unreadable.stdout, '');
+});
+
+t.test('lines it cannot read are counted on stderr; an empty record defers nothing', async (t) => {
+  const dir = t.testdir();
+  const current = configFile(dir, 'current.yaml');
+  const next = configFile(dir, 'next.yaml', 'outbound: [{ name: p, domains: [p.test], tls: verify }]\n');
+  writeDayFile(join(dir, 'spool'), 'test-1', [sessionRecord({ domain: 'other.test' })], '{"v":1,"at":"torn');
+  const result = await run(['what-if', '-c', next, '--current', current]);
+  t.equal(result.code, 0);
+  t.equal(result.stderr, 'tlsrelay policy what-if: 1 line of the transit record skipped: torn by a crash, or of a format this version does not read\n');
+  t.match(result.stdout, /\nNo recorded domain gets another connector from .*next\.yaml\.\n1 domain keeps its connector \(1 session\): not replayed\.\n$/);
+});
+
+const CONTEXT: WhatIfContext = { next: 'new.yaml', current: 'tlsrelay.yaml', sinceMs: 86_400_000, asRecorded: ['tls.trust'] };
+const SINCE = new Date('2026-12-01T09:00:00Z');
+const UNTIL = new Date('2026-12-02T09:00:00Z');
+
+const connector = (name: string, domain: string, fields: Partial<OutboundConnector>) => testConnector({ name, domains: [domain], mtaSts: false, ...fields });
+const observed: ObservedSession = { kind: 'established', protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', chainValid: true, certificate: { dnsNames: ['mx.a.test'], ipAddresses: [], commonNames: [], sha256: 'a'.repeat(64), spkiSha256: 'b'.repeat(64) } };
+const record = (domain: string, connectorName: string, fields: Partial<TransitRecord> = {}) =>
+  sessionRecord({ domain, connector: connectorName, host: 'mx.a.test', route: 'mx', policy: { source: 'connector', level: 'verify' }, observed, ...fields });
+
+t.test('the text: what each change is called, and the lines under it', async (t) => {
+  const current = testConfig({
+    outbound: [connector('strict', 'strict.test', { tls: 'verify' }), connector('names', 'names.test', { tls: 'verify' }), connector('old', 'renamed.test', { tls: 'encrypt' })],
+  });
+  const next = testConfig({
+    outbound: [
+      connector('strict', 'strict.test', { tls: 'opportunistic', ciphers: 'ECDHE+AESGCM' }),
+      connector('names', 'names.test', { tls: 'verify', tlsNames: ['mx.b.test'] }),
+      connector('new', 'renamed.test', { tls: 'encrypt' }),
+    ],
+  });
+  const tally = new WhatIfTally(compareConfigs(current, next));
+  const untrusted: ObservedSession = { ...observed, chainValid: false, chainError: 'self-signed certificate', chainFailure: 'certificate-not-trusted' };
+  tally.add(record('strict.test', 'strict', { observed: untrusted, verdict: 'untrusted', failure: 'certificate-not-trusted', outcome: 'deferred', messages: 2, delivered: 0 }));
+  tally.add(record('strict.test', 'strict', { observed: { kind: 'handshake-failed', reason: 'x' }, tls: null, verdict: 'none', failure: 'validation-failure', outcome: 'deferred', delivered: 0 }));
+  tally.add(record('names.test', 'names', { messages: 3, delivered: 3 }));
+  tally.add(record('renamed.test', 'old', { policy: { source: 'connector', level: 'encrypt' }, verdict: 'verified' }));
+  const lines = whatIfText(tally.report(SINCE, UNTIL), CONTEXT).split('\n');
+
+  t.equal(lines[0], 'What-if new.yaml, replayed over the transit record of tlsrelay.yaml from 2026-12-01 09:00 UTC to 2026-12-02 09:00 UTC (--since 1d)');
+  t.equal(lines[1], 'tls.trust differ: chains and TLSA findings are taken as recorded');
+  t.ok(lines.includes('changing tlsNames for names.test would have deferred 3 of 3 messages in the last 1 day: mx.a.test presented a certificate for another name'), 'the same level, other names');
+  t.ok(lines.includes('switching to `opportunistic` for strict.test would have deferred none of its 0 messages in the last 1 day'), 'from one level to another');
+  t.ok(lines.includes('  connector: strict (verify) -> strict (opportunistic); changed: tls'));
+  t.ok(lines.includes('  2 sessions: 1 would fall back to plaintext, 1 refused now, would go ahead'));
+  t.ok(lines.includes('  refused now, would go ahead: 1 session that were to carry 2 messages'));
+  t.ok(lines.includes('  not replayed, taken as recorded: ciphers'));
+  t.ok(lines.includes('connector new for renamed.test would have deferred none of its 1 message in the last 1 day'), 'another connector with the same keys');
+  t.ok(lines.includes('  1 session: 1 would deliver'));
+  t.equal(lines.at(-2), 'In all: 3 domains replayed, 4 sessions, 4 messages; would defer 3 of their 4 messages.');
+});
+
+t.test('the period in words', async (t) => {
+  t.equal(periodWords(7 * 86_400_000), '7 days');
+  t.equal(periodWords(86_400_000), '1 day');
+  t.equal(periodWords(36 * 3_600_000), '36 hours');
+  t.equal(periodWords(90 * 60_000), '90 minutes');
+  t.equal(periodWords(45_000), '45 seconds');
+});
