@@ -1,9 +1,8 @@
-import { scanTransit } from '../transit/reader.js';
 import { WhatIfTally } from '../transit/whatIf.js';
 import { compareConfigs, globalAsRecorded } from '../transit/whatIfCompare.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
 import { loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
-import { parseDomainOption, parseSince } from './recordQuery.js';
+import { parseDomainOption, parseSince, readRecordOrReport } from './recordQuery.js';
 import { whatIfText } from './whatIfText.js';
 
 export const WHAT_IF_OPTIONS = {
@@ -53,14 +52,8 @@ export async function whatIfCommand(args: string[], io: Pick<CommandIo, 'stdout'
   const until = new Date();
   const since = new Date(until.getTime() - request.sinceMs);
   const tally = new WhatIfTally(compareConfigs(current.config, next.config));
-  let skipped: number;
-  try {
-    ({ skipped } = await scanTransit(current.config.queue.dir, { since: since.getTime(), ...(request.domain === undefined ? {} : { domain: request.domain }) }, (record) => tally.add(record)));
-  } catch (err) {
-    io.stderr.write(`tlsrelay policy what-if: cannot read the transit record: ${(err as Error).message}\n`);
-    return EXIT_WHAT_IF_ERROR;
-  }
-  if (skipped > 0) io.stderr.write(`tlsrelay policy what-if: ${skipped} line${skipped === 1 ? '' : 's'} of the transit record skipped: torn by a crash, or of a format this version does not read\n`);
+  const read = await readRecordOrReport('policy what-if', current.config.queue.dir, { since: since.getTime(), domain: request.domain }, (record) => tally.add(record), io.stderr);
+  if (!read) return EXIT_WHAT_IF_ERROR;
   const report = tally.report(since, until);
   const asRecorded = globalAsRecorded(current.config, next.config);
   if (values.json) io.stdout.write(`${JSON.stringify({ next: request.next, current: current.file, ...report, asRecorded }, null, 2)}\n`);

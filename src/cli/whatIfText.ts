@@ -101,7 +101,7 @@ function domainLines(domain: DomainWhatIf, period: string): string[] {
     ['cannot tell', domain.cannotTell],
   ] as const;
   const parts = outcomes.filter(([, tally]) => tally.sessions > 0).map(([words, tally]) => `${tally.sessions} ${words}`);
-  lines.push(`  ${counted(domain.sessions, 'session')}: ${parts.join(', ') || 'none replayed'}`);
+  lines.push(`  ${counted(domain.sessions, 'session')}: ${parts.join(', ')}`);
   for (const deferral of domain.deferrals) {
     lines.push(`  ${DEFERRAL_PHRASES[deferral.reason]} (${deferral.failure}): ${sessionsAndMessages(deferral)}`);
     for (const host of deferral.hosts) lines.push(`    ${host.host}: ${sessionsAndMessages(host)}: ${host.text}`);

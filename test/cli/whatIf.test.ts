@@ -94,6 +94,21 @@ t.test('lines it cannot read are counted on stderr; an empty record defers nothi
   t.match(result.stdout, /\nNo recorded domain gets another connector from .*next\.yaml\.\n1 domain keeps its connector \(1 session\): not replayed\.\n$/);
 });
 
+t.test('--json: the report as one document; --domain keeps to one domain', async (t) => {
+  const dir = t.testdir();
+  const current = configFile(dir, 'current.yaml');
+  const next = configFile(dir, 'next.yaml', 'outbound: [{ name: p, domains: [p.test, q.test], tls: encrypt }]\n');
+  const plaintext: Partial<TransitRecord> = { connector: 'default', route: 'mx', policy: { source: 'none' }, observed: { kind: 'starttls-not-offered' }, tls: null, verdict: 'none', published: { mtaSts: { kind: 'none', reason: 'no policy' } } };
+  writeDayFile(join(dir, 'spool'), 'test-1', [sessionRecord({ ...plaintext, domain: 'p.test' }), sessionRecord({ ...plaintext, domain: 'q.test' })], '{"v":1,"domain":"p.test"}\n{"v":1,"domain":"p.test"');
+  const result = await run(['what-if', '-c', next, '--current', current, '--json', '--domain', 'P.test', '--since', '1h']);
+  t.equal(result.code, 1, 'a message would be deferred');
+  t.match(result.stderr, ': 2 lines of the transit record skipped');
+  const document = JSON.parse(result.stdout) as Record<string, unknown>;
+  t.match(document, { next, current, asRecorded: [], total: { sessions: 1, messages: 1, defers: { sessions: 1, messages: 1 } }, unchanged: { domains: 0 } });
+  t.same((document.domains as Array<{ domain: string }>).map((domain) => domain.domain), ['p.test']);
+  t.equal(Date.parse(document.until as string) - Date.parse(document.since as string), 3_600_000);
+});
+
 const CONTEXT: WhatIfContext = { next: 'new.yaml', current: 'tlsrelay.yaml', sinceMs: 86_400_000, asRecorded: ['tls.trust'] };
 const SINCE = new Date('2026-12-01T09:00:00Z');
 const UNTIL = new Date('2026-12-02T09:00:00Z');
@@ -112,6 +127,8 @@ t.test('the text: what each change is called, and the lines under it', async (t)
       connector('strict', 'strict.test', { tls: 'opportunistic', ciphers: 'ECDHE+AESGCM' }),
       connector('names', 'names.test', { tls: 'verify', tlsNames: ['mx.b.test'] }),
       connector('new', 'renamed.test', { tls: 'encrypt' }),
+      connector('open', 'open.test', { tls: 'none' }),
+      connector('forced', 'forced.test', { tls: 'encrypt' }),
     ],
   });
   const tally = new WhatIfTally(compareConfigs(current, next));
@@ -120,6 +137,12 @@ t.test('the text: what each change is called, and the lines under it', async (t)
   tally.add(record('strict.test', 'strict', { observed: { kind: 'handshake-failed', reason: 'x' }, tls: null, verdict: 'none', failure: 'validation-failure', outcome: 'deferred', delivered: 0 }));
   tally.add(record('names.test', 'names', { messages: 3, delivered: 3 }));
   tally.add(record('renamed.test', 'old', { policy: { source: 'connector', level: 'encrypt' }, verdict: 'verified' }));
+  // under the implicit default: a TLS session and a plaintext one to a host without STARTTLS, and a record of an older version
+  const byDefault = { connector: 'default', policy: { source: 'none' } } as const;
+  tally.add(record('open.test', 'default', { ...byDefault, verdict: 'verified' }));
+  tally.add(record('open.test', 'default', { ...byDefault, observed: { kind: 'starttls-not-offered' }, tls: null, verdict: 'none' }));
+  tally.add(sessionRecord({ domain: 'open.test', ...byDefault, messages: 4, delivered: 4 }));
+  tally.add(record('forced.test', 'default', { ...byDefault, observed: { kind: 'starttls-not-offered' }, tls: null, verdict: 'none', messages: 2, delivered: 2 }));
   const lines = whatIfText(tally.report(SINCE, UNTIL), CONTEXT).split('\n');
 
   t.equal(lines[0], 'What-if new.yaml, replayed over the transit record of tlsrelay.yaml from 2026-12-01 09:00 UTC to 2026-12-02 09:00 UTC (--since 1d)');
@@ -132,7 +155,12 @@ t.test('the text: what each change is called, and the lines under it', async (t)
   t.ok(lines.includes('  not replayed, taken as recorded: ciphers'));
   t.ok(lines.includes('connector new for renamed.test would have deferred none of its 1 message in the last 1 day'), 'another connector with the same keys');
   t.ok(lines.includes('  1 session: 1 would deliver'));
-  t.equal(lines.at(-2), 'In all: 3 domains replayed, 4 sessions, 4 messages; would defer 3 of their 4 messages.');
+  t.ok(lines.includes('switching to `none` for open.test would have deferred none of its 6 messages in the last 1 day'));
+  t.ok(lines.includes('  connector: the implicit default (opportunistic) -> open (none); changed: tls, mtaSts'));
+  t.ok(lines.includes('  would deliver differently: 1 session, 1 message: TLSv1.3 verified, policy none -> plaintext none, policy none'), 'the plaintext session delivers as before: no line');
+  t.ok(lines.includes('  cannot tell: 1 session, 4 messages: recorded before the relay kept what a replay needs'));
+  t.ok(lines.includes('forcing `encrypt` for forced.test would have deferred 2 of 2 messages in the last 1 day: mx.a.test does not offer STARTTLS'), 'TLS required where it was not');
+  t.equal(lines.at(-2), 'In all: 5 domains replayed, 8 sessions, 12 messages; would defer 5 of their 12 messages; cannot tell for 1 session.');
 });
 
 t.test('the period in words', async (t) => {

@@ -123,3 +123,10 @@ t.test('the MX port of the new config is where its replay dials', async (t) => {
   t.equal(compared?.target.mxPort, 2525);
   t.equal(compareConfigs(next, next)('p.test'), undefined, 'the same config changes nothing');
 });
+
+t.test('hosts that gave a reason equally often are listed by name', async (t) => {
+  const tally = new WhatIfTally(compareConfigs(testConfig(), testConfig({ outbound: [connector('p', ['p.test'], { tls: 'encrypt' })] })));
+  for (const host of ['mx2.p.test', 'mx1.p.test']) tally.add(recorded('p.test', host, { kind: 'starttls-not-offered' }, { tls: null, verdict: 'none' }));
+  const [domain] = tally.report(SINCE, UNTIL).domains;
+  t.same(domain!.deferrals[0]!.hosts.map((host) => host.host), ['mx1.p.test', 'mx2.p.test']);
+});
