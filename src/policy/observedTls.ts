@@ -1,25 +1,13 @@
 import { certificateNamesHost, nameMismatchText, pinned, type PresentedCertificate } from './presentedCertificate.js';
-import type { ChainFailure } from './resultTypes.js';
-import type { DaneObservation, EstablishedTls, TlsObservation } from './tlsDecision.js';
+import type { EstablishedTls, NegotiatedTls, TlsObservation } from './tlsDecision.js';
 
 // What a session showed of the next hop's TLS before any connector's names and pins were
 // applied to it: the transit record keeps this, and a session — live, or replayed by
 // `policy what-if` under another connector — is judged from it by judgeObserved.
 
-/** A TLS session as it came about: the chain as the trust anchors and CRLs judged it, the certificate as presented. */
-export interface ObservedSession {
-  kind: 'established';
-  protocol: string;
-  cipher: string;
-  /** The chain leads to a trust anchor (system roots + tls.trust) and passes the CRLs. */
-  chainValid: boolean;
-  chainError?: string;
-  /** How a chain that is not valid is reported (RFC 8460); set whenever chainValid is false. */
-  chainFailure?: ChainFailure;
-  /** Null: the server presented no certificate. */
+/** A TLS session as it came about, with the certificate as presented; null: the server presented none. */
+export interface ObservedSession extends NegotiatedTls {
   certificate: PresentedCertificate | null;
-  /** Set when the host's rule had TLSA records to match. */
-  dane?: DaneObservation;
 }
 
 export type ObservedTls =

@@ -2,11 +2,8 @@
 // the transit record it skips, and the human text's variants. Real sessions replayed by
 // the built binary are in test/e2e/whatIf.test.ts.
 import { writeFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import t from 'tap';
-import { UsageError } from '../../src/cli/args.js';
-import { policyCommand } from '../../src/cli/policy.js';
 import { periodWords, whatIfText, type WhatIfContext } from '../../src/cli/whatIfText.js';
 import type { OutboundConnector } from '../../src/config/types.js';
 import type { ObservedSession } from '../../src/policy/observedTls.js';
@@ -15,34 +12,7 @@ import { compareConfigs } from '../../src/transit/whatIfCompare.js';
 import type { TransitRecord } from '../../src/transit/record.js';
 import { testConfig, testConnector } from '../helpers/testConfig.js';
 import { sessionRecord, writeDayFile } from '../helpers/transitRecords.js';
-
-function capture(): { stream: Writable; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await policyCommand(args, { stdout: stdout.stream, stderr: stderr.stream });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
-
-async function usageErrorOf(args: string[]): Promise<string> {
-  try {
-    await run(args);
-  } catch (err) {
-    if (err instanceof UsageError) return err.message;
-    throw err;
-  }
-  throw new Error(`no usage error for: ${args.join(' ')}`);
-}
+import { policyUsageError, runPolicy } from '../helpers/policyInProcess.js';
 
 t.test('malformed calls are usage errors, before any config is read', async (t) => {
   const cases: Array<[string[], string]> = [
@@ -53,7 +23,7 @@ t.test('malformed calls are usage errors, before any config is read', async (t) 
     [['what-if', '-c', 'new.yaml', '--inbound', '192.0.2.1'], "Unknown option '--inbound'"],
     [['explain', 'a.test', '--since', '7d'], "Unknown option '--since'"],
   ];
-  for (const [args, message] of cases) t.match(await usageErrorOf(args), message, args.join(' '));
+  for (const [args, message] of cases) t.match(await policyUsageError(args), message, args.join(' '));
 });
 
 /** A config on a spool of its own in `dir`; `outbound` the connectors. */
@@ -69,15 +39,15 @@ t.test('exit 2: a config that does not load, a current config not found, a recor
   const next = configFile(dir, 'next.yaml', 'outbound: [{ name: p, domains: [p.test], tls: verify }]\n');
   const invalid = configFile(dir, 'invalid.yaml', 'outbound: [{ name: p, domains: [p.test], tls: sometimes }]\n');
 
-  const bad = await run(['what-if', '-c', invalid, '--current', current]);
+  const bad = await runPolicy(['what-if', '-c', invalid, '--current', current]);
   t.equal(bad.code, 2);
   t.match(bad.stderr, `${invalid}:3:`, 'the problem with its file:line:col');
 
-  const missing = await run(['what-if', '-c', next, '--current', join(dir, 'nowhere.yaml')]);
+  const missing = await runPolicy(['what-if', '-c', next, '--current', join(dir, 'nowhere.yaml')]);
   t.equal(missing.code, 2);
   t.match(missing.stderr, 'nowhere.yaml');
 
-  const unreadable = await run(['what-if', '-c', next, '--current', current]);
+  const unreadable = await runPolicy(['what-if', '-c', next, '--current', current]);
   t.equal(unreadable.code, 2);
   t.match(unreadable.stderr, /^tlsrelay policy what-if: cannot read the transit record: ENOTDIR/);
   t.equal(unreadable.stdout, '');
@@ -88,7 +58,7 @@ t.test('lines it cannot read are counted on stderr; an empty record defers nothi
   const current = configFile(dir, 'current.yaml');
   const next = configFile(dir, 'next.yaml', 'outbound: [{ name: p, domains: [p.test], tls: verify }]\n');
   writeDayFile(join(dir, 'spool'), 'test-1', [sessionRecord({ domain: 'other.test' })], '{"v":1,"at":"torn');
-  const result = await run(['what-if', '-c', next, '--current', current]);
+  const result = await runPolicy(['what-if', '-c', next, '--current', current]);
   t.equal(result.code, 0);
   t.equal(result.stderr, 'tlsrelay policy what-if: 1 line of the transit record skipped: torn by a crash, or of a format this version does not read\n');
   t.match(result.stdout, /\nNo recorded domain gets another connector from .*next\.yaml\.\n1 domain keeps its connector \(1 session\): not replayed\.\n$/);
@@ -100,7 +70,7 @@ t.test('--json: the report as one document; --domain keeps to one domain', async
   const next = configFile(dir, 'next.yaml', 'outbound: [{ name: p, domains: [p.test, q.test], tls: encrypt }]\n');
   const plaintext: Partial<TransitRecord> = { connector: 'default', route: 'mx', policy: { source: 'none' }, observed: { kind: 'starttls-not-offered' }, tls: null, verdict: 'none', published: { mtaSts: { kind: 'none', reason: 'no policy' } } };
   writeDayFile(join(dir, 'spool'), 'test-1', [sessionRecord({ ...plaintext, domain: 'p.test' }), sessionRecord({ ...plaintext, domain: 'q.test' })], '{"v":1,"domain":"p.test"}\n{"v":1,"domain":"p.test"');
-  const result = await run(['what-if', '-c', next, '--current', current, '--json', '--domain', 'P.test', '--since', '1h']);
+  const result = await runPolicy(['what-if', '-c', next, '--current', current, '--json', '--domain', 'P.test', '--since', '1h']);
   t.equal(result.code, 1, 'a message would be deferred');
   t.match(result.stderr, ': 2 lines of the transit record skipped');
   const document = JSON.parse(result.stdout) as Record<string, unknown>;
