@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import { periodWords, whatIfText, type WhatIfContext } from '../../src/cli/whatIfText.js';
 import type { OutboundConnector } from '../../src/config/types.js';
-import type { ObservedSession } from '../../src/policy/observedTls.js';
+import type { ObservedSession, ObservedTls } from '../../src/policy/observedTls.js';
 import { WhatIfTally } from '../../src/transit/whatIf.js';
 import { compareConfigs } from '../../src/transit/whatIfCompare.js';
 import type { TransitRecord } from '../../src/transit/record.js';
 import { testConfig, testConnector } from '../helpers/testConfig.js';
+import { readmeBlock } from '../helpers/docText.js';
 import { sessionRecord, writeDayFile } from '../helpers/transitRecords.js';
 import { policyUsageError, runPolicy } from '../helpers/policyInProcess.js';
 
@@ -139,4 +140,35 @@ t.test('the period in words', async (t) => {
   t.equal(periodWords(36 * 3_600_000), '36 hours');
   t.equal(periodWords(90 * 60_000), '90 minutes');
   t.equal(periodWords(45_000), '45 seconds');
+});
+
+/** README's week: fabrikam.test's mx2 serves a certificate of its hosting provider, litware.test's mx2 has no STARTTLS. */
+function readmeWeek(): WhatIfTally {
+  const current = testConfig();
+  const next = testConfig({
+    outbound: [
+      testConnector({ name: 'partner-fabrikam', domains: ['fabrikam.test'], tls: 'verify' }),
+      testConnector({ name: 'partner-litware', domains: ['litware.test'], tls: 'encrypt' }),
+    ],
+  });
+  const tally = new WhatIfTally(compareConfigs(current, next));
+  const at = '2026-12-04T10:00:00.000Z';
+  const byDefault = { at, connector: 'default', route: 'mx', policy: { source: 'none' }, published: { mtaSts: { kind: 'none', reason: 'no _mta-sts TXT record' } } } as const;
+  const session = (domain: string, host: string, ip: string, seen: ObservedTls, fields: Partial<TransitRecord>) => sessionRecord({ ...byDefault, domain, host, ip, observed: seen, ...fields });
+  const naming = (names: string[], chain: Partial<ObservedSession> = {}): ObservedSession => ({ ...observed, ...chain, certificate: { ...observed.certificate!, dnsNames: names } });
+  const selfSigned = { chainValid: false, chainError: 'self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)', chainFailure: 'certificate-not-trusted' } as const;
+  for (let i = 0; i < 30; i += 1) tally.add(session('fabrikam.test', 'mx1.fabrikam.test', '198.51.100.25', naming(['mx1.fabrikam.test']), { messages: 10, delivered: 10 }));
+  tally.add(session('fabrikam.test', 'mx1.fabrikam.test', '198.51.100.25', naming(['mx1.fabrikam.test']), { messages: 28, delivered: 28 }));
+  for (let i = 0; i < 4; i += 1) tally.add(session('fabrikam.test', 'mx2.fabrikam.test', '198.51.100.26', naming(['*.mailhost.example']), { verdict: 'trusted', messages: 3, delivered: 3 }));
+  for (let i = 0; i < 6; i += 1) tally.add(session('litware.test', 'mx1.litware.test', '203.0.113.10', naming(['mx1.litware.test'], selfSigned), { verdict: 'untrusted', messages: 2, delivered: 2 }));
+  tally.add(session('litware.test', 'mx2.litware.test', '203.0.113.11', { kind: 'starttls-not-offered' }, { tls: null, verdict: 'none', messages: 5, delivered: 5 }));
+  tally.add(sessionRecord({ ...byDefault, route: undefined, published: undefined, domain: 'litware.test', host: 'mx1.litware.test', verdict: 'untrusted', messages: 4, delivered: 4 }));
+  tally.add(sessionRecord({ ...byDefault, domain: 'example.net', host: 'mx.example.net', messages: 9, delivered: 9 }));
+  return tally;
+}
+
+t.test("README's example is what the command prints for such a week", async (t) => {
+  const context: WhatIfContext = { next: 'stricter.yaml', current: '/etc/tlsrelay/tlsrelay.yaml', sinceMs: 7 * 86_400_000, asRecorded: [] };
+  const printed = whatIfText(readmeWeek().report(new Date('2026-11-28T09:00:00Z'), new Date('2026-12-05T09:00:00Z')), context);
+  t.equal(printed, readmeBlock('### What-if before enforcing', 'text'));
 });
