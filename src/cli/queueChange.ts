@@ -61,8 +61,12 @@ export async function retryMessages(queue: MessageQueue, target: RetryTarget, io
 
 async function retryOne(queue: MessageQueue, id: string): Promise<Outcome> {
   const attempt = await queue.claim(id);
-  // The relay holds a message's claim while delivering it: that is the attempt asked for.
-  if (attempt.kind === 'busy') return { kind: 'unchanged', text: `${id} is being delivered right now` };
+  if (attempt.kind === 'busy') {
+    // A claim names an ID, not a message: another command may hold the claim of one that is not queued.
+    if ((await queue.read(id)) === undefined) return missing(id);
+    // The relay holds a message's claim while delivering it: that is the attempt asked for.
+    return { kind: 'unchanged', text: `${id} is being delivered right now` };
+  }
   return changeMessage(queue, id, attempt, async (envelope, claim) => {
     if (envelope.heldAt !== undefined) return { kind: 'refused', text: `${id} is held: release it to deliver it` };
     await queue.update({ ...envelope, nextAttemptAt: new Date().toISOString() }, claim);
@@ -105,7 +109,7 @@ async function changeMessage(queue: MessageQueue, id: string, attempt: ClaimAtte
     const checked = await queue.check(id);
     switch (checked.kind) {
       case 'missing':
-        return { kind: 'gone', text: `no message ${id} in the queue` };
+        return missing(id);
       case 'quarantined':
         return { kind: 'refused', text: `${id} is damaged (${checked.problem}) and was moved to quarantine` };
       case 'found':
@@ -129,6 +133,10 @@ async function claimWaiting(queue: MessageQueue, id: string, io: Io): Promise<Cl
     attempt = await queue.claim(id);
   }
   return attempt;
+}
+
+function missing(id: string): Outcome {
+  return { kind: 'gone', text: `no message ${id} in the queue` };
 }
 
 function holderText(holder: ClaimHolder | undefined): string {

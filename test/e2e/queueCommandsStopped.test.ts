@@ -258,6 +258,14 @@ for (const store of QUEUE_STORES) {
     const retry = await queue(q.config, 'retry', q.deferred.id);
     t.same([retry.code, retry.stdout], [0, `${q.deferred.id} is being delivered right now\n`], 'the attempt asked for is under way');
 
+    // Another command holding the claim of an ID that names no message: retry says there is none.
+    const unknownId = '0123456789abcdef01234567';
+    const other = await q.spool.claim(unknownId);
+    if (other.kind !== 'claimed') throw new Error('claimed already');
+    const unknown = await queue(q.config, 'retry', unknownId);
+    t.same([unknown.code, unknown.stdout, unknown.stderr], [1, '', `no message ${unknownId} in the queue\n`], 'an unknown ID under a claim is still unknown');
+    await other.claim.release();
+
     const hold = spawn(process.execPath, [MAIN, 'queue', 'hold', q.deferred.id, '-c', q.config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     hold.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
