@@ -3,7 +3,7 @@
 // when the replay reads that fact or key wrongly.
 import t from 'tap';
 import type { OutboundConnector } from '../../src/config/types.js';
-import type { ObservedSession, ObservedTls } from '../../src/policy/observedTls.js';
+import { noCertificate, type ObservedSession, type ObservedTls } from '../../src/policy/observedTls.js';
 import type { TransitRecord } from '../../src/transit/record.js';
 import { replaySession, type ReplayOutcome } from '../../src/transit/replay.js';
 import { testConnector } from '../helpers/testConfig.js';
@@ -73,7 +73,13 @@ const CASES: Array<[string, TransitRecord, ReturnType<typeof target>, Record<str
   ['fingerprint, the SPKI pinned', recorded(established(untrusted)), target({ tls: 'fingerprint', fingerprints: [SPKI_SHA] }), { kind: 'delivers', verdict: 'pinned' }],
   ['fingerprint, the certificate pinned', recorded(established(untrusted)), target({ tls: 'fingerprint', fingerprints: [CERT_SHA] }), { kind: 'delivers', verdict: 'pinned' }],
   ['fingerprint, another pin', recorded(established()), target({ tls: 'fingerprint', fingerprints: ['c'.repeat(64)] }), deferred('fingerprint', 'validation-failure', new RegExp(`no configured fingerprint matches the certificate \\(sha256:${CERT_SHA}\\)`))],
-  ['verify, no certificate presented', recorded(established({ chainValid: false, chainError: 'the server presented no certificate', chainFailure: 'validation-failure', certificate: null })), target({ tls: 'verify' }), deferred('certificate-chain', 'validation-failure', /: the server presented no certificate$/)],
+  ['verify, no certificate presented', recorded(noCertificate('TLSv1.2', 'ADH-AES256-GCM-SHA384', false)), target({ tls: 'verify' }), deferred('certificate-chain', 'validation-failure', /: the server presented no certificate$/)],
+  [
+    'dane-only, no certificate presented to match the TLSA records against',
+    recorded(noCertificate('TLSv1.2', 'ADH-AES256-GCM-SHA384', true), { published: { tlsa: { kind: 'usable', owner: `_25._tcp.${HOST}`, usable: [TLSA], unusable: [] } } }),
+    target({ tls: 'dane-only' }),
+    deferred('dane', 'tlsa-invalid', /: the server presented no certificate$/),
+  ],
   ['encrypt, STARTTLS not offered', recorded({ kind: 'starttls-not-offered' }, { tls: null, verdict: 'none' }), target({ tls: 'encrypt' }), deferred('starttls-not-offered', 'starttls-not-supported', `450 4.7.4 TLS is required, but was not offered by host ${PEER}`)],
   ['opportunistic, STARTTLS not offered: plaintext as before', recorded({ kind: 'starttls-not-offered' }, { tls: null, verdict: 'none' }), target({ tls: 'opportunistic', mtaSts: false }), { kind: 'delivers', tls: null, verdict: 'none', policy: { source: 'none' } }],
   ['verify, STARTTLS refused', recorded({ kind: 'starttls-refused', reply: '454 4.7.0 TLS not available', closed: false }, { tls: null }), target({ tls: 'verify' }), deferred('starttls-refused', 'starttls-not-supported', `450 4.7.5 TLS is required, but host ${PEER} refused to start TLS: 454 4.7.0 TLS not available`)],
