@@ -26,7 +26,7 @@ const commands: Record<CommandName, Command> = {
     const { positionals } = parseCommandArgs(args, {});
     return (await import('./cli/hashPassword.js')).hashPasswordCommand(positionals, io);
   },
-  policy: async (args, io) => (await import('./cli/policyExplain.js')).policyCommand(args, io),
+  policy: async (args, io) => (await import('./cli/policy.js')).policyCommand(args, io),
   queue: async (args, io) => (await import('./cli/queue.js')).queueCommand(args, io),
   report: async (args, io) => (await import('./cli/report.js')).reportCommand(args, io),
   cert: async (args, io) => (await import('./cli/cert.js')).certCommand(args, io),

@@ -11,7 +11,7 @@ import { inboundText, outboundText } from './explainText.js';
 import type { OutboundWithLookup } from './policyLookup.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
 
-const OPTIONS = {
+export const EXPLAIN_OPTIONS = {
   json: { type: 'boolean' },
   inbound: { type: 'string' },
   sender: { type: 'string' },
@@ -55,7 +55,7 @@ function parseCertificateName(text: string | undefined): string | null {
 function parseQuery(positionals: string[], values: { inbound?: string; sender?: string; 'cert-name'?: string; lookup?: boolean }): Query {
   const [subcommand, domain, ...extra] = positionals;
   if (subcommand !== 'explain') {
-    throw new UsageError(subcommand === undefined ? 'missing subcommand: explain' : `unknown subcommand "${subcommand}"`);
+    throw new UsageError(subcommand === undefined ? 'missing subcommand: explain or what-if' : `unknown subcommand "${subcommand}"`);
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   if (values.inbound === undefined) {
@@ -94,8 +94,8 @@ async function outboundExplanation(config: Config, query: Extract<Query, { direc
  * domain publishes and what delivery makes of it per MX host. Arguments are checked before
  * the config is read, so a typo is a usage error (64) whatever state the config is in.
  */
-export async function policyCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
-  const { positionals, values, configOption } = parseCommandArgs(args, OPTIONS);
+export async function explainCommand(args: string[], io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
+  const { positionals, values, configOption } = parseCommandArgs(args, EXPLAIN_OPTIONS);
   const query = parseQuery(positionals, values);
   const loaded = await loadConfigOrReport(configOption, io.stderr);
   if (!loaded) return EXIT_INVALID_CONFIG;

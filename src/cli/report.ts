@@ -1,9 +1,7 @@
-import { parseHostName } from '../config/domain-name.js';
-import { parseDuration } from '../config/duration.js';
-import { scanTransit } from '../transit/reader.js';
 import { TransitTally } from '../transit/summary.js';
 import { parseCommandArgs, UsageError, type CommandIo } from './args.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport } from './loadConfigFile.js';
+import { parseDomainOption, parseSince, readRecordOrReport } from './recordQuery.js';
 import { reportText } from './reportText.js';
 
 const OPTIONS = {
@@ -27,14 +25,7 @@ function parseRequest(positionals: string[], values: { since?: string; domain?: 
   if (subcommand !== 'tls') throw new UsageError(subcommand === undefined ? 'missing report: tls' : `unknown report "${subcommand}"`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const since = values.since ?? OPTIONS.since.default;
-  const sinceMs = parseDuration(since);
-  if (sinceMs === undefined || sinceMs === 0) throw new UsageError(`--since "${since}" is not a duration such as 30m, 24h or 7d`);
-  let domain: string | undefined;
-  if (values.domain !== undefined) {
-    domain = parseHostName(values.domain);
-    if (domain === undefined) throw new UsageError(`--domain "${values.domain}" is not a domain name`);
-  }
-  return { sinceMs, period: `--since ${since}`, domain };
+  return { sinceMs: parseSince(since), period: `--since ${since}`, domain: parseDomainOption(values.domain) };
 }
 
 /**
@@ -52,14 +43,8 @@ export async function reportCommand(args: string[], io: Pick<CommandIo, 'stdout'
   const until = new Date();
   const since = new Date(until.getTime() - request.sinceMs);
   const tally = new TransitTally();
-  let skipped: number;
-  try {
-    ({ skipped } = await scanTransit(config.queue.dir, { since: since.getTime(), ...(request.domain === undefined ? {} : { domain: request.domain }) }, (record) => tally.add(record)));
-  } catch (err) {
-    io.stderr.write(`tlsrelay report tls: cannot read the transit record: ${(err as Error).message}\n`);
-    return EXIT_CANNOT_READ;
-  }
-  if (skipped > 0) io.stderr.write(`tlsrelay report tls: ${skipped} line${skipped === 1 ? '' : 's'} of the transit record skipped: torn by a crash, or of a format this version does not read\n`);
+  const read = await readRecordOrReport('report tls', config.queue.dir, { since: since.getTime(), domain: request.domain }, (record) => tally.add(record), io.stderr);
+  if (!read) return EXIT_CANNOT_READ;
   const report = tally.report(since, until);
   io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report, request.period));
   return 0;

@@ -31,6 +31,11 @@ const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
       call: 'policy explain --inbound IP [--sender ADDR] [--cert-name NAME] [--json]',
       what: 'the inbound connector and the replies a session with these facts gets',
     },
+    {
+      call: 'policy what-if -c NEW.yaml [--current FILE] [--since 7d] [--domain D] [--json]',
+      what:
+        "the transit record's sessions replayed under NEW's connectors (--current: the config they ran under, else the usual lookup): per domain whose connector changes, what would be delivered, deferred and why; exit 0 nothing deferred, 1 something would be, 2 a config or the record unreadable",
+    },
   ],
   queue: [
     { call: 'queue list [--domain D] [--json]', what: 'the queued messages, one line each' },

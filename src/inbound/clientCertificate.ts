@@ -1,18 +1,13 @@
 import type { TLSSocket } from 'node:tls';
 import type { ClientCertificateFacts } from '../policy/inbound.js';
+import { certificateNames } from '../tls/certificateNames.js';
 import type { RevocationList } from '../tls/crl.js';
 import { checkRevocation, peerChain } from '../tls/revocation.js';
 
-/** SAN DNS names of a peer certificate, else its CN (RFC 6125 fallback). */
-function namesOf(subjectaltname: string | undefined, commonName: string | string[] | undefined): string[] {
-  const sans = (subjectaltname ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.startsWith('DNS:'))
-    .map((entry) => entry.slice(4));
-  if (sans.length > 0) return sans;
-  const cn = Array.isArray(commonName) ? commonName[0] : commonName;
-  return cn ? [cn] : [];
+/** SAN DNS names of a peer certificate, else its (first) CN (RFC 6125 fallback). */
+function namesOf(peer: Parameters<typeof certificateNames>[0]): string[] {
+  const { dnsNames, commonNames } = certificateNames(peer);
+  return dnsNames.length > 0 ? dnsNames : commonNames.slice(0, 1);
 }
 
 /** Why the chain is not trusted, or undefined when it is: OpenSSL's verdict, then the CRLs. */
@@ -30,7 +25,7 @@ export function clientCertificateFacts(socket: TLSSocket, revocationLists: reado
   const problem = chainProblem(socket, revocationLists);
   const facts: ClientCertificateFacts = {
     trusted: problem === undefined,
-    names: namesOf(peer.subjectaltname, peer.subject?.CN),
+    names: namesOf(peer),
   };
   if (problem !== undefined) facts.error = problem;
   return facts;

@@ -1,5 +1,6 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { ObservedTls } from '../policy/observedTls.js';
 import { recordAttempt, recordSession, type AttemptScope, type DeliverySession, type SessionJudgement } from './attemptLog.js';
 import type { Outage, Pass } from './hostBackoff.js';
 import { loopEvidence, ownListenerAt } from './loopDetection.js';
@@ -33,6 +34,9 @@ import type { DeliveryContext } from './types.js';
  */
 type AddressHealth = { kind: 'answered' } | { kind: 'down'; result: Disposition } | { kind: 'tls-down'; result: Disposition };
 
+/** Opportunistic TLS broke the session: try again in plaintext; `after` is what the TLS attempt showed. */
+type Fallback = { kind: 'fallback'; after: ObservedTls };
+
 const ANSWERED: AddressHealth = { kind: 'answered' };
 
 /** The backoff scopes of a connection: its address for everyone, and its address under this connector's TLS. */
@@ -59,7 +63,7 @@ function healthOf(left: Extract<LeftSession, { kind: 'deferred' }>): AddressHeal
  * A connection the next hop answered gets its transit record (one that never came about,
  * or led back to this relay, says nothing about transit security and gets none).
  */
-async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, given: SessionSource): Promise<AddressHealth | 'fallback' | 'reconnect'> {
+async function runSession(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, given: SessionSource): Promise<AddressHealth | Fallback | 'reconnect'> {
   const { logger } = ctx;
   const source = countedDial(given, settings.connector.name, ctx);
   const session: DeliverySession = {
@@ -71,6 +75,8 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     port: target.hop.port,
     reused: source.kind === 'reused',
     tlsRequiredNo: settings.tlsRequiredNo === true,
+    fallback: mode.kind === 'plaintext-fallback',
+    published: settings.published,
   };
   const triedBefore = messages.map((progress) => progress.attempts.length);
   const recordTransit = (judgement: SessionJudgement): void =>
@@ -87,11 +93,12 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     let left: LeftSession;
     if (opened.kind === 'ready') {
       const end = await sendMessages(opened, messages, { ...scope, tls: opened.tls, verdict: opened.verdict, policy: opened.policy.source }, peerName(target), logger);
-      if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: opened.failure, sourceIp: opened.client.localAddress });
+      if (end.kind !== 'closed-after-refusal') recordTransit({ policy: opened.policy, tls: opened.tls, verdict: opened.verdict, failure: opened.failure, sourceIp: opened.client.localAddress, observed: opened.observed });
       if (end.kind === 'finished') {
         // a plaintext fallback is not the connector's policy: it is tried afresh next time
-        if (mode === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client: opened.client, tls: opened.tls, verdict: opened.verdict, policy: opened.policy, failure: opened.failure });
-        else opened.client.quit();
+        const { client, tls, verdict, policy, failure, observed } = opened;
+        if (mode.kind === 'policy' && opened.refusedReply === undefined) ctx.sessions.park(cacheKey(target, settings), { client, tls, verdict, policy, failure, observed });
+        else client.quit();
         return ANSWERED;
       }
       if (end.kind === 'lost') return { kind: 'down', result: end.result };
@@ -111,8 +118,8 @@ async function runSession(target: HopAddress, messages: MessageProgress[], setti
     }
     // the broken TLS connection is an attempt of its own; the plaintext one that follows decides
     for (const progress of messages) recordAttempt(logger, progress, { ...scope, tls: null, verdict: 'none', policy: left.policy.source }, left.result);
-    recordTransit({ policy: left.policy, tls: null, verdict: 'none', failure: left.failure, sourceIp: left.sourceIp });
-    return 'fallback';
+    recordTransit({ policy: left.policy, tls: null, verdict: 'none', failure: left.failure, sourceIp: left.sourceIp, observed: left.observed });
+    return { kind: 'fallback', after: left.observed };
   } catch (err) {
     // a connection we lost track of must not keep its slot for ever
     if (source.kind === 'dial') source.slot();
@@ -157,7 +164,7 @@ function reportHealth(ctx: DeliveryContext, target: HopAddress, connector: Outbo
  * runSession, and again on a new connection for as long as the next hop ends sessions
  * that carried mail (each one having carried at least one message more).
  */
-async function runUntilDone(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | 'fallback'> {
+async function runUntilDone(target: HopAddress, messages: MessageProgress[], settings: SessionSettings, mode: LadderMode, domain: string, ctx: DeliveryContext, source: SessionSource): Promise<AddressHealth | Fallback> {
   let health = await runSession(target, messages, settings, mode, domain, ctx, source);
   while (health === 'reconnect') {
     ctx.logger.info({ host: peerWithPort(target), connector: settings.connector.name, open: stillOpen(messages).length }, 'next hop ended a session that had carried mail; the rest goes over a new connection');
@@ -190,11 +197,11 @@ export async function deliverToAddress(target: HopAddress, messages: MessageProg
   }
   try {
     const run = (mode: LadderMode, from: SessionSource) => runUntilDone(target, messages, settings, mode, domain, ctx, from);
-    let health = await run('policy', source);
-    if (health === 'fallback') {
-      const plaintext = await run('plaintext-fallback', { kind: 'dial', slot: await takeSlot(target, ctx) });
+    let health = await run({ kind: 'policy' }, source);
+    if (health.kind === 'fallback') {
+      const plaintext = await run({ kind: 'plaintext-fallback', after: health.after }, { kind: 'dial', slot: await takeSlot(target, ctx) });
       // a plaintext connection never asks for another
-      health = plaintext === 'fallback' ? ANSWERED : plaintext;
+      health = plaintext.kind === 'fallback' ? ANSWERED : plaintext;
     }
     reportHealth(ctx, target, connector, admission.pass, health);
   } finally {

@@ -1,9 +1,11 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { AppliedPolicy, PolicySource } from '../policy/appliedPolicy.js';
+import type { ObservedTls } from '../policy/observedTls.js';
+import type { PublishedFindings } from '../policy/publishedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
 import type { AttemptRecord, CertVerdict, RequireTlsAttempt, TlsFacts } from '../queue/types.js';
-import { RECORD_FORMAT, type TransitRecord, type TransitSink } from '../transit/record.js';
+import { RECORD_FORMAT, type RouteKind, type TransitRecord, type TransitSink } from '../transit/record.js';
 import type { MessageProgress } from './messageProgress.js';
 import type { Disposition } from './replies.js';
 
@@ -63,6 +65,10 @@ export interface DeliverySession {
   reused: boolean;
   /** Its messages carry TLS-Required: No: published policies were waived for them. */
   tlsRequiredNo: boolean;
+  /** The plaintext retry after opportunistic TLS broke the session before it. */
+  fallback: boolean;
+  /** What the published sources asked found for the host. */
+  published: PublishedFindings | undefined;
 }
 
 /** What the TLS ladder made of a session: the policy that governed it, its TLS, and what fell short; and our address in it. */
@@ -72,6 +78,8 @@ export interface SessionJudgement {
   verdict: CertVerdict;
   failure: TlsResultType | null;
   sourceIp: string | undefined;
+  /** What the session showed before the connector judged it; absent for a host not dialled. */
+  observed?: ObservedTls;
 }
 
 /** The attempts one session made for one message; `tlsReport`: the message was one of the relay's TLS reports. */
@@ -88,6 +96,8 @@ function sessionOutcome(attempts: [AttemptRecord, ...AttemptRecord[]]): AttemptR
 /** What came of a session's (or an undialled host's) messages, as its record sums it up. */
 type Carried = Pick<TransitRecord, 'outcome' | 'reply' | 'messages' | 'delivered'> & { tlsReports: number; requireTls: RequireTlsAttempt | null };
 
+const routeOf = (connector: OutboundConnector): RouteKind => (connector.smartHosts.length > 0 ? 'smart-host' : 'mx');
+
 /** The record: where (`ip` null: never dialled), under what, and what came of it. */
 function transitRecord(session: Omit<DeliverySession, 'ip'> & { ip: string | null }, judgement: SessionJudgement, carried: Carried): TransitRecord {
   const { tlsReports, requireTls, ...outcome } = carried;
@@ -101,7 +111,11 @@ function transitRecord(session: Omit<DeliverySession, 'ip'> & { ip: string | nul
     port: session.port,
     ...(judgement.sourceIp === undefined ? {} : { sourceIp: judgement.sourceIp }),
     reused: session.reused,
+    route: routeOf(session.connector),
     policy: judgement.policy,
+    ...(judgement.observed === undefined ? {} : { observed: judgement.observed }),
+    ...(session.fallback ? { fallback: true as const } : {}),
+    ...(session.published === undefined ? {} : { published: session.published }),
     tls: judgement.tls,
     verdict: judgement.verdict,
     failure: judgement.failure,
@@ -144,6 +158,7 @@ export interface UndialledHost {
   /** The port it would have been dialled on. */
   port: number;
   tlsRequiredNo: boolean;
+  published: PublishedFindings | undefined;
   policy: AppliedPolicy;
   failure: TlsResultType;
   /** The deferral, as the messages' attempts say it (for a skipped host: why it was not used). */
@@ -159,7 +174,7 @@ export function recordUndialled(transit: TransitSink, host: UndialledHost, messa
   if (messages.length === 0) return;
   const judgement: SessionJudgement = { policy: host.policy, tls: null, verdict: 'none', failure: host.failure, sourceIp: undefined };
   transit.add(
-    transitRecord({ startedAt: host.at, domain: host.domain, connector: host.connector, host: host.host, ip: null, port: host.port, reused: false, tlsRequiredNo: host.tlsRequiredNo }, judgement, {
+    transitRecord({ startedAt: host.at, domain: host.domain, connector: host.connector, host: host.host, ip: null, port: host.port, reused: false, tlsRequiredNo: host.tlsRequiredNo, fallback: false, published: host.published }, judgement, {
       outcome: 'deferred',
       reply: host.reply,
       messages: messages.length,

@@ -1,7 +1,8 @@
 import type { OutboundConnector } from '../config/types.js';
 import { connectorPolicy } from '../policy/appliedPolicy.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
-import { consultedSources, waivedByHeader, type HostPlan } from '../policy/publishedPolicy.js';
+import { mtaStsFacts, type MtaStsState } from '../policy/mtaSts.js';
+import { consultedSources, waivedByHeader, type HostPlan, type PublishedFindings } from '../policy/publishedPolicy.js';
 import type { RecipientResult } from '../queue/types.js';
 import { deliverToAddress, routeResumesAt } from './addressDelivery.js';
 import { recordAttempt, recordUndialled, type AttemptScope } from './attemptLog.js';
@@ -42,11 +43,18 @@ function logPlan(ctx: DeliveryContext, domain: string, connector: OutboundConnec
   else ctx.logger.warn(fields, plan.kind === 'skip' ? 'published policy: MX host not used' : 'published policy: MX host deferred before dialling');
 }
 
+/** What the sources asked found for one host, for its transit records; undefined when none was asked. */
+function findingsOf(dane: DaneHost | undefined, mtaSts: MtaStsState | undefined): PublishedFindings | undefined {
+  if (dane === undefined && mtaSts === undefined) return undefined;
+  return { ...(dane ? { tlsa: dane.finding } : {}), ...(mtaSts ? { mtaSts: mtaStsFacts(mtaSts) } : {}) };
+}
+
 /** The settings of sessions to one host: the plan's rule, and what DANE matches against. */
-function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'connect' }>, dane: DaneHost | undefined, waived: boolean): SessionSettings {
+function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'connect' }>, dane: DaneHost | undefined, waived: boolean, published: PublishedFindings | undefined): SessionSettings {
   return {
     ...base,
     rule: plan.rule,
+    ...(published ? { published } : {}),
     ...(plan.dane && dane ? { dane: { records: dane.usable, referenceNames: dane.referenceNames, serverName: dane.serverName } } : {}),
     ...(plan.unreported ? { unreported: plan.unreported } : {}),
     ...(waived ? { tlsRequiredNo: true as const } : {}),
@@ -54,8 +62,8 @@ function hostSettings(base: SessionSettings, plan: Extract<HostPlan, { kind: 'co
 }
 
 /** A host the plan skipped or deferred: its transit record, one for the messages of this delivery (TLS-RPT reports it). */
-function recordNotDialled(ctx: DeliveryContext, domain: string, connector: OutboundConnector, hop: NextHop, plan: Extract<HostPlan, { kind: 'skip' | 'defer' }>, waived: boolean, open: MessageProgress[]): void {
-  const host = { at: new Date(), domain, connector, host: hop.name, port: hop.port, tlsRequiredNo: waived, policy: plan.policy, failure: plan.failure, reply: `${plan.code} ${plan.text}` };
+function recordNotDialled(ctx: DeliveryContext, domain: string, connector: OutboundConnector, hop: NextHop, plan: Extract<HostPlan, { kind: 'skip' | 'defer' }>, waived: boolean, published: PublishedFindings | undefined, open: MessageProgress[]): void {
+  const host = { at: new Date(), domain, connector, host: hop.name, port: hop.port, tlsRequiredNo: waived, published, policy: plan.policy, failure: plan.failure, reply: `${plan.code} ${plan.text}` };
   recordUndialled(ctx.transit, host, open);
 }
 
@@ -87,14 +95,15 @@ async function deliverGroup(domain: string, base: SessionSettings, messages: Mes
     const open = stillOpen(messages);
     if (open.length === 0) return undefined;
     if (logged) logPlan(ctx, domain, connector, hop, plan, waived);
-    if (plan.kind !== 'connect') recordNotDialled(ctx, domain, connector, hop, plan, policiesWaived, open);
+    const published = findingsOf(dane, planned.mtaSts);
+    if (plan.kind !== 'connect') recordNotDialled(ctx, domain, connector, hop, plan, policiesWaived, published, open);
     if (plan.kind === 'skip') continue;
     dialled = true;
     if (plan.kind === 'defer') {
       recordForAll(logger, open, { domain, connector, host: `${hop.name}:${hop.port}`, tls: null, verdict: 'none', policy: plan.policy.source }, { outcome: 'deferred', code: plan.code, response: `${plan.code} ${plan.text}` });
       continue;
     }
-    const settings = hostSettings(base, plan, dane, policiesWaived);
+    const settings = hostSettings(base, plan, dane, policiesWaived, published);
     for (const address of hop.addresses) {
       const open = stillOpen(messages);
       if (open.length === 0) return undefined;

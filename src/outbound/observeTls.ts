@@ -1,7 +1,9 @@
-import { checkServerIdentity, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { SMTPError } from 'nodemailer/lib/smtp-connection';
+import { noCertificate, type ObservedSession, type ObservedTls } from '../policy/observedTls.js';
 import type { ChainFailure } from '../policy/resultTypes.js';
-import type { DaneObservation, EstablishedTls, TlsObservation } from '../policy/tlsDecision.js';
+import type { DaneObservation } from '../policy/tlsDecision.js';
+import { certificateNames } from '../tls/certificateNames.js';
 import type { RevocationList } from '../tls/crl.js';
 import { describeTlsa, matchDane, type TlsaRecord } from '../tls/dane.js';
 import { certificateFingerprints } from '../tls/fingerprints.js';
@@ -9,15 +11,12 @@ import { checkRevocation, peerChain } from '../tls/revocation.js';
 import { describeError, oneLine } from './replies.js';
 import type { SmtpClient } from './smtpClient.js';
 
-// Turns what a connection showed into the policy's TlsObservation. The session runs
-// with rejectUnauthorized: false and a no-op checkServerIdentity, so `authorized` is
-// the chain alone; revocation, names and pins are judged here, before any MAIL is sent.
+// Turns what a connection showed into the policy's ObservedTls: the chain with its
+// revocation, the certificate's names and digests, the DANE match. The session runs with
+// rejectUnauthorized: false and a no-op checkServerIdentity, so `authorized` is the chain
+// alone; the connector's names and pins are applied to it (judgeObserved) before any MAIL.
 
-export interface CertificateExpectations {
-  /** tlsNames, else the host dialled (a name or an IP, matched as RFC 6125 and Node's checkServerIdentity do). */
-  names: string[];
-  /** Lower-case hex SHA-256 of a certificate or of its SPKI. */
-  fingerprints: string[];
+export interface ChainExpectations {
   /** Each applies to the certificates of its issuer (tls/revocation.ts). */
   revocationLists: RevocationList[];
   /** The host's usable secure TLSA records and the names a DANE-TA chain must bear, when DANE judges it. */
@@ -25,7 +24,7 @@ export interface CertificateExpectations {
 }
 
 /** The chain as presented, against the TLSA records; the matching record as logs show it, or why none matched. */
-function daneVerdict(socket: TLSSocket, dane: NonNullable<CertificateExpectations['dane']>): DaneObservation {
+function daneVerdict(socket: TLSSocket, dane: NonNullable<ChainExpectations['dane']>): DaneObservation {
   const chain = peerChain(socket).map((certificate) => certificate.raw);
   const match = matchDane(dane.records, chain, dane.referenceNames, new Date());
   return match.kind === 'matched' ? { kind: 'matched', record: describeTlsa(match.record) } : { kind: 'failed', reason: match.reason };
@@ -57,7 +56,7 @@ export function describeVerifyError(error: unknown): string {
 }
 
 /** The chain as OpenSSL verified it (without CRLs), then revocation per issuer. */
-function chainVerdict(socket: TLSSocket, revocationLists: RevocationList[]): Pick<EstablishedTls, 'chainValid' | 'chainError' | 'chainFailure'> {
+function chainVerdict(socket: TLSSocket, revocationLists: RevocationList[]): Pick<ObservedSession, 'chainValid' | 'chainError' | 'chainFailure'> {
   if (!socket.authorized) {
     const failure = VERIFY_ERRORS[verifyCode(socket.authorizationError)]?.type ?? 'validation-failure';
     return { chainValid: false, chainError: describeVerifyError(socket.authorizationError), chainFailure: failure };
@@ -67,36 +66,25 @@ function chainVerdict(socket: TLSSocket, revocationLists: RevocationList[]): Pic
   return revocation.kind === 'good' ? { chainValid: true } : { chainValid: false, chainError: revocation.reason, chainFailure: 'validation-failure' };
 }
 
-function established(socket: TLSSocket, expected: CertificateExpectations): EstablishedTls {
+function established(socket: TLSSocket, expected: ChainExpectations): ObservedSession {
   const protocol = socket.getProtocol() ?? 'unknown';
   const cipher = socket.getCipher()?.name ?? 'unknown';
   const cert = socket.getPeerCertificate(true);
   // getPeerCertificate returns {} rather than null when there is none
-  if (!cert || !Buffer.isBuffer(cert.raw)) {
-    const missing = 'the server presented no certificate';
-    const dane: Partial<EstablishedTls> = expected.dane ? { dane: { kind: 'failed', reason: missing } } : {};
-    return { kind: 'established', protocol, cipher, chainValid: false, chainError: missing, chainFailure: 'validation-failure', nameMatched: false, nameError: missing, fingerprintMatched: false, fingerprint: '', ...dane };
-  }
-  const chain = chainVerdict(socket, expected.revocationLists);
-  const nameMatched = expected.names.some((name) => checkServerIdentity(name, cert) === undefined);
+  if (!cert || !Buffer.isBuffer(cert.raw)) return noCertificate(protocol, cipher, expected.dane !== undefined);
   const fingerprints = certificateFingerprints(cert.raw);
   return {
     kind: 'established',
     protocol,
     cipher,
-    ...chain,
-    nameMatched,
-    ...(nameMatched
-      ? {}
-      : { nameError: `the certificate names none of ${expected.names.join(', ')} (it has ${cert.subjectaltname || `CN=${String(cert.subject?.CN)}`})` }),
-    fingerprintMatched: expected.fingerprints.includes(fingerprints.certificate) || expected.fingerprints.includes(fingerprints.publicKey),
-    fingerprint: fingerprints.certificate,
+    ...chainVerdict(socket, expected.revocationLists),
+    certificate: { ...certificateNames(cert), sha256: fingerprints.certificate, spkiSha256: fingerprints.publicKey },
     ...(expected.dane ? { dane: daneVerdict(socket, expected.dane) } : {}),
   };
 }
 
 /** What an open session shows: TLS up, STARTTLS never offered, or offered and refused. */
-export function observeSession(client: SmtpClient, expected: CertificateExpectations): TlsObservation {
+export function observeSession(client: SmtpClient, expected: ChainExpectations): ObservedTls {
   const socket = client.tlsSocket();
   if (socket) return established(socket, expected);
   if (!client.starttlsAdvertised()) return { kind: 'starttls-not-offered' };
@@ -106,7 +94,7 @@ export function observeSession(client: SmtpClient, expected: CertificateExpectat
 }
 
 /** A failed handshake in words: OpenSSL's reason when there is one, else nodemailer's message. */
-export function observeHandshakeFailure(error: SMTPError): TlsObservation {
+export function observeHandshakeFailure(error: SMTPError): ObservedTls {
   const reason = (error as { reason?: unknown }).reason;
   return { kind: 'handshake-failed', reason: typeof reason === 'string' ? reason : describeError(error) };
 }

@@ -1,5 +1,6 @@
 import type { OutboundConnector } from '../config/types.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { ObservedTls } from '../policy/observedTls.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import type { SmtpClient } from './smtpClient.js';
@@ -20,6 +21,8 @@ export interface ParkedSession {
   policy: AppliedPolicy;
   /** What it fell short of without being refused (an MTA-STS testing policy), recorded again for each delivery it carries. */
   failure: TlsResultType | null;
+  /** What its TLS showed when it was opened, for the transit record of each delivery it carries. */
+  observed: ObservedTls;
 }
 
 /** Where a session is parked and found: `id` for reuse, `address` (the connection slots' host) to free a slot. */

@@ -5,9 +5,11 @@ import type { OutboundConnector } from '../config/types.js';
 import { parseCrlFile, type RevocationList } from '../tls/crl.js';
 import { clientCertificateFor } from '../tls/certificateSelection.js';
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
-import type { UnreportedFailure } from '../policy/publishedPolicy.js';
+import { judgeObserved, type ObservedTls } from '../policy/observedTls.js';
+import { peerName as peerLabel } from '../policy/peerName.js';
+import type { PublishedFindings, UnreportedFailure } from '../policy/publishedPolicy.js';
 import type { TlsResultType } from '../policy/resultTypes.js';
-import { connectorRule, decideTls, type TlsDecision, type TlsObservation, type TlsRule } from '../policy/tlsDecision.js';
+import { connectorRule, decideTls, type TlsDecision, type TlsRule } from '../policy/tlsDecision.js';
 import type { TlsaRecord } from '../tls/dane.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
 import { observeHandshakeFailure, observeSession } from './observeTls.js';
@@ -29,12 +31,9 @@ export interface HopAddress {
   address: string;
 }
 
-/**
- * `mx.test[192.0.2.1]`, as Postfix names a peer in its texts; a host dialled by its IP
- * is just that IP.
- */
+/** `mx.test[192.0.2.1]`, or the IP a host was dialled by (policy/peerName.ts). */
 export function peerName({ hop, address }: HopAddress): string {
-  return isIP(hop.name) === 0 ? `${hop.name}[${address}]` : hop.name;
+  return peerLabel(hop.name, address);
 }
 
 /** `mx.test[192.0.2.1]:25`, `192.0.2.1:25` or `[2001:db8::1]:25`: the host field of attempt records. */
@@ -60,6 +59,8 @@ export interface SessionSettings {
   unreported?: UnreportedFailure;
   /** The messages carry TLS-Required: No and published policies were waived for them: the transit record says so. */
   tlsRequiredNo?: true;
+  /** What the published sources asked for this host found, for the transit record. */
+  published?: PublishedFindings;
 }
 
 export type SessionSetup = { kind: 'ready'; settings: SessionSettings } | { kind: 'failed'; result: Disposition };
@@ -126,11 +127,11 @@ export type SessionOutcome =
    * refused and the session went on in plaintext. `failure`: what an MTA-STS testing policy
    * would have refused, or a policy that could not be fetched — recorded, not enforced.
    */
-  | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; refusedReply?: string }
+  | { kind: 'ready'; client: SmtpClient; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; observed: ObservedTls; refusedReply?: string }
   /** Opportunistic TLS broke the session: try this address again without STARTTLS. `sourceIp`: our address in it, when known. */
-  | { kind: 'fallback'; result: Disposition; policy: AppliedPolicy; failure: TlsResultType; sourceIp: string | undefined }
-  /** Nothing goes over this connection; the next address may do better. */
-  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; result: Disposition; sourceIp: string | undefined }
+  | { kind: 'fallback'; result: Disposition; policy: AppliedPolicy; failure: TlsResultType; observed: ObservedTls; sourceIp: string | undefined }
+  /** Nothing goes over this connection; the next address may do better. `observed`: absent when no session came about. */
+  | { kind: 'deferred'; cause: DeferralCause; tls: TlsFacts | null; verdict: CertVerdict; policy: AppliedPolicy; failure: TlsResultType | null; observed?: ObservedTls; result: Disposition; sourceIp: string | undefined }
   /** The server named itself with our hostname: it is this relay, and the session was ended before MAIL. */
   | { kind: 'loop'; evidence: string };
 
@@ -141,32 +142,36 @@ export type SessionOutcome =
  */
 export type DeferralCause = 'unreachable' | 'handshake' | 'policy';
 
-/** `policy` walks the connector's level; `plaintext-fallback` is the one retry without STARTTLS. */
-export type LadderMode = 'policy' | 'plaintext-fallback';
+/**
+ * `policy` walks the connector's level; `plaintext-fallback` is the one retry without
+ * STARTTLS, after the TLS attempt that showed `after` — what its transit record keeps, as
+ * the reason there was a plaintext session at all.
+ */
+export type LadderMode = { kind: 'policy' } | { kind: 'plaintext-fallback'; after: ObservedTls };
 
 /** Every outcome but a session ready for MAIL. */
 export type LeftSession = Exclude<SessionOutcome, { kind: 'ready' }>;
 
 /** Any decision but delivering over an open connection: QUIT or close, and say why. */
-function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cause: DeferralCause, sourceIp: string | undefined): LeftSession {
+function leaveSession(decision: TlsDecision, client: SmtpClient | undefined, cause: DeferralCause, observed: ObservedTls, sourceIp: string | undefined): LeftSession {
   switch (decision.action) {
     case 'deliver':
       // the policy never delivers over a failed connection; if it ever did, nothing is lost
-      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure: null, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' }, sourceIp };
+      return { kind: 'deferred', cause, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure: null, observed, result: { outcome: 'deferred', code: 451, response: '451 4.3.0 no connection left to deliver over' }, sourceIp };
     case 'plaintext-fallback':
       client?.close();
-      return { kind: 'fallback', policy: decision.policy, failure: decision.failure, result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` }, sourceIp };
+      return { kind: 'fallback', policy: decision.policy, failure: decision.failure, observed, result: { outcome: 'deferred', code: 450, response: `450 ${decision.reason}; retrying in plaintext` }, sourceIp };
     case 'defer': {
       // never MAIL: say goodbye and leave
       client?.quit();
       const { tls, verdict, policy, failure, code, text } = decision;
-      return { kind: 'deferred', cause, tls, verdict, policy, failure, result: { outcome: 'deferred', code, response: `${code} ${text}` }, sourceIp };
+      return { kind: 'deferred', cause, tls, verdict, policy, failure, observed, result: { outcome: 'deferred', code, response: `${code} ${text}` }, sourceIp };
     }
   }
 }
 
 /** A DANE match names its record; an MTA-STS testing policy the session fell short of says what enforce would have done. */
-function logPublishedOutcome(settings: SessionSettings, target: HopAddress, observed: TlsObservation, decision: Extract<TlsDecision, { action: 'deliver' }>, logger: Logger): void {
+function logPublishedOutcome(settings: SessionSettings, target: HopAddress, observed: ObservedTls, decision: Extract<TlsDecision, { action: 'deliver' }>, logger: Logger): void {
   const host = peerWithPort(target);
   const connector = settings.connector.name;
   if (observed.kind === 'established' && observed.dane?.kind === 'matched') logger.info({ host, connector, tlsa: observed.dane.record }, 'DANE: the certificate matched a TLSA record');
@@ -178,7 +183,7 @@ function logPublishedOutcome(settings: SessionSettings, target: HopAddress, obse
 /** `onSocketClosed`: see DialOptions. */
 export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode, onSocketClosed: () => void, logger: Logger): Promise<SessionOutcome> {
   const { connector, rule } = settings;
-  const startTls = mode === 'policy' && rule.tls !== 'none';
+  const startTls = mode.kind === 'policy' && rule.tls !== 'none';
   const isName = isIP(target.hop.name) === 0;
   const dialed = await dial({
     address: target.address,
@@ -200,24 +205,20 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     client.quit();
     return { kind: 'loop', evidence: loopEvidence(peerName(target), { named: myself }) };
   }
-  let observed: TlsObservation;
+  let observed: ObservedTls;
   if (dialed.kind === 'failed') observed = observeHandshakeFailure(dialed.error);
-  else if (!startTls) observed = { kind: 'no-tls-attempted' };
-  else {
-    observed = observeSession(dialed.client, {
-      names: connector.tlsNames.length > 0 ? connector.tlsNames : [target.hop.name],
-      fingerprints: connector.fingerprints,
-      revocationLists: settings.revocationLists,
-      ...(settings.dane ? { dane: settings.dane } : {}),
-    });
-  }
-  const decision = decideTls(rule, peerName(target), observed);
+  else if (!startTls) observed = { kind: 'no-tls-attempted', starttlsOffered: dialed.client.starttlsAdvertised() };
+  else observed = observeSession(dialed.client, { revocationLists: settings.revocationLists, ...(settings.dane ? { dane: settings.dane } : {}) });
+  const names = connector.tlsNames.length > 0 ? connector.tlsNames : [target.hop.name];
+  const decision = decideTls(rule, peerName(target), judgeObserved(observed, { names, fingerprints: connector.fingerprints }));
   const sourceIp = dialed.kind === 'open' ? dialed.client.localAddress : dialed.localAddress;
-  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy', sourceIp);
+  // the plaintext retry is recorded with what the TLS attempt before it showed: that is why it happened
+  const recorded = mode.kind === 'plaintext-fallback' ? mode.after : observed;
+  if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy', recorded, sourceIp);
   const refused = observed.kind === 'starttls-refused' ? { refusedReply: client.lastReply() } : {};
   logPublishedOutcome(settings, target, observed, decision, logger);
   const failure = decision.wouldFail?.failure ?? settings.unreported ?? null;
-  return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure, ...refused };
+  return { kind: 'ready', client, tls: decision.tls, verdict: decision.verdict, policy: decision.policy, failure, observed: recorded, ...refused };
 }
 
 /**
@@ -225,6 +226,6 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
  * MAIL: it had closed after refusing, which the policy may treat differently.
  */
 export function decideAfterRefusalClosed(target: HopAddress, settings: SessionSettings, reply: string, sourceIp: string | undefined): LeftSession {
-  const observed: TlsObservation = { kind: 'starttls-refused', reply: oneLine(reply), closed: true };
-  return leaveSession(decideTls(settings.rule, peerName(target), observed), undefined, 'policy', sourceIp);
+  const observed = { kind: 'starttls-refused' as const, reply: oneLine(reply), closed: true };
+  return leaveSession(decideTls(settings.rule, peerName(target), observed), undefined, 'policy', observed, sourceIp);
 }

@@ -50,6 +50,36 @@ export type MtaStsState =
     }
   | { kind: 'unavailable'; failure: MtaStsFailure };
 
+/**
+ * What the published-policy fold reads of an MTA-STS state: its kind, the policy's mode and
+ * mx patterns, its id and RFC 8461's own lines of it. The transit record keeps this of each
+ * delivery that asked, so that `policy what-if` folds a recorded state as delivery did.
+ */
+export type MtaStsFacts =
+  | Extract<MtaStsState, { kind: 'none' | 'unavailable' }>
+  | { kind: 'policy'; policy: Pick<MtaStsPolicy, 'mode' | 'mx'>; id: string; text: string };
+
+/** The lines of RFC 8461 §3.2's keys. */
+const STS_KEYS = /^(version|mode|mx|max_age)\s*:/;
+
+/**
+ * RFC 8461's own lines of a policy, trimmed: a policy may be 64 KiB of extension lines,
+ * and these lines go into every transit record, session key and testing-mode warning of
+ * the domain.
+ */
+export function policyLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => STS_KEYS.test(line));
+}
+
+/** The facts of a state as the transit record keeps them: no dates, the policy's own lines only. */
+export function mtaStsFacts(state: MtaStsState): MtaStsFacts {
+  if (state.kind !== 'policy') return state;
+  return { kind: 'policy', policy: { mode: state.policy.mode, mx: state.policy.mx }, id: state.id, text: policyLines(state.text).join('\n') };
+}
+
 /** A host name compared case-free and without its trailing dot, as DNS names are. */
 const canonical = (name: string): string => name.replace(/\.$/, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
 

@@ -1,6 +1,6 @@
 import type { OutboundConnector, TlsLevel } from '../config/types.js';
 import type { AppliedPolicy, PolicySource } from './appliedPolicy.js';
-import { mxPatternMatches, type MtaStsState, type StsFailureType } from './mtaSts.js';
+import { mxPatternMatches, policyLines, type MtaStsFacts, type StsFailureType } from './mtaSts.js';
 import type { DaneFailure, NegotiationFailure } from './resultTypes.js';
 import { connectorRule, POLICY_DEFERRAL_CODE, type TlsRule } from './tlsDecision.js';
 
@@ -75,9 +75,19 @@ export interface PublishedFacts {
   /** Undefined when DANE was not consulted. */
   tlsa: TlsaFinding | undefined;
   /** Undefined when MTA-STS was not consulted. */
-  mtaSts: MtaStsState | undefined;
+  mtaSts: MtaStsFacts | undefined;
   /** The message carries `TLS-Required: No` (RFC 8689 §5). */
   tlsRequiredNo: boolean;
+}
+
+/**
+ * What the published sources a delivery asked found for one host, as the transit record
+ * keeps it, so that `policy what-if` can fold them under another connector: a source that
+ * was not asked is absent.
+ */
+export interface PublishedFindings {
+  tlsa?: TlsaFinding;
+  mtaSts?: MtaStsFacts;
 }
 
 /** Which source's rule governs a host, for logs and `policy explain`. */
@@ -103,21 +113,12 @@ export type HostPlan =
   | { kind: 'defer'; decidedBy: DecidingSource; code: typeof POLICY_DEFERRAL_CODE; text: string; failure: DaneFailure; policy: AppliedPolicy; explanation: string }
   | { kind: 'connect'; decidedBy: DecidingSource; rule: TlsRule; dane: boolean; unreported?: UnreportedFailure; explanation: string };
 
-const published = (state: MtaStsState | undefined): state is Extract<MtaStsState, { kind: 'policy' }> => state?.kind === 'policy' && state.policy.mode !== 'none';
+const published = (state: MtaStsFacts | undefined): state is Extract<MtaStsFacts, { kind: 'policy' }> => state?.kind === 'policy' && state.policy.mode !== 'none';
 
 /** The policy as the transit record and TLS-RPT name it (RFC 8460 policy-string and mx-host). */
-/** The lines of RFC 8461 §3.2's keys. */
-const STS_KEYS = /^(version|mode|mx|max_age)\s*:/;
-
-export function stsPolicy(state: Extract<MtaStsState, { kind: 'policy' }>): AppliedPolicy {
+export function stsPolicy(state: Extract<MtaStsFacts, { kind: 'policy' }>): AppliedPolicy {
   const mode = state.policy.mode === 'enforce' ? 'enforce' : 'testing';
-  // RFC 8461's own keys only: a policy may be 64 KiB of extension lines, and these lines go
-  // into every transit record, session key and testing-mode warning of the domain
-  const policyText = state.text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => STS_KEYS.test(line));
-  return { source: 'mta-sts', mode, id: state.id, mx: state.policy.mx, policyText };
+  return { source: 'mta-sts', mode, id: state.id, mx: state.policy.mx, policyText: policyLines(state.text) };
 }
 
 /** A TLSA lookup that failed: DANE's policy with no records known (TLS-RPT's tlsa policy, dnssec-invalid). */

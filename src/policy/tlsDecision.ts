@@ -21,7 +21,8 @@ export type TlsObservation =
  */
 export type DaneObservation = { kind: 'matched'; record: string } | { kind: 'failed'; reason: string };
 
-export interface EstablishedTls {
+/** A TLS session as it came about, whatever a connector expects of its certificate's names and digests. */
+export interface NegotiatedTls {
   kind: 'established';
   protocol: string;
   cipher: string;
@@ -30,6 +31,12 @@ export interface EstablishedTls {
   chainError?: string;
   /** How a chain that is not valid is reported (RFC 8460); set whenever chainValid is false. */
   chainFailure?: ChainFailure;
+  /** Set when the host's rule had TLSA records to match. */
+  dane?: DaneObservation;
+}
+
+/** The session judged against the connector's names and pins (observedTls.ts judgeObserved). */
+export interface EstablishedTls extends NegotiatedTls {
   /** The certificate names one of the expected names (tlsNames, else the host dialled). */
   nameMatched: boolean;
   nameError?: string;
@@ -37,8 +44,6 @@ export interface EstablishedTls {
   fingerprintMatched: boolean;
   /** SHA-256 of the certificate, lower-case hex: shown when a pin does not match. */
   fingerprint: string;
-  /** Set when the rule had TLSA records to match. */
-  dane?: DaneObservation;
 }
 
 export type TlsPolicy = Pick<OutboundConnector, 'tls' | 'plaintextFallback'>;

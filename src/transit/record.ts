@@ -1,4 +1,6 @@
 import type { AppliedPolicy } from '../policy/appliedPolicy.js';
+import type { ObservedTls } from '../policy/observedTls.js';
+import type { PublishedFindings } from '../policy/publishedPolicy.js';
 import { TLS_RESULT_TYPES, type TlsResultType } from '../policy/resultTypes.js';
 import type { AttemptOutcome, CertVerdict, RequireTlsAttempt, TlsFacts } from '../queue/types.js';
 
@@ -12,6 +14,9 @@ import type { AttemptOutcome, CertVerdict, RequireTlsAttempt, TlsFacts } from '.
 
 /** Bumped when a field changes meaning; a reader skips lines of a format it does not know. */
 export const RECORD_FORMAT = 1;
+
+/** How the connector reached the next hop: by the domain's MX, or to its smart hosts. */
+export type RouteKind = 'mx' | 'smart-host';
 
 export interface TransitRecord {
   v: typeof RECORD_FORMAT;
@@ -34,7 +39,21 @@ export interface TransitRecord {
   sourceIp?: string;
   /** The session was parked by an earlier delivery and carried this one too. */
   reused: boolean;
+  /** Absent in records written before `policy what-if` replayed them, as are `observed` and `published`. */
+  route?: RouteKind;
   policy: AppliedPolicy;
+  /**
+   * What the session showed of the next hop's TLS before the connector's names and pins
+   * were applied: whether STARTTLS was offered, the handshake, the chain, the certificate's
+   * names and digests, the DANE match — so that it can be judged again under another
+   * connector. For the plaintext retry of an opportunistic fallback (`fallback`), what the
+   * TLS attempt before it showed. Absent for a host not dialled.
+   */
+  observed?: ObservedTls;
+  /** The session was the plaintext retry after opportunistic TLS broke the one before it. */
+  fallback?: true;
+  /** What the published sources the delivery asked (TLSA, MTA-STS) found for this host; a source not asked is absent. */
+  published?: PublishedFindings;
   /** Null: the session ran in plaintext. */
   tls: TlsFacts | null;
   verdict: CertVerdict;
@@ -76,6 +95,7 @@ export function encodeRecord(record: TransitRecord): string {
 const RESULT_TYPES: ReadonlySet<string> = new Set(TLS_RESULT_TYPES);
 
 const isString = (value: unknown): value is string => typeof value === 'string';
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
 /**
@@ -99,5 +119,8 @@ export function decodeRecord(line: string): TransitRecord | undefined {
   const tls = value.tls as { protocol?: unknown } | null;
   if (tls !== null && (typeof tls !== 'object' || !isString(tls.protocol))) return undefined;
   if (value.failure !== null && !RESULT_TYPES.has(value.failure as string)) return undefined;
+  // the facts a replay reads: present or absent, never anything else
+  if (value.observed !== undefined && !(isObject(value.observed) && isString(value.observed.kind))) return undefined;
+  if (value.published !== undefined && !isObject(value.published)) return undefined;
   return value as unknown as TransitRecord;
 }

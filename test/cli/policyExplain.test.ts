@@ -1,44 +1,13 @@
 import t from 'tap';
-import { Writable } from 'node:stream';
-import { UsageError } from '../../src/cli/args.js';
-import { policyCommand } from '../../src/cli/policyExplain.js';
 import { writeConfig } from '../helpers/relayProcess.js';
+import { policyUsageError, runPolicy } from '../helpers/policyInProcess.js';
 
 // The argument checks of `policy explain`, in-process; the exit codes and streams of the
 // real binary are in test/e2e/policyExplain.test.ts.
 
-function capture(): { stream: Writable; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await policyCommand(args, { stdout: stdout.stream, stderr: stderr.stream });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
-
-/** The message of the UsageError the call throws; anything else fails the test. */
-async function usageErrorOf(args: string[]): Promise<string> {
-  try {
-    await run(args);
-  } catch (err) {
-    if (err instanceof UsageError) return err.message;
-    throw err;
-  }
-  throw new Error(`no usage error for: ${args.join(' ')}`);
-}
-
 t.test('every malformed call is a UsageError that says what is wrong, before any config is read', async (t) => {
   const cases: Array<[string[], string]> = [
-    [[], 'missing subcommand: explain'],
+    [[], 'missing subcommand: explain or what-if'],
     [['show', 'a.test'], 'unknown subcommand "show"'],
     [['explain'], 'explain needs a DOMAIN or --inbound IP'],
     [['explain', 'bad..name'], '"bad..name" is not a domain name'],
@@ -58,9 +27,9 @@ t.test('every malformed call is a UsageError that says what is wrong, before any
     [['explain', '--inbound', '192.0.2.1', '--lookup'], '--lookup is for a DOMAIN: an inbound session has nothing published to look up'],
   ];
   for (const [args, message] of cases) {
-    t.equal(await usageErrorOf([...args, '-c', '/nonexistent/tlsrelay.yaml']), message, args.join(' ') || '(no arguments)');
+    t.equal(await policyUsageError([...args, '-c', '/nonexistent/tlsrelay.yaml']), message, args.join(' ') || '(no arguments)');
   }
-  t.match(await usageErrorOf(['explain', '--inbound']), /'--inbound <value>' argument missing/, 'an option without its value');
+  t.match(await policyUsageError(['explain', '--inbound']), /'--inbound <value>' argument missing/, 'an option without its value');
 });
 
 t.test('accepted spellings: <> and <address> senders, wildcard certificate names, IPv6 clients', async (t) => {
@@ -75,7 +44,7 @@ t.test('accepted spellings: <> and <address> senders, wildcard certificate names
       '',
     ].join('\n'),
   );
-  const explain = async (...args: string[]) => JSON.parse((await run(['explain', '--json', ...args, '-c', file])).stdout) as { client: unknown; connector: { name: string } | null };
+  const explain = async (...args: string[]) => JSON.parse((await runPolicy(['explain', '--json', ...args, '-c', file])).stdout) as { client: unknown; connector: { name: string } | null };
 
   t.same((await explain('--inbound', '192.0.2.1', '--sender', '<>')).client, { ip: '192.0.2.1', sender: null, senderDomain: null, certificateName: null });
   t.same((await explain('--inbound', '192.0.2.1', '--sender', '<Alice@Fabrikam.TEST>')).client, {

@@ -165,15 +165,18 @@ t.test('SERVFAIL on TLSA: deferred, never dialled, one record per host and deliv
   for (const result of results) t.match(result.recipients, [{ outcome: 'deferred', code: 450, response: deferral }]);
   t.equal(peer.connections, 0, 'no connection: nothing could satisfy the policy');
   t.equal(transit.length, 1, 'one record for the host, not one per message');
-  t.strictSame(transit[0], {
+  const { published, ...record } = transit[0]!;
+  t.match(published, { tlsa: { kind: 'failed', owner: tlsaOwner(mx, peer.port), error: /SERVFAIL/ }, mtaSts: { kind: 'none' } }, 'what the lookups found, for a replay under another connector (policy what-if)');
+  t.strictSame(record, {
     v: 1,
-    at: transit[0]!.at,
+    at: record.at,
     domain,
     connector: 'published',
     host: mx,
     ip: null,
     port: peer.port,
     reused: false,
+    route: 'mx',
     policy: { source: 'dane', tlsa: [] },
     tls: null,
     verdict: 'none',

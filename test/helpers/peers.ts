@@ -40,6 +40,11 @@ export interface SinkOptions {
   requireCertFrom?: string;
   /** Listen on this port (a next hop that comes up where a connector points, see freePort) rather than an ephemeral one ('none' and 'starttls' only). */
   port?: number;
+  /**
+   * Listen on this loopback address rather than 127.0.0.1 ('none' and 'starttls' only):
+   * several MX hosts on the one `delivery.port` of MX routes, each at an address of its own.
+   */
+  address?: string;
   /** Awaited after a message is recorded and before its 250 is sent ('none' and 'starttls' only): holds the relay mid-delivery. */
   beforeDataReply?: (message: Received) => Promise<void>;
   /** Advertise DSN and record the parameters ('none' and 'starttls' only); smtp-server hides DSN by default. */
@@ -177,7 +182,7 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
   server.on('error', () => {
     // a client that vanishes mid-session is part of these tests, not a failure of the sink
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.address ?? '127.0.0.1', () => resolve()));
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('the sink is not listening on a TCP port');
   return {

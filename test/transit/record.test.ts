@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { ObservedSession } from '../../src/policy/observedTls.js';
 import { decodeRecord, encodeRecord } from '../../src/transit/record.js';
 import { fencedBlocks, readmeSection } from '../helpers/docText.js';
 import { sessionRecord } from '../helpers/transitRecords.js';
@@ -8,6 +9,14 @@ t.test('a record round-trips through its line', async (t) => {
   const line = encodeRecord(record);
   t.match(line, /^\{.*\}\n$/, 'one line');
   t.same(decodeRecord(line.trimEnd()), record);
+});
+
+t.test('what a replay reads round-trips too; a line without it (an older version) is read as ever', async (t) => {
+  const observed: ObservedSession = { kind: 'established', protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', chainValid: true, certificate: { dnsNames: ['mx.partner.test'], ipAddresses: [], commonNames: [], sha256: 'a'.repeat(64), spkiSha256: 'b'.repeat(64) } };
+  const record = sessionRecord({ route: 'mx', observed, fallback: true, published: { mtaSts: { kind: 'none', reason: 'no policy' } } });
+  t.same(decodeRecord(encodeRecord(record).trimEnd()), record);
+  const older = sessionRecord();
+  t.same(decodeRecord(encodeRecord(older).trimEnd()), older, 'no route, observed or published: still a record');
 });
 
 t.test('a host never dialled: no ip', async (t) => {
@@ -33,6 +42,9 @@ t.test('lines that are not a record the report can count', async (t) => {
     ['tls without a protocol', { ...good, tls: { cipher: 'x' } }],
     ['tls that is no object', { ...good, tls: 'TLSv1.3' }],
     ['a failure RFC 8460 does not name', { ...good, failure: 'certificate-revoked' }],
+    ['an observation without a kind', { ...good, observed: { protocol: 'TLSv1.3' } }],
+    ['an observation that is no object', { ...good, observed: 'established' }],
+    ['published findings that are no object', { ...good, published: 'tlsa' }],
   ];
   for (const [what, value] of cases) t.equal(decodeRecord(typeof value === 'string' ? value : JSON.stringify(value)), undefined, what);
 });
