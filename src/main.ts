@@ -30,6 +30,7 @@ const commands: Record<CommandName, Command> = {
   queue: async (args, io) => (await import('./cli/queue.js')).queueCommand(args, io),
   report: async (args, io) => (await import('./cli/report.js')).reportCommand(args, io),
   cert: async (args, io) => (await import('./cli/cert.js')).certCommand(args, io),
+  tls: async (args, io) => (await import('./cli/tlsProbe.js')).tlsCommand(args, io),
 };
 
 /** `tlsrelay help [COMMAND]`: the overall usage, or that command's. */

@@ -1,23 +1,26 @@
-import { rootCertificates } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { formatFingerprint } from '../config/fingerprint.js';
 import type { Config } from '../config/types.js';
 import { certificateFacts, type CertificateFacts } from '../tls/certificateFacts.js';
-import { chainToAnchor, type ChainLink, type TrustAnchor } from '../tls/chainToAnchor.js';
+import { chainToAnchor, type ChainLink, type ChainToAnchor, type TrustAnchor } from '../tls/chainToAnchor.js';
 import { daysLeft } from '../tls/expirySchedule.js';
 import { clientCertificateFor } from '../tls/certificateSelection.js';
-import { certificatesIn, readTrustFiles, type ServedCertificate } from '../tls/material.js';
+import { certificatesIn, type ServedCertificate } from '../tls/material.js';
+import { trustAnchorsOf } from '../tls/trustAnchors.js';
 
 // `tlsrelay cert info --json`: one document a script can rely on, and what the text form
 // is made from. Dates are ISO strings, fingerprints in the form a config pins them.
 
-/** Where a chain link came from: the served file, the system store, or a tls.trust file. */
-export type LinkOrigin = { from: 'file' } | { from: 'system' } | { from: 'tls.trust'; file: string };
+/** Where the certificates judged came from: a certificate file, or a peer's handshake (`tls probe`). */
+export type Presented = 'file' | 'peer';
+
+/** Where a chain link came from: what was presented (the file, or the peer), the system store, or a tls.trust file. */
+export type LinkOrigin = { from: Presented } | { from: 'system' } | { from: 'tls.trust'; file: string };
 
 export interface ChainReport {
-  /** The file leads, issuer by issuer, to a trust anchor here (system roots or tls.trust). */
+  /** What was presented leads, issuer by issuer, to a trust anchor here (system roots or tls.trust). */
   complete: boolean;
-  /** The root the chain leads to (its CN, else its subject); null when the file stops short of any. */
+  /** The root the chain leads to (its CN, else its subject); null when what was presented stops short of any. */
   rootIssuer: string | null;
   /** Why a partner's verifier would stop, when the chain is not complete. */
   problem: string | null;
@@ -56,14 +59,9 @@ export interface CertInfoReport {
   certificates: CertificateReport[];
 }
 
-const originOf = (from: ChainLink['from']): LinkOrigin => (from === 'file' || from === 'system' ? { from } : { from: 'tls.trust', file: from.file });
-
-/** The anchors partners' chains may end at here: Node's root store, then tls.trust. */
-function trustAnchors(config: Config): TrustAnchor[] {
-  return [
-    ...rootCertificates.map((pem): TrustAnchor => ({ certificate: new X509Certificate(pem), from: 'system' })),
-    ...readTrustFiles(config).map(({ certificate, file }): TrustAnchor => ({ certificate, from: { file } })),
-  ];
+function originOf(from: ChainLink['from'], presented: Presented): LinkOrigin {
+  if (from === 'file') return { from: presented };
+  return from === 'system' ? { from } : { from: 'tls.trust', file: from.file };
 }
 
 const nameOf = (certificate: X509Certificate): string => {
@@ -71,28 +69,32 @@ const nameOf = (certificate: X509Certificate): string => {
   return commonName ?? subject;
 };
 
-function chainReport(served: X509Certificate[], anchors: TrustAnchor[]): ChainReport {
-  const chain = chainToAnchor(served, anchors);
-  const path = chain.path.map(({ subject, notAfter, from }) => ({ subject, notAfter: notAfter.toISOString(), ...originOf(from) }));
+/** Where a verifier stops in what was presented, in the words of that place. */
+const PROBLEMS: Record<Presented, { selfSigned: (top: string) => string; missingIssuer: (top: string, issuer: string) => string }> = {
+  file: {
+    selfSigned: (top) => `"${top}" signed itself and is no trust anchor here (system roots, tls.trust): a partner that verifies refuses it unless it trusts this very certificate`,
+    missingIssuer: (top, issuer) => `the file ends at "${top}", whose issuer "${issuer}" is neither in the file nor a trust anchor here: add the missing intermediate certificates after it in the file`,
+  },
+  peer: {
+    selfSigned: (top) => `"${top}" signed itself and is no trust anchor here (system roots, tls.trust): verify-ca and verify refuse it, unless it goes into tls.trust (or its pin into a fingerprint connector)`,
+    missingIssuer: (top, issuer) =>
+      `the chain the peer sent ends at "${top}", whose issuer "${issuer}" is neither in it nor a trust anchor here: the peer leaves out an intermediate certificate, or its root is not in tls.trust`,
+  },
+};
+
+/** Where what was `presented` leads (chainToAnchor's finding), as the documents say it. */
+export function chainReport(chain: ChainToAnchor, presented: Presented): ChainReport {
+  const path = chain.path.map(({ subject, notAfter, from }) => ({ subject, notAfter: notAfter.toISOString(), ...originOf(from, presented) }));
   if (chain.complete) return { complete: true, rootIssuer: nameOf(chain.anchor.certificate), problem: null, path };
   const top = certificateFacts(chain.top.raw);
   if (chain.selfSigned) {
-    return {
-      complete: false,
-      rootIssuer: top.commonName ?? top.subject,
-      problem: `"${top.subject}" signed itself and is no trust anchor here (system roots, tls.trust): a partner that verifies refuses it unless it trusts this very certificate`,
-      path,
-    };
+    return { complete: false, rootIssuer: top.commonName ?? top.subject, problem: PROBLEMS[presented].selfSigned(top.subject), path };
   }
-  return {
-    complete: false,
-    rootIssuer: null,
-    problem: `the file ends at "${top.subject}", whose issuer "${top.issuer}" is neither in the file nor a trust anchor here: add the missing intermediate certificates after it in the file`,
-    path,
-  };
+  return { complete: false, rootIssuer: null, problem: PROBLEMS[presented].missingIssuer(top.subject, top.issuer), path };
 }
 
-function body(facts: CertificateFacts, now: Date): CertificateReportBody {
+/** The facts of one certificate as the JSON documents give them. */
+export function certificateBody(facts: CertificateFacts, now: Date): CertificateReportBody {
   return {
     subject: facts.subject,
     issuer: facts.issuer,
@@ -126,8 +128,8 @@ function certificateReport(config: Config, served: ServedCertificate, certificat
     keyFile: files.key,
     servedBy: config.listeners.filter((listener) => listener.tls !== 'none').map((listener) => listener.name),
     presentedBy: config.outbound.filter((connector) => clientCertificateFor(certificates, connector.clientCertificate) === served).map((connector) => connector.name),
-    chain: chainReport(chain, anchors),
-    certificate: body(certificateFacts(served.leaf.raw), now),
+    chain: chainReport(chainToAnchor(chain, anchors), 'file'),
+    certificate: certificateBody(certificateFacts(served.leaf.raw), now),
   };
 }
 
@@ -138,6 +140,6 @@ function certificateReport(config: Config, served: ServedCertificate, certificat
  */
 export function certInfoReport(config: Config, certificates: readonly ServedCertificate[], now: Date): CertInfoReport {
   if (certificates.length === 0) return { certificates: [] };
-  const anchors = trustAnchors(config);
+  const anchors = trustAnchorsOf(config);
   return { certificates: certificates.map((served) => certificateReport(config, served, certificates, anchors, now)) };
 }

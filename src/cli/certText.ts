@@ -7,16 +7,18 @@ import { listOrNone, rows, type Row } from './explainRows.js';
 // pin needs. Scripts use --json, so this text may change shape; the facts in it may not.
 
 /** `RSA 2048 bits`, `EC P-256 (256 bits)`, `Ed25519 (256 bits)`: the row Exchange Online calls key strength. */
-function keyStrength({ type, bits, curve }: PublicKeyFacts): string {
+export function keyStrength({ type, bits, curve }: PublicKeyFacts): string {
   if (bits === null) return curve === null ? type : `${type} ${curve}`;
   if (curve === null) return type.startsWith('RSA') ? `${type} ${bits} bits` : `${type} (${bits} bits)`;
   return `${type} ${curve} (${bits} bits)`;
 }
 
-function originText(origin: LinkOrigin): string {
+export function originText(origin: LinkOrigin): string {
   switch (origin.from) {
     case 'file':
       return 'in the file';
+    case 'peer':
+      return 'sent by the peer';
     case 'system':
       return 'system root store';
     case 'tls.trust':
@@ -24,7 +26,7 @@ function originText(origin: LinkOrigin): string {
   }
 }
 
-function daysText(daysLeft: number): string {
+export function daysText(daysLeft: number): string {
   if (daysLeft < 0) return `expired ${-daysLeft} ${-daysLeft === 1 ? 'day' : 'days'} ago`;
   if (daysLeft === 0) return 'expires within a day';
   return `${daysLeft} ${daysLeft === 1 ? 'day' : 'days'} left`;

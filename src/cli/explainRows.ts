@@ -30,7 +30,7 @@ const EVENT_LABELS: Record<HostEvent, string> = {
 /** Under an MTA-STS testing policy: what enforce would have done instead. */
 const wouldFailText = (wouldFail: string | undefined): string => (wouldFail === undefined ? '' : `; enforce would defer: ${wouldFail} (logged and recorded)`);
 
-function outcomeText(outcome: HostOutcome): string {
+export function outcomeText(outcome: HostOutcome): string {
   switch (outcome.action) {
     case 'deliver-in-plaintext':
       return `deliver in plaintext${wouldFailText(outcome.wouldFail)}`;

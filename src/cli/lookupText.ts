@@ -31,7 +31,7 @@ function daneText(dane: LookupExplanation['dane']): string {
   return dane.unavailable === null ? 'consulted: the TLSA records of each host are below' : `consulted, but no host can have it: ${dane.unavailable}`;
 }
 
-function mtaStsRows(mtaSts: LookupExplanation['mtaSts']): Row[] {
+export function mtaStsRows(mtaSts: LookupExplanation['mtaSts']): Row[] {
   const policy = (state: Extract<ExplainedMtaSts, { state: 'policy' }>): Row[] => [
     [
       'MTA-STS',
@@ -61,7 +61,7 @@ function mtaStsRows(mtaSts: LookupExplanation['mtaSts']): Row[] {
   }
 }
 
-function tlsaLines(tlsa: ExplainedHost['tlsa']): string[] {
+export function tlsaLines(tlsa: ExplainedHost['tlsa']): string[] {
   if (tlsa === null) return ['not consulted'];
   const at = (finding: TlsaFinding): string => (tlsa.owner === null ? '' : `${tlsa.owner}: `) + findingText(finding);
   const listed = (records: string[], usable: boolean): string[] => records.map((record) => `${abbreviateTlsa(record)}  ${usable ? 'usable' : 'unusable (not DANE-TA or DANE-EE with a known selector and matching type)'}`);

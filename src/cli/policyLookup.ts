@@ -1,20 +1,19 @@
 import { normalizeDomain } from '../config/domain.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { Config, OutboundConnector } from '../config/types.js';
-import { createLogger, LogOutput } from '../log.js';
-import { MtaStsSource, mtaStsCacheDir } from '../outbound/mtaSts/source.js';
 import type { FetchTrust } from '../outbound/mtaSts/fetchPolicy.js';
 import { dnsLookupsFor, dnsServersOf, type DnsLookups, type Lookup, type MxRecord } from '../outbound/resolver.js';
 import { daneStandingOf } from '../outbound/publishedLookups.js';
 import { tlsaOwner } from '../policy/publishedPolicy.js';
 import { noListedMx, planRoute, type RoutePlan } from '../outbound/routePlan.js';
 import type { OutboundExplanation } from '../policy/explainOutbound.js';
+import { readOnlyMtaSts } from './readOnlyMtaSts.js';
 import { explainHost, explainMtaSts, publishedConsultation, type ExplainedHost, type ExplainedMtaSts, type HostFacts } from '../policy/explainPublished.js';
 
 // `tlsrelay policy explain DOMAIN --lookup`, the lookup half: the lookups a delivery makes,
 // with its code (routePlan.ts: the route, the TLSA lookups, the MTA-STS source), against
 // the config's dns.servers. The MTA-STS cache under the spool belongs to the running
-// relay: it is read, never written, and a policy fetched here is not stored.
+// relay: it is read, never written (readOnlyMtaSts.ts).
 
 export interface LookupExplanation {
   dns: { servers: string[]; dnssec: boolean };
@@ -91,9 +90,7 @@ async function hostFacts(plan: RoutePlan, named: Array<{ name: string; port: num
  */
 export async function lookUpPublished(config: Config, connector: OutboundConnector, domain: string, trust: FetchTrust, stderr: NodeJS.WritableStream): Promise<LookupExplanation> {
   const lookups = dnsLookupsFor(config);
-  const logger = createLogger('warn', new LogOutput('pretty', { out: { write: (line: string) => stderr.write(line) } }));
-  const cacheDir = mtaStsCacheDir(config.queue.dir);
-  const mtaSts = new MtaStsSource({ cacheDir, logger, environment: () => ({ lookups, trust }), cacheAccess: 'read-only' });
+  const { source: mtaSts, cacheDir } = readOnlyMtaSts(config, trust, stderr);
   const byMx = connector.smartHosts.length === 0;
   // the route asks the same question: the DNS cache answers both with one query
   const [plan, mx] = await Promise.all([planRoute(connector, domain, false, { config, mtaSts }), byMx ? lookups.mx(domain) : null]);

@@ -1,6 +1,6 @@
 import { CHECKOUT_CONFIG, CONFIG_ENV, SYSTEM_CONFIG } from './configLocation.js';
 
-export type CommandName = 'start' | 'check-config' | 'health' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report' | 'cert';
+export type CommandName = 'start' | 'check-config' | 'health' | 'config' | 'hash-password' | 'policy' | 'queue' | 'report' | 'cert' | 'tls';
 
 /** One way to call a command, and what it does. */
 interface Synopsis {
@@ -56,6 +56,31 @@ const SYNOPSES: Record<CommandName, readonly Synopsis[]> = {
       call: 'cert info [--json]',
       what: 'the certificate the relay serves and presents: root issuer and chain, names, organization, key, dates, fingerprints to pin, OCSP and CRL URLs',
     },
+    {
+      call: 'cert check FILE [--name N] [--json]',
+      what: "whether a certificate file chains to a root trusted here, holds the names, is in date, and which outbound connectors' pins and names it satisfies (exit 0 yes, 1 no, 2 error)",
+    },
+  ],
+  tls: [
+    {
+      call: 'tls probe HOST[:PORT] [--name N] [--connector C] [--starttls|--implicit] [--json]',
+      what: 'connect as the relay would (HOST: a mail domain by its route, [host] or an IP itself), QUIT before MAIL; the dialogue, TLS, the chain, names, OCSP, pins and what each outbound level would do (exit 0 deliver, 1 defer, 2 error)',
+    },
+  ],
+};
+
+/** A command's own options, beyond -c and --help, as its usage lists them. */
+const OPTIONS: Partial<Record<CommandName, ReadonlyArray<[option: string, what: string]>>> = {
+  cert: [
+    ['--name N', 'cert check: a name the certificate must hold (repeat for several)'],
+    ['--json', 'one JSON document on stdout'],
+  ],
+  tls: [
+    ['--name N', 'a name the certificate must hold, in place of the connector\'s tlsNames or the host dialled (repeat for several)'],
+    ['--connector C', "the outbound connector whose settings (client certificate, minVersion, ciphers, CRLs, pins) the connection uses and whose level the exit status answers for; without it, the settings of the connector mail to the domain gets (the default's for [host] or an IP) and the level verify"],
+    ['--starttls', 'STARTTLS after EHLO, as delivery does (the default)'],
+    ['--implicit', 'TLS from the first byte (port 465 unless :PORT)'],
+    ['--json', 'one JSON document on stdout'],
   ],
 };
 
@@ -85,10 +110,11 @@ tlsrelay --version prints the version
 /** `tlsrelay COMMAND --help`, and what a usage error of that command shows. */
 export function commandUsage(name: CommandName): string {
   const calls = SYNOPSES[name].map(({ call, what }, i) => `${i === 0 ? 'usage:' : '      '} tlsrelay ${call}\n${' '.repeat(10)}${what}\n`);
+  const own = (OPTIONS[name] ?? []).map(([option, what]) => `  ${option.padEnd(17)}  ${what}\n`);
   return `${calls.join('')}
 options:
   -c, --config FILE  the config file; without it, $${CONFIG_ENV}, else
                      ./${CHECKOUT_CONFIG} when present, else ${SYSTEM_CONFIG}
   -h, --help         print this usage
-`;
+${own.join('')}`;
 }

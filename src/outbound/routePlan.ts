@@ -1,6 +1,6 @@
 import type { Config, OutboundConnector } from '../config/types.js';
 import type { MtaStsState } from '../policy/mtaSts.js';
-import { consultedSources, noListedMxText, planHost, stsPolicy, type HostPlan } from '../policy/publishedPolicy.js';
+import { consultedSources, noListedMxText, planWithLookups, stsPolicy, type HostPlan } from '../policy/publishedPolicy.js';
 import { daneStandingOf, daneStandings, type DaneHost, type DaneStandings } from './publishedLookups.js';
 import type { Disposition } from './replies.js';
 import { dnsLookupsFor } from './resolver.js';
@@ -41,7 +41,7 @@ export async function planRoute(connector: OutboundConnector, domain: string, tl
   if (route.kind === 'failed') return { kind: 'failed', route, dane, mtaSts: policy };
   const hops = route.hosts.map((hop): PlannedHop => {
     const standing = dane ? daneStandingOf(dane, hop.name) : undefined;
-    return { hop, dane: standing, plan: planHost({ connector, host: hop.name, tlsa: standing?.finding, mtaSts: policy, tlsRequiredNo }) };
+    return { hop, dane: standing, plan: planWithLookups(connector, hop.name, { tlsa: standing?.finding, mtaSts: policy }, tlsRequiredNo) };
   });
   return { kind: 'planned', hops, dane, mtaSts: policy };
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { TLSSocket, type ConnectionOptions } from 'node:tls';
+import { TLSSocket, type ConnectionOptions, type TLSSocketOptions } from 'node:tls';
 import SMTPConnection, { type SMTPConnectionEnvelope, type SMTPError } from 'nodemailer/lib/smtp-connection';
 import { rcptDsnParameters, type OutgoingDsn, type RecipientDsn } from './dsnParameters.js';
 import type { OfferedExtensions } from './mailExtensions.js';
@@ -18,8 +18,15 @@ export interface DialOptions {
   clientName: string;
   /** Send STARTTLS when the peer offers it; false = never (level none, plaintext fallback). */
   startTls: boolean;
-  /** Options for the TLS session after STARTTLS, servername included. */
+  /**
+   * TLS from the first byte (a submissions port, RFC 8314) instead of STARTTLS: only
+   * `tls probe --implicit` asks for it, delivery never does.
+   */
+  implicitTls?: boolean;
+  /** Options for the TLS session (after STARTTLS, or from the start), servername included. */
   tls: ConnectionOptions;
+  /** Ask the server to staple an OCSP response (RFC 6066 status_request), and keep it: SmtpClient.stapledOcsp. */
+  requestOcsp?: boolean;
   /** Called once the TCP connection is gone (closed, refused, never opened): what connection caps count by. */
   onSocketClosed: () => void;
 }
@@ -30,9 +37,10 @@ export type DialResult =
    * `duringTlsUpgrade`: the peer said 220 to STARTTLS, then the handshake failed — or the
    * session broke before EHLO inside TLS was answered, which is how a TLS 1.3 server that
    * wants a client certificate says so (its alert comes after our side finished).
-   * `localAddress`: ours, when the TCP connection was made.
+   * With implicit TLS, whatever broke between the TCP connection and the greeting.
+   * `localAddress`: ours, when the TCP connection was made. `replies`: the setup's replies so far.
    */
-  | { kind: 'failed'; error: SMTPError; duringTlsUpgrade: boolean; localAddress?: string };
+  | { kind: 'failed'; error: SMTPError; duringTlsUpgrade: boolean; localAddress?: string; replies: readonly SetupReply[] };
 
 /** The recipients' fate as the peer replied, whatever became of the message. */
 export interface EnvelopeReplies {
@@ -141,48 +149,106 @@ export interface ServerName {
   name: string;
 }
 
-/** nodemailer's handlers of the replies that name the server (index.js, _actionGreeting and the rest). */
-const NAMING_REPLIES = { _actionGreeting: 'greeting', _actionEHLO: 'EHLO', _actionHELO: 'HELO' } as const;
+/** One reply of the session's setup as the server sent it (its lines joined by newlines). */
+export interface SetupReply {
+  reply: ServerName['reply'] | 'STARTTLS';
+  text: string;
+}
 
-type ReplyHandlers = Partial<Record<keyof typeof NAMING_REPLIES, (this: unknown, reply: string) => void>>;
+/** nodemailer's handlers of the setup's replies (index.js, _actionGreeting and the rest). */
+const SETUP_REPLIES = { _actionGreeting: 'greeting', _actionEHLO: 'EHLO', _actionHELO: 'HELO', _actionSTARTTLS: 'STARTTLS' } as const;
+
+type ReplyHandlers = Partial<Record<keyof typeof SETUP_REPLIES, (this: unknown, reply: string) => void>>;
 
 /**
- * nodemailer reads the server's name out of none of these replies (its EHLO keywords
- * leave the first line out), so its handlers are wrapped to note each name that a
- * positive reply gives — the EHLO after STARTTLS included. Must run before connect().
+ * nodemailer keeps none of these replies (its EHLO keywords leave the first line out,
+ * and a second EHLO replaces the first), so its handlers are wrapped to note each one —
+ * the EHLO after STARTTLS included — for loop detection (the names the server gives
+ * itself) and `tls probe` (the whole dialogue). Must run before connect().
  */
-function recordServerNames(conn: SMTPConnection, names: ServerName[]): void {
+function recordSetupReplies(conn: SMTPConnection, replies: SetupReply[]): void {
   const handlers = conn as unknown as ReplyHandlers;
-  for (const [method, reply] of Object.entries(NAMING_REPLIES) as Array<[keyof typeof NAMING_REPLIES, ServerName['reply']]>) {
+  for (const [method, reply] of Object.entries(SETUP_REPLIES) as Array<[keyof typeof SETUP_REPLIES, SetupReply['reply']]>) {
     const handle = handlers[method];
     if (typeof handle !== 'function') continue;
     handlers[method] = function (this: unknown, text: string): void {
-      const name = /^2\d\d[ -](\S+)/.exec(text)?.[1];
-      if (name !== undefined) names.push({ reply, name });
+      replies.push({ reply, text });
       handle.call(this, text);
     };
   }
 }
 
-/** While dialling: STARTTLS was accepted, so whatever fails now fails the TLS setup. */
-function inTlsSetup(conn: SMTPConnection): boolean {
+/** The names the server gave itself in positive replies, in order. */
+function serverNamesIn(replies: readonly SetupReply[]): ServerName[] {
+  return replies.flatMap(({ reply, text }) => {
+    const name = /^2\d\d[ -](\S+)/.exec(text)?.[1];
+    return reply === 'STARTTLS' || name === undefined ? [] : [{ reply, name }];
+  });
+}
+
+/**
+ * What the server stapled to the TLS handshake: `not-requested` unless the TLS options
+ * had `requestOCSP`; `none` when it stapled nothing (or no TLS came about).
+ */
+export type OcspStaple = { kind: 'not-requested' } | { kind: 'none' } | { kind: 'stapled'; response: Buffer };
+
+/** nodemailer's methods that create the TLS socket: for STARTTLS, and for TLS from the start (index.js). */
+interface TlsSocketMakers {
+  _upgradeConnection?: (this: unknown, ...args: unknown[]) => unknown;
+  _connectToHost?: (this: unknown, ...args: unknown[]) => unknown;
+}
+
+/**
+ * What a server stapled to the handshake (RFC 6066 status_request): Node emits
+ * 'OCSPResponse' on the TLS socket during the handshake, before nodemailer hands the
+ * socket back, so the methods that create it are wrapped to listen on it at once.
+ * `null` until then, and when the server stapled nothing.
+ */
+function recordStapledOcsp(conn: SMTPConnection, onResponse: (response: Buffer | null) => void): void {
+  const makers = conn as unknown as TlsSocketMakers;
+  for (const method of ['_upgradeConnection', '_connectToHost'] as const) {
+    const make = makers[method];
+    if (typeof make !== 'function') continue;
+    makers[method] = function (this: unknown, ...args: unknown[]): unknown {
+      const result = make.apply(this, args);
+      const socket = conn._socket;
+      if (socket instanceof TLSSocket) socket.once('OCSPResponse', onResponse);
+      return result;
+    };
+  }
+}
+
+/**
+ * While dialling: STARTTLS was accepted, so whatever fails now fails the TLS setup. With
+ * TLS from the start (where nodemailer calls the session secure before it is), whatever
+ * fails once the TCP connection is made and before the greeting.
+ */
+function inTlsSetup(conn: SMTPConnection, implicit: { connected: boolean; replies: readonly SetupReply[] } | undefined): boolean {
+  if (implicit !== undefined) return implicit.connected && !implicit.replies.some(({ reply }) => reply === 'greeting');
   return conn.upgrading === true || conn.secure;
 }
 
-/** Opens an SMTP session: connect, greeting, EHLO and (when asked and offered) STARTTLS. */
+/** requestOCSP is a TLSSocket option that tls.connect passes on; its ConnectionOptions type leaves it out. */
+function withOcspRequest(tls: ConnectionOptions): ConnectionOptions {
+  const options: ConnectionOptions & Pick<TLSSocketOptions, 'requestOCSP'> = { ...tls, requestOCSP: true };
+  return options;
+}
+
+/** Opens an SMTP session: connect, greeting, EHLO and (when asked and offered) STARTTLS — or TLS from the start. */
 export function dial(options: DialOptions): Promise<DialResult> {
+  const replies: SetupReply[] = [];
   let conn: SMTPConnection;
   try {
     conn = new SMTPConnection({
       host: options.address,
       port: options.port,
-      secure: false,
+      secure: options.implicitTls === true,
       name: options.clientName,
       ignoreTLS: !options.startTls,
       // a refused STARTTLS keeps the session so the policy can decide; never requireTLS,
       // which would send STARTTLS unasked and blur "not offered" into "refused"
       opportunisticTLS: true,
-      tls: options.tls,
+      tls: options.requestOcsp === true ? withOcspRequest(options.tls) : options.tls,
       logger: false,
       connectionTimeout: SMTP_TIMEOUTS.connectionTimeout,
       greetingTimeout: SMTP_TIMEOUTS.greetingTimeout,
@@ -191,21 +257,29 @@ export function dial(options: DialOptions): Promise<DialResult> {
     });
   } catch (err) {
     options.onSocketClosed();
-    return Promise.resolve({ kind: 'failed', error: asSmtpError(err), duringTlsUpgrade: false });
+    return Promise.resolve({ kind: 'failed', error: asSmtpError(err), duringTlsUpgrade: false, replies });
   }
   // for the whole life of the connection: later errors arrive through the step that is running
   conn.on('error', () => {});
-  const names: ServerName[] = [];
-  recordServerNames(conn, names);
+  recordSetupReplies(conn, replies);
+  let ocsp: OcspStaple = { kind: 'not-requested' };
+  if (options.requestOcsp === true) {
+    ocsp = { kind: 'none' };
+    recordStapledOcsp(conn, (response) => {
+      if (response !== null) ocsp = { kind: 'stapled', response };
+    });
+  }
   let unsolicited: string | undefined;
   // read when connected: a socket that closed no longer says
   let localAddress: string | undefined;
+  const implicit = options.implicitTls === true ? { connected: false, replies } : undefined;
+  const failed = (error: SMTPError): DialResult => ({ kind: 'failed', error, duringTlsUpgrade: inTlsSetup(conn, implicit), replies });
   return guardedStep<DialResult>(
     conn,
     (done) => {
       try {
         conn.connect((err) => {
-          done(err ? { kind: 'failed', error: err, duringTlsUpgrade: inTlsSetup(conn) } : { kind: 'open', client: new SmtpClient(conn, names, localAddress) });
+          done(err ? failed(err) : { kind: 'open', client: new SmtpClient(conn, replies, localAddress, ocsp) });
         });
       } finally {
         // an IP address needs no lookup, so the socket exists now; after STARTTLS it still
@@ -214,6 +288,7 @@ export function dial(options: DialOptions): Promise<DialResult> {
         if (socket) {
           socket.once('connect', () => {
             localAddress = socket.localAddress;
+            if (implicit) implicit.connected = true;
           });
           socket.once('close', options.onSocketClosed);
           watchGreeting(socket, (lines) => {
@@ -223,11 +298,11 @@ export function dial(options: DialOptions): Promise<DialResult> {
         } else conn.once('end', options.onSocketClosed);
       }
     },
-    (error) => ({ kind: 'failed', error, duringTlsUpgrade: inTlsSetup(conn) }),
+    failed,
   ).then((result): DialResult => {
     if (unsolicited !== undefined) {
       conn.close();
-      return { kind: 'failed', error: unsolicitedLines(unsolicited), duringTlsUpgrade: false };
+      return { kind: 'failed', error: unsolicitedLines(unsolicited), duringTlsUpgrade: false, replies };
     }
     if (result.kind === 'open') return result;
     conn.close();
@@ -316,13 +391,20 @@ export class SmtpClient {
 
   constructor(
     private readonly conn: SMTPConnection,
-    /** What the server called itself while the session was set up, in order. */
-    readonly serverNames: readonly ServerName[],
+    /** The replies of the session's setup, in order. */
+    readonly setupReplies: readonly SetupReply[],
     /** Our address in this connection: RFC 8460's sending-mta-ip. */
     readonly localAddress: string | undefined,
+    /** What the server stapled to the handshake, read once the session is set up. */
+    readonly stapledOcsp: OcspStaple,
   ) {
     this.canPassDsn = writeRcptParametersPerRecipient(conn, (recipient) => rcptDsnParameters(this.rcptDsn?.get(recipient)));
     addSmtputf8ToMailFrom(conn, () => this.smtputf8);
+  }
+
+  /** What the server called itself while the session was set up, in order. */
+  get serverNames(): ServerName[] {
+    return serverNamesIn(this.setupReplies);
   }
 
   get secure(): boolean {

@@ -17,7 +17,8 @@ import { loopEvidence, namedAsMyself, type ThisHost } from './loopDetection.js';
 import { secureContextFor } from './secureContextCache.js';
 import { oneLine, unreachable, type Disposition } from './replies.js';
 import type { NextHop } from './route.js';
-import { dial, type SmtpClient } from './smtpClient.js';
+import type { SMTPError } from 'nodemailer/lib/smtp-connection';
+import { dial, type SetupReply, type SmtpClient } from './smtpClient.js';
 import type { DeliveryContext } from './types.js';
 import type { Logger } from '../log.js';
 
@@ -74,7 +75,7 @@ function misconfigured(text: string): SessionSetup {
  * The TLS setup every connection of one delivery shares. Reads the connector's CRL files
  * once per delivery, so a replaced CRL counts from the next delivery on.
  */
-export async function prepareSession(connector: OutboundConnector, ctx: DeliveryContext): Promise<SessionSetup> {
+export async function prepareSession(connector: OutboundConnector, ctx: Pick<DeliveryContext, 'config' | 'tls' | 'thisHost'>): Promise<SessionSetup> {
   const connectorCrls: RevocationList[] = [];
   for (const path of connector.crl) {
     try {
@@ -180,38 +181,71 @@ function logPublishedOutcome(settings: SessionSettings, target: HopAddress, obse
   }
 }
 
-/** `onSocketClosed`: see DialOptions. */
-export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode, onSocketClosed: () => void, logger: Logger): Promise<SessionOutcome> {
-  const { connector, rule } = settings;
-  const startTls = mode.kind === 'policy' && rule.tls !== 'none';
-  const isName = isIP(target.hop.name) === 0;
+/**
+ * The SNI a session sends: the host's name — under DANE the TLSA base domain, which for
+ * an MX host that is a CNAME may be the name it leads to (RFC 7672 §8.1) — and none to an
+ * IP address.
+ */
+export function serverNameFor(target: HopAddress, settings: Pick<SessionSettings, 'dane'>): string | undefined {
+  return isIP(target.hop.name) === 0 ? (settings.dane?.serverName ?? target.hop.name) : undefined;
+}
+
+/** How one connection goes about TLS: STARTTLS when offered (or never), or TLS from the start (`tls probe --implicit` only). */
+export type TlsStart = { startTls: boolean; implicitTls?: boolean; requestOcsp?: boolean };
+
+/** What one connection to one address showed, before any decision. */
+export type HopSession =
+  /** No SMTP session came about (refused, timed out, greeting or EHLO refused, hung up); no TLS was judged. */
+  | { kind: 'unreachable'; error: SMTPError; sourceIp: string | undefined; replies: readonly SetupReply[] }
+  /** `client`: the open session, undefined when the TLS setup failed (then `observed` says how). */
+  | { kind: 'observed'; client: SmtpClient | undefined; observed: ObservedTls; sourceIp: string | undefined; replies: readonly SetupReply[] };
+
+/**
+ * Dials one address and says what the session showed before any connector's names and
+ * pins are applied (judgeObserved does that): the chain against the trust store, CRLs and,
+ * when DANE judges the host, its TLSA records. Delivery and `tls probe` alike: the probe
+ * sees what a delivery would. `onSocketClosed`: see DialOptions.
+ */
+export async function observeHop(target: HopAddress, settings: SessionSettings, start: TlsStart, onSocketClosed: () => void): Promise<HopSession> {
+  const servername = serverNameFor(target, settings);
   const dialed = await dial({
     address: target.address,
     port: target.hop.port,
     clientName: settings.clientName,
-    startTls,
-    // under DANE the TLSA base domain, which for an MX host that is a CNAME may be the name it leads to (RFC 7672 §8.1)
-    tls: { ...settings.tls, ...(isName ? { servername: settings.dane?.serverName ?? target.hop.name } : {}) },
+    ...start,
+    tls: { ...settings.tls, ...(servername === undefined ? {} : { servername }) },
     onSocketClosed,
   });
-  if (dialed.kind === 'failed' && !dialed.duringTlsUpgrade) {
-    // no TLS was judged: the connector's policy stands for the record of the attempt
-    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: rule.policy, failure: null, result: unreachable(peerName(target), dialed.error), sourceIp: dialed.localAddress };
+  if (dialed.kind === 'failed') {
+    const { replies, localAddress: sourceIp } = dialed;
+    if (!dialed.duringTlsUpgrade) return { kind: 'unreachable', error: dialed.error, sourceIp, replies };
+    return { kind: 'observed', client: undefined, observed: observeHandshakeFailure(dialed.error), sourceIp, replies };
   }
-  const client = dialed.kind === 'open' ? dialed.client : undefined;
+  const { client } = dialed;
+  const observed: ObservedTls =
+    !start.startTls && !start.implicitTls
+      ? { kind: 'no-tls-attempted', starttlsOffered: client.starttlsAdvertised() }
+      : observeSession(client, { revocationLists: settings.revocationLists, ...(settings.dane ? { dane: settings.dane } : {}) });
+  return { kind: 'observed', client, observed, sourceIp: client.localAddress, replies: client.setupReplies };
+}
+
+/** `onSocketClosed`: see DialOptions. */
+export async function openSession(target: HopAddress, settings: SessionSettings, mode: LadderMode, onSocketClosed: () => void, logger: Logger): Promise<SessionOutcome> {
+  const { rule } = settings;
+  const session = await observeHop(target, settings, { startTls: mode.kind === 'policy' && rule.tls !== 'none' }, onSocketClosed);
+  if (session.kind === 'unreachable') {
+    // no TLS was judged: the connector's policy stands for the record of the attempt
+    return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: rule.policy, failure: null, result: unreachable(peerName(target), session.error), sourceIp: session.sourceIp };
+  }
+  const { client, observed, sourceIp } = session;
   // before the TLS verdict: a loop is the news, whatever our own certificate would have shown
   const myself = client === undefined ? undefined : namedAsMyself(target.address, client.serverNames, settings.clientName, settings.thisHost);
   if (client !== undefined && myself !== undefined) {
     client.quit();
     return { kind: 'loop', evidence: loopEvidence(peerName(target), { named: myself }) };
   }
-  let observed: ObservedTls;
-  if (dialed.kind === 'failed') observed = observeHandshakeFailure(dialed.error);
-  else if (!startTls) observed = { kind: 'no-tls-attempted', starttlsOffered: dialed.client.starttlsAdvertised() };
-  else observed = observeSession(dialed.client, { revocationLists: settings.revocationLists, ...(settings.dane ? { dane: settings.dane } : {}) });
-  const names = connector.tlsNames.length > 0 ? connector.tlsNames : [target.hop.name];
-  const decision = decideTls(rule, peerName(target), judgeObserved(observed, { names, fingerprints: connector.fingerprints }));
-  const sourceIp = dialed.kind === 'open' ? dialed.client.localAddress : dialed.localAddress;
+  const names = settings.connector.tlsNames.length > 0 ? settings.connector.tlsNames : [target.hop.name];
+  const decision = decideTls(rule, peerName(target), judgeObserved(observed, { names, fingerprints: settings.connector.fingerprints }));
   // the plaintext retry is recorded with what the TLS attempt before it showed: that is why it happened
   const recorded = mode.kind === 'plaintext-fallback' ? mode.after : observed;
   if (decision.action !== 'deliver' || client === undefined) return leaveSession(decision, client, observed.kind === 'handshake-failed' ? 'handshake' : 'policy', recorded, sourceIp);

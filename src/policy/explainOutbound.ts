@@ -4,7 +4,7 @@ import { formatHostPort } from '../config/host-port.js';
 import type { Config, OutboundConnector, TlsLevel, TlsVersion } from '../config/types.js';
 import type { CertVerdict } from '../queue/types.js';
 import { selectOutboundConnector } from './outboundConnector.js';
-import { connectorRule, decideTls, POLICY_DEFERRAL_CODE, type TlsObservation, type TlsRule } from './tlsDecision.js';
+import { connectorRule, decideTls, POLICY_DEFERRAL_CODE, type TlsDecision, type TlsObservation, type TlsRule } from './tlsDecision.js';
 
 // `tlsrelay policy explain DOMAIN`: what the outbound policy does for one recipient
 // domain, as data. Nothing here looks anything up: explain is about the policy, so the
@@ -105,8 +105,8 @@ function observationOf(rule: TlsRule, event: NextHopEvent): TlsObservation {
   return withTlsa && observed.kind === 'established' ? { ...observed, dane: { kind: 'failed', reason: REASON } } : observed;
 }
 
-function outcomeOf(rule: TlsRule, host: string, event: NextHopEvent): NextHopOutcome {
-  const decision = decideTls(rule, host, observationOf(rule, event));
+/** A decision as explain and `tls probe` say it. */
+export function outcomeOfDecision(decision: TlsDecision): NextHopOutcome {
   switch (decision.action) {
     case 'deliver': {
       const wouldFail = decision.wouldFail ? { wouldFail: `${POLICY_DEFERRAL_CODE} ${decision.wouldFail.text}` } : {};
@@ -117,6 +117,10 @@ function outcomeOf(rule: TlsRule, host: string, event: NextHopEvent): NextHopOut
     case 'defer':
       return { action: 'defer', response: `${decision.code} ${decision.text}` };
   }
+}
+
+function outcomeOf(rule: TlsRule, host: string, event: NextHopEvent): NextHopOutcome {
+  return outcomeOfDecision(decideTls(rule, host, observationOf(rule, event)));
 }
 
 /** What each thing a next hop can do to a session would cause under `rule`; `host` names it in the deferral texts. */

@@ -1,6 +1,6 @@
 import type { OutboundConnector, TlsLevel } from '../config/types.js';
 import type { AppliedPolicy, PolicySource } from './appliedPolicy.js';
-import { mxPatternMatches, policyLines, type MtaStsFacts, type StsFailureType } from './mtaSts.js';
+import { mxPatternMatches, policyLines, type MtaStsFacts, type MtaStsState, type StsFailureType } from './mtaSts.js';
 import type { DaneFailure, NegotiationFailure } from './resultTypes.js';
 import { connectorRule, POLICY_DEFERRAL_CODE, type TlsRule } from './tlsDecision.js';
 
@@ -231,6 +231,22 @@ export function planHost(facts: PublishedFacts): HostPlan {
     case 'encrypt':
       return withMtaSts(facts, connector.tls, waived);
   }
+}
+
+/** What was looked up about a host and its domain: each only when a connector consulted it (a probe asks both). */
+export interface PublishedLookups {
+  tlsa: TlsaFinding | undefined;
+  mtaSts: MtaStsState | undefined;
+}
+
+/**
+ * The plan for one host under `connector` from what was looked up, each source counted
+ * only where the connector consults it: what delivery plans for its own connector, and
+ * what `tls probe` plans for the same host under each level.
+ */
+export function planWithLookups(connector: PublishedConnector, host: string, found: PublishedLookups, tlsRequiredNo: boolean): HostPlan {
+  const consulted = consultedSources(connector, tlsRequiredNo);
+  return planHost({ connector, host, tlsa: consulted.dane ? found.tlsa : undefined, mtaSts: consulted.mtaSts ? found.mtaSts : undefined, tlsRequiredNo });
 }
 
 /** Every host skipped by MTA-STS enforce: nothing may carry the mail (RFC 8461 §4.1), so it waits for the policy or the MX to change. */

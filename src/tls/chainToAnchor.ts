@@ -14,6 +14,7 @@ export interface TrustAnchor {
 }
 
 export interface ChainLink {
+  certificate: X509Certificate;
   subject: string;
   notAfter: Date;
   /** `file` for a certificate of the served file, else the anchor's origin. */
@@ -42,6 +43,7 @@ function issuedBy(certificate: X509Certificate, issuer: X509Certificate): boolea
 const selfSigned = (certificate: X509Certificate): boolean => certificate.subject === certificate.issuer && certificate.verify(certificate.publicKey);
 
 const link = (certificate: X509Certificate, from: ChainLink['from']): ChainLink => ({
+  certificate,
   subject: oneLineName(certificate.subject),
   notAfter: new Date(certificate.validTo),
   from,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, runCli } from '../helpers/relayProcess.js';
 
-const COMMANDS = ['start', 'check-config', 'health', 'config', 'hash-password', 'policy', 'queue', 'report', 'cert'] as const;
+const COMMANDS = ['start', 'check-config', 'health', 'config', 'hash-password', 'policy', 'queue', 'report', 'cert', 'tls'] as const;
 
 /** The commands a usage text shows how to call ("usage: tlsrelay queue list …", "       tlsrelay queue show …"). */
 const commandsShown = (text: string): string[] => [...new Set([...text.matchAll(/^(?:usage:| {6}) tlsrelay ([a-z-]+)/gm)].map((m) => m[1]!))];

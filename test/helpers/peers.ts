@@ -51,6 +51,16 @@ export interface SinkOptions {
   dsn?: boolean;
   /** Advertise REQUIRETLS inside TLS ('starttls' only); smtp-server hides it by default (it takes the keyword either way). */
   requireTls?: boolean;
+  /** The name the greeting and EHLO give (smtp-server's: the machine's host name), e.g. the MX host it stands for ('none' and 'starttls' only). */
+  name?: string;
+  /** TLS from the first byte instead of STARTTLS, as on a submissions port ('starttls' only). */
+  implicit?: boolean;
+  /**
+   * Staple this OCSP response (DER) to handshakes that ask for one ('starttls' only). Node
+   * hands smtp-server's sessions the request only when the client sent SNI: the name's
+   * context is where it looks for the server's certificate.
+   */
+  ocspStaple?: Buffer;
 }
 
 /** The RFC 3461 parameters of one transaction, as smtp-server decoded them (only a sink with `dsn`). */
@@ -130,6 +140,8 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
     disabledCommands: options.tls === 'none' ? ['STARTTLS', 'AUTH'] : ['AUTH'],
     ...(options.dsn ? { hideDSN: false } : {}),
     ...(options.requireTls ? { hideREQUIRETLS: false } : {}),
+    ...(options.implicit ? { secure: true } : {}),
+    ...(options.name ? { name: options.name } : {}),
     authOptional: true,
     disableReverseLookup: true,
     logger: false,
@@ -182,6 +194,8 @@ async function startSmtpServerSink(options: SinkOptions): Promise<Sink> {
   server.on('error', () => {
     // a client that vanishes mid-session is part of these tests, not a failure of the sink
   });
+  const staple = options.ocspStaple;
+  if (staple !== undefined) server.server.on('OCSPRequest', (_certificate: Buffer, _issuer: Buffer, callback: (err: Error | null, response: Buffer) => void) => callback(null, staple));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.address ?? '127.0.0.1', () => resolve()));
   const address = server.server.address();
   if (address === null || typeof address === 'string') throw new Error('the sink is not listening on a TCP port');

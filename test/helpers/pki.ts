@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
 
 export interface KeyPair {
@@ -152,6 +153,27 @@ export async function opensslCertificate({ subject, issuer, ca = false, newKey =
     const serialArgs = serial === undefined ? (issuer ? ['-CAcreateserial', '-CAserial', file('ca.srl')] : []) : ['-set_serial', `0x${serial}`];
     await run('openssl', ['x509', '-req', '-in', file('req.pem'), ...signer, ...serialArgs, '-days', String(days), '-sha256', '-extfile', file('ext.cnf'), '-extensions', 'ext', '-out', file('cert.pem')]);
     return { key: await readFile(file('key.pem'), 'utf8'), cert: await readFile(file('cert.pem'), 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An OCSP response (DER) saying `good` for `leaf`, signed by `ca`, as a server staples
+ * it: made by `openssl ocsp` answering a request it made itself, from an index that lists
+ * the certificate as valid.
+ */
+export async function makeOcspResponse(ca: KeyPair, leaf: KeyPair): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'tlsrelay-ocsp-'));
+  try {
+    const file = (name: string): string => join(dir, name);
+    await Promise.all([writeFile(file('ca.key'), ca.key), writeFile(file('ca.crt'), ca.cert), writeFile(file('leaf.crt'), leaf.cert)]);
+    const { serialNumber } = new X509Certificate(leaf.cert);
+    // openssl ca's index: status, expiry (YYMMDDHHMMSSZ), revocation date, serial, file, subject
+    await writeFile(file('index.txt'), `V\t491231235959Z\t\t${serialNumber}\tunknown\t/CN=leaf\n`);
+    await run('openssl', ['ocsp', '-issuer', file('ca.crt'), '-cert', file('leaf.crt'), '-no_nonce', '-reqout', file('request.der')]);
+    await run('openssl', ['ocsp', '-index', file('index.txt'), '-rsigner', file('ca.crt'), '-rkey', file('ca.key'), '-CA', file('ca.crt'), '-reqin', file('request.der'), '-respout', file('response.der')]);
+    return await readFile(file('response.der'));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
