@@ -3,8 +3,11 @@
 // the figures that matter for a relay are printed: messages per second, the latency
 // from the relay's 250 to arrival at the sink (p50, p99), and the relay's peak RSS.
 //
-//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls [--spool DIR] [--stall 600] [--strace]
+//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls [--spool DIR] [--stall 600] [--strace] [--admin] [--scrape 1]
 //
+// --admin turns the admin listener on (and with it the metrics the relay keeps per message);
+// --scrape S does too and fetches its /metrics every S seconds for the whole run, as a
+// Prometheus would: run with neither, --admin and --scrape to see what each costs.
 // It also prints the relay's CPU time per message over the load (user + system, from
 // /proc, from the first client's connect to the last arrival). --strace attaches
 // `strace -c -f` to the relay for the same span and prints its system calls per message
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     spool: { type: 'string' },
     stall: { type: 'string', default: '600' },
     strace: { type: 'boolean', default: false },
+    admin: { type: 'boolean', default: false },
+    scrape: { type: 'string' },
   },
 });
 const clients = Number(values.clients);
@@ -41,6 +46,8 @@ const total = Number(values.messages);
 const sizeKb = Number(values.size);
 const inboundTls = values.tls === 'none' ? 'none' : 'starttls';
 const stallMs = Number(values.stall) * 1000;
+const scrapeMs = values.scrape === undefined ? undefined : Number(values.scrape) * 1000;
+const withAdmin = values.admin || scrapeMs !== undefined;
 
 const accepted = new Map<string, number>();
 const arrived = new Map<string, number>();
@@ -107,6 +114,7 @@ let relay: RelayProcess | undefined;
 let tracer: ChildProcess | undefined;
 let peakRss = 0;
 let rssTimer: NodeJS.Timeout | undefined;
+let scraper: { stop: () => { every: string; count: number; failed: number } } | undefined;
 const watch = stallWatch();
 try {
   await new Promise<void>((resolveListen) => sink.listen(0, '127.0.0.1', resolveListen));
@@ -121,11 +129,15 @@ queue: { dir: ${JSON.stringify(spoolDir)}, retry: [1s] }
 smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10}, maxMessagesPerConnection: ${total} }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], tls: none }]
-`,
+${withAdmin ? 'admin: { address: 127.0.0.1, port: 0 }\n' : ''}`,
   );
   const started = startRelay(configFile);
   relay = started;
   const port = await Promise.race([started.port(), watch.stalled]);
+  if (scrapeMs !== undefined) {
+    const adminPort = (await Promise.race([started.waitForLog((line) => line.msg === 'admin listening', 'the admin listener'), watch.stalled])).port as number;
+    scraper = scrapeEvery(`http://127.0.0.1:${adminPort}/metrics`, scrapeMs);
+  }
 
   const traceFile = join(scratch, 'strace.txt');
   if (values.strace) tracer = await attachStrace(started.child.pid!, traceFile);
@@ -137,6 +149,7 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
   await Promise.race([done, watch.stalled]);
   const finished = performance.now();
   const cpuMs = cpuMsOf(started.child.pid!) - cpuBefore;
+  const scrapes = scraper?.stop();
   peakRss = Math.max(peakRss, rssOf(started.child.pid!));
   const syscalls = tracer ? await detachStrace(tracer, traceFile) : undefined;
 
@@ -156,6 +169,7 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
         relayPeakRssMb: Math.round(peakRss / 1024),
         relayCpuMsPerMessage: Math.round((cpuMs / total) * 100) / 100,
         ...(syscalls === undefined ? {} : { syscallsPerMessage: perMessage(syscalls) }),
+        ...(scrapes === undefined ? {} : { metricsScrapes: scrapes }),
       },
       null,
       2,
@@ -169,6 +183,7 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
 } finally {
   watch.stop();
   clearInterval(rssTimer);
+  scraper?.stop();
   if (tracer && tracer.exitCode === null) tracer.kill('SIGKILL');
   // after a failure the relay may be stuck mid-delivery: it is not asked twice
   if (relay && relay.child.exitCode === null && relay.child.signalCode === null) await relay.kill9();
@@ -178,6 +193,27 @@ outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], 
 }
 // a client stuck in mid-send would keep the process alive after a failure
 process.exit();
+
+/** GETs `url` every `everyMs`, as a Prometheus scraping the relay would, until stopped; a failed scrape is counted, not fatal. */
+function scrapeEvery(url: string, everyMs: number): { stop: () => { every: string; count: number; failed: number } } {
+  let count = 0;
+  let failed = 0;
+  const timer = setInterval(() => {
+    fetch(url)
+      .then(async (response) => {
+        await response.text();
+        if (response.ok) count++;
+        else failed++;
+      })
+      .catch(() => failed++);
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { every: `${everyMs / 1000}s`, count, failed };
+    },
+  };
+}
 
 /** Peak resident set size (VmHWM) of a process, in KiB. */
 function rssOf(pid: number): number {
