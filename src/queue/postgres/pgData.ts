@@ -1,0 +1,67 @@
+import { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import type { PgDatabase } from './pgDatabase.js';
+
+/** A message's bytes are kept in rows of this size (the last one shorter): a 50 MB message is never one value in memory. */
+export const PG_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Writes a message's bytes as they arrive, a row per PG_CHUNK_BYTES, inside the
+ * transaction that commits the message (so a crash or a failure leaves nothing: the
+ * transaction is rolled back). Waiting for each insert before taking more slows the
+ * client down to the database's pace.
+ */
+export class PgChunkWriter {
+  size = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private written = 0;
+
+  constructor(
+    private readonly client: PoolClient,
+    private readonly id: string,
+  ) {}
+
+  async add(piece: Buffer): Promise<void> {
+    this.size += piece.length;
+    this.pending.push(piece);
+    this.pendingBytes += piece.length;
+    while (this.pendingBytes >= PG_CHUNK_BYTES) {
+      const all = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = all.length > PG_CHUNK_BYTES ? [all.subarray(PG_CHUNK_BYTES)] : [];
+      this.pendingBytes = all.length - PG_CHUNK_BYTES;
+      await this.insert(all.subarray(0, PG_CHUNK_BYTES));
+    }
+  }
+
+  /** Writes what is left (the last, shorter row). */
+  async finish(): Promise<void> {
+    if (this.pendingBytes > 0) await this.insert(Buffer.concat(this.pending, this.pendingBytes));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  private async insert(bytes: Buffer): Promise<void> {
+    await this.client.query('INSERT INTO tlsrelay_message_chunks (id, seq, bytes) VALUES ($1, $2, $3)', [this.id, this.written, bytes]);
+    this.written++;
+  }
+}
+
+/** The message's bytes as a stream, a row at a time as the reader asks. Errors on the stream when the message or a piece of it is not there. */
+export function pgChunkStream(db: PgDatabase, id: string): Readable {
+  return Readable.from(
+    (async function* () {
+      const { rows } = await db.query<{ size: string }>('SELECT size FROM tlsrelay_messages WHERE id = $1', [id]);
+      if (rows[0] === undefined) throw new Error(`message ${id} is not in the queue`);
+      const size = Number(rows[0].size);
+      for (let seq = 0, sent = 0; sent < size; seq++) {
+        const piece = await db.query<{ bytes: Buffer }>('SELECT bytes FROM tlsrelay_message_chunks WHERE id = $1 AND seq = $2', [id, seq]);
+        const bytes = piece.rows[0]?.bytes;
+        if (bytes === undefined) throw new Error(`message ${id} has no data after byte ${sent} of ${size}`);
+        sent += bytes.length;
+        yield bytes;
+      }
+    })(),
+    { objectMode: false },
+  );
+}
