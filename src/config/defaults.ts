@@ -27,6 +27,9 @@ export const QUEUE_DEFAULTS = {
   delayNotice: 4 * HOUR,
 } as const;
 
+/** A lease as long as the other stores' stale-claim limit (CLAIM_STALE_MS), the most the issue allows by default. */
+export const POSTGRES_DEFAULTS = { leaseSeconds: 60, poolSize: 20 } as const;
+
 export const REPORT_DEFAULTS = { retention: 30 * DAY } as const;
 
 /** organization and contact default to server.hostname and postmaster@ it. */

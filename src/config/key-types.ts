@@ -1,6 +1,7 @@
 import type { ValueReader } from './reader.js';
 import * as values from './values.js';
 import * as patterns from './schema-patterns.js';
+import { redactDatabaseUrl } from './database-url.js';
 import { formatDuration } from './duration.js';
 import { formatHostPort, type HostKind } from './host-port.js';
 import type { HostPort } from './types.js';
@@ -26,7 +27,6 @@ export interface KeyType<T> {
   /** The value as a config would write it: durations back to `5m`, secrets never. A method, so that KeyType<string> is a KeyType<unknown>. */
   write(value: T): Written;
 }
-
 const asIs = <T extends Written>(value: T): Written => value;
 
 /**
@@ -192,6 +192,14 @@ export const passwordHash: KeyType<string> = textual({
   pattern: patterns.PASSWORD_HASH,
   read: values.passwordHash,
   write: () => '[redacted]',
+});
+
+export const databaseUrl: KeyType<string> = textual({
+  name: 'database URL',
+  term: 'A PostgreSQL connection URL, `postgres://USER@HOST:PORT/DATABASE` (or `postgresql://`; `?host=/run/postgresql` for a Unix socket), as libpq reads it. A password in it is printed as `***` by `config show`; rather leave it out and set `PGPASSWORD` (or a `~/.pgpass`), which the client reads.',
+  pattern: patterns.DATABASE_URL,
+  read: values.databaseUrl,
+  write: (url: string) => redactDatabaseUrl(url),
 });
 
 export const cipherList: KeyType<string> = {

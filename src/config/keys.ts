@@ -1,7 +1,7 @@
 import * as type from './key-types.js';
 import { derived, fixed, list, none, REQUIRED, section, value } from './key-spec.js';
 import {
-  ADMIN_DEFAULTS, AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
+  ADMIN_DEFAULTS, AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, POSTGRES_DEFAULTS, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
 import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, QUEUE_STORES, TLS_LEVELS, TLS_VERSIONS } from './types.js';
@@ -104,6 +104,20 @@ export const DNS_KEYS = {
   }),
 };
 
+export const POSTGRES_KEYS = {
+  url: value({
+    type: type.databaseUrl,
+    default: REQUIRED,
+    meaning: 'The database that holds the queue every instance shares. The relay creates its tables (`tlsrelay_*`) at start and migrates them when a newer version starts; its user needs to be allowed to create tables in the database (or its default schema). Changes only with a restart.',
+  }),
+  leaseSeconds: value({
+    type: type.integer(5, 3600),
+    default: fixed(POSTGRES_DEFAULTS.leaseSeconds),
+    meaning: "How long an instance's claim on a message lasts without being renewed (renewed every third of it while the delivery runs): the messages of an instance that died are delivered by another once this has passed. Changes only with a restart.",
+  }),
+  poolSize: value({ type: type.integer(1, 1000), default: fixed(POSTGRES_DEFAULTS.poolSize), meaning: 'Connections to the database this instance opens at most; each message being received holds one until it is committed. Changes only with a restart.' }),
+};
+
 export const QUEUE_KEYS = {
   dir: value({
     type: type.path,
@@ -130,6 +144,11 @@ export const QUEUE_KEYS = {
     type: type.duration(),
     default: fixed(QUEUE_DEFAULTS.delayNotice),
     meaning: 'A message still deferred after this long gets its sender one delay notice (a DSN).',
+  }),
+  postgres: section({
+    keys: POSTGRES_KEYS,
+    meaning:
+      'Keep the queue in PostgreSQL instead, shared by every relay instance whose config names the same database (README, "Running several instances"). `store` then only says which local store in `dir` is moved into the database at start, messages and all; `dir` still holds the transit record and the caches. Absent: the queue is kept in `dir`.',
   }),
 };
 
@@ -425,6 +444,10 @@ export const CONFIG_KEYS = {
     keys: QUEUE_KEYS,
     meaning: 'The spool and the retry schedule.',
     example: ['queue:', '  dir: /var/spool/tlsrelay', '  store: lmdb', '  retry: [1m, 5m, 15m, 30m, 1h, 2h, 4h]', '  maxAge: 2d', '  delayNotice: 4h'].join('\n'),
+    alternative: {
+      intro: 'Or shared by several instances, in PostgreSQL (the password from `PGPASSWORD`):',
+      example: ['queue:', '  dir: /var/spool/tlsrelay', '  postgres:', '    url: postgres://tlsrelay@db.contoso.test:5432/tlsrelay', '    leaseSeconds: 60', '    poolSize: 20'].join('\n'),
+    },
   }),
   delivery: section({
     keys: DELIVERY_KEYS,

@@ -3,9 +3,9 @@ import { fail, warn, type MapReader } from './reader.js';
 import { isLoopback } from './ip.js';
 import { readKey, readKeys } from './read-keys.js';
 import { keyNames } from './key-spec.js';
-import { ADMIN_KEYS, CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS, TLS_RPT_KEYS } from './keys.js';
+import { ADMIN_KEYS, CONFIG_KEYS, DELIVERY_KEYS, DNS_KEYS, LOG_KEYS, POSTGRES_KEYS, QUEUE_KEYS, REPORT_KEYS, SERVER_KEYS, SMTP_KEYS, TLS_RPT_KEYS } from './keys.js';
 import { qualifiedHostname, unqualifiedHostnameWarning } from './hostname.js';
-import type { Config, ConfigPlaces } from './types.js';
+import type { Config, ConfigPlaces, PostgresQueueConfig } from './types.js';
 
 // The sections made only of independent values: no checks across fields.
 
@@ -30,7 +30,14 @@ export function readDns(root: MapReader): Config['dns'] {
 export function readQueue(root: MapReader, configDir: string): { queue: Config['queue']; places: ConfigPlaces } {
   const section = root.section('queue', keyNames(QUEUE_KEYS));
   const queue = readKeys(section, QUEUE_KEYS);
-  return { queue: { ...queue, dir: resolve(configDir, queue.dir) }, places: section.placesOf('dir', 'queue.dir') };
+  const postgres = section.has('postgres') ? readPostgres(section.section('postgres', keyNames(POSTGRES_KEYS))) : undefined;
+  return { queue: { ...queue, dir: resolve(configDir, queue.dir), ...(postgres ? { postgres } : {}) }, places: section.placesOf('dir', 'queue.dir') };
+}
+
+function readPostgres(section: MapReader): PostgresQueueConfig {
+  const { url, leaseSeconds, poolSize } = readKeys(section, POSTGRES_KEYS);
+  // a missing or bad url is reported already; the config is refused then
+  return { url: url ?? '', leaseSeconds, poolSize };
 }
 
 export function readDelivery(root: MapReader): Config['delivery'] {

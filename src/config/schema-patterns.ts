@@ -131,3 +131,5 @@ export const MAIL_ADDRESS = `${LOCAL_PART}@${HOST_NAME}`;
 
 export const FINGERPRINT = SHA256_FINGERPRINT_PATTERN;
 export const PASSWORD_HASH = PHC_SCRYPT_PATTERN;
+/** parseDatabaseUrl: the scheme is all a pattern can hold against; new URL() judges the rest. */
+export const DATABASE_URL = 'postgres(?:ql)?://\\S*';

@@ -86,6 +86,14 @@ export interface QueueConfig {
   retry: number[];
   maxAge: number;
   delayNotice: number;
+  /** The shared queue in PostgreSQL, instead of a store in `dir`. */
+  postgres?: PostgresQueueConfig;
+}
+
+export interface PostgresQueueConfig {
+  url: string;
+  leaseSeconds: number;
+  poolSize: number;
 }
 
 export interface ReportConfig {

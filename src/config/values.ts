@@ -10,6 +10,7 @@ import { parseFingerprint } from './fingerprint.js';
 import { parseMailAddress } from './mail-address.js';
 import { parseHostPort, type HostKind } from './host-port.js';
 import { parsePasswordHash } from './password-hash.js';
+import { parseDatabaseUrl } from './database-url.js';
 import { checkFile } from './file-check.js';
 import type { HostPort } from './types.js';
 
@@ -139,6 +140,13 @@ export const passwordHash: ValueReader<string> = (node, field) => {
   const value = isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
   if (value !== undefined && parsePasswordHash(value)) return value;
   return fail(field, node, 'expected an scrypt hash from `tlsrelay hash-password`: $scrypt$ln=<int>,r=<int>,p=<int>$<base64 salt>$<base64 hash>');
+};
+
+/** A PostgreSQL URL. The message never repeats the value: it may hold a password. */
+export const databaseUrl: ValueReader<string> = (node, field) => {
+  const value = isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+  const parsed = value === undefined ? undefined : parseDatabaseUrl(value);
+  return parsed ?? fail(field, node, 'expected a PostgreSQL URL: postgres://USER@HOST:PORT/DATABASE (the password is best left to PGPASSWORD)');
 };
 
 /** An OpenSSL cipher list that OpenSSL itself accepts. */

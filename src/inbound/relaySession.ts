@@ -17,6 +17,7 @@ import { unmapIpv4 } from '../policy/ipRanges.js';
 import { checkListenerAuth } from '../policy/listenerAuth.js';
 import { checkTextBefore354 } from '../policy/pipelining.js';
 import type { Envelope, NewMessage } from '../queue/types.js';
+import { QueueUnavailableError } from '../queue/queueUnavailable.js';
 import type { RevocationList } from '../tls/crl.js';
 import { addressCharset } from './addressCharset.js';
 import { clientCertificateFacts } from './clientCertificate.js';
@@ -368,6 +369,12 @@ export class RelaySessionHooks {
         if (err instanceof DataRefusal) {
           logger.info({ ...this.log.fields(session), recipients: recipients.length, code: err.responseCode, response: err.message }, 'message refused');
           done(this.refusal(err.responseCode, err.message, err.reason));
+          return;
+        }
+        if (err instanceof QueueUnavailableError) {
+          // the queue logged the outage once; per message it is a refusal like any other
+          logger.info({ ...this.log.fields(session), recipients: recipients.length, code: 451, err: err.message }, 'message refused: the queue database cannot be reached');
+          done(this.refusal(451, '4.3.0 Queue temporarily unavailable, try again later', 'storage'));
           return;
         }
         logger.error({ ...this.log.fields(session), recipients: recipients.length, err: err.message }, 'cannot write message to the spool');

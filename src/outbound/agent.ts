@@ -2,6 +2,7 @@ import type { Logger } from '../log.js';
 import { selectOutboundConnector } from '../policy/outboundConnector.js';
 import { markDelivered, recordResults } from '../queue/bookkeeping.js';
 import { CLAIM_STALE_MS, LostClaimError, type MessageQueue, type QueueClaim } from '../queue/messageQueue.js';
+import { QueueUnavailableError } from '../queue/queueUnavailable.js';
 import { messageState } from '../queue/messageState.js';
 import { decideDelayNotice } from '../queue/notices.js';
 import { queueDsn } from '../queue/queueBounce.js';
@@ -14,6 +15,8 @@ import type { DeliveryContext, MessageResult, OutgoingMessage } from './types.js
 
 /** How often the queue is read again in full, to see changes made by other processes. */
 const RESCAN_INTERVAL_MS = 60_000;
+/** A queue that could not be read (its database away) is read again this soon. */
+const UNREADABLE_RETRY_MS = 5_000;
 /** At most this many messages ride one domain job (one connection per next hop). */
 const MESSAGES_PER_DOMAIN_JOB = 100;
 /** Messages being claimed and read at once while a round is claimed. */
@@ -92,7 +95,8 @@ export class DeliveryAgent {
   private timerAt = 0;
   /** A tick is queued for this turn of the event loop: later wakes in it join that one. */
   private tickQueued = false;
-  private lastScan = 0;
+  /** When the queue is to be read again: a minute after it was last read, sooner when it could not be. */
+  private nextScanAt = 0;
   /** Another process announced a change since the last scan began. */
   private changed = false;
   private stopWatching: (() => void) | undefined;
@@ -197,7 +201,7 @@ export class DeliveryAgent {
     for (const envelope of envelopes) this.known.set(envelope.id, envelope);
     // results kept for a message that is gone (`tlsrelay queue delete`) have nothing left to write
     for (const id of this.unrecorded.keys()) if (!this.known.has(id)) this.unrecorded.delete(id);
-    this.lastScan = Date.now();
+    this.nextScanAt = Date.now() + RESCAN_INTERVAL_MS;
   }
 
   private async tick(): Promise<void> {
@@ -208,10 +212,13 @@ export class DeliveryAgent {
     }
     this.ticking = true;
     try {
-      if (this.changed || Date.now() - this.lastScan >= RESCAN_INTERVAL_MS) await this.rescan();
+      if (this.changed || Date.now() >= this.nextScanAt) await this.rescan();
       await this.claimDueMessages();
     } catch (err) {
-      this.logger.error({ err: (err as Error).message }, 'delivery agent cannot read the queue');
+      // read again soon, not at once: a tick that failed at once would spin
+      this.nextScanAt = Date.now() + UNREADABLE_RETRY_MS;
+      // an unreachable queue database was logged once by the queue
+      if (!(err instanceof QueueUnavailableError)) this.logger.error({ err: (err as Error).message }, 'delivery agent cannot read the queue');
     } finally {
       this.ticking = false;
     }
@@ -227,7 +234,7 @@ export class DeliveryAgent {
   }
 
   private nextDueAt(): number {
-    let next = this.lastScan + RESCAN_INTERVAL_MS;
+    let next = this.nextScanAt;
     for (const envelope of this.known.values()) {
       if (this.claimed.has(envelope.id) || envelope.heldAt !== undefined) continue;
       next = Math.min(next, this.unrecorded.get(envelope.id)?.retryAt ?? Date.parse(envelope.nextAttemptAt));
@@ -386,7 +393,9 @@ export class DeliveryAgent {
       }
     } catch (err) {
       this.known.delete(id);
-      this.logger.error({ queueId: id, err: (err as Error).message }, 'cannot claim a message; it is tried again after the next rescan');
+      // the queue logged an unreachable database once; the message comes back when it can be read again
+      if (err instanceof QueueUnavailableError) this.nextScanAt = Math.min(this.nextScanAt, Date.now() + UNREADABLE_RETRY_MS);
+      else this.logger.error({ queueId: id, err: (err as Error).message }, 'cannot claim a message; it is tried again after the next rescan');
     }
     await this.unclaim(id, claim);
     return undefined;

@@ -1,10 +1,11 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { QueueConfig, QueueStore } from '../config/types.js';
+import { QUEUE_STORES, type QueueConfig, type QueueStore } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { LmdbQueue } from './lmdb/lmdbQueue.js';
 import { CLAIM_STALE_MS, type MessageQueue } from './messageQueue.js';
 import { moveMessages } from './moveMessages.js';
+import { PgQueue } from './postgres/pgQueue.js';
 import { Spool } from './spool.js';
 import { spoolLayout } from './spoolLayout.js';
 
@@ -15,24 +16,31 @@ import { spoolLayout } from './spoolLayout.js';
  *
  * Messages found in the other store in queue.dir — the file spool of an older version, or
  * the store used before `queue.store` was switched — are moved into this one first, so
- * that switching stores, either way, is a restart. Those another process holds (or whose
+ * that switching stores, either way, is a restart. With `queue.postgres`, both stores of
+ * queue.dir are the others: a relay that joins the shared queue brings its messages. Those another process holds (or whose
  * move failed) stay where they are and are tried again every `retryMs` (by default
  * CLAIM_STALE_MS, when a stale claim can be taken over) while the queue is open, until none
  * is left.
  */
 export async function openQueue(config: QueueConfig, logger: Logger, retryMs = CLAIM_STALE_MS): Promise<MessageQueue> {
-  const queue = await openStore(config.store, config.dir, logger);
-  const other = otherStore(config.store);
-  const moveIn = async (): Promise<number> => {
+  const queue = config.postgres ? await PgQueue.open(config.postgres, logger) : await openStore(config.store, config.dir, logger);
+  const to = config.postgres ? 'postgres' : config.store;
+  const others = config.postgres ? QUEUE_STORES : [otherStore(config.store)];
+  const moveFrom = async (other: QueueStore): Promise<number> => {
     if (!(await holdsMessages(other, config.dir))) return 0;
     const from = await openStore(other, config.dir, logger);
     try {
       const { moved, busy, failed } = await moveMessages(from, queue, logger);
-      if (moved + busy + failed > 0) logger.info({ moved, busy, from: other, to: config.store }, 'queue messages moved from the other store');
+      if (moved + busy + failed > 0) logger.info({ moved, busy, from: other, to }, 'queue messages moved from the other store');
       return busy + failed;
     } finally {
       await from.close();
     }
+  };
+  const moveIn = async (): Promise<number> => {
+    let left = 0;
+    for (const other of others) left += await moveFrom(other);
+    return left;
   };
   if ((await moveIn()) === 0) return queue;
   const retry = setInterval(() => {

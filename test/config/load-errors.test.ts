@@ -31,7 +31,20 @@ const cases: Case[] = [
   {
     name: 'unknown nested key names the known ones',
     yaml: [TLS_LINE, 'queue:', '  dir: spool', '  spool: x'],
-    expect: [['4:3', 'queue.spool: unknown key (known keys: dir, store, retry, maxAge, delayNotice)']],
+    expect: [['4:3', 'queue.spool: unknown key (known keys: dir, store, retry, maxAge, delayNotice, postgres)']],
+  },
+  {
+    name: 'the shared queue needs a PostgreSQL URL',
+    yaml: [TLS_LINE, 'queue:', '  postgres: { leaseSeconds: 2 }'],
+    expect: [
+      ['3:13', 'queue.postgres.url: missing; this key is required'],
+      ['3:29', 'queue.postgres.leaseSeconds: expected an integer from 5 to 3600'],
+    ],
+  },
+  {
+    name: 'a URL that is not a PostgreSQL one is refused without repeating it (it may hold a password)',
+    yaml: [TLS_LINE, 'queue:', '  postgres: { url: "mysql://relay:s3cret@db/q" }'],
+    expect: [['3:20', /^queue\.postgres\.url: expected a PostgreSQL URL(?![^]*s3cret)/]],
   },
   {
     name: 'unknown key in a connector',

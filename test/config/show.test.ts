@@ -29,6 +29,19 @@ t.test('every key, secrets redacted; put back, the output loads to the same conf
   t.ok(validate(parse(restored)), JSON.stringify(validate.errors));
 });
 
+t.test("the shared queue's URL is shown without its password", async (t) => {
+  const config = load(t, [TLS_LINE, 'queue: { postgres: { url: "postgres://relay:s3cret@db.contoso.test:5433/mail" } }']);
+  t.equal(config.queue.postgres?.url, 'postgres://relay:s3cret@db.contoso.test:5433/mail', 'the relay connects with the password');
+  t.strictSame(effectiveConfig(config).queue, {
+    dir: '/var/spool/tlsrelay',
+    store: 'lmdb',
+    retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'],
+    maxAge: '2d',
+    delayNotice: '4h',
+    postgres: { url: 'postgres://relay:***@db.contoso.test:5433/mail', leaseSeconds: 60, poolSize: 20 },
+  });
+});
+
 t.test('left out, a key shows its default; with no value at all, null', async (t) => {
   const config = load(t, [TLS_LINE, 'outbound: [{ name: p, domains: [p.test], tls: verify }, { name: q, domains: ["*.q.test"], tls: fingerprint, fingerprints: ["sha256:' + 'AB'.repeat(32) + '"] }]', 'inbound: [{ name: lan, match: { ips: [10.0.0.0/8] } }]']);
   const dir = t.testdirName;
@@ -37,7 +50,7 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
     tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20' },
     dns: { servers: [], dnssec: false },
-    queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h' },
+    queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h', postgres: null },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
     smtp: { maxMessageSize: 52428800, maxRecipients: 100, maxClients: 1000, maxConnectionsPerIp: 20, maxMessagesPerConnection: 100, maxHops: 50, idleTimeout: '5m', handshakeTimeout: '30s', minDataRate: 500, bareLineEndings: 'reject' },
     auth: { users: [], maxFailuresPerIp: 5 },
