@@ -44,7 +44,7 @@ const cases: Case[] = [
   {
     name: 'a URL that is not a PostgreSQL one is refused without repeating it (it may hold a password)',
     yaml: [TLS_LINE, 'queue:', '  postgres: { url: "mysql://relay:s3cret@db/q" }'],
-    expect: [['3:20', /^queue\.postgres\.url: expected a PostgreSQL URL(?![^]*s3cret)/]],
+    expect: [['3:20', 'queue.postgres.url: expected a PostgreSQL URL: postgres://USER@HOST:PORT/DATABASE (the password is best left to PGPASSWORD)']],
   },
   {
     name: 'unknown key in a connector',
@@ -439,6 +439,12 @@ for (const c of cases) {
     c.expect.forEach(([, fragment], i) => t.match(issues[i]?.message ?? '', fragment));
   });
 }
+
+t.test('a bad database URL is not repeated in the message: it may hold a password', async (t) => {
+  const issues = issuesOf(t, [TLS_LINE, 'queue:', '  postgres: { url: "postgres//relay:s3cret@db/q" }']);
+  t.equal(issues.length, 1);
+  t.notMatch(issues[0]?.message ?? '', 's3cret');
+});
 
 t.test('message: FILE:LINE:COL per issue, FILE as passed', async (t) => {
   const file = writeConfig(t, ['tls: { cert: c.pem, key: k.pem }', 'log: { level: loud }', 'queue: { maxAge: 0d }']);
