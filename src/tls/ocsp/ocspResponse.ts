@@ -60,7 +60,7 @@ function signatureProblem(basic: BasicOCSPResponse, issuer: X509Certificate, now
   const signer = included.find((candidate) => signedWith(candidate.publicKey));
   if (signer === undefined) return `the response is signed neither by the issuer (${issuer.subject.replace(/\n/g, ', ')}) nor by a responder certificate it includes`;
   const responder = `the responder certificate ${signer.subject.replace(/\n/g, ', ')}`;
-  if (!signer.checkIssued(issuer) || !signer.verify(issuer.publicKey)) return `${responder} that signed the response was not issued by the certificate's issuer`;
+  if (!signer.checkIssued(issuer) || !signer.verify(issuer.publicKey)) return `${responder} that signed the response was not issued by the certificate's issuer (${issuer.subject.replace(/\n/g, ', ')})`;
   // Node's keyUsage is the extended key usage
   if (!(signer.keyUsage ?? []).includes(ID_KP_OCSP_SIGNING)) return `${responder} lacks the extended key usage OCSPSigning`;
   if (now < new Date(signer.validFrom) || now > new Date(signer.validTo)) return `${responder} is not valid at ${now.toISOString()}`;
