@@ -1,6 +1,7 @@
-import { verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as X509 from '@peculiar/x509';
+import { signatureAlgorithmSupported, signatureVerifies } from './signatureDigests.js';
 
 // CRLs (RFC 5280 section 5) as the relay applies them: each one to the certificates its
 // issuer signed. Node cannot parse CRLs, and handing them to OpenSSL turns on revocation
@@ -31,20 +32,6 @@ export interface RevocationList {
   signatureAlgorithm: string;
   signature: Buffer;
 }
-
-/** Digest per signature algorithm; null where the algorithm hashes by itself (EdDSA). */
-const SIGNATURE_DIGESTS: Record<string, string | null> = {
-  '1.2.840.113549.1.1.5': 'sha1', // sha1WithRSAEncryption
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.1': 'sha1', // ecdsa-with-SHA1
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-  '1.3.101.112': null, // Ed25519
-  '1.3.101.113': null, // Ed448
-};
 
 /**
  * Critical extensions a CRL may carry here. The Issuing Distribution Point only narrows
@@ -125,7 +112,7 @@ function parseCrl(der: Buffer, source: string): RevocationList {
   // a copy: the library takes bytes over an ArrayBuffer, never Node's shared pool
   const crl = readSignedCrl(new Uint8Array(der));
   const signatureAlgorithm = crl.signatureAlgorithmOid;
-  if (!(signatureAlgorithm in SIGNATURE_DIGESTS)) throw new Error(`signature algorithm ${signatureAlgorithm} is not supported`);
+  if (!signatureAlgorithmSupported(signatureAlgorithm)) throw new Error(`signature algorithm ${signatureAlgorithm} is not supported`);
   if (!crl.algorithmsAgree) throw new Error('the signature algorithm inside the signed part is not the one outside');
   const revoked = new Set<string>();
   for (const entry of crl.entries) {
@@ -165,12 +152,7 @@ function serialHex(hex: string): string {
 
 /** Whether `issuerKey` made this CRL's signature. */
 export function signedBy(crl: RevocationList, issuerKey: KeyObject): boolean {
-  try {
-    return verify(SIGNATURE_DIGESTS[crl.signatureAlgorithm] ?? null, crl.signed, issuerKey, crl.signature);
-  } catch {
-    // a key of another type than the signature (an RSA CA, an ECDSA signature) did not make it
-    return false;
-  }
+  return signatureVerifies(crl.signatureAlgorithm, crl.signed, issuerKey, crl.signature);
 }
 
 /** The issuer Name (DER, as the library encodes it) and serial number of a certificate, for matching it against CRLs. */

@@ -158,21 +158,60 @@ export async function opensslCertificate({ subject, issuer, ca = false, newKey =
   }
 }
 
+/** A line of the index `openssl ca` keeps and `openssl ocsp` answers from. */
+export interface OcspIndexEntry {
+  certificate: KeyPair;
+  /** Valid when absent. */
+  revokedAt?: Date;
+  /** A CRL reason as openssl ca writes it: keyCompromise, superseded … */
+  reason?: string;
+}
+
+/** openssl ca's index: status, expiry (YYMMDDHHMMSSZ), revocation date[,reason], serial, file, subject. */
+export function ocspIndex(entries: OcspIndexEntry[]): string {
+  const shortTime = (date: Date): string => asn1Time(date).slice(2);
+  return entries
+    .map(({ certificate, revokedAt, reason }) => {
+      // openssl ocsp looks serials up as BN_bn2hex writes them: no leading zero octets
+      const serial = new X509Certificate(certificate.cert).serialNumber.toUpperCase().replace(/^(00)+(?=..)/, '');
+      const revocation = revokedAt === undefined ? '' : `${shortTime(revokedAt)}${reason ? `,${reason}` : ''}`;
+      return `${revokedAt === undefined ? 'V' : 'R'}\t491231235959Z\t${revocation}\t${serial}\tunknown\t/CN=test\n`;
+    })
+    .join('');
+}
+
+export interface OcspResponseOptions {
+  /** The index the responder answers from; `leaf` valid when absent (so an empty list makes it unknown). */
+  index?: OcspIndexEntry[];
+  /** Signs the response (certificate and key); the CA itself when absent. */
+  signer?: KeyPair;
+  /** nextUpdate this many minutes on; none when absent. */
+  minutes?: number;
+  /** The digest signing the response (`sha384` …); OpenSSL's default when absent. */
+  digest?: string;
+  /** Leave the signer's certificate out of the response (-resp_no_certs). */
+  noCerts?: boolean;
+}
+
 /**
- * An OCSP response (DER) saying `good` for `leaf`, signed by `ca`, as a server staples
- * it: made by `openssl ocsp` answering a request it made itself, from an index that lists
- * the certificate as valid.
+ * An OCSP response (DER) for `leaf`, signed by `ca` unless `signer` says otherwise, as a
+ * server staples it: made by `openssl ocsp` answering a request it made itself, from an
+ * index that lists the certificate as valid unless `index` says otherwise.
  */
-export async function makeOcspResponse(ca: KeyPair, leaf: KeyPair): Promise<Buffer> {
+export async function makeOcspResponse(ca: KeyPair, leaf: KeyPair, { index = [{ certificate: leaf }], signer = ca, minutes, digest, noCerts = false }: OcspResponseOptions = {}): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), 'tlsrelay-ocsp-'));
   try {
     const file = (name: string): string => join(dir, name);
-    await Promise.all([writeFile(file('ca.key'), ca.key), writeFile(file('ca.crt'), ca.cert), writeFile(file('leaf.crt'), leaf.cert)]);
-    const { serialNumber } = new X509Certificate(leaf.cert);
-    // openssl ca's index: status, expiry (YYMMDDHHMMSSZ), revocation date, serial, file, subject
-    await writeFile(file('index.txt'), `V\t491231235959Z\t\t${serialNumber}\tunknown\t/CN=leaf\n`);
+    await Promise.all([
+      writeFile(file('ca.crt'), ca.cert),
+      writeFile(file('signer.key'), signer.key),
+      writeFile(file('signer.crt'), signer.cert),
+      writeFile(file('leaf.crt'), leaf.cert),
+      writeFile(file('index.txt'), ocspIndex(index)),
+    ]);
+    const optional = [...(minutes === undefined ? [] : ['-nmin', String(minutes)]), ...(digest === undefined ? [] : ['-rmd', digest]), ...(noCerts ? ['-resp_no_certs'] : [])];
     await run('openssl', ['ocsp', '-issuer', file('ca.crt'), '-cert', file('leaf.crt'), '-no_nonce', '-reqout', file('request.der')]);
-    await run('openssl', ['ocsp', '-index', file('index.txt'), '-rsigner', file('ca.crt'), '-rkey', file('ca.key'), '-CA', file('ca.crt'), '-reqin', file('request.der'), '-respout', file('response.der')]);
+    await run('openssl', ['ocsp', '-index', file('index.txt'), '-rsigner', file('signer.crt'), '-rkey', file('signer.key'), '-CA', file('ca.crt'), ...optional, '-reqin', file('request.der'), '-respout', file('response.der')]);
     return await readFile(file('response.der'));
   } finally {
     await rm(dir, { recursive: true, force: true });
