@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { ContentScan } from './messageContent.js';
+import { envelopeProblem } from './envelopeCodec.js';
+import { ContentScan } from './messageContent.js';
+import { assertQueueId, newQueueId } from './queueId.js';
 import type { Envelope, NewMessage } from './types.js';
 
 /** The envelope of a message just received, before its size and content are known: due at once. */
@@ -49,4 +51,42 @@ export function abandon(source: Readable): void {
 /** Oldest first: the order list() promises. */
 export function byArrival(a: Envelope, b: Envelope): number {
   return Date.parse(a.receivedAt) - Date.parse(b.receivedAt) || a.id.localeCompare(b.id);
+}
+
+/** A message store() is about to write, in any store: its ID, its bytes as they come (scanned), and its envelope once their size is known. */
+export interface IncomingMessage {
+  id: string;
+  pieces: AsyncIterable<Buffer>;
+  envelopeFor(size: number): Envelope;
+}
+
+/** The message received now, with a new ID; refused (the stream drained) when its envelope could not be stored. */
+export function incomingMessage(message: NewMessage, data: Readable): IncomingMessage {
+  const receivedAt = new Date();
+  const draft = newEnvelope(newQueueId(receivedAt.getTime()), receivedAt, message);
+  const problem = envelopeProblem(draft);
+  if (problem !== undefined) {
+    abandon(data);
+    throw new Error(`cannot queue this message: ${problem}`);
+  }
+  const content = new ContentScan();
+  return { id: draft.id, pieces: scanned(incoming(data), content), envelopeFor: (size) => ({ ...draft, size, content: content.result() }) };
+}
+
+/**
+ * A message adopt() takes in as it was: `envelope` checked (refused, the stream drained,
+ * when it is not one), and the envelope for the bytes that came — refused unless they are
+ * as many as it says.
+ */
+export function adoptedEnvelope(envelope: Envelope, data: Readable): (size: number) => Envelope {
+  assertQueueId(envelope.id);
+  const problem = envelopeProblem(envelope);
+  if (problem !== undefined) {
+    abandon(data);
+    throw new Error(`refusing to adopt envelope ${envelope.id}: ${problem}`);
+  }
+  return (size) => {
+    if (size !== envelope.size) throw new Error(`message ${envelope.id} has ${size} bytes, its envelope says ${envelope.size}`);
+    return envelope;
+  };
 }

@@ -7,12 +7,11 @@ import type { Logger } from '../log.js';
 import { ChangeSignal } from './changeSignal.js';
 import { commitFile, DIR_MODE, fsyncDirectory, pathExists } from './durableFile.js';
 import { groupCommit } from './groupCommit.js';
-import { ContentScan } from './messageContent.js';
 import { decodeEnvelope, encodeEnvelope, envelopeProblem } from './envelopeCodec.js';
 import { tryLock } from './messageLock.js';
 import { LostClaimError, type CheckedEntry, type ClaimAttempt, type MessageQueue, type QueueClaim } from './messageQueue.js';
-import { abandon, byArrival, incoming, newEnvelope, scanned } from './newEnvelope.js';
-import { assertQueueId, isQueueId, newQueueId } from './queueId.js';
+import { abandon, adoptedEnvelope, byArrival, incoming, incomingMessage } from './newEnvelope.js';
+import { assertQueueId, isQueueId } from './queueId.js';
 import { dataPath, envelopePath, idOfEnvelopeFile, lockPath, spoolLayout, type SpoolLayout } from './spoolLayout.js';
 import { inspectEntry, quarantineMessage, recoverSpool } from './spoolRecovery.js';
 import type { Envelope, NewMessage } from './types.js';
@@ -63,40 +62,29 @@ export class Spool implements MessageQueue {
    * be held when the new envelope is committed (else LostClaimError).
    */
   async store(message: NewMessage, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope> {
-    const receivedAt = new Date();
-    const draft = newEnvelope(newQueueId(receivedAt.getTime()), receivedAt, message);
-    const problem = envelopeProblem(draft);
-    if (problem !== undefined) {
-      abandon(data);
-      throw new Error(`cannot queue this message: ${problem}`);
-    }
+    const { id, pieces, envelopeFor } = incomingMessage(message, data);
     try {
-      const content = new ContentScan();
-      const chunks = scanned(incoming(data), content);
-      const size = await commitFile(this.tmpPath(draft.id, 'data'), dataPath(this.layout, draft.id), chunks, this.syncDataDirectory);
-      const envelope = { ...draft, size, content: content.result() };
+      const size = await commitFile(this.tmpPath(id, 'data'), dataPath(this.layout, id), pieces, this.syncDataDirectory);
+      const envelope = envelopeFor(size);
       await this.writeEnvelope(envelope, onBehalfOf);
       return envelope;
     } catch (err) {
       abandon(data);
-      await this.discard(draft.id);
+      await this.discard(id);
       throw err;
     }
   }
 
   /** A message moved in from another store: its data file, then its envelope as it was (see MessageQueue). */
   async adopt(envelope: Envelope, data: Readable): Promise<boolean> {
-    assertQueueId(envelope.id);
-    const problem = envelopeProblem(envelope);
-    if (problem !== undefined || (await pathExists(envelopePath(this.layout, envelope.id)))) {
+    const sized = adoptedEnvelope(envelope, data);
+    if (await pathExists(envelopePath(this.layout, envelope.id))) {
       abandon(data);
-      if (problem !== undefined) throw new Error(`refusing to adopt envelope ${envelope.id}: ${problem}`);
       return false;
     }
     try {
       const size = await commitFile(this.tmpPath(envelope.id, 'data'), dataPath(this.layout, envelope.id), incoming(data), this.syncDataDirectory);
-      if (size !== envelope.size) throw new Error(`message ${envelope.id} has ${size} bytes, its envelope says ${envelope.size}`);
-      await this.writeEnvelope(envelope);
+      await this.writeEnvelope(sized(size));
       return true;
     } catch (err) {
       abandon(data);

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { FixedPieces } from '../fixedPieces.js';
 import { committed } from './lmdbCommit.js';
 import { CHUNK_BYTES, chunkKeys, type LmdbStore } from './lmdbStore.js';
 
@@ -11,8 +12,7 @@ import { CHUNK_BYTES, chunkKeys, type LmdbStore } from './lmdbStore.js';
  */
 export class ChunkWriter {
   size = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly pieces = new FixedPieces(CHUNK_BYTES);
   /** Pieces committed so far. */
   private written = 0;
 
@@ -24,20 +24,14 @@ export class ChunkWriter {
 
   async add(piece: Buffer): Promise<void> {
     this.size += piece.length;
-    this.pending.push(piece);
-    this.pendingBytes += piece.length;
-    while (this.pendingBytes >= CHUNK_BYTES) {
-      const all = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = all.length > CHUNK_BYTES ? [all.subarray(CHUNK_BYTES)] : [];
-      this.pendingBytes = all.length - CHUNK_BYTES;
-      await this.commitPiece(all.subarray(0, CHUNK_BYTES));
-    }
+    for (const full of this.pieces.add(piece)) await this.commitPiece(full);
   }
 
   /** Puts the last piece (if any bytes are left) and ends the `writing` record: call inside the envelope's commit. */
   putLast(): void {
     const { chunks, writing } = this.store;
-    if (this.pendingBytes > 0) void chunks.put([this.id, this.written], Buffer.concat(this.pending, this.pendingBytes));
+    const last = this.pieces.rest();
+    if (last !== undefined) void chunks.put([this.id, this.written], last);
     if (this.written > 0) void writing.remove(this.id);
   }
 

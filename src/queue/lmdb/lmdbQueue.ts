@@ -2,11 +2,11 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../log.js';
 import { ChangeSignal } from '../changeSignal.js';
+import { quarantineUnlessClaimed } from '../damagedEnvelope.js';
 import { decodeEnvelope, envelopeProblem } from '../envelopeCodec.js';
-import { ContentScan } from '../messageContent.js';
 import type { CheckedEntry, ClaimAttempt, MessageQueue, QueueClaim } from '../messageQueue.js';
-import { abandon, byArrival, incoming, newEnvelope, scanned } from '../newEnvelope.js';
-import { assertQueueId, newQueueId } from '../queueId.js';
+import { abandon, adoptedEnvelope, byArrival, incoming, incomingMessage } from '../newEnvelope.js';
+import { assertQueueId } from '../queueId.js';
 import { spoolLayout, type SpoolLayout } from '../spoolLayout.js';
 import type { Envelope, NewMessage } from '../types.js';
 import { LmdbClaims } from './lmdbClaims.js';
@@ -56,32 +56,19 @@ export class LmdbQueue implements MessageQueue {
    * `onBehalfOf` (a DSN): that commit is conditional on the claim (LostClaimError).
    */
   async store(message: NewMessage, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope> {
-    const receivedAt = new Date();
-    const draft = newEnvelope(newQueueId(receivedAt.getTime()), receivedAt, message);
-    const problem = envelopeProblem(draft);
-    if (problem !== undefined) {
-      abandon(data);
-      throw new Error(`cannot queue this message: ${problem}`);
-    }
-    const content = new ContentScan();
-    const envelope = await this.write(draft.id, scanned(incoming(data), content), (size) => ({ ...draft, size, content: content.result() }), data, onBehalfOf);
-    if (envelope === undefined) throw new Error(`message ${draft.id} is in the queue already`);
+    const { id, pieces, envelopeFor } = incomingMessage(message, data);
+    const envelope = await this.write(id, pieces, envelopeFor, data, onBehalfOf);
+    if (envelope === undefined) throw new Error(`message ${id} is in the queue already`);
     return envelope;
   }
 
   /** A message moved in from another store (see MessageQueue), committed as store() commits. */
   async adopt(envelope: Envelope, data: Readable): Promise<boolean> {
-    assertQueueId(envelope.id);
-    const problem = envelopeProblem(envelope);
-    if (problem !== undefined || this.db.envelopes.doesExist(envelope.id)) {
+    const sized = adoptedEnvelope(envelope, data);
+    if (this.db.envelopes.doesExist(envelope.id)) {
       abandon(data);
-      if (problem !== undefined) throw new Error(`refusing to adopt envelope ${envelope.id}: ${problem}`);
       return false;
     }
-    const sized = (size: number): Envelope => {
-      if (size !== envelope.size) throw new Error(`message ${envelope.id} has ${size} bytes, its envelope says ${envelope.size}`);
-      return envelope;
-    };
     return (await this.write(envelope.id, incoming(data), sized, data)) !== undefined;
   }
 
@@ -94,7 +81,7 @@ export class LmdbQueue implements MessageQueue {
       if (decoded.ok) envelopes.push(decoded.envelope);
       else damaged.push({ id: key, problem: decoded.problem });
     }
-    for (const { id, problem } of damaged) await this.quarantineIfUnclaimed(id, problem);
+    for (const { id, problem } of damaged) await quarantineUnlessClaimed(this, id, problem, this.logger);
     return envelopes.sort(byArrival);
   }
 
@@ -212,18 +199,5 @@ export class LmdbQueue implements MessageQueue {
   private dataProblem(envelope: Envelope): string | undefined {
     const bytes = storedBytes(this.db, envelope.id);
     return bytes === envelope.size ? undefined : `message data has ${bytes} bytes, the envelope says ${envelope.size}`;
-  }
-
-  private async quarantineIfUnclaimed(id: string, problem: string): Promise<void> {
-    const attempt = await this.claim(id);
-    if (attempt.kind === 'busy') {
-      this.logger.warn({ queueId: id, reason: problem }, 'damaged envelope skipped while another process holds it');
-      return;
-    }
-    try {
-      await this.check(id);
-    } finally {
-      await attempt.claim.release();
-    }
   }
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
+import { FixedPieces } from '../fixedPieces.js';
 import type { PgDatabase } from './pgDatabase.js';
 
 /** A message's bytes are kept in rows of this size (the last one shorter): a 50 MB message is never one value in memory. */
@@ -13,8 +14,7 @@ export const PG_CHUNK_BYTES = 256 * 1024;
  */
 export class PgChunkWriter {
   size = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly pieces = new FixedPieces(PG_CHUNK_BYTES);
   private written = 0;
 
   constructor(
@@ -24,21 +24,13 @@ export class PgChunkWriter {
 
   async add(piece: Buffer): Promise<void> {
     this.size += piece.length;
-    this.pending.push(piece);
-    this.pendingBytes += piece.length;
-    while (this.pendingBytes >= PG_CHUNK_BYTES) {
-      const all = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = all.length > PG_CHUNK_BYTES ? [all.subarray(PG_CHUNK_BYTES)] : [];
-      this.pendingBytes = all.length - PG_CHUNK_BYTES;
-      await this.insert(all.subarray(0, PG_CHUNK_BYTES));
-    }
+    for (const full of this.pieces.add(piece)) await this.insert(full);
   }
 
   /** Writes what is left (the last, shorter row). */
   async finish(): Promise<void> {
-    if (this.pendingBytes > 0) await this.insert(Buffer.concat(this.pending, this.pendingBytes));
-    this.pending = [];
-    this.pendingBytes = 0;
+    const last = this.pieces.rest();
+    if (last !== undefined) await this.insert(last);
   }
 
   private async insert(bytes: Buffer): Promise<void> {

@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
+import { redactDatabaseUrl } from '../../config/database-url.js';
 import type { Logger } from '../../log.js';
+import { quarantineUnlessClaimed } from '../damagedEnvelope.js';
 import { decodeEnvelope, envelopeProblem } from '../envelopeCodec.js';
-import { ContentScan } from '../messageContent.js';
 import type { CheckedEntry, ClaimAttempt, MessageQueue, QueueClaim } from '../messageQueue.js';
-import { abandon, byArrival, incoming, newEnvelope, scanned } from '../newEnvelope.js';
-import { assertQueueId, newQueueId } from '../queueId.js';
+import { abandon, adoptedEnvelope, byArrival, incoming, incomingMessage } from '../newEnvelope.js';
+import { assertQueueId } from '../queueId.js';
 import type { Envelope, NewMessage } from '../types.js';
 import { PgChanges } from './pgChanges.js';
 import { PgClaims } from './pgClaims.js';
@@ -47,36 +48,20 @@ export class PgQueue implements MessageQueue {
       await migrateSchema(db.pool);
     } catch (err) {
       await db.close().catch(() => undefined);
-      throw new Error(`cannot open the queue database ${redactedUrl(settings.url)}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`cannot open the queue database ${redactDatabaseUrl(settings.url)}: ${(err as Error).message}`, { cause: err });
     }
     return new PgQueue(db, settings.leaseSeconds, logger);
   }
 
   async store(message: NewMessage, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope> {
-    const receivedAt = new Date();
-    const draft = newEnvelope(newQueueId(receivedAt.getTime()), receivedAt, message);
-    const problem = envelopeProblem(draft);
-    if (problem !== undefined) {
-      abandon(data);
-      throw new Error(`cannot queue this message: ${problem}`);
-    }
-    const content = new ContentScan();
-    const envelope = await this.write(draft.id, scanned(incoming(data), content), (size) => ({ ...draft, size, content: content.result() }), data, onBehalfOf);
-    if (envelope === undefined) throw new Error(`message ${draft.id} is in the queue already`);
+    const { id, pieces, envelopeFor } = incomingMessage(message, data);
+    const envelope = await this.write(id, pieces, envelopeFor, data, onBehalfOf);
+    if (envelope === undefined) throw new Error(`message ${id} is in the queue already`);
     return envelope;
   }
 
   async adopt(envelope: Envelope, data: Readable): Promise<boolean> {
-    assertQueueId(envelope.id);
-    const problem = envelopeProblem(envelope);
-    if (problem !== undefined) {
-      abandon(data);
-      throw new Error(`refusing to adopt envelope ${envelope.id}: ${problem}`);
-    }
-    const sized = (size: number): Envelope => {
-      if (size !== envelope.size) throw new Error(`message ${envelope.id} has ${size} bytes, its envelope says ${envelope.size}`);
-      return envelope;
-    };
+    const sized = adoptedEnvelope(envelope, data);
     return (await this.write(envelope.id, incoming(data), sized, data)) !== undefined;
   }
 
@@ -86,7 +71,7 @@ export class PgQueue implements MessageQueue {
     for (const { id, envelope } of rows) {
       const decoded = decodeEnvelope(envelope, id);
       if (decoded.ok) envelopes.push(decoded.envelope);
-      else await this.quarantineIfUnclaimed(id, decoded.problem);
+      else await quarantineUnlessClaimed(this, id, decoded.problem, this.logger);
     }
     return envelopes.sort(byArrival);
   }
@@ -209,29 +194,5 @@ export class PgQueue implements MessageQueue {
     });
     this.logger.error({ queueId: id, reason: problem }, 'damaged message moved to the tlsrelay_quarantine table');
     return { kind: 'quarantined', problem };
-  }
-
-  private async quarantineIfUnclaimed(id: string, problem: string): Promise<void> {
-    const attempt = await this.claim(id);
-    if (attempt.kind === 'busy') {
-      this.logger.warn({ queueId: id, reason: problem }, 'damaged envelope skipped while another process holds it');
-      return;
-    }
-    try {
-      await this.check(id);
-    } finally {
-      await attempt.claim.release();
-    }
-  }
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an invalid URL)';
   }
 }
