@@ -10,12 +10,15 @@ export interface ReadinessFacts {
   listenersDown: string[];
   /** Undefined when a file could be written and synced in the spool, else why not. */
   spoolProblem: string | undefined;
+  /** Undefined when the queue's store answers (the shared queue's database), else why not. */
+  queueProblem: string | undefined;
 }
 
-export function readiness({ shuttingDown, listenersDown, spoolProblem }: ReadinessFacts): Readiness {
+export function readiness({ shuttingDown, listenersDown, spoolProblem, queueProblem }: ReadinessFacts): Readiness {
   if (shuttingDown) return { ready: false, reason: 'shutting down' };
   if (listenersDown.length > 0) return { ready: false, reason: `listeners not up: ${listenersDown.join(', ')}` };
   if (spoolProblem !== undefined) return { ready: false, reason: `spool not writable: ${spoolProblem}` };
+  if (queueProblem !== undefined) return { ready: false, reason: `queue not reachable: ${queueProblem}` };
   return { ready: true };
 }
 

@@ -32,6 +32,8 @@ export interface RunningRelay {
   config(): Config;
   /** The spool the queue was opened in (queue.dir changes only with a restart). */
   spoolDir: string;
+  /** Why the queue's store cannot be reached, if it cannot (MessageQueue.unreachable). */
+  queueProblem(): Promise<string | undefined>;
   listeners: readonly RunningListener[];
   shuttingDown(): boolean;
 }
@@ -44,6 +46,7 @@ export function adminSources(relay: RunningRelay, metrics: RelayMetrics, dashboa
         shuttingDown: relay.shuttingDown(),
         listenersDown: relay.listeners.filter(({ server }) => !server.server.listening).map(({ name }) => name),
         spoolProblem: await spoolWriteProblem(relay.spoolDir),
+        queueProblem: await relay.queueProblem(),
       }),
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     dashboard,

@@ -133,8 +133,10 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   try {
     queue = await openQueue(config.queue, logger);
   } catch (err) {
-    // a folder the relay's user cannot write (a volume, a missing ReadWritePaths=): one line, as for a config error
-    stderr.write(`${config.places['queue.dir'] ?? file}: queue.dir: ${(err as Error).message}\n`);
+    // a folder the relay's user cannot write (a volume, a missing ReadWritePaths=), a database that cannot be
+    // reached or refuses: one line, as for a config error (pg's messages do not repeat the URL's password)
+    const key = config.queue.postgres ? 'queue.postgres.url' : 'queue.dir';
+    stderr.write(`${config.places[key] ?? file}: ${key}: ${(err as Error).message}\n`);
     return EXIT_INVALID_CONFIG;
   }
   const transit = await TransitWriter.open(config.queue.dir, logger, config.report.retention);
@@ -165,7 +167,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   ownListeners.push(...inbound.listeners.map(({ name, address, port }) => ({ name, address, port })));
   let admin: AdminServer | undefined;
   if (config.admin !== undefined && metrics !== undefined) {
-    const running = { config: () => context.config, spoolDir: config.queue.dir, listeners: inbound.listeners, shuttingDown: () => shuttingDown };
+    const running = { config: () => context.config, spoolDir: config.queue.dir, queueProblem: () => queue.unreachable(), listeners: inbound.listeners, shuttingDown: () => shuttingDown };
     try {
       admin = await startAdminServer(config.admin.address, config.admin.port, adminSources(running, metrics, { config: running.config, queue: () => agent.queued(), dated: () => dated() }), logger);
     } catch (err) {

@@ -30,14 +30,13 @@ export function readDns(root: MapReader): Config['dns'] {
 export function readQueue(root: MapReader, configDir: string): { queue: Config['queue']; places: ConfigPlaces } {
   const section = root.section('queue', keyNames(QUEUE_KEYS));
   const queue = readKeys(section, QUEUE_KEYS);
-  const postgres = section.has('postgres') ? readPostgres(section.section('postgres', keyNames(POSTGRES_KEYS))) : undefined;
-  return { queue: { ...queue, dir: resolve(configDir, queue.dir), ...(postgres ? { postgres } : {}) }, places: section.placesOf('dir', 'queue.dir') };
-}
-
-function readPostgres(section: MapReader): PostgresQueueConfig {
-  const { url, leaseSeconds, poolSize } = readKeys(section, POSTGRES_KEYS);
+  const queueDir = { ...queue, dir: resolve(configDir, queue.dir) };
+  if (!section.has('postgres')) return { queue: queueDir, places: section.placesOf('dir', 'queue.dir') };
+  const postgresSection = section.section('postgres', keyNames(POSTGRES_KEYS));
+  const { url, leaseSeconds, poolSize } = readKeys(postgresSection, POSTGRES_KEYS);
   // a missing or bad url is reported already; the config is refused then
-  return { url: url ?? '', leaseSeconds, poolSize };
+  const postgres: PostgresQueueConfig = { url: url ?? '', leaseSeconds, poolSize };
+  return { queue: { ...queueDir, postgres }, places: { ...section.placesOf('dir', 'queue.dir'), ...postgresSection.placesOf('url', 'queue.postgres.url') } };
 }
 
 export function readDelivery(root: MapReader): Config['delivery'] {

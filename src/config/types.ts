@@ -39,11 +39,12 @@ export interface ListenerConfig {
   auth: AuthMode;
 }
 
-/** Values whose files are judged after loading, by the config label that names them. */
+/** Values judged after loading (files, the queue database), by the config label that names them. */
 export type PlaceName =
   | 'tls.cert'
   | 'tls.key'
   | 'queue.dir'
+  | 'queue.postgres.url'
   | `tls.certificates[${number}].${'cert' | 'key'}`
   | `tls.trust[${number}]`
   | `tls.crl[${number}]`

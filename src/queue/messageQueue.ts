@@ -47,6 +47,11 @@ export interface MessageQueue {
   announceChange(): Promise<void>;
   /** Calls `onChange` whenever announceChange() is called, by any process; returns the stop function. */
   watchChanges(onChange: () => void): () => void;
+  /**
+   * Why the store cannot be reached now (its database is down), or undefined: for /readyz.
+   * A store in queue.dir is always reachable; whether that folder takes writes is checked apart.
+   */
+  unreachable(): Promise<string | undefined>;
   /** Releases what the store holds open (files, database handles); the queue is not used afterwards. */
   close(): Promise<void>;
 }

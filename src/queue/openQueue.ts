@@ -1,8 +1,9 @@
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QUEUE_STORES, type QueueConfig, type QueueStore } from '../config/types.js';
+import { QUEUE_STORES, type PostgresQueueConfig, type QueueConfig, type QueueStore } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { LmdbQueue } from './lmdb/lmdbQueue.js';
+import { DIR_MODE } from './durableFile.js';
 import { CLAIM_STALE_MS, type MessageQueue } from './messageQueue.js';
 import { moveMessages } from './moveMessages.js';
 import { PgQueue } from './postgres/pgQueue.js';
@@ -23,7 +24,7 @@ import { spoolLayout } from './spoolLayout.js';
  * is left.
  */
 export async function openQueue(config: QueueConfig, logger: Logger, retryMs = CLAIM_STALE_MS): Promise<MessageQueue> {
-  const queue = config.postgres ? await PgQueue.open(config.postgres, logger) : await openStore(config.store, config.dir, logger);
+  const queue = config.postgres ? await openShared(config.postgres, config.dir, logger) : await openStore(config.store, config.dir, logger);
   const to = config.postgres ? 'postgres' : config.store;
   const others = config.postgres ? QUEUE_STORES : [otherStore(config.store)];
   const moveFrom = async (other: QueueStore): Promise<number> => {
@@ -54,6 +55,14 @@ export async function openQueue(config: QueueConfig, logger: Logger, retryMs = C
     );
   }, retryMs).unref();
   return closingAlso(queue, () => clearInterval(retry));
+}
+
+/** The shared queue; queue.dir is made all the same, as the transit record and the caches stay in it. */
+async function openShared(settings: PostgresQueueConfig, dir: string, logger: Logger): Promise<MessageQueue> {
+  await mkdir(dir, { recursive: true, mode: DIR_MODE }).catch((err: Error) => {
+    throw new Error(`cannot make the folder ${dir}: ${err.message}`, { cause: err });
+  });
+  return PgQueue.open(settings, logger);
 }
 
 /** The store by itself, recovered, without the move from the other one (tests read a relay's queue through it). */

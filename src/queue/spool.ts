@@ -150,6 +150,11 @@ export class Spool implements MessageQueue {
     return this.changes.watch(onChange);
   }
 
+  /** In this host's queue.dir: reachable while the process runs. */
+  async unreachable(): Promise<string | undefined> {
+    return undefined;
+  }
+
   /**
    * Nothing is held open between calls; what is left are watchers and claims not let go
    * (deliveries still in flight at shutdown): their locks are removed, so that another

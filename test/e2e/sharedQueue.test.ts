@@ -17,9 +17,11 @@ import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { openQueue } from '../../src/queue/openQueue.js';
+import { adminRequest } from '../helpers/adminHttp.js';
 import { messageText, startCountingSink, type CountingSink } from '../helpers/countingSink.js';
 import { needsPostgres, startPostgres } from '../helpers/postgres.js';
-import { startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
+import { freePort } from '../helpers/ports.js';
+import { runCli, startRelay, writeConfig, type RelayProcess } from '../helpers/relayProcess.js';
 import { submit } from '../helpers/smtpClient.js';
 import { openSmtpSession } from '../helpers/smtpSession.js';
 import { until } from '../helpers/until.js';
@@ -31,7 +33,7 @@ const INSTANCES = 3;
 const PER_HOST = 2;
 
 /** A relay's config in a folder of its own under `root` (its spool, transit record and caches stay local), on the database at `url`. */
-function relayConfig(root: string, name: string, url: string, sink: CountingSink): string {
+function relayConfig(root: string, name: string, url: string, sink: CountingSink, extra = ''): string {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   return writeConfig(
@@ -43,7 +45,7 @@ smtp: { maxClients: 50, maxConnectionsPerIp: 50, maxMessagesPerConnection: ${MES
 delivery: { perHost: ${PER_HOST} }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound: [{ name: sink, domains: [sink.test], smartHosts: ["127.0.0.1:${sink.port}"], tls: none }]
-`,
+${extra}`,
   );
 }
 
@@ -134,11 +136,14 @@ t.test('relays on one shared queue', needsPostgres(), async (t) => {
     await cluster.sql('CREATE DATABASE restarted');
     const sink = await startCountingSink();
     t.teardown(() => sink.close());
-    const relay = startRelay(relayConfig(t.testdir(), 'solo', cluster.urlOf('restarted'), sink));
+    const relay = startRelay(relayConfig(t.testdir(), 'solo', cluster.urlOf('restarted'), sink, 'admin: { port: 0 }\n'));
     t.teardown(async () => {
       if (alive(relay)) await relay.kill9();
     });
     const port = await relay.port();
+    const admin = (await relay.waitForLog((line) => line.msg === 'admin listening', 'the admin listener')).port as number;
+    const ready = await adminRequest(admin, '/readyz');
+    t.equal(ready.status, 200, `ready while the database runs (${ready.body.trim()})`);
     const send = (id: string) => submit({ port, tls: 'none', from: 'sender@client.test', to: [`${id}@sink.test`], data: messageText(id) });
 
     const before = await Promise.all(['r1', 'r2', 'r3'].map(send));
@@ -150,8 +155,11 @@ t.test('relays on one shared queue', needsPostgres(), async (t) => {
     for (const result of whileDown) t.match(result, { ok: false, code: 451, response: /^451 4\.3\.0 / }, 'refused for now, never a 250 it cannot keep');
     const outages = relay.logs.filter((line) => String(line.msg).startsWith('the queue database cannot be reached'));
     t.equal(outages.length, 1, 'the outage is logged once, not per message');
+    const down = await adminRequest(admin, '/readyz');
+    t.match(down, { status: 503, body: /queue not reachable/ }, 'not ready: a load balancer sends the mail elsewhere');
 
     await cluster.start();
+    t.equal((await adminRequest(admin, '/readyz')).status, 200, 'ready again');
     const after = await Promise.all(['a1', 'a2', 'a3'].map(send));
     t.ok(after.every((result) => result.ok), 'accepted again once the database is back, without a restart of the relay');
     await until(() => ['a1', 'a2', 'a3'].every((id) => sink.deliveries.has(id)));
@@ -162,5 +170,19 @@ t.test('relays on one shared queue', needsPostgres(), async (t) => {
     );
     t.ok(relay.logs.some((line) => String(line.msg).startsWith('the queue database is reachable again')), 'the return is logged');
     t.equal(await relay.stop(), 0, 'the relay stops cleanly');
+  });
+
+  t.test('a database that cannot be reached at start: exit 2 before anything listens, the key named, the password not', async (t) => {
+    const dir = t.testdir();
+    const config = writeConfig(dir, `listeners: [{ name: smtp, port: 0, tls: none }]
+queue:
+  dir: spool
+  postgres: { url: "postgres://relay:s3cret@127.0.0.1:${await freePort()}/mail" }
+`);
+    const { code, stdout, stderr } = await runCli(['start', '-c', config]);
+    t.equal(code, 2);
+    t.match(stderr, new RegExp(`^${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:20: queue\\.postgres\\.url: cannot open the queue database postgres://relay:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/mail: `), 'FILE:LINE:COL and the key, the URL without its password');
+    t.notMatch(stdout + stderr, 's3cret', 'the password nowhere');
+    t.notMatch(stdout, /"listening"/, 'no listener was started');
   });
 });

@@ -150,6 +150,11 @@ export class LmdbQueue implements MessageQueue {
     return this.changes.watch(onChange);
   }
 
+  /** In this host's queue.dir: reachable while the process runs. */
+  async unreachable(): Promise<string | undefined> {
+    return undefined;
+  }
+
   /** Lets go of the claims still held (deliveries in flight at shutdown) and closes the environment. */
   async close(): Promise<void> {
     this.changes.close();

@@ -134,6 +134,13 @@ export class PgQueue implements MessageQueue {
     return this.changes.watch(onChange);
   }
 
+  async unreachable(): Promise<string | undefined> {
+    return this.db.query('SELECT 1').then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+  }
+
   /** Lets go of the claims still held (deliveries in flight at shutdown) and closes the connections. */
   async close(): Promise<void> {
     this.changes.close();
