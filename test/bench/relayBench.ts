@@ -3,8 +3,11 @@
 // the figures that matter for a relay are printed: messages per second, the latency
 // from the relay's 250 to arrival at the sink (p50, p99), and the relay's peak RSS.
 //
-//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls [--spool DIR] [--stall 600] [--strace] [--admin] [--scrape 1]
+//   npm run bench -- --clients 20 --messages 2000 --size 10 --tls starttls [--spool DIR] [--stall 600] [--strace] [--admin] [--scrape 1] [--postgres N]
 //
+// --postgres N runs N relay instances on one shared queue in a private PostgreSQL cluster
+// started for the run (initdb in the scratch folder, fsync on as in production), the clients
+// spread over them; the relays' CPU and RSS are summed, the database's is not counted.
 // --admin turns the admin listener on (and with it the metrics the relay keeps per message);
 // --scrape S does too and fetches its /metrics every S seconds for the whole run, as a
 // Prometheus would: run with neither, --admin and --scrape to see what each costs.
@@ -24,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SMTPServer } from 'smtp-server';
+import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { startRelay, type RelayProcess } from '../helpers/relayProcess.js';
 import { openSmtpSession } from '../helpers/smtpSession.js';
 import { statusKib } from './procStatus.js';
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     strace: { type: 'boolean', default: false },
     admin: { type: 'boolean', default: false },
     scrape: { type: 'string' },
+    postgres: { type: 'string' },
   },
 });
 const clients = Number(values.clients);
@@ -48,6 +53,7 @@ const inboundTls = values.tls === 'none' ? 'none' : 'starttls';
 const stallMs = Number(values.stall) * 1000;
 const scrapeMs = values.scrape === undefined ? undefined : Number(values.scrape) * 1000;
 const withAdmin = values.admin || scrapeMs !== undefined;
+const instances = values.postgres === undefined ? 1 : Number(values.postgres);
 
 const accepted = new Map<string, number>();
 const arrived = new Map<string, number>();
@@ -110,7 +116,8 @@ async function client(port: number): Promise<void> {
   session.quit();
 }
 
-let relay: RelayProcess | undefined;
+const relays: RelayProcess[] = [];
+let cluster: PostgresCluster | undefined;
 let tracer: ChildProcess | undefined;
 let peakRss = 0;
 let rssTimer: NodeJS.Timeout | undefined;
@@ -119,21 +126,25 @@ const watch = stallWatch();
 try {
   await new Promise<void>((resolveListen) => sink.listen(0, '127.0.0.1', resolveListen));
   const sinkPort = (sink.server.address() as { port: number }).port;
-  const configFile = join(scratch, 'tlsrelay.yaml');
-  writeFileSync(
-    configFile,
-    // each client sends all the messages it takes over one connection: up to `total` of them
-    `listeners: [{ name: smtp, port: 0, tls: ${inboundTls} }]
+  if (values.postgres !== undefined) cluster = await startPostgres({ durable: true });
+  for (let k = 0; k < instances; k++) {
+    const configFile = join(scratch, `tlsrelay-${k}.yaml`);
+    const shared = cluster === undefined ? '' : `, postgres: { url: ${JSON.stringify(cluster.url)} }`;
+    writeFileSync(
+      configFile,
+      // each client sends all the messages it takes over one connection: up to `total` of them
+      `listeners: [{ name: smtp, port: 0, tls: ${inboundTls} }]
 tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
-queue: { dir: ${JSON.stringify(spoolDir)}, retry: [1s] }
+queue: { dir: ${JSON.stringify(instances === 1 ? spoolDir : `${spoolDir}-${k}`)}, retry: [1s]${shared} }
 smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10}, maxMessagesPerConnection: ${total} }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
 outbound: [{ name: sink, domains: ["*"], smartHosts: ["127.0.0.1:${sinkPort}"], tls: none }]
 ${withAdmin ? 'admin: { address: 127.0.0.1, port: 0 }\n' : ''}`,
-  );
-  const started = startRelay(configFile);
-  relay = started;
-  const port = await Promise.race([started.port(), watch.stalled]);
+    );
+    relays.push(startRelay(configFile));
+  }
+  const started = relays[0]!;
+  const ports = await Promise.race([Promise.all(relays.map((instance) => instance.port())), watch.stalled]);
   if (scrapeMs !== undefined) {
     const adminPort = (await Promise.race([started.waitForLog((line) => line.msg === 'admin listening', 'the admin listener'), watch.stalled])).port as number;
     scraper = scrapeEvery(`http://127.0.0.1:${adminPort}/metrics`, scrapeMs);
@@ -141,16 +152,18 @@ ${withAdmin ? 'admin: { address: 127.0.0.1, port: 0 }\n' : ''}`,
 
   const traceFile = join(scratch, 'strace.txt');
   if (values.strace) tracer = await attachStrace(started.child.pid!, traceFile);
-  const cpuBefore = cpuMsOf(started.child.pid!);
+  const relaysCpuMs = (): number => relays.reduce((sum, instance) => sum + cpuMsOf(instance.child.pid!), 0);
+  const relaysRss = (): number => relays.reduce((sum, instance) => sum + rssOf(instance.child.pid!), 0);
+  const cpuBefore = relaysCpuMs();
   const startedAt = performance.now();
-  rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssOf(started.child.pid!))), 100);
-  await Promise.race([Promise.all(Array.from({ length: clients }, () => client(port))), watch.stalled]);
+  rssTimer = setInterval(() => (peakRss = Math.max(peakRss, relaysRss())), 100);
+  await Promise.race([Promise.all(Array.from({ length: clients }, (_, k) => client(ports[k % instances]!))), watch.stalled]);
   const acceptedAt = performance.now();
   await Promise.race([done, watch.stalled]);
   const finished = performance.now();
-  const cpuMs = cpuMsOf(started.child.pid!) - cpuBefore;
+  const cpuMs = relaysCpuMs() - cpuBefore;
   const scrapes = scraper?.stop();
-  peakRss = Math.max(peakRss, rssOf(started.child.pid!));
+  peakRss = Math.max(peakRss, relaysRss());
   const syscalls = tracer ? await detachStrace(tracer, traceFile) : undefined;
 
   const latencies = [...arrived].map(([id, at]) => at - accepted.get(id)!).sort((a, b) => a - b);
@@ -162,7 +175,7 @@ ${withAdmin ? 'admin: { address: 127.0.0.1, port: 0 }\n' : ''}`,
         messages: total,
         sizeKb,
         inboundTls,
-        spool: spoolDir,
+        spool: cluster === undefined ? spoolDir : `postgres, ${instances} instance${instances === 1 ? '' : 's'}`,
         acceptedPerSecond: Math.round((total / (acceptedAt - startedAt)) * 1000),
         deliveredPerSecond: Math.round((total / (finished - startedAt)) * 1000),
         latencyMs: { p50: Math.round(percentile(50)), p99: Math.round(percentile(99)) },
@@ -175,8 +188,10 @@ ${withAdmin ? 'admin: { address: 127.0.0.1, port: 0 }\n' : ''}`,
       2,
     ),
   );
-  const code = await Promise.race([started.stop(), watch.stalled]);
-  if (code !== 0) throw new Error(`the relay exited ${code} on SIGTERM: ${started.stderr()}`);
+  for (const instance of relays) {
+    const code = await Promise.race([instance.stop(), watch.stalled]);
+    if (code !== 0) throw new Error(`the relay exited ${code} on SIGTERM: ${instance.stderr()}`);
+  }
 } catch (err) {
   console.error(`bench failed: ${(err as Error).message}`);
   process.exitCode = 1;
@@ -186,10 +201,11 @@ ${withAdmin ? 'admin: { address: 127.0.0.1, port: 0 }\n' : ''}`,
   scraper?.stop();
   if (tracer && tracer.exitCode === null) tracer.kill('SIGKILL');
   // after a failure the relay may be stuck mid-delivery: it is not asked twice
-  if (relay && relay.child.exitCode === null && relay.child.signalCode === null) await relay.kill9();
+  for (const instance of relays) if (instance.child.exitCode === null && instance.child.signalCode === null) await instance.kill9();
+  await cluster?.stop();
   await new Promise<void>((resolveClose) => sink.close(() => resolveClose()));
   rmSync(scratch, { recursive: true, force: true });
-  if (values.spool !== undefined) rmSync(spoolDir, { recursive: true, force: true });
+  if (values.spool !== undefined) for (let k = 0; k < instances; k++) rmSync(instances === 1 ? spoolDir : `${spoolDir}-${k}`, { recursive: true, force: true });
 }
 // a client stuck in mid-send would keep the process alive after a failure
 process.exit();

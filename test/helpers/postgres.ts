@@ -63,15 +63,18 @@ async function asOwner(command: string, args: string[]): Promise<void> {
   if (run.code !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${run.output}`);
 }
 
-/** A new cluster in a temp dir, serving on a free loopback port, with a `tlsrelay` database. */
-export async function startPostgres(): Promise<PostgresCluster> {
+/**
+ * A new cluster in a temp dir, serving on a free loopback port, with a `tlsrelay` database.
+ * `durable`: fsync on, as a production server runs (the benchmarks); the tests kill relays
+ * and restart the server, never the machine, so they go without.
+ */
+export async function startPostgres({ durable = false } = {}): Promise<PostgresCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tlsrelay-pg-'));
   if (process.getuid?.() === 0) chownSync(dir, 65534, 65534);
   const data = join(dir, 'data');
   const port = await freePort();
-  // fsync off: the tests kill relays and restart the server, never the machine, so the page cache keeps what was written
   await asOwner(binary('initdb'), ['-D', data, '-U', USER, '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`;
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=${durable ? 'on' : 'off'} -c max_connections=200`;
   let running = false;
   const start = async (): Promise<void> => {
     await asOwner(binary('pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);

@@ -79,6 +79,23 @@ export class PgClaims {
     throw new LostClaimError(parseHolder((await this.holderRow(held.id, client))?.holder));
   }
 
+  /**
+   * The row a write on the claim's behalf must find, for a write made in one statement
+   * that checks it itself (see PgQueue.update); LostClaimError when this holder knows it lost it.
+   */
+  async fence(claim: QueueClaim): Promise<{ id: string; token: string }> {
+    const held = this.heldOf(claim);
+    if (held.state !== 'held') throw new LostClaimError(parseHolder((await this.holderRow(held.id))?.holder));
+    return { id: held.id, token: held.holder.token };
+  }
+
+  /** A write fenced by `fence` found another token on the row, or none: the claim is lost; the error names who has it now. */
+  async lost(claim: QueueClaim): Promise<LostClaimError> {
+    const held = this.heldOf(claim);
+    this.end(claim, held, 'lost');
+    return new LostClaimError(parseHolder((await this.holderRow(held.id))?.holder));
+  }
+
   /** The claim's row went with its message (remove): the claim is over. */
   ended(claim: QueueClaim): void {
     this.end(claim, this.heldOf(claim), 'ended');

@@ -39,19 +39,22 @@ export class PgChunkWriter {
   }
 }
 
-/** The message's bytes as a stream, a row at a time as the reader asks. Errors on the stream when the message or a piece of it is not there. */
+/** The message's bytes as a stream, a row at a time as the reader asks (the first with the size, in one query). Errors on the stream when the message or a piece of it is not there. */
 export function pgChunkStream(db: PgDatabase, id: string): Readable {
   return Readable.from(
     (async function* () {
-      const { rows } = await db.query<{ size: string }>('SELECT size FROM tlsrelay_messages WHERE id = $1', [id]);
+      const { rows } = await db.query<{ size: string; bytes: Buffer | null }>(
+        'SELECT m.size, c.bytes FROM tlsrelay_messages m LEFT JOIN tlsrelay_message_chunks c ON c.id = m.id AND c.seq = 0 WHERE m.id = $1',
+        [id],
+      );
       if (rows[0] === undefined) throw new Error(`message ${id} is not in the queue`);
       const size = Number(rows[0].size);
+      let piece = rows[0].bytes;
       for (let seq = 0, sent = 0; sent < size; seq++) {
-        const piece = await db.query<{ bytes: Buffer }>('SELECT bytes FROM tlsrelay_message_chunks WHERE id = $1 AND seq = $2', [id, seq]);
-        const bytes = piece.rows[0]?.bytes;
-        if (bytes === undefined) throw new Error(`message ${id} has no data after byte ${sent} of ${size}`);
-        sent += bytes.length;
-        yield bytes;
+        if (seq > 0) piece = (await db.query<{ bytes: Buffer }>('SELECT bytes FROM tlsrelay_message_chunks WHERE id = $1 AND seq = $2', [id, seq])).rows[0]?.bytes ?? null;
+        if (piece === null) throw new Error(`message ${id} has no data after byte ${sent} of ${size}`);
+        sent += piece.length;
+        yield piece;
       }
     })(),
     { objectMode: false },

@@ -10,7 +10,7 @@ import { assertQueueId } from '../queueId.js';
 import type { Envelope, NewMessage } from '../types.js';
 import { PgChanges } from './pgChanges.js';
 import { PgClaims } from './pgClaims.js';
-import { PgChunkWriter, pgChunkStream } from './pgData.js';
+import { PG_CHUNK_BYTES, PgChunkWriter, pgChunkStream } from './pgData.js';
 import { PgDatabase, type PgSettings } from './pgDatabase.js';
 import { migrateSchema } from './pgSchema.js';
 
@@ -19,7 +19,7 @@ export interface PgQueueSettings extends PgSettings {
   leaseSeconds: number;
 }
 
-type LoadedEnvelope = { kind: 'found'; envelope: Envelope } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
+type LoadedEnvelope = { kind: 'found'; envelope: Envelope; bytes: number } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
 
 /**
  * The queue shared by several relay instances (`queue.postgres`), in PostgreSQL: a
@@ -62,6 +62,12 @@ export class PgQueue implements MessageQueue {
 
   async adopt(envelope: Envelope, data: Readable): Promise<boolean> {
     const sized = adoptedEnvelope(envelope, data);
+    // here already (a move cut short after the copy): said before its bytes are judged; a move
+    // of the same message at the same moment is caught by the write itself
+    if ((await this.load(envelope.id)).kind !== 'missing') {
+      abandon(data);
+      return false;
+    }
     return (await this.write(envelope.id, incoming(data), sized, data)) !== undefined;
   }
 
@@ -95,34 +101,41 @@ export class PgQueue implements MessageQueue {
 
   async check(id: string): Promise<CheckedEntry> {
     assertQueueId(id);
-    const loaded = await this.load(id);
+    const loaded = await this.load(id, true);
     if (loaded.kind === 'missing') return loaded;
     if (loaded.kind === 'damaged') return this.quarantine(id, `damaged envelope: ${loaded.problem}`);
-    const { rows } = await this.db.query<{ bytes: string }>('SELECT coalesce(sum(length(bytes)), 0) AS bytes FROM tlsrelay_message_chunks WHERE id = $1', [id]);
-    const bytes = Number(rows[0]?.bytes ?? 0);
-    if (bytes === loaded.envelope.size) return loaded;
-    return this.quarantine(id, `message data has ${bytes} bytes, the envelope says ${loaded.envelope.size}`);
+    if (loaded.bytes === loaded.envelope.size) return { kind: 'found', envelope: loaded.envelope };
+    return this.quarantine(id, `message data has ${loaded.bytes} bytes, the envelope says ${loaded.envelope.size}`);
   }
 
   async update(envelope: Envelope, claim: QueueClaim): Promise<void> {
     assertQueueId(envelope.id);
     const problem = envelopeProblem(envelope);
     if (problem !== undefined) throw new Error(`refusing to write envelope ${envelope.id}: ${problem}`);
-    await this.db.transaction(async (client) => {
-      await this.claims.lockFor(client, claim);
-      const { rowCount } = await client.query('UPDATE tlsrelay_messages SET envelope = $2 WHERE id = $1', [envelope.id, JSON.stringify(envelope)]);
-      if (rowCount === 0) throw new Error(`message ${envelope.id} is not in the queue`);
-    });
+    const { id, token } = await this.claims.fence(claim);
+    // one statement, one round trip: the claim's row is locked by it for the update's length
+    const { rows } = await this.db.query<{ held: string; updated: string }>(
+      `WITH claim AS (SELECT id FROM tlsrelay_claims WHERE id = $1 AND token = $2 FOR UPDATE),
+       updated AS (UPDATE tlsrelay_messages SET envelope = $3 WHERE id IN (SELECT id FROM claim) RETURNING id)
+       SELECT (SELECT count(*) FROM claim) AS held, (SELECT count(*) FROM updated) AS updated`,
+      [id, token, JSON.stringify(envelope)],
+    );
+    if (rows[0]?.held === '0') throw await this.claims.lost(claim);
+    if (rows[0]?.updated === '0') throw new Error(`message ${envelope.id} is not in the queue`);
   }
 
   async remove(id: string, claim: QueueClaim): Promise<void> {
     assertQueueId(id);
-    await this.db.transaction(async (client) => {
-      await this.claims.lockFor(client, claim);
-      // the message's pieces go with it (ON DELETE CASCADE)
-      await client.query('DELETE FROM tlsrelay_messages WHERE id = $1', [id]);
-      await client.query('DELETE FROM tlsrelay_claims WHERE id = $1', [id]);
-    });
+    const fence = await this.claims.fence(claim);
+    if (fence.id !== id) throw new Error(`the claim is on message ${fence.id}, not ${id}`);
+    // the claim's row and the message (its pieces with it: ON DELETE CASCADE) in one statement
+    const { rows } = await this.db.query<{ held: string }>(
+      `WITH claim AS (DELETE FROM tlsrelay_claims WHERE id = $1 AND token = $2 RETURNING id),
+       removed AS (DELETE FROM tlsrelay_messages WHERE id IN (SELECT id FROM claim))
+       SELECT count(*) AS held FROM claim`,
+      [id, fence.token],
+    );
+    if (rows[0]?.held === '0') throw await this.claims.lost(claim);
     this.claims.ended(claim);
   }
 
@@ -155,13 +168,19 @@ export class PgQueue implements MessageQueue {
    */
   private async write(id: string, pieces: AsyncIterable<Buffer | string>, envelopeFor: (size: number) => Envelope, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope | undefined> {
     try {
+      const source = pieces[Symbol.asyncIterator]();
+      // Most mail fits in one row: read that much before taking a connection, and when the
+      // message ends within it, write it in one statement, committed by itself.
+      const head = await headOf(source, PG_CHUNK_BYTES);
+      if (head.ended && onBehalfOf === undefined) return await this.writeWhole(id, head.bytes, envelopeFor, data);
       return await this.db.transaction(async (client) => {
-        if (await this.isQueuedLocked(client, id)) {
+        if (onBehalfOf === undefined && (await this.isQueuedLocked(client, id))) {
           abandon(data);
           return undefined;
         }
         const writer = new PgChunkWriter(client, id);
-        for await (const piece of pieces) await writer.add(typeof piece === 'string' ? Buffer.from(piece) : piece);
+        await writer.add(head.bytes);
+        for (let next = await source.next(); next.done !== true; next = await source.next()) await writer.add(asBuffer(next.value));
         await writer.finish();
         const envelope = envelopeFor(writer.size);
         if (onBehalfOf !== undefined) await this.claims.lockFor(client, onBehalfOf);
@@ -174,6 +193,21 @@ export class PgQueue implements MessageQueue {
     }
   }
 
+  /** A message of at most one row, in one statement: undefined (nothing written) when a message of that ID is queued. */
+  private async writeWhole(id: string, bytes: Buffer, envelopeFor: (size: number) => Envelope, data: Readable): Promise<Envelope | undefined> {
+    const envelope = envelopeFor(bytes.length);
+    const { rows } = await this.db.query<{ inserted: string }>(
+      `WITH message AS (
+         INSERT INTO tlsrelay_messages (id, received_at, size, envelope) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id),
+       piece AS (INSERT INTO tlsrelay_message_chunks (id, seq, bytes) SELECT id, 0, $5 FROM message WHERE $3 > 0)
+       SELECT count(*) AS inserted FROM message`,
+      [id, envelope.receivedAt, envelope.size, JSON.stringify(envelope), bytes],
+    );
+    if (rows[0]?.inserted !== '0') return envelope;
+    abandon(data);
+    return undefined;
+  }
+
   /** Whether a message `id` is queued, with the ID locked until the commit: two writers of one ID (a move run twice at once) go one after the other. */
   private async isQueuedLocked(client: PoolClient, id: string): Promise<boolean> {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('tlsrelay message ' || $1))", [id]);
@@ -181,11 +215,13 @@ export class PgQueue implements MessageQueue {
     return rows.length > 0;
   }
 
-  private async load(id: string): Promise<LoadedEnvelope> {
-    const { rows } = await this.db.query<{ envelope: string }>('SELECT envelope::text AS envelope FROM tlsrelay_messages WHERE id = $1', [id]);
+  /** The envelope as stored; `withBytes`: and how many bytes of the message are stored, read in the same query. */
+  private async load(id: string, withBytes = false): Promise<LoadedEnvelope> {
+    const bytes = withBytes ? '(SELECT coalesce(sum(length(c.bytes)), 0) FROM tlsrelay_message_chunks c WHERE c.id = m.id)' : '0';
+    const { rows } = await this.db.query<{ envelope: string; bytes: string }>(`SELECT m.envelope::text AS envelope, ${bytes} AS bytes FROM tlsrelay_messages m WHERE m.id = $1`, [id]);
     if (rows[0] === undefined) return { kind: 'missing' };
     const decoded = decodeEnvelope(rows[0].envelope, id);
-    return decoded.ok ? { kind: 'found', envelope: decoded.envelope } : { kind: 'damaged', problem: decoded.problem };
+    return decoded.ok ? { kind: 'found', envelope: decoded.envelope, bytes: Number(rows[0].bytes) } : { kind: 'damaged', problem: decoded.problem };
   }
 
   /** Moves the message, bytes and all, to tlsrelay_quarantine, where an operator can look at it; it is no longer delivered. */
@@ -202,4 +238,20 @@ export class PgQueue implements MessageQueue {
     this.logger.error({ queueId: id, reason: problem }, 'damaged message moved to the tlsrelay_quarantine table');
     return { kind: 'quarantined', problem };
   }
+}
+
+const asBuffer = (piece: Buffer | string): Buffer => (typeof piece === 'string' ? Buffer.from(piece) : piece);
+
+/** Reads from `source` until `limit` bytes or its end, whichever comes first. */
+async function headOf(source: AsyncIterator<Buffer | string>, limit: number): Promise<{ bytes: Buffer; ended: boolean }> {
+  const pieces: Buffer[] = [];
+  let size = 0;
+  while (size < limit) {
+    const next = await source.next();
+    if (next.done === true) return { bytes: Buffer.concat(pieces, size), ended: true };
+    const piece = asBuffer(next.value);
+    pieces.push(piece);
+    size += piece.length;
+  }
+  return { bytes: Buffer.concat(pieces, size), ended: false };
 }
