@@ -157,6 +157,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       logger,
       onAccepted: (envelope) => agent.enqueue(envelope),
       observer: metrics,
+      ocspAnswers,
     });
   } catch (err) {
     // a port in use or one that needs privileges: said once, plainly, and nothing runs
