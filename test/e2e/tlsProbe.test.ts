@@ -297,6 +297,17 @@ t.test('--implicit, --name, and a stapled OCSP response', async (t) => {
   t.match(wrongName.json.result, { outcome: { action: 'defer', response: /the certificate names none of relay\.fabrikam\.test/ } });
 });
 
+t.test('a stapled response that says revoked is shown as revoked, with its dates', async (t) => {
+  const host = `revoked.${freshDomain('ocsp')}`;
+  const certificate = await makeCert({ names: [host], ca: partnerCa });
+  const response = await makeOcspResponse(partnerCa, certificate, { index: [{ certificate, revokedAt: new Date(Date.now() - 60_000), reason: 'keyCompromise' }], minutes: 30 });
+  const sink = await peer({ tls: 'starttls', implicit: true, cert: certificate, ocspStaple: response });
+  dns.set(host, { A: ['127.0.0.1'] });
+  const { stdout, json } = await probe(t, [`[${host}]:${sink.port}`, '--implicit'], configFor(t.testdir()));
+  t.match(json.tls!.ocsp, { stapled: true, status: { kind: 'revoked', revokedAt: /^\d{4}-/, reason: 'keyCompromise', nextUpdate: /^\d{4}-/ } });
+  t.match(stdout, /\n {2}OCSP +stapled, \d+ bytes: revoked at \S+Z \(keyCompromise\); thisUpdate \S+Z, nextUpdate \S+Z\n/);
+});
+
 t.test('published policies: an MTA-STS enforce policy, and DANE with DNSSEC-validated TLSA records', async (t) => {
   const domain = freshDomain('published');
   const listed = `mx1.${domain}`;
