@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { formatFingerprint } from '../config/fingerprint.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { Config, OutboundConnector, TlsLevel } from '../config/types.js';
@@ -13,6 +14,7 @@ import { decideAtLevel, decideEveryLevel, wouldDeliver, type LevelDecision } fro
 import type { DecidingSource, HostPlan, TlsaFinding } from '../policy/publishedPolicy.js';
 import { certificateFacts } from '../tls/certificateFacts.js';
 import { chainToAnchor, type TrustAnchor } from '../tls/chainToAnchor.js';
+import { readOcspResponse } from '../tls/ocsp/ocspResponse.js';
 import { certificateBody, chainReport, type CertificateReportBody, type ChainReport } from './certReport.js';
 
 // `tlsrelay tls probe --json`: one document a script can rely on, and what the text form
@@ -32,6 +34,23 @@ export interface ProbeConnector {
   clientCertificate: string | null;
 }
 
+/** A stapled response read as delivery reads it (tls/ocsp/ocspResponse.ts), dates as ISO strings. */
+export type StapledStatus =
+  | { kind: 'good' | 'unknown'; thisUpdate: string; nextUpdate: string | null }
+  | { kind: 'revoked'; revokedAt: string; reason: string | null; thisUpdate: string; nextUpdate: string | null }
+  | { kind: 'invalid'; reason: string };
+
+/** What the staple says of the leaf; invalid when the peer sent no issuer to check it against. */
+function stapledStatus(response: Buffer, chain: readonly X509Certificate[], now: Date): StapledStatus {
+  const [leaf, issuer] = chain;
+  if (leaf === undefined || issuer === undefined) return { kind: 'invalid', reason: 'no issuer certificate in the chain to check it against' };
+  const answer = readOcspResponse(response, leaf, issuer, now);
+  if (answer.kind === 'invalid') return answer;
+  const dates = { thisUpdate: answer.thisUpdate.toISOString(), nextUpdate: answer.nextUpdate?.toISOString() ?? null };
+  if (answer.kind === 'revoked') return { kind: 'revoked', revokedAt: answer.revokedAt.toISOString(), reason: answer.reason ?? null, ...dates };
+  return { kind: answer.kind, ...dates };
+}
+
 /** How the session went about TLS. */
 export type StarttlsResult = 'implicit' | 'not-offered' | 'refused' | 'refused-and-closed' | 'accepted';
 
@@ -41,8 +60,8 @@ export interface ProbeTls {
   /** The IANA name of the suite, e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256. */
   cipherStandardName: string;
   keyExchange: { type: string; name: string | null; bits: number } | null;
-  /** What the server stapled when asked (the probe always asks: status_request); the response is not parsed here, its size says it came. */
-  ocsp: { stapled: false } | { stapled: true; bytes: number };
+  /** What the server stapled when asked (the probe always asks: status_request): its size, and what it says of the leaf once checked against the issuer. */
+  ocsp: { stapled: false } | { stapled: true; bytes: number; status: StapledStatus };
   /** OpenSSL's verdict against the system roots and tls.trust, then the CRLs: as a delivery judges the chain. */
   trusted: boolean;
   trustError: string | null;
@@ -132,7 +151,7 @@ function tlsReport(session: ProbedSession, anchors: TrustAnchor[], now: Date): P
     cipher: tls.cipher.name,
     cipherStandardName: tls.cipher.standardName,
     keyExchange: tls.keyExchange,
-    ocsp: tls.ocsp.kind === 'stapled' ? { stapled: true, bytes: tls.ocsp.response.length } : { stapled: false },
+    ocsp: tls.ocsp.kind === 'stapled' ? { stapled: true, bytes: tls.ocsp.response.length, status: stapledStatus(tls.ocsp.response, tls.chain, now) } : { stapled: false },
     trusted: observed.chainValid,
     trustError: observed.chainError ?? null,
     chain: leaf === undefined ? { complete: false, rootIssuer: null, problem: 'the server presented no certificate', path: [] } : chainReport(chainToAnchor(tls.chain, anchors), 'peer'),

@@ -2,7 +2,7 @@ import type { CertificateReportBody } from './certReport.js';
 import { daysText, keyStrength, originText } from './certText.js';
 import { listOrNone, outcomeText, rows, type Row } from './explainRows.js';
 import { mtaStsRows, tlsaLines } from './lookupText.js';
-import type { LevelRow, ProbeReport, ProbeTls, StarttlsResult } from './probeReport.js';
+import type { LevelRow, ProbeReport, ProbeTls, StapledStatus, StarttlsResult } from './probeReport.js';
 
 // The human form of `tlsrelay tls probe`: what was dialled and why, the SMTP dialogue, the
 // TLS session and the chain the peer sent, what the recipient domain publishes, and what
@@ -50,8 +50,15 @@ function sessionRows(report: ProbeReport): Row[] {
   return [...dialogue, ['extensions', listOrNone(report.extensions)], ['STARTTLS result', STARTTLS[report.starttls]], ...failure];
 }
 
+function stapledText(status: StapledStatus): string {
+  if (status.kind === 'invalid') return `invalid: ${status.reason}`;
+  const dates = `thisUpdate ${status.thisUpdate}, nextUpdate ${status.nextUpdate ?? 'none'}`;
+  if (status.kind === 'revoked') return `revoked at ${status.revokedAt}${status.reason === null ? '' : ` (${status.reason})`}; ${dates}`;
+  return `${status.kind}; ${dates}`;
+}
+
 function ocspText(ocsp: ProbeTls['ocsp']): string {
-  return ocsp.stapled ? `stapled response present, ${ocsp.bytes} bytes (not parsed here)` : 'requested, none stapled';
+  return ocsp.stapled ? `stapled, ${ocsp.bytes} bytes: ${stapledText(ocsp.status)}` : 'requested, none stapled';
 }
 
 function tlsRows(tls: ProbeTls): Row[] {

@@ -21,6 +21,7 @@ import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
 import type { Dated } from '../tls/dated.js';
+import { OcspCache } from '../tls/ocsp/ocspCache.js';
 import { ExpiryWatch } from './expiryWatch.js';
 import { logConfigWarnings, tlsProblemOf, tryLoadTls, type TlsLoad } from './loadOrExplain.js';
 import { startAdminServer, type AdminServer } from '../admin/adminServer.js';
@@ -146,7 +147,9 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const ownListeners: OwnListener[] = [];
   // one MTA-STS cache for the process; each lookup reads the DNS servers and trust anchors of the current snapshot
   const mtaSts = new MtaStsSource({ cacheDir: mtaStsCacheDir(config.queue.dir), logger, environment: () => ({ lookups: dnsLookupsFor(context.config), trust: context.tls }) });
-  let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit: countedTransit(transit, metrics), mtaSts, observer: metrics };
+  // one for the process: partners' answers outbound and clients' inbound, kept until their nextUpdate
+  const ocspAnswers = new OcspCache();
+  let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), ocspAnswers, thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit: countedTransit(transit, metrics), mtaSts, observer: metrics };
   const agent = new DeliveryAgent(queue, () => context, logger);
   let inbound;
   try {
@@ -156,6 +159,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       logger,
       onAccepted: (envelope) => agent.enqueue(envelope),
       observer: metrics,
+      ocspAnswers,
     });
   } catch (err) {
     // a port in use or one that needs privileges: said once, plainly, and nothing runs

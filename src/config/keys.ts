@@ -4,7 +4,7 @@ import {
   ADMIN_DEFAULTS, AUTH_DEFAULTS, DEFAULT_LISTENER, DELIVERY_DEFAULTS, DNS_DEFAULTS, DNS_PORT, LISTENER_DEFAULTS, LOG_DEFAULTS, outboundDefaults, POSTGRES_DEFAULTS, QUEUE_DEFAULTS, MIN_TLS_RPT_INTERVAL, REPORT_DEFAULTS, SMART_HOST_PORT, SMTP_DEFAULTS, TLS_DEFAULTS, TLS_RPT_DEFAULTS,
 } from './defaults.js';
 import { MAX_TIMER_MS } from './values.js';
-import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, QUEUE_STORES, TLS_LEVELS, TLS_VERSIONS } from './types.js';
+import { AUTH_MODES, BARE_LINE_ENDING_MODES, LISTENER_TLS_MODES, LOG_FORMATS, LOG_LEVELS, OCSP_MODES, QUEUE_STORES, TLS_LEVELS, TLS_VERSIONS } from './types.js';
 
 // Every config key: its type, its default and what it means. The loader takes its key
 // lists (and the simple sections their readers and defaults) from here; the JSON Schema
@@ -81,6 +81,12 @@ export const TLS_KEYS = {
     type: type.listOf(type.file),
     default: fixed([]),
     meaning: 'CRLs (PEM) enforced on every verification, inbound and outbound. Each applies to the certificates its issuer signed; delta and indirect CRLs are refused.',
+  }),
+  ocsp: value({
+    type: type.oneOf(OCSP_MODES),
+    default: fixed(TLS_DEFAULTS.ocsp),
+    meaning:
+      "Revocation by OCSP for clients' certificates (inbound) and next hops' certificates (outbound): the certificate's issuer's responder, named in its Authority Information Access, is asked — a response the next hop staples is taken first — and answers are kept until their nextUpdate. `soft` accepts a certificate when no responder can be reached or it answers unknown (logged); `hard` then refuses it for now: a client that an inbound connector identifies by its certificate gets `451 4.7.0` at MAIL FROM (try again later), a delivery is deferred with 4.7.5. A revoked certificate is refused under both. A certificate that names no responder is not checked. As with `tls.crl`, a refusal only makes the chain invalid: the level decides, so `opportunistic` and `encrypt` still deliver (logged), `verify-ca` and `verify` defer with 4.7.5, and an inbound connector that requires `certificateNames` refuses with 5.7.1. `off`: never asked. Stapling our own certificate's status is separate.",
   }),
   minVersion: value({ type: type.oneOf(TLS_VERSIONS), default: fixed(TLS_DEFAULTS.minVersion), meaning: 'The oldest TLS version the listeners accept.' }),
   ciphers: value({
@@ -425,6 +431,7 @@ export const CONFIG_KEYS = {
       '  generateIfMissing: false',
       '  trust: [../certs/partners-ca.crt]',
       '  crl: [../certs/partners-ca.crl]',
+      '  ocsp: soft',
       '  minVersion: TLSv1.2',
       '  ciphers: ECDHE+AESGCM:ECDHE+CHACHA20',
     ].join('\n'),

@@ -19,6 +19,10 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
+/** tls.ocsp: whether revocation is asked of certificates' OCSP responders, and what an unanswered question means. */
+export const OCSP_MODES = ['off', 'soft', 'hard'] as const;
+export type OcspSetting = (typeof OCSP_MODES)[number];
+
 export const BARE_LINE_ENDING_MODES = ['reject', 'normalize'] as const;
 export type BareLineEndingMode = (typeof BARE_LINE_ENDING_MODES)[number];
 
@@ -69,6 +73,7 @@ export interface TlsConfig {
   generateIfMissing: boolean;
   trust: string[];
   crl: string[];
+  ocsp: OcspSetting;
   minVersion: TlsVersion;
   ciphers: string;
 }

@@ -18,6 +18,7 @@ import { RequestDeadlines } from './requestDeadlines.js';
 import { SmtpAuthenticator } from './smtpAuth.js';
 import { sendOneStatusCode } from './statusCodes.js';
 import { judgeTextBefore354 } from './textBefore354.js';
+import { OcspCache } from '../tls/ocsp/ocspCache.js';
 
 export interface RunningListener {
   config: ListenerConfig;
@@ -139,9 +140,10 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
   const running: RunningListener[] = [];
   const closeAll = (): Promise<void> => Promise.all(running.map(({ server }) => drainListener(server))).then(() => undefined);
   const authenticator = new SmtpAuthenticator(config.auth);
+  const ocspAnswers = deps.ocspAnswers ?? new OcspCache();
   try {
     for (const listener of config.listeners) {
-      const hooks = new RelaySessionHooks(listener, deps, authenticator, tls.crl);
+      const hooks = new RelaySessionHooks(listener, deps, authenticator, tls.crl, ocspAnswers);
       const requestDeadlines = new RequestDeadlines(deadlineLimits(config), deps.logger, hooks.log);
       let server: SMTPServer | undefined;
       const deadlines = new HandshakeDeadlines(

@@ -19,6 +19,8 @@ import { checkTextBefore354 } from '../policy/pipelining.js';
 import type { Envelope, NewMessage } from '../queue/types.js';
 import { QueueUnavailableError } from '../queue/queueUnavailable.js';
 import type { RevocationList } from '../tls/crl.js';
+import { ocspSettingsFor } from '../tls/ocsp/chainOcsp.js';
+import type { OcspCache } from '../tls/ocsp/ocspCache.js';
 import { addressCharset } from './addressCharset.js';
 import { clientCertificateFacts } from './clientCertificate.js';
 import { HopLimit } from './hopLimit.js';
@@ -46,6 +48,8 @@ export interface InboundDependencies {
   onAccepted?: (envelope: Envelope) => void;
   /** Told of sessions, messages and refusals, for the metrics. */
   observer?: InboundObserver;
+  /** Clients' OCSP answers (tls.ocsp), shared with delivery; absent: the listeners keep their own. */
+  ocspAnswers?: OcspCache;
 }
 
 type Done = (err?: Error | null) => void;
@@ -74,6 +78,8 @@ export class RelaySessionHooks {
     private readonly authenticator: SmtpAuthenticator,
     /** tls.crl: applied to client certificates as to servers', each CRL to its issuer's certificates. */
     private revocationLists: readonly RevocationList[],
+    /** Clients' OCSP answers under tls.ocsp: one cache for the process (shared with delivery). */
+    private readonly ocspAnswers: OcspCache,
   ) {
     this.config = deps.config;
     this.log = new SessionLog(listener.name, deps.logger);
@@ -146,21 +152,24 @@ export class RelaySessionHooks {
     const state = this.state(session);
     // back to the listener's own list, which offers AUTH
     delete session.disabledCommands;
-    state.certificate = clientCertificateFacts(tlsSocket, this.revocationLists);
-    state.tls = {
-      protocol: tlsSocket.getProtocol() ?? 'unknown',
-      cipher: tlsSocket.getCipher()?.standardName ?? 'unknown',
-      clientVerified: state.certificate?.trusted ?? false,
-    };
-    this.deps.logger.info(
-      {
-        ...this.log.fields(session),
-        tls: { protocol: state.tls.protocol, cipher: state.tls.cipher },
-        clientCertificate: state.certificate ?? null,
-      },
-      'inbound TLS established',
-    );
-    done();
+    // never rejects: a responder that fails is an answer (clientCertificate.ts)
+    void clientCertificateFacts(tlsSocket, this.revocationLists, ocspSettingsFor(state.config.tls.ocsp, this.ocspAnswers)).then((certificate) => {
+      state.certificate = certificate;
+      state.tls = {
+        protocol: tlsSocket.getProtocol() ?? 'unknown',
+        cipher: tlsSocket.getCipher()?.standardName ?? 'unknown',
+        clientVerified: certificate?.trusted ?? false,
+      };
+      this.deps.logger.info(
+        {
+          ...this.log.fields(session),
+          tls: { protocol: state.tls.protocol, cipher: state.tls.cipher },
+          clientCertificate: certificate ?? null,
+        },
+        'inbound TLS established',
+      );
+      done();
+    });
   }
 
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {

@@ -7,6 +7,8 @@ import { certificateNames } from '../tls/certificateNames.js';
 import type { RevocationList } from '../tls/crl.js';
 import { describeTlsa, matchDane, type TlsaRecord } from '../tls/dane.js';
 import { certificateFingerprints } from '../tls/fingerprints.js';
+import { checkChainOcsp, ocspChainError, type OcspSettings } from '../tls/ocsp/chainOcsp.js';
+import type { OcspResult } from '../tls/ocsp/ocspCheck.js';
 import { checkRevocation, peerChain } from '../tls/revocation.js';
 import { describeError, oneLine } from './replies.js';
 import type { SmtpClient } from './smtpClient.js';
@@ -97,4 +99,21 @@ export function observeSession(client: SmtpClient, expected: ChainExpectations):
 export function observeHandshakeFailure(error: SMTPError): ObservedTls {
   const reason = (error as { reason?: unknown }).reason;
   return { kind: 'handshake-failed', reason: typeof reason === 'string' ? reason : describeError(error) };
+}
+
+/**
+ * A session whose chain verified, checked by OCSP under tls.ocsp (the staple first): a
+ * refusal, or under `hard` no answer, makes the chain invalid as a revoking CRL does, so
+ * the level decides. Anything else is left as it was: a chain already invalid has nothing
+ * for OCSP to add.
+ */
+export async function withPeerOcsp(client: SmtpClient, observed: ObservedTls, settings: OcspSettings | undefined): Promise<{ observed: ObservedTls; ocsp?: OcspResult }> {
+  const socket = client.tlsSocket();
+  if (settings === undefined || socket === undefined || observed.kind !== 'established' || !observed.chainValid) return { observed };
+  const staple = client.stapledOcsp;
+  const ocsp = await checkChainOcsp(peerChain(socket), staple.kind === 'stapled' ? staple.response : undefined, settings);
+  if (ocsp === undefined) return { observed };
+  if (ocsp.kind === 'accept') return { observed, ocsp };
+  // revoked, like a CRL's CERT_REVOKED, has only RFC 8460's general type
+  return { observed: { ...observed, chainValid: false, chainError: ocspChainError(ocsp), chainFailure: 'validation-failure' }, ocsp };
 }

@@ -6,6 +6,7 @@ import { judgeObserved } from '../policy/observedTls.js';
 import type { TlsObservation } from '../policy/tlsDecision.js';
 import { clientCertificateFor } from '../tls/certificateSelection.js';
 import type { ServedCertificate, TlsMaterial } from '../tls/material.js';
+import { OcspCache } from '../tls/ocsp/ocspCache.js';
 import { peerChain } from '../tls/revocation.js';
 import { daneStandingOf, type DaneHost } from './publishedLookups.js';
 import { unreachable } from './replies.js';
@@ -118,7 +119,7 @@ function routeOf(request: ProbeRequest, config: Config): { connector: OutboundCo
  */
 export async function probe(request: ProbeRequest, ctx: ProbeContext): Promise<ProbeOutcome> {
   const { connector, config, domain } = routeOf(request, ctx.config);
-  const setup = await prepareSession(connector, { config, tls: ctx.tls, thisHost: NOWHERE });
+  const setup = await prepareSession(connector, { config, tls: ctx.tls, thisHost: NOWHERE, ocspAnswers: new OcspCache() });
   if (setup.kind === 'failed') return { kind: 'failed', stage: 'setup', reply: setup.result.response, replies: [] };
   // the lookups of a dane connector (TLSA, and MTA-STS where the route is by MX): every level is judged with them
   const planned = await planRoute({ ...connector, tls: 'dane' }, domain, false, { config, mtaSts: ctx.mtaSts });

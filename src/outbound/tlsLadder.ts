@@ -11,8 +11,10 @@ import type { PublishedFindings, UnreportedFailure } from '../policy/publishedPo
 import type { TlsResultType } from '../policy/resultTypes.js';
 import { connectorRule, decideTls, type TlsDecision, type TlsRule } from '../policy/tlsDecision.js';
 import type { TlsaRecord } from '../tls/dane.js';
+import { ocspSettingsFor, type OcspSettings } from '../tls/ocsp/chainOcsp.js';
+import type { OcspResult } from '../tls/ocsp/ocspCheck.js';
 import type { CertVerdict, TlsFacts } from '../queue/types.js';
-import { observeHandshakeFailure, observeSession } from './observeTls.js';
+import { observeHandshakeFailure, observeSession, withPeerOcsp } from './observeTls.js';
 import { loopEvidence, namedAsMyself, type ThisHost } from './loopDetection.js';
 import { secureContextFor } from './secureContextCache.js';
 import { oneLine, unreachable, type Disposition } from './replies.js';
@@ -50,6 +52,8 @@ export interface SessionSettings {
   tls: ConnectionOptions;
   /** tls.crl and the connector's own CRLs. */
   revocationLists: RevocationList[];
+  /** tls.ocsp when it is on: the next hop is asked to staple, and the leaf is checked. */
+  ocsp?: OcspSettings;
   /** To tell a next hop that is this relay. */
   thisHost: ThisHost;
   /** What sessions to this host must show: the connector's level, or what a published policy raised it to. */
@@ -75,7 +79,7 @@ function misconfigured(text: string): SessionSetup {
  * The TLS setup every connection of one delivery shares. Reads the connector's CRL files
  * once per delivery, so a replaced CRL counts from the next delivery on.
  */
-export async function prepareSession(connector: OutboundConnector, ctx: Pick<DeliveryContext, 'config' | 'tls' | 'thisHost'>): Promise<SessionSetup> {
+export async function prepareSession(connector: OutboundConnector, ctx: Pick<DeliveryContext, 'config' | 'tls' | 'thisHost' | 'ocspAnswers'>): Promise<SessionSetup> {
   const connectorCrls: RevocationList[] = [];
   for (const path of connector.crl) {
     try {
@@ -114,7 +118,8 @@ export async function prepareSession(connector: OutboundConnector, ctx: Pick<Del
     checkServerIdentity: () => undefined,
   };
   const revocationLists = [...ctx.tls.crl, ...connectorCrls];
-  const settings: SessionSettings = { connector, clientName: ctx.config.server.hostname, tls, revocationLists, thisHost: ctx.thisHost, rule: connectorRule(connector) };
+  const ocsp = ocspSettingsFor(ctx.config.tls.ocsp, ctx.ocspAnswers);
+  const settings: SessionSettings = { connector, clientName: ctx.config.server.hostname, tls, revocationLists, ...(ocsp ? { ocsp } : {}), thisHost: ctx.thisHost, rule: connectorRule(connector) };
   return { kind: 'ready', settings };
 }
 
@@ -181,6 +186,13 @@ function logPublishedOutcome(settings: SessionSettings, target: HopAddress, obse
   }
 }
 
+/** What tls.ocsp found of the next hop's certificate: a note when it passed, the reason it made the chain invalid when not. */
+function logOcsp(result: OcspResult, settings: SessionSettings, target: HopAddress, logger: Logger): void {
+  const fields = { host: peerWithPort(target), connector: settings.connector.name, tlsLevel: settings.rule.tls, source: result.source };
+  if (result.kind === 'accept') logger.info({ ...fields, note: result.note }, 'OCSP: the next hop\'s certificate passed');
+  else logger.warn({ ...fields, decision: result.kind, reason: result.reason }, 'OCSP: the next hop\'s certificate chain is not valid; the level decides');
+}
+
 /**
  * The SNI a session sends: the host's name — under DANE the TLSA base domain, which for
  * an MX host that is a CNAME may be the name it leads to (RFC 7672 §8.1) — and none to an
@@ -197,13 +209,13 @@ export type TlsStart = { startTls: boolean; implicitTls?: boolean; requestOcsp?:
 export type HopSession =
   /** No SMTP session came about (refused, timed out, greeting or EHLO refused, hung up); no TLS was judged. */
   | { kind: 'unreachable'; error: SMTPError; sourceIp: string | undefined; replies: readonly SetupReply[] }
-  /** `client`: the open session, undefined when the TLS setup failed (then `observed` says how). */
-  | { kind: 'observed'; client: SmtpClient | undefined; observed: ObservedTls; sourceIp: string | undefined; replies: readonly SetupReply[] };
+  /** `client`: the open session, undefined when the TLS setup failed (then `observed` says how). `ocsp`: what tls.ocsp found, when it asked. */
+  | { kind: 'observed'; client: SmtpClient | undefined; observed: ObservedTls; sourceIp: string | undefined; replies: readonly SetupReply[]; ocsp?: OcspResult };
 
 /**
  * Dials one address and says what the session showed before any connector's names and
- * pins are applied (judgeObserved does that): the chain against the trust store, CRLs and,
- * when DANE judges the host, its TLSA records. Delivery and `tls probe` alike: the probe
+ * pins are applied (judgeObserved does that): the chain against the trust store, CRLs,
+ * OCSP under tls.ocsp and, when DANE judges the host, its TLSA records. Delivery and `tls probe` alike: the probe
  * sees what a delivery would. `onSocketClosed`: see DialOptions.
  */
 export async function observeHop(target: HopAddress, settings: SessionSettings, start: TlsStart, onSocketClosed: () => void): Promise<HopSession> {
@@ -213,6 +225,7 @@ export async function observeHop(target: HopAddress, settings: SessionSettings, 
     port: target.hop.port,
     clientName: settings.clientName,
     ...start,
+    ...(settings.ocsp ? { requestOcsp: true } : {}),
     tls: { ...settings.tls, ...(servername === undefined ? {} : { servername }) },
     onSocketClosed,
   });
@@ -222,11 +235,12 @@ export async function observeHop(target: HopAddress, settings: SessionSettings, 
     return { kind: 'observed', client: undefined, observed: observeHandshakeFailure(dialed.error), sourceIp, replies };
   }
   const { client } = dialed;
-  const observed: ObservedTls =
-    !start.startTls && !start.implicitTls
-      ? { kind: 'no-tls-attempted', starttlsOffered: client.starttlsAdvertised() }
-      : observeSession(client, { revocationLists: settings.revocationLists, ...(settings.dane ? { dane: settings.dane } : {}) });
-  return { kind: 'observed', client, observed, sourceIp: client.localAddress, replies: client.setupReplies };
+  if (!start.startTls && !start.implicitTls) {
+    return { kind: 'observed', client, observed: { kind: 'no-tls-attempted', starttlsOffered: client.starttlsAdvertised() }, sourceIp: client.localAddress, replies: client.setupReplies };
+  }
+  const seen = observeSession(client, { revocationLists: settings.revocationLists, ...(settings.dane ? { dane: settings.dane } : {}) });
+  const { observed, ocsp } = await withPeerOcsp(client, seen, settings.ocsp);
+  return { kind: 'observed', client, observed, sourceIp: client.localAddress, replies: client.setupReplies, ...(ocsp ? { ocsp } : {}) };
 }
 
 /** `onSocketClosed`: see DialOptions. */
@@ -238,6 +252,7 @@ export async function openSession(target: HopAddress, settings: SessionSettings,
     return { kind: 'deferred', cause: 'unreachable', tls: null, verdict: 'none', policy: rule.policy, failure: null, result: unreachable(peerName(target), session.error), sourceIp: session.sourceIp };
   }
   const { client, observed, sourceIp } = session;
+  if (session.ocsp) logOcsp(session.ocsp, settings, target, logger);
   // before the TLS verdict: a loop is the news, whatever our own certificate would have shown
   const myself = client === undefined ? undefined : namedAsMyself(target.address, client.serverNames, settings.clientName, settings.thisHost);
   if (client !== undefined && myself !== undefined) {

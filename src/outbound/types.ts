@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { PolicySource } from '../policy/appliedPolicy.js';
 import type { MtaStsState } from '../policy/mtaSts.js';
 import type { TlsMaterial } from '../tls/material.js';
+import type { OcspCache } from '../tls/ocsp/ocspCache.js';
 import type { TransitSink } from '../transit/record.js';
 import type { ConnectionSlots } from './connectionSlots.js';
 import type { OutgoingDsn } from './dsnParameters.js';
@@ -63,6 +64,8 @@ export interface DeliveryContext {
   slots: ConnectionSlots;
   /** Idle sessions waiting for the next delivery to their next hop. */
   sessions: SessionCache;
+  /** Next hops' OCSP answers until their nextUpdate (tls.ocsp); one for the process, shared with the listeners. */
+  ocspAnswers: OcspCache;
   /** Where this relay listens and the host's addresses: how a next hop that is the relay itself is told. */
   thisHost: ThisHost;
   /** Takes one record per delivery session (attemptLog.ts), for `report tls` and TLS-RPT. */

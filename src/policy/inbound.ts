@@ -4,14 +4,27 @@ import { ipInRanges } from './ipRanges.js';
 import { certificateNameMatches, domainPatternMatches } from './names.js';
 import { hasSenderSpecifiedRouting } from './senderRouting.js';
 
+/**
+ * What tls.ocsp made of a client certificate whose chain verified: `not-checked` (off, a
+ * chain that did not verify, nobody to ask), `passed` (with the note: good, or soft past a
+ * responder that did not answer), `revoked`, or `unconfirmed` — `hard`, and no answer
+ * yet: a reason to come back later, not to be refused for good.
+ */
+export type ClientOcsp =
+  | { kind: 'not-checked' }
+  | { kind: 'passed'; note: string }
+  | { kind: 'revoked'; reason: string }
+  | { kind: 'unconfirmed'; reason: string };
+
 /** What the client presented after STARTTLS; absent when it sent no certificate. */
 export interface ClientCertificateFacts {
-  /** Chains to the system roots or tls.trust. */
+  /** Chains to the system roots or tls.trust, no CRL revokes it, and OCSP did not refuse it or leave it unconfirmed. */
   trusted: boolean;
-  /** Why it does not chain, when it does not (OpenSSL's words). */
+  /** Why it is not trusted, when it is not (OpenSSL's words, the CRL's or OCSP's reason). */
   error?: string;
   /** SAN DNS names, else the CN. */
   names: string[];
+  ocsp: ClientOcsp;
 }
 
 /** The facts of an inbound session, as far as they are known when a decision is asked for. */
@@ -74,13 +87,37 @@ function connectorMatches(connector: InboundConnector, facts: InboundFacts): boo
   return true;
 }
 
-/** The connector of a transaction: the first, in file order, whose match fields all hold. */
+/**
+ * The facts as they will be once OCSP answers for a certificate it left unconfirmed: so a
+ * client is placed with the connector it will get, which then says to try later
+ * (checkInboundRequirements), rather than fall through to one that refuses it for good.
+ */
+function onceConfirmed(facts: InboundFacts): InboundFacts {
+  const { certificate } = facts;
+  return certificate?.ocsp.kind === 'unconfirmed' ? { ...facts, certificate: { ...certificate, trusted: true } } : facts;
+}
+
+/**
+ * The connector of a transaction: the first, in file order, whose match fields all hold
+ * (a certificate OCSP left unconfirmed counted as the one it will be confirmed as).
+ */
 export function selectInboundConnector(config: Config, facts: InboundFacts): InboundSelection {
-  const connector = config.inbound.find((candidate) => connectorMatches(candidate, facts));
+  const expected = onceConfirmed(facts);
+  const connector = config.inbound.find((candidate) => connectorMatches(candidate, expected));
   if (!connector) return { connector: undefined, reason: `no inbound connector matches client ${facts.ip}` };
   const given = Object.keys(connector.match).filter((key) => connector.match[key as keyof typeof connector.match]);
   const why = given.length === 0 ? 'it matches every session' : `its ${given.join(', ')} match`;
-  return { connector, reason: `inbound connector "${connector.name}" selected: ${why}` };
+  const pending = connector.match.certificateNames && facts.certificate?.ocsp.kind === 'unconfirmed' ? ', once OCSP confirms the client certificate' : '';
+  return { connector, reason: `inbound connector "${connector.name}" selected: ${why}${pending}` };
+}
+
+/** Under tls.ocsp hard, a certificate the connector names whose revocation no responder could tell: try again later. */
+function unconfirmedCertificate(connector: InboundConnector, facts: InboundFacts): InboundVerdict | undefined {
+  const { certificate } = facts;
+  if (certificate?.ocsp.kind !== 'unconfirmed') return undefined;
+  const patterns = [...(connector.match.certificateNames ?? []), ...(connector.require.certificateNames ?? [])];
+  if (!trustedNameMatch(patterns, onceConfirmed(facts).certificate)) return undefined;
+  return { ok: false, code: 451, message: `4.7.0 Connector "${connector.name}" cannot check the client certificate now: ${certificate.ocsp.reason}; try again later`, reason: 'certificate' };
 }
 
 function describeCertificateProblem(patterns: readonly string[], certificate: ClientCertificateFacts | undefined): string {
@@ -95,6 +132,8 @@ export function checkInboundRequirements(connector: InboundConnector, facts: Inb
   if (require.tls && !facts.tls) {
     return { ok: false, code: 530, message: '5.7.0 Must issue a STARTTLS command first', reason: 'tls-required' };
   }
+  const unconfirmed = unconfirmedCertificate(connector, facts);
+  if (unconfirmed) return unconfirmed;
   if (require.certificateNames && !trustedNameMatch(require.certificateNames, facts.certificate)) {
     const problem = describeCertificateProblem(require.certificateNames, facts.certificate);
     return { ok: false, code: 530, message: `5.7.1 Connector "${connector.name}" requires a trusted client certificate: ${problem}`, reason: 'certificate' };

@@ -275,7 +275,7 @@ t.test("the connector's minVersion and ciphers hold the probe as they hold a del
 t.test('--implicit, --name, and a stapled OCSP response', async (t) => {
   const host = `smtps.${freshDomain('ocsp')}`;
   const certificate = await makeCert({ names: [host], ca: partnerCa });
-  const response = await makeOcspResponse(partnerCa, certificate);
+  const response = await makeOcspResponse(partnerCa, certificate, { minutes: 30 });
   const sink = await peer({ tls: 'starttls', implicit: true, cert: certificate, ocspStaple: response });
   dns.set(host, { A: ['127.0.0.1'] });
   const file = configFor(t.testdir());
@@ -283,18 +283,29 @@ t.test('--implicit, --name, and a stapled OCSP response', async (t) => {
   t.equal(code, 0, 'one of the names is held');
   t.match(json, { destination: { kind: 'host' }, probed: { tls: 'implicit', serverName: host }, starttls: 'implicit' });
   t.strictSame(json.dialogue.map(({ reply }) => reply), ['greeting', 'EHLO'], 'no STARTTLS: TLS from the first byte');
-  t.strictSame(json.tls!.ocsp, { stapled: true, bytes: response.length }, 'the stapled response, byte for byte its length');
+  t.match(json.tls!.ocsp, { stapled: true, bytes: response.length, status: { kind: 'good', thisUpdate: /^\d{4}-/, nextUpdate: /^\d{4}-/ } }, 'the stapled response, its length and its status read against the issuer');
   t.strictSame(json.tls!.names.each, [
     { name: 'relay.fabrikam.test', matched: false },
     { name: host, matched: true },
   ]);
   t.match(json.published.mtaSts, { consulted: false, why: /is dialled itself, not as a domain's MX host/ });
-  t.match(stdout, new RegExp(`\\n {2}OCSP +stapled response present, ${response.length} bytes \\(not parsed here\\)\\n`));
+  t.match(stdout, new RegExp(`\\n {2}OCSP +stapled, ${response.length} bytes: good; thisUpdate \\S+Z, nextUpdate \\S+Z\\n`));
   t.match(stdout, /\n {2}names +relay\.fabrikam\.test: not held\n {24}smtps\..*: held\n/);
 
   const wrongName = await probe(t, [`[${host}]:${sink.port}`, '--implicit', '--name', 'relay.fabrikam.test'], file);
   t.equal(wrongName.code, 1);
   t.match(wrongName.json.result, { outcome: { action: 'defer', response: /the certificate names none of relay\.fabrikam\.test/ } });
+});
+
+t.test('a stapled response that says revoked is shown as revoked, with its dates', async (t) => {
+  const host = `revoked.${freshDomain('ocsp')}`;
+  const certificate = await makeCert({ names: [host], ca: partnerCa });
+  const response = await makeOcspResponse(partnerCa, certificate, { index: [{ certificate, revokedAt: new Date(Date.now() - 60_000), reason: 'keyCompromise' }], minutes: 30 });
+  const sink = await peer({ tls: 'starttls', implicit: true, cert: certificate, ocspStaple: response });
+  dns.set(host, { A: ['127.0.0.1'] });
+  const { stdout, json } = await probe(t, [`[${host}]:${sink.port}`, '--implicit'], configFor(t.testdir()));
+  t.match(json.tls!.ocsp, { stapled: true, status: { kind: 'revoked', revokedAt: /^\d{4}-/, reason: 'keyCompromise', nextUpdate: /^\d{4}-/ } });
+  t.match(stdout, /\n {2}OCSP +stapled, \d+ bytes: revoked at \S+Z \(keyCompromise\); thisUpdate \S+Z, nextUpdate \S+Z\n/);
 });
 
 t.test('published policies: an MTA-STS enforce policy, and DANE with DNSSEC-validated TLSA records', async (t) => {

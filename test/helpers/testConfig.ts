@@ -27,6 +27,7 @@ import { SessionCache } from '../../src/outbound/sessionCache.js';
 import type { DeliveryContext, TlsMaterial } from '../../src/outbound/types.js';
 import type { TransitRecord } from '../../src/transit/record.js';
 import type { ServedCertificate } from '../../src/tls/material.js';
+import { OcspCache } from '../../src/tls/ocsp/ocspCache.js';
 import type { KeyPair } from './pki.js';
 
 /** `dns` may be given in part: the rest takes the defaults. */
@@ -96,6 +97,7 @@ export function testDeliveryContext(config: Config, tls: Partial<TlsMaterial> & 
     backoff: new HostBackoff(),
     slots: new ConnectionSlots(),
     sessions: new SessionCache(),
+    ocspAnswers: new OcspCache(),
     thisHost: { listeners: [], interfaces: networkInterfaces },
     transit: { add: (record) => transit.push(record) },
     mtaSts: new MtaStsSource({ cacheDir, logger, environment: () => ({ lookups: dnsLookupsFor(ctx.config), trust: ctx.tls }) }),

@@ -5,6 +5,7 @@ import {
   checkRecipient,
   mayRelay,
   selectInboundConnector,
+  type ClientCertificateFacts,
   type InboundFacts,
 } from '../../src/policy/inbound.js';
 
@@ -31,12 +32,13 @@ function facts(overrides: Partial<InboundFacts>): InboundFacts {
   return { ip: '198.51.100.7', tls: false, certificate: undefined, senderDomain: 'example.test', authenticated: false, ...overrides };
 }
 
-const trustedExchange = { trusted: true, names: ['exchange.contoso.test'] };
+const NOT_CHECKED = { kind: 'not-checked' } as const;
+const trustedExchange = { trusted: true, names: ['exchange.contoso.test'], ocsp: NOT_CHECKED };
 
 t.test('connector selection: first whose match fields all hold', async (t) => {
   const cases: Array<[string, Partial<InboundFacts>, string | undefined]> = [
     ['trusted certificate name', { tls: true, certificate: trustedExchange }, 'onprem'],
-    ['same name but untrusted chain', { tls: true, certificate: { trusted: false, names: ['exchange.contoso.test'] } }, undefined],
+    ['same name but untrusted chain', { tls: true, certificate: { trusted: false, names: ['exchange.contoso.test'], ocsp: NOT_CHECKED } }, undefined],
     ['sender domain', { senderDomain: 'fabrikam.test' }, 'partner-fabrikam'],
     ['loopback IPv4', { ip: '127.0.0.1' }, 'local'],
     ['IPv4-mapped loopback counts as IPv4', { ip: '::ffff:127.0.0.1' }, 'local'],
@@ -49,6 +51,27 @@ t.test('connector selection: first whose match fields all hold', async (t) => {
   }
 });
 
+t.test('tls.ocsp: revoked is refused for good, unconfirmed (hard) gets a try-later from the connector it will get', async (t) => {
+  const fabrikam = config.inbound[1]!;
+  const why = 'certificate revoked at 2026-12-01T00:00:00.000Z (OCSP)';
+  const revoked: ClientCertificateFacts = { trusted: false, error: why, names: ['mail.fabrikam.test'], ocsp: { kind: 'revoked', reason: why } };
+  t.match(checkInboundRequirements(fabrikam, facts({ tls: true, certificate: revoked })), { ok: false, code: 530, message: /^5\.7\.1 .*not trusted \(certificate revoked at .*\(OCSP\)\)/ });
+  const reason = 'OCSP responder unreachable: down (tls.ocsp: hard)';
+  const unconfirmed = (names: string[]): ClientCertificateFacts => ({ trusted: false, error: reason, names, ocsp: { kind: 'unconfirmed', reason } });
+  t.same(checkInboundRequirements(fabrikam, facts({ tls: true, certificate: unconfirmed(['mail.fabrikam.test']) })), {
+    ok: false,
+    code: 451,
+    message: `4.7.0 Connector "partner-fabrikam" cannot check the client certificate now: ${reason}; try again later`,
+    reason: 'certificate',
+  });
+  t.match(checkInboundRequirements(fabrikam, facts({ tls: true, certificate: unconfirmed(['evil.test']) })), { code: 530 }, 'a name the connector does not take is refused for good whatever OCSP says');
+  const selected = selectInboundConnector(config, facts({ tls: true, certificate: unconfirmed(['exchange.contoso.test']) }));
+  t.equal(selected.connector?.name, 'onprem', 'placed with the connector its name will get, not left to relaying denied');
+  t.match(selected.reason, /once OCSP confirms the client certificate/);
+  t.match(checkInboundRequirements(selected.connector!, facts({ tls: true, certificate: unconfirmed(['exchange.contoso.test']) })), { ok: false, code: 451 });
+  t.equal(selectInboundConnector(config, facts({ tls: true, certificate: { ...revoked, names: ['exchange.contoso.test'] } })).connector, undefined, 'a revoked certificate matches nobody');
+});
+
 t.test('requirements: TLS, certificate, source IPs', async (t) => {
   const fabrikam = config.inbound[1]!;
   t.same(checkInboundRequirements(fabrikam, facts({ senderDomain: 'fabrikam.test' })), {
@@ -59,11 +82,11 @@ t.test('requirements: TLS, certificate, source IPs', async (t) => {
   });
   const noCert = checkInboundRequirements(fabrikam, facts({ tls: true }));
   t.match(noCert, { ok: false, code: 530, message: /^5\.7\.1 .*no client certificate was presented/, reason: 'certificate' });
-  const untrusted = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: false, error: 'SELF_SIGNED_CERT_IN_CHAIN', names: ['mail.fabrikam.test'] } }));
+  const untrusted = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: false, error: 'SELF_SIGNED_CERT_IN_CHAIN', names: ['mail.fabrikam.test'], ocsp: NOT_CHECKED } }));
   t.match(untrusted, { ok: false, code: 530, message: /not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/ });
-  const wrongName = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['evil.test'] } }));
+  const wrongName = checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['evil.test'], ocsp: NOT_CHECKED } }));
   t.match(wrongName, { ok: false, code: 530, message: /names \(evil\.test\) do not match mail\.fabrikam\.test/ });
-  t.same(checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['mail.fabrikam.test'] } })), { ok: true });
+  t.same(checkInboundRequirements(fabrikam, facts({ tls: true, certificate: { trusted: true, names: ['mail.fabrikam.test'], ocsp: NOT_CHECKED } })), { ok: true });
 
   const litware = config.inbound[2]!;
   t.match(checkInboundRequirements(litware, facts({ ip: '203.0.113.5' })), { ok: false, code: 550, message: /^5\.7\.1 /, reason: 'sender-ip' });
