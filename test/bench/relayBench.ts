@@ -134,7 +134,7 @@ try {
       configFile,
       // each client sends all the messages it takes over one connection: up to `total` of them
       `listeners: [{ name: smtp, port: 0, tls: ${inboundTls} }]
-tls: { cert: relay.crt, key: relay.key, generateIfMissing: true }
+tls: { cert: relay-${k}.crt, key: relay-${k}.key, generateIfMissing: true }
 queue: { dir: ${JSON.stringify(instances === 1 ? spoolDir : `${spoolDir}-${k}`)}, retry: [1s]${shared} }
 smtp: { maxConnectionsPerIp: ${clients + 10}, maxClients: ${clients + 10}, maxMessagesPerConnection: ${total} }
 inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
