@@ -82,6 +82,12 @@ export const TLS_KEYS = {
     default: fixed([]),
     meaning: 'CRLs (PEM) enforced on every verification, inbound and outbound. Each applies to the certificates its issuer signed; delta and indirect CRLs are refused.',
   }),
+  ocspStapling: value({
+    type: type.boolean,
+    default: fixed(TLS_DEFAULTS.ocspStapling),
+    meaning:
+      "Staple an OCSP response to each served certificate whose AIA names a responder (`true` does nothing for one that names none): fetched from that responder, a `good` answer only, refreshed at half the time to its nextUpdate, kept under `queue.dir`/cache/ocsp so that a restart staples at once, and never served past its nextUpdate. A responder that cannot be reached costs the staple, never the session.",
+  }),
   minVersion: value({ type: type.oneOf(TLS_VERSIONS), default: fixed(TLS_DEFAULTS.minVersion), meaning: 'The oldest TLS version the listeners accept.' }),
   ciphers: value({
     type: type.cipherList,

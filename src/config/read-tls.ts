@@ -95,6 +95,7 @@ export function readTls(root: MapReader): TlsSection {
       generateIfMissing,
       trust: readKey(section, TLS_KEYS, 'trust'),
       crl: readKey(section, TLS_KEYS, 'crl'),
+      ocspStapling: readKey(section, TLS_KEYS, 'ocspStapling'),
       minVersion: readKey(section, TLS_KEYS, 'minVersion'),
       ciphers: readKey(section, TLS_KEYS, 'ciphers'),
     },

@@ -68,6 +68,8 @@ export interface TlsConfig {
   generateIfMissing: boolean;
   trust: string[];
   crl: string[];
+  /** Staple OCSP responses for served certificates that name a responder. */
+  ocspStapling: boolean;
   minVersion: TlsVersion;
   ciphers: string;
 }

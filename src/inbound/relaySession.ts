@@ -26,6 +26,7 @@ import type { InboundObserver } from './inboundObserver.js';
 import { MessageData } from './messageData.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
 import { newMessage } from './newMessage.js';
+import type { StapleSource } from './ocspStapling.js';
 import { receivedHeader } from './receivedHeader.js';
 import { SessionLog } from './sessionLog.js';
 import { newSessionState, type SessionState } from './sessionState.js';
@@ -46,6 +47,8 @@ export interface InboundDependencies {
   onAccepted?: (envelope: Envelope) => void;
   /** Told of sessions, messages and refusals, for the metrics. */
   observer?: InboundObserver;
+  /** OCSP staples for the certificates served; none stapled when absent. */
+  staples?: StapleSource;
 }
 
 type Done = (err?: Error | null) => void;

@@ -20,7 +20,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     warnings: [],
     server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
-    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
+    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], ocspStapling: true, minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [], dnssec: false },
     queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
