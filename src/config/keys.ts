@@ -431,6 +431,7 @@ export const CONFIG_KEYS = {
       '  generateIfMissing: false',
       '  trust: [../certs/partners-ca.crt]',
       '  crl: [../certs/partners-ca.crl]',
+      '  ocspStapling: true',
       '  minVersion: TLSv1.2',
       '  ciphers: ECDHE+AESGCM:ECDHE+CHACHA20',
     ].join('\n'),
