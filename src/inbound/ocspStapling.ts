@@ -23,8 +23,8 @@ type OcspRequestCallback = (err: Error | null, response?: Buffer) => void;
  * Checked with `openssl s_client -status` and Node's requestOCSP (test/e2e/ocspStapling).
  *
  * With an RSA and an ECDSA certificate in one context, Node names only the last one set
- * (its SecureContext keeps one certificate for getCertificate): the staple is for that
- * one, and a client served the other gets a staple that is not for its certificate.
+ * (its SecureContext keeps one certificate for getCertificate), before the client's
+ * algorithms choose between them: the stapler staples neither of such a pair.
  */
 export function stapleOn(server: SMTPServer, staples: StapleSource): void {
   const net = server.server as Server & { _sharedCreds?: SecureContext };

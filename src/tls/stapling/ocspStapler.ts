@@ -1,6 +1,7 @@
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { Logger } from '../../log.js';
 import { oneLineName } from '../distinguishedName.js';
+import { servedBesideOtherKeyType } from '../certificateSelection.js';
 import type { ServedCertificate } from '../material.js';
 import { ocspResponders } from '../ocsp/ocspCheck.js';
 import type { OcspFetch } from '../ocsp/ocspFetch.js';
@@ -60,7 +61,7 @@ export class OcspStapler {
       const id = idOf(served.leaf.raw);
       if (next.has(id)) continue;
       const kept = this.targets.get(id);
-      const target = kept ?? this.targetOf(id, served);
+      const target = kept ?? this.targetOf(id, served, certificates);
       if (target === undefined) continue;
       next.set(id, target);
       if (kept === undefined) added.push(target);
@@ -82,14 +83,18 @@ export class OcspStapler {
     this.targets.clear();
   }
 
-  private targetOf(id: string, served: ServedCertificate): Target | undefined {
+  private targetOf(id: string, served: ServedCertificate, certificates: readonly ServedCertificate[]): Target | undefined {
     const responders = ocspResponders(served.leaf);
     if (responders.length === 0) return undefined;
-    const issuer = servedIssuer(served);
-    if (issuer === undefined) {
-      this.options.logger.warn({ cert: served.files.cert, subject: oneLineName(served.leaf.subject) }, 'no OCSP stapling for this certificate: its file holds no issuer certificate after it (put the intermediate there)');
+    const unstapled = (why: string): undefined => {
+      this.options.logger.warn({ cert: served.files.cert, subject: oneLineName(served.leaf.subject) }, `no OCSP stapling for this certificate: ${why}`);
       return undefined;
-    }
+    };
+    // Node asks for one staple per handshake, for the context's last certificate, before
+    // the client's algorithms choose among them: the other would get a staple not its own
+    if (servedBesideOtherKeyType(served, certificates)) return unstapled('it is served beside a certificate of another key type for the same name, and a handshake can staple for only one of them');
+    const issuer = servedIssuer(served);
+    if (issuer === undefined) return unstapled('its file holds no issuer certificate after it (put the intermediate there)');
     return { id, file: served.files.cert, leaf: served.leaf, issuer, responders, staple: undefined, failures: 0, timer: undefined };
   }
 
