@@ -5,7 +5,6 @@ import { datedNow, type ServedCertificate, type TlsMaterial } from '../tls/mater
 import { CertificateRotation, logSwapped } from '../tls/certificateRotation.js';
 import { fetchOcspResponse } from '../tls/ocsp/ocspFetch.js';
 import { OcspStapler } from '../tls/stapling/ocspStapler.js';
-import { ocspCacheDir, StapleFiles } from '../tls/stapling/stapleFiles.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
 import { openQueue } from '../queue/openQueue.js';
@@ -20,6 +19,7 @@ import { SessionCache } from '../outbound/sessionCache.js';
 import { TlsRptScheduler } from '../tlsRpt/scheduler.js';
 import { TransitWriter } from '../transit/writer.js';
 import { startListeners } from '../inbound/listeners.js';
+import { ocspCacheDir, StapleFiles } from '../inbound/stapleFiles.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';

@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import t from 'tap';
 import { OcspStapler } from '../../src/tls/stapling/ocspStapler.js';
-import { StapleFiles } from '../../src/tls/stapling/stapleFiles.js';
+import { StapleFiles } from '../../src/inbound/stapleFiles.js';
 import { MIN_REFRESH_MS, refreshDelay, retryDelay, RETRY_MAX_MS, servable, stapleOf } from '../../src/tls/stapling/stapleSchedule.js';
 import { capturingLogger } from '../helpers/capturingLogger.js';
 import { makeOcspResponse, opensslCertificate, type KeyPair } from '../helpers/pki.js';

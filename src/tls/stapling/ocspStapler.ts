@@ -8,7 +8,6 @@ import type { OcspFetch } from '../ocsp/ocspFetch.js';
 import { ocspRequestFor } from '../ocsp/ocspRequest.js';
 import { readOcspResponse } from '../ocsp/ocspResponse.js';
 import { servedIssuer } from './servedIssuer.js';
-import type { StapleFiles } from './stapleFiles.js';
 import { refreshDelay, retryDelay, servable, stapleOf, type Staple } from './stapleSchedule.js';
 
 /** One served certificate that names a responder, and what is known of its staple. */
@@ -23,8 +22,15 @@ interface Target {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** Where staples outlive the process, by certificate id; its failures are its own to log (a cache that fails costs a fetch). */
+export interface StapleStore {
+  read(certificateId: string): Promise<Buffer | undefined>;
+  write(certificateId: string, der: Buffer): Promise<void>;
+  remove(certificateId: string): Promise<void>;
+}
+
 export interface StaplerOptions {
-  files: StapleFiles;
+  files: StapleStore;
   logger: Logger;
   fetch: OcspFetch;
   /** For one responder. */

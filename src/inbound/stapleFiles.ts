@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../log.js';
-import { commitFile, DIR_MODE, fsyncDirectory } from '../../queue/durableFile.js';
-import { groupCommit } from '../../queue/groupCommit.js';
+import type { Logger } from '../log.js';
+import { commitFile, DIR_MODE, fsyncDirectory } from '../queue/durableFile.js';
+import { groupCommit } from '../queue/groupCommit.js';
+import type { StapleStore } from '../tls/stapling/ocspStapler.js';
 
 // The staples on disk, `<queue.dir>/cache/ocsp/<sha256 of the certificate>.der`: the DER
 // response as the responder sent it, written whole under a temporary name and renamed, so
@@ -14,7 +15,7 @@ import { groupCommit } from '../../queue/groupCommit.js';
 export const ocspCacheDir = (queueDir: string): string => join(queueDir, 'cache', 'ocsp');
 
 /** Problems are logged here, never thrown: a cache that fails costs only a fetch. */
-export class StapleFiles {
+export class StapleFiles implements StapleStore {
   private readonly syncDirectory: () => Promise<void>;
   private created: Promise<unknown> | undefined;
 
