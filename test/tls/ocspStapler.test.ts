@@ -1,11 +1,11 @@
 // The staples the listeners serve: when a response makes one, how long it is served, when
 // it is refreshed, and the stapler over responses made by `openssl ocsp`.
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import t from 'tap';
-import { OcspStapler } from '../../src/tls/stapling/ocspStapler.js';
 import { StapleFiles } from '../../src/inbound/stapleFiles.js';
+import { OcspStapler } from '../../src/tls/stapling/ocspStapler.js';
 import { MIN_REFRESH_MS, refreshDelay, retryDelay, RETRY_MAX_MS, servable, stapleOf } from '../../src/tls/stapling/stapleSchedule.js';
-import { capturingLogger } from '../helpers/capturingLogger.js';
+import { capturingLogger, type CapturedLine } from '../helpers/capturingLogger.js';
 import { makeOcspResponse, opensslCertificate, type KeyPair } from '../helpers/pki.js';
 import { servedCertificate } from '../helpers/testConfig.js';
 import { needsTool } from '../helpers/tools.js';
@@ -73,4 +73,49 @@ t.test('OcspStapler', needsTool('openssl', 'apt-get install openssl'), async (t)
   t.match(lines.at(-1), { msg: /^no OCSP stapling for this certificate: its file holds no issuer certificate/ }, 'without its issuer in the file: said, and not stapled');
   t.equal(stapler.stapleFor(raw(first)), undefined);
   t.equal(asked.length, 2, 'and not asked for');
+});
+
+t.test('OcspStapler refreshing: a failure keeps the staple, a revocation drops it, on disk too', needsTool('openssl', 'apt-get install openssl'), async (t) => {
+  const ca = await opensslCertificate({ subject: '/CN=Refresh CA', ca: true });
+  const leaf = await opensslCertificate({ subject: '/CN=relay.test', issuer: ca, extensions: ['authorityInfoAccess = OCSP;URI:http://ocsp.refresh.test/'] });
+  const [good, revoked] = await Promise.all([
+    makeOcspResponse(ca, leaf, { minutes: 5 }),
+    makeOcspResponse(ca, leaf, { minutes: 5, index: [{ certificate: leaf, revokedAt: new Date(Date.now() - MINUTE), reason: 'keyCompromise' }] }),
+  ]);
+  // what the responder does at each ask: answer good, be down, then — once the test has
+  // looked — say revoked
+  let lookedAtTheFailure: () => void = () => undefined;
+  const looked = new Promise<void>((resolve) => (lookedAtTheFailure = resolve));
+  const answers: Array<() => Promise<Buffer>> = [
+    async () => good,
+    async () => {
+      throw new Error('OCSP responder http://ocsp.refresh.test/: ECONNREFUSED');
+    },
+    () => looked.then(() => revoked),
+  ];
+  const dir = t.testdir();
+  const { logger, lines } = capturingLogger();
+  const files = new StapleFiles(dir, logger);
+  const stapler = new OcspStapler({
+    files,
+    logger,
+    // after the last, a responder that never answers
+    fetch: () => (answers.shift() ?? (() => new Promise<Buffer>(() => undefined)))(),
+    schedule: { refreshDelay: () => 20, retryDelay: () => 20 },
+  });
+  t.teardown(() => stapler.close());
+  const raw = new X509Certificate(leaf.cert).raw;
+  const id = createHash('sha256').update(raw).digest('hex');
+  const said = (msg: string): CapturedLine[] => lines.filter((line) => line.msg === msg);
+
+  await stapler.serve([servedCertificate({ key: leaf.key, cert: leaf.cert + ca.cert })]);
+  await until(() => said('OCSP staple not fetched').length === 1);
+  t.match(said('OCSP staple not fetched')[0], { reason: /ECONNREFUSED/, stapledUntil: String }, 'the failed refresh is said, with the staple still served');
+  t.same(stapler.stapleFor(raw), good, 'and it is');
+  t.same(await files.read(id), good, 'kept on disk');
+  lookedAtTheFailure();
+  await until(() => said('OCSP staple not fetched').length === 2);
+  t.match(said('OCSP staple not fetched')[1], { reason: /revoked at .* \(keyCompromise\)/, stapled: false }, 'revoked: said');
+  t.equal(stapler.stapleFor(raw), undefined, 'the good staple it had is dropped');
+  t.equal(await files.read(id), undefined, 'and removed from disk: a restart does not bring it back');
 });

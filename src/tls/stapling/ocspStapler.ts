@@ -35,6 +35,8 @@ export interface StaplerOptions {
   fetch: OcspFetch;
   /** For one responder. */
   timeoutMs?: number;
+  /** When to refresh and retry: stapleSchedule's rules unless a test speeds them up. */
+  schedule?: { refreshDelay: typeof refreshDelay; retryDelay: typeof retryDelay };
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -53,7 +55,11 @@ export class OcspStapler {
   private targets = new Map<string, Target>();
   private closed = false;
 
-  constructor(private readonly options: StaplerOptions) {}
+  private readonly delays: NonNullable<StaplerOptions['schedule']>;
+
+  constructor(private readonly options: StaplerOptions) {
+    this.delays = options.schedule ?? { refreshDelay, retryDelay };
+  }
 
   /**
    * The certificates served from now on (at start, after a rotation or a reload; none when
@@ -116,7 +122,7 @@ export class OcspStapler {
     }
     target.staple = staple;
     this.options.logger.info({ cert: target.file, nextUpdate: staple.until.toISOString() }, 'OCSP staple read from the cache');
-    this.schedule(target, refreshDelay(staple, now));
+    this.schedule(target, this.delays.refreshDelay(staple, now));
   }
 
   private schedule(target: Target, delayMs: number): void {
@@ -140,7 +146,7 @@ export class OcspStapler {
       target.failures = 0;
       await files.write(target.id, fetched.staple.der);
       logger.info({ cert: target.file, responder: fetched.responder, nextUpdate: fetched.staple.until.toISOString() }, 'OCSP staple fetched');
-      this.schedule(target, refreshDelay(fetched.staple, now));
+      this.schedule(target, this.delays.refreshDelay(fetched.staple, now));
       return;
     }
     // a revoked certificate loses the staple it had: clients that check must learn it from the responder
@@ -149,7 +155,7 @@ export class OcspStapler {
       await files.remove(target.id);
     }
     target.failures += 1;
-    const retryMs = retryDelay(target.failures);
+    const retryMs = this.delays.retryDelay(target.failures);
     const still = target.staple !== undefined && servable(target.staple, now) ? { stapledUntil: target.staple.until.toISOString() } : { stapled: false };
     logger.warn({ cert: target.file, reason: fetched.reason, retryInSeconds: Math.round(retryMs / 1000), ...still }, 'OCSP staple not fetched');
     this.schedule(target, retryMs);
