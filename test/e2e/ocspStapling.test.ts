@@ -3,10 +3,10 @@
 // Node's requestOCSP on implicit TLS) gets a good response for the served certificate;
 // with the responder down at start there is no staple and the session works as ever; a
 // staple kept on disk is served after a restart while the responder is still down; a
-// revoked certificate gets none.
+// revoked certificate gets none; a replaced certificate file gets a staple of its own.
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type TLSSocketOptions } from 'node:tls';
 import t from 'tap';
@@ -27,14 +27,20 @@ async function opensslStatus(port: number, servername?: string): Promise<string>
 
 /** The staple Node's client got on an implicit-TLS listener, if any. */
 async function nodeStaple(port: number, servername?: string): Promise<Buffer | undefined> {
+  return (await nodeStapled(port, servername)).staple;
+}
+
+/** The certificate Node's client was served (its fingerprint), and the staple with it. */
+async function nodeStapled(port: number, servername?: string): Promise<{ served: string; staple: Buffer | undefined }> {
   // requestOCSP is a TLSSocket option that tls.connect passes on; ConnectionOptions leaves it out
   const options: ConnectionOptions & Pick<TLSSocketOptions, 'requestOCSP'> = { host: '127.0.0.1', port, rejectUnauthorized: false, requestOCSP: true, ...(servername ? { servername } : {}) };
   const socket = connect(options);
   let staple: Buffer | undefined;
   socket.on('OCSPResponse', (response: Buffer | undefined) => (staple = response && response.length > 0 ? response : undefined));
   await once(socket, 'secureConnect');
+  const served = socket.getPeerCertificate().fingerprint256;
   socket.destroy();
-  return staple;
+  return { served, staple };
 }
 
 t.test('OCSP stapling', needsTool('openssl', 'apt-get install openssl'), async (t) => {
@@ -113,5 +119,22 @@ inbound: [{ name: local, match: { ips: [127.0.0.1/32] }, relay: true }]
     t.ok(await relay.waitForLog(about(good, 'OCSP staple read from the cache'), 'the cached staple'), 'read back at start');
     t.match(await opensslStatus(smtp), /Cert Status: good/, 'openssl: stapled');
     t.equal(isGood(await nodeStaple(smtps)), 'good', 'Node: stapled');
+  });
+
+  t.test('a replaced certificate gets a staple of its own', async (t) => {
+    const relay = running.relay!;
+    const smtps = await relay.port('smtps');
+    const next = await issue('relay.test');
+    // only the new one: openssl ocsp refuses an index of two valid entries under one subject
+    running.responder = await startOcspResponder({ ca, port, index: [{ certificate: next }] });
+    const fetched = relay.waitForNextLog(about(good, 'OCSP staple fetched'), 'the new certificate stapled');
+    writeFileSync(join(dir, 'relay.key.new'), next.key);
+    writeFileSync(join(dir, 'relay.crt.new'), next.cert + ca.cert);
+    renameSync(join(dir, 'relay.key.new'), join(dir, 'relay.key'));
+    renameSync(join(dir, 'relay.crt.new'), join(dir, 'relay.crt'));
+    await fetched;
+    const socket = await nodeStapled(smtps);
+    t.equal(socket.served, new X509Certificate(next.cert).fingerprint256, 'the new certificate is served');
+    t.equal(socket.staple === undefined ? undefined : readOcspResponse(socket.staple, new X509Certificate(next.cert), new X509Certificate(ca.cert), new Date()).kind, 'good', 'with a good staple for it');
   });
 });
