@@ -73,6 +73,14 @@ t.test('OcspStapler', needsTool('openssl', 'apt-get install openssl'), async (t)
   t.match(lines.at(-1), { msg: /^no OCSP stapling for this certificate: its file holds no issuer certificate/ }, 'without its issuer in the file: said, and not stapled');
   t.equal(stapler.stapleFor(raw(first)), undefined);
   t.equal(asked.length, 2, 'and not asked for');
+
+  // its staple is still on disk from before: read back at once
+  await stapler.serve([servedCertificate(withChain(first))]);
+  t.same(stapler.stapleFor(raw(first)), firstResponse, 'served again: its staple read back from disk');
+  const rsaTwin = await opensslCertificate({ subject: '/CN=relay.test', issuer: ca, newKey: 'rsa:2048' });
+  await stapler.serve([servedCertificate(withChain(first)), servedCertificate(rsaTwin)]);
+  t.match(lines.at(-1), { msg: /served beside a certificate of another key type/ }, 'an RSA certificate for its name joins it: said');
+  t.equal(stapler.stapleFor(raw(first)), undefined, 'and the staple it had is no longer served');
 });
 
 t.test('OcspStapler refreshing: a failure keeps the staple, a revocation drops it, on disk too', needsTool('openssl', 'apt-get install openssl'), async (t) => {

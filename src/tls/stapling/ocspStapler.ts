@@ -73,10 +73,11 @@ export class OcspStapler {
       const id = idOf(served.leaf.raw);
       if (next.has(id)) continue;
       const kept = this.targets.get(id);
-      const target = kept ?? this.targetOf(id, served, certificates);
+      // judged again when a certificate of another key type joins it
+      const target = kept === undefined || servedBesideOtherKeyType(served, certificates) ? this.targetOf(id, served, certificates) : kept;
       if (target === undefined) continue;
       next.set(id, target);
-      if (kept === undefined) added.push(target);
+      if (target !== kept) added.push(target);
     }
     for (const [id, target] of this.targets) if (!next.has(id)) clearTimeout(target.timer);
     this.targets = next;
@@ -127,7 +128,8 @@ export class OcspStapler {
 
   private schedule(target: Target, delayMs: number): void {
     clearTimeout(target.timer);
-    target.timer = setTimeout(() => void this.refresh(target), delayMs);
+    // nothing here is expected to throw (a failed fetch is an answer); if it does, the relay serves on without a staple
+    target.timer = setTimeout(() => void this.refresh(target).catch((err: Error) => this.options.logger.error({ cert: target.file, err: err.message }, 'OCSP stapling stopped for this certificate')), delayMs);
     // a staple to come keeps no process alive
     target.timer.unref();
   }
