@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import { ensureDevCertificate } from '../tls/devCertificate.js';
 import { datedNow, type ServedCertificate, type TlsMaterial } from '../tls/material.js';
 import { CertificateRotation, logSwapped } from '../tls/certificateRotation.js';
+import { fetchOcspResponse } from '../tls/ocsp/ocspFetch.js';
+import { OcspStapler } from '../tls/stapling/ocspStapler.js';
 import { createLogger, LogOutput, logFormatFor, type Logger } from '../log.js';
 import type { MessageQueue } from '../queue/messageQueue.js';
 import { openQueue } from '../queue/openQueue.js';
@@ -17,6 +19,7 @@ import { SessionCache } from '../outbound/sessionCache.js';
 import { TlsRptScheduler } from '../tlsRpt/scheduler.js';
 import { TransitWriter } from '../transit/writer.js';
 import { startListeners } from '../inbound/listeners.js';
+import { ocspCacheDir, StapleFiles } from '../inbound/stapleFiles.js';
 import { SHUTDOWN_GRACE_MS } from '../inbound/shutdownGrace.js';
 import type { Config } from '../config/types.js';
 import { EXIT_INVALID_CONFIG, loadConfigOrReport, tryLoadConfig } from './loadConfigFile.js';
@@ -48,7 +51,13 @@ const datedUnder =
   (config: Config, certificates: readonly ServedCertificate[], trustDated: Dated[]): (() => Dated[]) =>
   () => datedNow(config, certificates, trustDated);
 
+/** The certificates whose OCSP responses the listeners staple: all of them (those that name a responder count), or none. */
+function stapled(config: Config, certificates: readonly ServedCertificate[]): readonly ServedCertificate[] {
+  return config.tls.ocspStapling ? certificates : [];
+}
+
 /** Where the admin listener listens, if it does: changes only with a restart (its password follows a reload). */
+
 function sameAdminPlace(a: Config, b: Config): boolean {
   return a.admin?.address === b.admin?.address && a.admin?.port === b.admin?.port;
 }
@@ -151,6 +160,9 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   const ocspAnswers = new OcspCache();
   let context: DeliveryContext = { config, tls, logger, backoff: new HostBackoff(), slots: new ConnectionSlots(), sessions: new SessionCache(), ocspAnswers, thisHost: { listeners: ownListeners, interfaces: networkInterfaces }, transit: countedTransit(transit, metrics), mtaSts, observer: metrics };
   const agent = new DeliveryAgent(queue, () => context, logger);
+  // staples read back from disk before the listeners open: a restart staples at once
+  const stapler = new OcspStapler({ files: new StapleFiles(ocspCacheDir(config.queue.dir), logger), logger, fetch: fetchOcspResponse });
+  await stapler.serve(stapled(config, tls.certificates));
   let inbound;
   try {
     inbound = await startListeners(config, tls, {
@@ -160,6 +172,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       onAccepted: (envelope) => agent.enqueue(envelope),
       observer: metrics,
       ocspAnswers,
+      staples: (certificate) => stapler.stapleFor(certificate),
     });
   } catch (err) {
     // a port in use or one that needs privileges: said once, plainly, and nothing runs
@@ -197,6 +210,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
     const next = { ...context.tls, certificates };
     logSwapped(logger, context.tls.certificates, certificates);
     inbound.reload(context.config, next);
+    void stapler.serve(stapled(context.config, certificates));
     context = { ...context, tls: next };
     watchDated(datedUnder(context.config, certificates, trustDated));
   });
@@ -210,6 +224,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
       if (!sameAdminPlace(next.config, context.config)) needRestart.push('admin.address or admin.port changed, or the admin section added or removed');
       logSwapped(logger, context.tls.certificates, next.tls.certificates);
       rotation.follow(next.config, next.tls.certificates);
+      void stapler.serve(stapled(next.config, next.tls.certificates));
       context = { ...context, config: next.config, tls: next.tls };
       trustDated = next.trustDated;
       watchDated(datedUnder(next.config, next.tls.certificates, trustDated));
@@ -227,6 +242,7 @@ export async function startCommand(configOption: string | undefined, stderr: Nod
   logger.info({ signal }, 'shutting down');
   tlsRpt.stop();
   rotation.close();
+  stapler.close();
   expiry.stop();
   await Promise.all([inbound.close(), stopDeliveries(agent, logger).then(() => context.sessions.closeAll())]);
   // after the deliveries: their sessions' records are the last batch, and their claims

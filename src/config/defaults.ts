@@ -12,7 +12,7 @@ export const LISTENER_DEFAULTS = { address: '127.0.0.1', tls: 'starttls', auth: 
 
 export const DEFAULT_LISTENER: Readonly<ListenerConfig> = { name: 'smtp', ...LISTENER_DEFAULTS, port: 2525 };
 
-export const TLS_DEFAULTS = { generateIfMissing: false, ocsp: 'off', minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS } as const;
+export const TLS_DEFAULTS = { generateIfMissing: false, ocsp: 'off', ocspStapling: true, minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS } as const;
 
 export const DNS_PORT = 53;
 

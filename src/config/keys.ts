@@ -86,7 +86,13 @@ export const TLS_KEYS = {
     type: type.oneOf(OCSP_MODES),
     default: fixed(TLS_DEFAULTS.ocsp),
     meaning:
-      "Revocation by OCSP for clients' certificates (inbound) and next hops' certificates (outbound): the certificate's issuer's responder, named in its Authority Information Access, is asked — a response the next hop staples is taken first — and answers are kept until their nextUpdate. `soft` accepts a certificate when no responder can be reached or it answers unknown (logged); `hard` then refuses it for now: a client that an inbound connector identifies by its certificate gets `451 4.7.0` at MAIL FROM (try again later), a delivery is deferred with 4.7.5. A revoked certificate is refused under both. A certificate that names no responder is not checked. As with `tls.crl`, a refusal only makes the chain invalid: the level decides, so `opportunistic` and `encrypt` still deliver (logged), `verify-ca` and `verify` defer with 4.7.5, and an inbound connector that requires `certificateNames` refuses with 5.7.1. `off`: never asked. Stapling our own certificate's status is separate.",
+      "Revocation by OCSP for clients' certificates (inbound) and next hops' certificates (outbound): the certificate's issuer's responder, named in its Authority Information Access, is asked — a response the next hop staples is taken first — and answers are kept until their nextUpdate. `soft` accepts a certificate when no responder can be reached or it answers unknown (logged); `hard` then refuses it for now: a client that an inbound connector identifies by its certificate gets `451 4.7.0` at MAIL FROM (try again later), a delivery is deferred with 4.7.5. A revoked certificate is refused under both. A certificate that names no responder is not checked. As with `tls.crl`, a refusal only makes the chain invalid: the level decides, so `opportunistic` and `encrypt` still deliver (logged), `verify-ca` and `verify` defer with 4.7.5, and an inbound connector that requires `certificateNames` refuses with 5.7.1. `off`: never asked. Stapling our own certificate's status is separate (`ocspStapling`).",
+  }),
+  ocspStapling: value({
+    type: type.boolean,
+    default: fixed(TLS_DEFAULTS.ocspStapling),
+    meaning:
+      "Staple an OCSP response to each served certificate whose AIA names a responder (`true` does nothing for one that names none): fetched from that responder, a `good` answer only, refreshed at half the time to its nextUpdate, kept under `queue.dir`/cache/ocsp so that a restart staples at once, and never served past its nextUpdate. A responder that cannot be reached costs the staple, never the session.",
   }),
   minVersion: value({ type: type.oneOf(TLS_VERSIONS), default: fixed(TLS_DEFAULTS.minVersion), meaning: 'The oldest TLS version the listeners accept.' }),
   ciphers: value({
@@ -432,6 +438,7 @@ export const CONFIG_KEYS = {
       '  trust: [../certs/partners-ca.crt]',
       '  crl: [../certs/partners-ca.crl]',
       '  ocsp: soft',
+      '  ocspStapling: true',
       '  minVersion: TLSv1.2',
       '  ciphers: ECDHE+AESGCM:ECDHE+CHACHA20',
     ].join('\n'),

@@ -96,6 +96,7 @@ export function readTls(root: MapReader): TlsSection {
       trust: readKey(section, TLS_KEYS, 'trust'),
       crl: readKey(section, TLS_KEYS, 'crl'),
       ocsp: readKey(section, TLS_KEYS, 'ocsp'),
+      ocspStapling: readKey(section, TLS_KEYS, 'ocspStapling'),
       minVersion: readKey(section, TLS_KEYS, 'minVersion'),
       ciphers: readKey(section, TLS_KEYS, 'ciphers'),
     },

@@ -74,6 +74,8 @@ export interface TlsConfig {
   trust: string[];
   crl: string[];
   ocsp: OcspSetting;
+  /** Staple OCSP responses for served certificates that name a responder. */
+  ocspStapling: boolean;
   minVersion: TlsVersion;
   ciphers: string;
 }

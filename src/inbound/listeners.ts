@@ -10,6 +10,7 @@ import { recordAddressCharsets } from './addressCharset.js';
 import { commandObservingLogger } from './commandObserver.js';
 import { drainListener } from './drain.js';
 import { judgeMailParameters } from './mailParameters.js';
+import { stapleOn } from './ocspStapling.js';
 import { SHUTDOWN_GRACE_MS } from './shutdownGrace.js';
 import { HandshakeDeadlines } from './handshakeDeadline.js';
 import { reportedAsHandshakeFailure, reportHandshakeFailures } from './handshakeFailures.js';
@@ -163,6 +164,7 @@ export async function startListeners(config: Config, tls: TlsMaterial, deps: Inb
       });
       if (listener.tls !== 'none') {
         deadlines.watch(server.server, listener.tls);
+        if (deps.staples !== undefined) stapleOn(server, deps.staples);
         reportHandshakeFailures(server, listener.name, listener.tls, deps.logger, deps.observer);
       }
       const port = await listen(server, listener);

@@ -28,6 +28,7 @@ import type { InboundObserver } from './inboundObserver.js';
 import { MessageData } from './messageData.js';
 import { MessageDataGuard, DataRefusal } from './messageDataGuard.js';
 import { newMessage } from './newMessage.js';
+import type { StapleSource } from './ocspStapling.js';
 import { receivedHeader } from './receivedHeader.js';
 import { SessionLog } from './sessionLog.js';
 import { newSessionState, type SessionState } from './sessionState.js';
@@ -50,6 +51,8 @@ export interface InboundDependencies {
   observer?: InboundObserver;
   /** Clients' OCSP answers (tls.ocsp), shared with delivery; absent: the listeners keep their own. */
   ocspAnswers?: OcspCache;
+  /** OCSP staples for the certificates served; none stapled when absent. */
+  staples?: StapleSource;
 }
 
 type Done = (err?: Error | null) => void;

@@ -6,12 +6,16 @@ import type { ServedCertificate } from './material.js';
 // type (RSA, ECDSA, Ed25519) and picks among those by the client's signature algorithms;
 // what goes in is chosen here, by the name the client asked for (SNI).
 
-/** The first DNS name the certificate holds (SAN, else CN): the name it is served as. */
-function firstName(leaf: X509Certificate): string | undefined {
-  const san = leaf.subjectAltName?.split(', ').find((entry) => entry.startsWith('DNS:'));
-  if (san !== undefined) return san.slice('DNS:'.length);
-  return /^CN=(.+)$/m.exec(leaf.subject)?.[1];
+/** The DNS names the certificate holds: its SAN's, else its CN. */
+function namesOf(leaf: X509Certificate): string[] {
+  const san = (leaf.subjectAltName?.split(', ') ?? []).filter((entry) => entry.startsWith('DNS:')).map((entry) => entry.slice('DNS:'.length));
+  if (san.length > 0) return san;
+  const cn = /^CN=(.+)$/m.exec(leaf.subject)?.[1];
+  return cn === undefined ? [] : [cn];
 }
+
+/** The first DNS name the certificate holds: the name it is served as. */
+const firstName = (leaf: X509Certificate): string | undefined => namesOf(leaf)[0];
 
 function holdsName(certificate: ServedCertificate, name: string): boolean {
   return certificate.leaf.checkHost(name) !== undefined;
@@ -44,6 +48,22 @@ export function certificatesFor(certificates: readonly ServedCertificate[], serv
   const name = firstName(first.leaf);
   const twins = name === undefined ? [] : certificates.filter((certificate) => certificate !== first && holdsName(certificate, name));
   return firstOfEachKeyType([first, ...twins]);
+}
+
+/**
+ * Whether a handshake may serve `certificate` from one context with a certificate of
+ * another key type — both hold a name (certificatesFor puts such pairs together), and
+ * then the client's algorithms pick one of them only after the context is chosen.
+ */
+export function servedBesideOtherKeyType(certificate: ServedCertificate, certificates: readonly ServedCertificate[]): boolean {
+  const type = certificate.leaf.publicKey.asymmetricKeyType;
+  return certificates.some((other) => other.leaf.publicKey.asymmetricKeyType !== type && (holdsNameOf(other, certificate) || holdsNameOf(certificate, other)));
+}
+
+/** Whether `holder` holds a name of `named`'s, as written or (not a wildcard) by matching. */
+function holdsNameOf(holder: ServedCertificate, named: ServedCertificate): boolean {
+  const held = namesOf(holder.leaf).map((name) => name.toLowerCase());
+  return namesOf(named.leaf).some((name) => held.includes(name.toLowerCase()) || (!name.includes('*') && holdsName(holder, name)));
 }
 
 /** What an outbound connector presents: `true` the first certificate, a name the pair so named, `false` none. */

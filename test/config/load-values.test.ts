@@ -20,7 +20,7 @@ t.test('absent keys take the contract defaults', async (t) => {
     warnings: [],
     server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
-    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], ocsp: 'off', minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
+    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], ocsp: 'off', ocspStapling: true, minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS },
     dns: { servers: [], dnssec: false },
     queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR], maxAge: 2 * DAY, delayNotice: 4 * HOUR },
     delivery: { port: 25, concurrency: 100, perHost: 10 },
@@ -77,7 +77,7 @@ t.test('every value read and converted', async (t) => {
     '  - { name: mx, address: 0.0.0.0, port: 25 }',
     '  - { name: submission, address: "::", port: 587, tls: implicit, auth: required }',
     '  - { name: lan, address: 10.1.2.3, port: 26, tls: none }',
-    'tls: { cert: c.pem, key: k.pem, trust: [ca.pem], crl: [ca.crl], ocsp: hard, minVersion: TLSv1.3, ciphers: "ECDHE+AESGCM" }',
+    'tls: { cert: c.pem, key: k.pem, trust: [ca.pem], crl: [ca.crl], ocsp: hard, ocspStapling: false, minVersion: TLSv1.3, ciphers: "ECDHE+AESGCM" }',
     'dns: { servers: [192.0.2.53, "[2001:db8::53]:5353"], dnssec: true }',
     'queue: { dir: /var/spool/tlsrelay, store: files, retry: [30s, 2h], maxAge: 1d, delayNotice: 30m }',
     'delivery: { port: 2626, concurrency: 5, perHost: 1 }',
@@ -123,7 +123,7 @@ t.test('every value read and converted', async (t) => {
     'queue.dir': `${file}:8:15`,
     'outbound[0].crl[0]': `${file}:28:11`,
   }, 'each file named, at its own line and column');
-  t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], ocsp: 'hard', minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
+  t.strictSame(config.tls, { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [join(dir, 'ca.pem')], crl: [join(dir, 'ca.crl')], ocsp: 'hard', ocspStapling: false, minVersion: 'TLSv1.3', ciphers: 'ECDHE+AESGCM' });
   t.strictSame(config.dns, { servers: [{ host: '192.0.2.53', port: 53 }, { host: '2001:db8::53', port: 5353 }], dnssec: true });
   t.strictSame(config.queue, { dir: '/var/spool/tlsrelay', store: 'files', retry: [30_000, 2 * HOUR], maxAge: DAY, delayNotice: 30 * MINUTE });
   t.strictSame(config.delivery, { port: 2626, concurrency: 5, perHost: 1 });

@@ -48,7 +48,7 @@ t.test('left out, a key shows its default; with no value at all, null', async (t
   t.strictSame(effectiveConfig(config), {
     server: { hostname: SYSTEM_HOSTNAME },
     listeners: [{ name: 'smtp', address: '127.0.0.1', port: 2525, tls: 'starttls', auth: 'none' }],
-    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], ocsp: 'off', minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20' },
+    tls: { cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), certificates: [], generateIfMissing: false, trust: [], crl: [], ocsp: 'off', ocspStapling: true, minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM:ECDHE+CHACHA20' },
     dns: { servers: [], dnssec: false },
     queue: { dir: '/var/spool/tlsrelay', store: 'lmdb', retry: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], maxAge: '2d', delayNotice: '4h', postgres: null },
     delivery: { port: 25, concurrency: 100, perHost: 10 },

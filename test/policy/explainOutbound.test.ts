@@ -7,7 +7,7 @@ import { testConfig, testConnector } from '../helpers/testConfig.js';
 const PIN = 'ab'.repeat(32);
 
 const config = testConfig({
-  tls: { cert: '/etc/tlsrelay/relay.crt', key: '/etc/tlsrelay/relay.key', certificates: [], generateIfMissing: false, trust: [], crl: ['/etc/tlsrelay/global.crl'], ocsp: 'off', minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM' },
+  tls: { cert: '/etc/tlsrelay/relay.crt', key: '/etc/tlsrelay/relay.key', certificates: [], generateIfMissing: false, trust: [], crl: ['/etc/tlsrelay/global.crl'], ocsp: 'off', ocspStapling: true, minVersion: 'TLSv1.2', ciphers: 'ECDHE+AESGCM' },
   delivery: { port: 2526, concurrency: 10, perHost: 2 },
   queue: { dir: '/nonexistent', store: 'lmdb', retry: [60_000], maxAge: 36 * 3_600_000, delayNotice: 1_000 },
   outbound: [

@@ -2,7 +2,7 @@
 // one per key type; and which one an outbound connector presents. Handshakes with real
 // clients that check the same end to end: test/e2e/certificateRotation.test.ts.
 import t from 'tap';
-import { certificatesFor, clientCertificateFor } from '../../src/tls/certificateSelection.js';
+import { certificatesFor, clientCertificateFor, servedBesideOtherKeyType } from '../../src/tls/certificateSelection.js';
 import type { ServedCertificate } from '../../src/tls/material.js';
 import { makeCert } from '../helpers/pki.js';
 import { servedCertificate } from '../helpers/testConfig.js';
@@ -41,4 +41,14 @@ t.test('outbound: true presents the first, a name the pair so named, false none'
   t.equal(clientCertificateFor(list, false), undefined);
   t.equal(clientCertificateFor(list, 'gone'), undefined, 'a name no loaded pair has (the config refuses it)');
   t.equal(clientCertificateFor([], true), undefined);
+});
+
+t.test('served beside another key type: what a handshake cannot staple for (one staple, chosen before the key type is)', async (t) => {
+  const list = [relayRsa, relayEc, gateway, wildcardRsa, secondRsa];
+  t.ok(servedBesideOtherKeyType(relayRsa, list), 'RSA and ECDSA for relay.test');
+  t.ok(servedBesideOtherKeyType(relayEc, list), 'either of them');
+  t.ok(servedBesideOtherKeyType(gateway, list), 'gw.fabrikam.test beside the RSA wildcard that holds it');
+  t.ok(servedBesideOtherKeyType(wildcardRsa, list), 'and the wildcard beside it');
+  t.notOk(servedBesideOtherKeyType(relayRsa, [relayRsa, secondRsa, gateway]), 'two of one key type: never in one context');
+  t.notOk(servedBesideOtherKeyType(idn, list), 'a name no other certificate holds');
 });
