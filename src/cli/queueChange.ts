@@ -103,7 +103,8 @@ function whyNoBounce(envelope: Envelope, failed: number, silent: boolean): strin
  * command stalled past the claim's stale age may have lost it to the relay: it changes
  * nothing then (LostClaimError).
  */
-async function changeMessage(queue: MessageQueue, id: string, attempt: ClaimAttempt, change: (envelope: Envelope, claim: QueueClaim) => Promise<Outcome>): Promise<Outcome> {
+async function changeMessage(queue: MessageQueue, id: string, attempt: ClaimAttempt | NoMessage, change: (envelope: Envelope, claim: QueueClaim) => Promise<Outcome>): Promise<Outcome> {
+  if (attempt.kind === 'no-message') return missing(id);
   if (attempt.kind === 'busy') return { kind: 'busy', text: `${id} is still claimed by ${holderText(attempt.holder)}; try again later` };
   try {
     const checked = await queue.check(id);
@@ -123,14 +124,26 @@ async function changeMessage(queue: MessageQueue, id: string, attempt: ClaimAtte
   }
 }
 
-/** Claims the message, waiting while another process (the relay delivering it) holds it. */
-async function claimWaiting(queue: MessageQueue, id: string, io: Io): Promise<ClaimAttempt> {
+/** A claim held on an ID that names no message (another command's): nothing to wait for. */
+type NoMessage = { kind: 'no-message' };
+
+/**
+ * Claims the message, waiting while another process (the relay delivering it) holds it —
+ * unless no such message is queued: a claim names an ID, and another command may hold the
+ * claim of one that is not there.
+ */
+async function claimWaiting(queue: MessageQueue, id: string, io: Io): Promise<ClaimAttempt | NoMessage> {
   const deadline = Date.now() + CLAIM_WAIT_MS;
   let attempt = await queue.claim(id);
-  if (attempt.kind === 'busy') io.stderr.write(`${id} is claimed by ${holderText(attempt.holder)} (a delivery in progress?); waiting for it\n`);
+  if (attempt.kind === 'busy') {
+    if ((await queue.read(id)) === undefined) return { kind: 'no-message' };
+    io.stderr.write(`${id} is claimed by ${holderText(attempt.holder)} (a delivery in progress?); waiting for it\n`);
+  }
   while (attempt.kind === 'busy' && Date.now() < deadline) {
     await delay(CLAIM_POLL_MS);
     attempt = await queue.claim(id);
+    // delivered (and removed) while this command waited: then there is nothing to change
+    if (attempt.kind === 'busy' && (await queue.read(id)) === undefined) return { kind: 'no-message' };
   }
   return attempt;
 }

@@ -262,8 +262,11 @@ for (const store of QUEUE_STORES) {
     const unknownId = '0123456789abcdef01234567';
     const other = await q.spool.claim(unknownId);
     if (other.kind !== 'claimed') throw new Error('claimed already');
-    const unknown = await queue(q.config, 'retry', unknownId);
-    t.same([unknown.code, unknown.stdout, unknown.stderr], [1, '', `no message ${unknownId} in the queue\n`], 'an unknown ID under a claim is still unknown');
+    for (const command of ['retry', 'hold', 'release', 'delete']) {
+      // at once, not after the 30 s a change waits for a delivery: there is no delivery to wait for
+      const unknown = await queue(q.config, command, unknownId);
+      t.same([unknown.code, unknown.stdout, unknown.stderr], [1, '', `no message ${unknownId} in the queue\n`], `${command}: an unknown ID under a claim is still unknown, without waiting`);
+    }
     await other.claim.release();
 
     const hold = spawn(process.execPath, [MAIN, 'queue', 'hold', q.deferred.id, '-c', q.config], { stdio: ['ignore', 'pipe', 'pipe'] });
