@@ -27,29 +27,34 @@ export async function openQueue(config: QueueConfig, logger: Logger, retryMs = C
   const queue = config.postgres ? await openShared(config.postgres, config.dir, logger) : await openStore(config.store, config.dir, logger);
   const to = config.postgres ? 'postgres' : config.store;
   const others = config.postgres ? QUEUE_STORES : [otherStore(config.store)];
-  const moveFrom = async (other: QueueStore): Promise<number> => {
-    if (!(await holdsMessages(other, config.dir))) return 0;
+  /** Moves what it can; says how many messages came, and how many are left (busy, or their move failed). */
+  const moveFrom = async (other: QueueStore): Promise<{ moved: number; left: number }> => {
+    if (!(await holdsMessages(other, config.dir))) return { moved: 0, left: 0 };
     const from = await openStore(other, config.dir, logger);
     try {
       const { moved, busy, failed } = await moveMessages(from, queue, logger);
       if (moved + busy + failed > 0) logger.info({ moved, busy, from: other, to }, 'queue messages moved from the other store');
-      return busy + failed;
+      return { moved, left: busy + failed };
     } finally {
       await from.close();
     }
   };
-  const moveIn = async (): Promise<number> => {
-    let left = 0;
-    for (const other of others) left += await moveFrom(other);
-    return left;
+  const moveIn = async (): Promise<{ moved: number; left: number }> => {
+    const total = { moved: 0, left: 0 };
+    for (const other of others) {
+      const { moved, left } = await moveFrom(other);
+      total.moved += moved;
+      total.left += left;
+    }
+    return total;
   };
-  if ((await moveIn()) === 0) return queue;
+  if ((await moveIn()).left === 0) return queue;
   const retry = setInterval(() => {
     void moveIn().then(
-      async (left) => {
+      async ({ moved, left }) => {
         if (left === 0) clearInterval(retry);
-        // a running relay reads its queue again for what came in
-        await queue.announceChange();
+        // a running relay reads its queue again for what came in — only then: an announcement also ends its next hops' backoff
+        if (moved > 0) await queue.announceChange();
       },
       (err: Error) => logger.error({ err: err.message }, 'cannot move messages from the other queue store; tried again later'),
     );

@@ -87,7 +87,16 @@ t.test('a message another process holds stays in the other store and is moved on
 
   let announced: () => void = () => undefined;
   const seen = new Promise<void>((resolve) => (announced = resolve));
-  t.teardown(lmdb.watchChanges(() => announced()));
+  let announcements = 0;
+  t.teardown(
+    lmdb.watchChanges(() => {
+      announcements++;
+      announced();
+    }),
+  );
+  // tries while the message is held move nothing, and announce nothing (an announcement ends a relay's backoff periods)
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(announcements, 0, 'no announcement while nothing could be moved');
   await attempt.claim.release();
   // the retry announces what it moved, for a running relay to read its queue again
   await seen;
