@@ -62,7 +62,7 @@ export class PgClaims {
       const retaken = await this.db.query(TAKE_FROM, [id, seen.token, holder.token, holder, this.leaseSeconds]);
       if (retaken.rows.length > 0) return { kind: 'claimed', claim: this.keep({ id, holder, state: 'held' }) };
     }
-    return { kind: 'busy', holder: parseHolder((await this.holderRow(id))?.holder) };
+    return { kind: 'busy', holder: await this.holderOf(id) };
   }
 
   /**
@@ -70,30 +70,30 @@ export class PgClaims {
    * sure it is still this holder's, else LostClaimError (and the caller rolls back).
    */
   async lockFor(client: PoolClient, claim: QueueClaim): Promise<void> {
-    const held = this.heldOf(claim);
-    if (held.state === 'held') {
-      const { rows } = await client.query<{ token: string }>('SELECT token FROM tlsrelay_claims WHERE id = $1 FOR UPDATE', [held.id]);
-      if (rows[0]?.token === held.holder.token) return;
-      this.end(claim, held, 'lost');
-    }
-    throw new LostClaimError(parseHolder((await this.holderRow(held.id, client))?.holder));
+    const { id, token } = await this.fence(claim, client);
+    const { rows } = await client.query<{ token: string }>('SELECT token FROM tlsrelay_claims WHERE id = $1 FOR UPDATE', [id]);
+    if (rows[0]?.token !== token) throw await this.lost(claim, client);
   }
 
   /**
    * The row a write on the claim's behalf must find, for a write made in one statement
    * that checks it itself (see PgQueue.update); LostClaimError when this holder knows it lost it.
    */
-  async fence(claim: QueueClaim): Promise<{ id: string; token: string }> {
+  async fence(claim: QueueClaim, client?: PoolClient): Promise<{ id: string; token: string }> {
     const held = this.heldOf(claim);
-    if (held.state !== 'held') throw new LostClaimError(parseHolder((await this.holderRow(held.id))?.holder));
+    if (held.state !== 'held') throw new LostClaimError(await this.holderOf(held.id, client));
     return { id: held.id, token: held.holder.token };
   }
 
-  /** A write fenced by `fence` found another token on the row, or none: the claim is lost; the error names who has it now. */
-  async lost(claim: QueueClaim): Promise<LostClaimError> {
+  /**
+   * A write fenced by `fence` found another token on the row, or none: the claim is lost;
+   * the error names who has it now. `client`: the transaction the write ran in, which holds
+   * a connection of the pool (a pool of one would wait for it forever).
+   */
+  async lost(claim: QueueClaim, client?: PoolClient): Promise<LostClaimError> {
     const held = this.heldOf(claim);
     this.end(claim, held, 'lost');
-    return new LostClaimError(parseHolder((await this.holderRow(held.id))?.holder));
+    return new LostClaimError(await this.holderOf(held.id, client));
   }
 
   /** The claim's row went with its message (remove): the claim is over. */
@@ -125,7 +125,7 @@ export class PgClaims {
       if (renewed.rows.length > 0) return { kind: 'held' };
       this.end(claim, held, 'lost');
     }
-    return { kind: 'lost', holder: parseHolder((await this.holderRow(held.id))?.holder) };
+    return { kind: 'lost', holder: await this.holderOf(held.id) };
   }
 
   private async release(claim: QueueClaim, held: HeldClaim): Promise<void> {
@@ -145,6 +145,10 @@ export class PgClaims {
     if (renewed === undefined) return;
     const tokens = new Set(renewed.rows.map((row) => row.token));
     for (const [claim, held] of claims) if (!tokens.has(held.holder.token)) this.end(claim, held, 'lost');
+  }
+
+  private async holderOf(id: string, client?: PoolClient): Promise<ClaimHolder | undefined> {
+    return parseHolder((await this.holderRow(id, client))?.holder);
   }
 
   private async holderRow(id: string, client?: PoolClient): Promise<{ token: string; holder: unknown } | undefined> {

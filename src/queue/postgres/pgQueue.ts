@@ -55,7 +55,7 @@ export class PgQueue implements MessageQueue {
 
   async store(message: NewMessage, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope> {
     const { id, pieces, envelopeFor } = incomingMessage(message, data);
-    const envelope = await this.write(id, pieces, envelopeFor, data, onBehalfOf);
+    const envelope = await this.write(id, pieces, envelopeFor, data, { onBehalfOf });
     if (envelope === undefined) throw new Error(`message ${id} is in the queue already`);
     return envelope;
   }
@@ -68,7 +68,7 @@ export class PgQueue implements MessageQueue {
       abandon(data);
       return false;
     }
-    return (await this.write(envelope.id, incoming(data), sized, data)) !== undefined;
+    return (await this.write(envelope.id, incoming(data), sized, data, { mayBeQueued: true })) !== undefined;
   }
 
   async list(): Promise<Envelope[]> {
@@ -164,9 +164,17 @@ export class PgQueue implements MessageQueue {
   /**
    * Writes the pieces and then the envelope `envelopeFor(size)` in one transaction: on
    * `onBehalfOf`'s claim, else only when no message of that ID is queued (undefined when
-   * one is). Whatever fails, the transaction is rolled back and nothing is left.
+   * one is). `mayBeQueued`: the ID is not a new one (adopt), so a writer of the same ID at
+   * the same moment is waited for. Whatever fails, the transaction is rolled back and
+   * nothing is left.
    */
-  private async write(id: string, pieces: AsyncIterable<Buffer | string>, envelopeFor: (size: number) => Envelope, data: Readable, onBehalfOf?: QueueClaim): Promise<Envelope | undefined> {
+  private async write(
+    id: string,
+    pieces: AsyncIterable<Buffer | string>,
+    envelopeFor: (size: number) => Envelope,
+    data: Readable,
+    { onBehalfOf, mayBeQueued = false }: { onBehalfOf?: QueueClaim; mayBeQueued?: boolean },
+  ): Promise<Envelope | undefined> {
     try {
       const source = pieces[Symbol.asyncIterator]();
       // Most mail fits in one row: read that much before taking a connection, and when the
@@ -174,7 +182,7 @@ export class PgQueue implements MessageQueue {
       const head = await headOf(source, PG_CHUNK_BYTES);
       if (head.ended && onBehalfOf === undefined) return await this.writeWhole(id, head.bytes, envelopeFor, data);
       return await this.db.transaction(async (client) => {
-        if (onBehalfOf === undefined && (await this.isQueuedLocked(client, id))) {
+        if (mayBeQueued && (await this.isQueuedLocked(client, id))) {
           abandon(data);
           return undefined;
         }
