@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { commitFile, DIR_MODE, fsyncDirectory } from '../queue/durableFile.js';
-import { groupCommit } from '../queue/groupCommit.js';
+import { ReplacedFiles } from '../queue/replacedFiles.js';
 import type { StapleStore } from '../tls/stapling/ocspStapler.js';
 
 // The staples on disk, `<queue.dir>/cache/ocsp/<sha256 of the certificate>.der`: the DER
@@ -16,14 +14,13 @@ export const ocspCacheDir = (queueDir: string): string => join(queueDir, 'cache'
 
 /** Problems are logged here, never thrown: a cache that fails costs only a fetch. */
 export class StapleFiles implements StapleStore {
-  private readonly syncDirectory: () => Promise<void>;
-  private created: Promise<unknown> | undefined;
+  private readonly files: ReplacedFiles;
 
   constructor(
     readonly dir: string,
     private readonly logger: Logger,
   ) {
-    this.syncDirectory = groupCommit(() => fsyncDirectory(dir));
+    this.files = new ReplacedFiles(dir);
   }
 
   fileOf(certificateId: string): string {
@@ -42,16 +39,10 @@ export class StapleFiles implements StapleStore {
   }
 
   async write(certificateId: string, der: Buffer): Promise<void> {
-    const file = this.fileOf(certificateId);
-    const tmp = join(this.dir, `.${certificateId}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      this.created ??= mkdir(this.dir, { recursive: true, mode: DIR_MODE });
-      await this.created.catch((err: unknown) => {
-        this.created = undefined;
-        throw err;
-      });
-      await commitFile(tmp, file, [der], this.syncDirectory);
+      await this.files.replace(certificateId, '.der', der);
     } catch (err) {
+      const file = this.fileOf(certificateId);
       this.logger.warn({ file, err: (err as Error).message }, 'cannot write the OCSP staple to disk; it is served from memory, and fetched again after a restart');
     }
   }

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { lstat, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import type { MtaStsPolicy } from '../../policy/mtaSts.js';
-import { commitFile, DIR_MODE, fsyncDirectory } from '../../queue/durableFile.js';
-import { groupCommit } from '../../queue/groupCommit.js';
+import { ReplacedFiles } from '../../queue/replacedFiles.js';
 import { LEFTOVER_GRACE_MS } from '../../queue/spoolRecovery.js';
 import { parseMtaStsPolicy } from './policyText.js';
 import { POLICY_ID } from './txtRecord.js';
@@ -68,16 +66,15 @@ export function decodeCacheFile(content: string, domain: string): CachedPolicy |
 
 /** The cache files of one folder; problems are logged here, never thrown: a cache that fails only costs a fetch. */
 export class PolicyCache {
-  private readonly syncDirectory: () => Promise<void>;
+  private readonly files: ReplacedFiles;
   /** Per domain, the file (by inode, size and time) last warned about, so a damaged file is reported once. */
   private readonly warned = new Map<string, string>();
-  private created: Promise<void> | undefined;
 
   constructor(
     readonly dir: string,
     private readonly logger: Logger,
   ) {
-    this.syncDirectory = groupCommit(() => fsyncDirectory(dir));
+    this.files = new ReplacedFiles(dir, () => this.removeLeftovers());
   }
 
   fileOf(domain: string): string {
@@ -116,14 +113,8 @@ export class PolicyCache {
   /** Replaces the file of `entry.domain` atomically. A failure is logged: the policy still counts in memory. */
   async write(entry: CachedPolicy): Promise<void> {
     const file = this.fileOf(entry.domain);
-    const tmp = join(this.dir, `.${entry.domain}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      this.created ??= mkdir(this.dir, { recursive: true, mode: DIR_MODE }).then(() => this.removeLeftovers());
-      await this.created.catch((err: unknown) => {
-        this.created = undefined;
-        throw err;
-      });
-      await commitFile(tmp, file, [encode(entry)], this.syncDirectory);
+      await this.files.replace(entry.domain, '.json', encode(entry));
       this.warned.delete(entry.domain);
     } catch (err) {
       this.logger.warn({ domain: entry.domain, file, err: (err as Error).message }, 'cannot write the MTA-STS cache file; the policy is kept in memory only');
