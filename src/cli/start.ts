@@ -57,7 +57,6 @@ function stapled(config: Config, certificates: readonly ServedCertificate[]): re
 }
 
 /** Where the admin listener listens, if it does: changes only with a restart (its password follows a reload). */
-
 function sameAdminPlace(a: Config, b: Config): boolean {
   return a.admin?.address === b.admin?.address && a.admin?.port === b.admin?.port;
 }
